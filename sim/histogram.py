@@ -1,0 +1,145 @@
+"""A streaming log-bucket histogram for latency quantiles.
+
+Quantiles (p95, p99) come from bucket counts, never from stored samples, so memory stays
+constant however long a run is. Buckets are geometric with growth
+``g = (1 + rel_error) / (1 - rel_error)``; a quantile is reported as the point ``2*a*g/(g+1)``
+of its bucket ``[a, a*g)``, so its relative error is at most ``rel_error`` for values in range
+(the DDSketch idea: Masson, Rim and Lee, "DDSketch", VLDB 2019). Values below ``lo``
+land in an underflow bucket reported as ``lo``; values at or above ``hi`` in an overflow bucket
+reported as ``hi``. Exact count, sum, min and max are kept beside the buckets.
+
+Samples can be added one at a time or as a numpy array (one vectorised bucket computation per
+chunk of a run).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+
+class LogHistogram:
+    """Geometric-bucket histogram with bounded relative quantile error.
+
+    Args:
+        lo: Smallest value resolved (values below count as ``lo``); must be > 0.
+        hi: Largest value resolved (values at or above count as ``hi``).
+        rel_error: Relative error bound of reported quantiles, in (0, 0.5).
+    """
+
+    __slots__ = ("_counts", "_gamma", "_log_gamma", "_log_lo", "count", "hi", "lo",
+                 "max", "min", "n_buckets", "rel_error", "total")
+
+    def __init__(self, lo: float = 1e-7, hi: float = 1e5, rel_error: float = 0.01) -> None:
+        if not 0 < lo < hi:
+            raise ValueError(f"need 0 < lo < hi, got lo={lo}, hi={hi}")
+        if not 0 < rel_error < 0.5:
+            raise ValueError(f"rel_error must be in (0, 0.5), got {rel_error}")
+        self.lo = lo
+        self.hi = hi
+        self.rel_error = rel_error
+        self._gamma = (1 + rel_error) / (1 - rel_error)
+        self._log_gamma = math.log(self._gamma)
+        self._log_lo = math.log(lo)
+        # +2: one underflow bucket (index 0) and one overflow bucket (last index).
+        self.n_buckets = math.ceil((math.log(hi) - self._log_lo) / self._log_gamma) + 2
+        self._counts = np.zeros(self.n_buckets, dtype=np.int64)
+        self.count = 0
+        self.total = 0.0
+        self.min = math.inf
+        self.max = -math.inf
+
+    def _index(self, value: float) -> int:
+        if value < self.lo:
+            return 0
+        if value >= self.hi:
+            return self.n_buckets - 1
+        return 1 + int((math.log(value) - self._log_lo) / self._log_gamma)
+
+    def add(self, value: float) -> None:
+        """Record one sample.
+
+        Args:
+            value: The sample (e.g. a latency in seconds); negative values count as 0.
+        """
+        self._counts[self._index(value)] += 1
+        self.count += 1
+        self.total += value
+        self.min = min(self.min, value)
+        self.max = max(self.max, value)
+
+    def add_many(self, values: npt.NDArray[np.float64]) -> None:
+        """Record many samples at once (vectorised).
+
+        Args:
+            values: One-dimensional array of samples.
+        """
+        if values.size == 0:
+            return
+        clipped = np.clip(values, self.lo, None)
+        idx = 1 + ((np.log(clipped) - self._log_lo) / self._log_gamma).astype(np.int64)
+        idx[values < self.lo] = 0
+        idx[values >= self.hi] = self.n_buckets - 1
+        self._counts += np.bincount(idx, minlength=self.n_buckets)
+        self.count += int(values.size)
+        self.total += float(values.sum())
+        self.min = min(self.min, float(values.min()))
+        self.max = max(self.max, float(values.max()))
+
+    def merge(self, other: LogHistogram) -> None:
+        """Add another histogram's samples into this one.
+
+        Args:
+            other: A histogram with the same ``lo``, ``hi`` and ``rel_error``.
+
+        Raises:
+            ValueError: If the bucket layouts differ.
+        """
+        if (other.lo, other.hi, other.rel_error) != (self.lo, self.hi, self.rel_error):
+            raise ValueError("cannot merge histograms with different bucket layouts")
+        self._counts += other._counts
+        self.count += other.count
+        self.total += other.total
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+
+    def _bucket_value(self, index: int) -> float:
+        if index == 0:
+            return self.lo
+        if index == self.n_buckets - 1:
+            return self.hi
+        # For [a, a*g) the value 2*a*g/(g+1) is within rel_error of every point (DDSketch).
+        return 2.0 * math.exp(self._log_lo + index * self._log_gamma) / (self._gamma + 1.0)
+
+    def quantile(self, q: float) -> float:
+        """The ``q``-quantile of the recorded samples (nearest rank on buckets).
+
+        Args:
+            q: Quantile in [0, 1].
+
+        Returns:
+            The estimate, clamped to the exact min and max; NaN when there are no samples.
+        """
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"q must be in [0, 1], got {q}")
+        if self.count == 0:
+            return math.nan
+        rank = max(1, math.ceil(q * self.count))
+        cum = np.cumsum(self._counts)
+        index = int(np.searchsorted(cum, rank))
+        return min(max(self._bucket_value(index), self.min), self.max)
+
+    @property
+    def mean(self) -> float:
+        """Exact mean of the samples (NaN when empty)."""
+        return self.total / self.count if self.count else math.nan
+
+    def reset(self) -> None:
+        """Forget every sample (used for per-interval windows)."""
+        self._counts[:] = 0
+        self.count = 0
+        self.total = 0.0
+        self.min = math.inf
+        self.max = -math.inf
