@@ -28,6 +28,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
 GWEI = 1_000_000_000
 """One gwei in wei."""
 
@@ -60,7 +63,45 @@ def combine_hash(*parts: int) -> int:
     """
     h = 0x6A09E667F3BCC908
     for part in parts:
-        h = mix64(h ^ (part & _MASK64) ^ ((part >> 64) & _MASK64))
+        h = mix64(h ^ (part & _MASK64))
+        high = part >> 64
+        # Values outside the 64-bit range (e.g. large wei amounts) mix in their high bits too.
+        if high not in (0, -1):
+            h = mix64(h ^ (high & _MASK64))
+    return h
+
+
+_U64 = np.uint64
+
+
+def _mix64_array(z: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    # uint64 array arithmetic wraps modulo 2**64, exactly like the masked Python version.
+    z = z + _U64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
+    return z ^ (z >> _U64(31))
+
+
+def combine_hash_array(*parts: npt.NDArray[np.int64] | npt.NDArray[np.uint64]) -> npt.NDArray[
+    np.uint64
+]:
+    """Vectorised :func:`combine_hash` over columns of 64-bit integers.
+
+    Element ``i`` of the result equals ``combine_hash(parts[0][i], parts[1][i], ...)`` for
+    every value that fits in 64 bits (signed values are taken as two's complement, as the
+    Python version's masking does). The workload generator uses it to hash a whole chunk of
+    transactions at once.
+
+    Args:
+        *parts: Equal-length integer arrays, in hash order.
+
+    Returns:
+        A ``uint64`` array of hashes.
+    """
+    n = len(parts[0])
+    h = np.full(n, 0x6A09E667F3BCC908, dtype=np.uint64)
+    for part in parts:
+        h = _mix64_array(h ^ part.astype(np.uint64, copy=False))
     return h
 
 

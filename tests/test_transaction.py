@@ -44,3 +44,15 @@ def test_transaction_is_immutable_and_slotted() -> None:
 def test_intrinsic_gas() -> None:
     assert make(data_len=0).intrinsic_gas == 21_000
     assert make(data_len=10).intrinsic_gas == 21_160
+
+
+def test_vectorised_hash_matches_python_hash() -> None:
+    import numpy as np
+
+    from pool.transaction import combine_hash, combine_hash_array
+
+    a = np.array([0, 1, -5, 2**62, 123456789], dtype=np.int64)
+    b = np.array([7, 0, 3, 9, 2**40], dtype=np.int64)
+    got = combine_hash_array(a, b)
+    want = [combine_hash(int(x), int(y)) for x, y in zip(a, b, strict=True)]
+    assert [int(v) for v in got] == want
