@@ -1,0 +1,146 @@
+"""Reading the guide's environment-variable blocks.
+
+The guide configures the rollout with shell lines such as::
+
+    # Environment variables for canary deployment
+    export TRANSACTION_POOL_VERSION="v2"
+    export TRANSACTION_POOL_TRAFFIC="5"  # 5% of traffic to V2
+
+(``V2_PRODUCTION_DEPLOYMENT_GUIDE.md``, "Canary Configuration"). :func:`parse_env_text` reads
+such a block exactly as pasted: blank lines and ``#`` comments are skipped, ``export`` is
+optional, values may be double-quoted, single-quoted or bare, and a trailing ``# comment``
+after the value is ignored. Anything else is an error naming the line.
+
+:func:`interpret_env` turns the variables the guide defines into typed settings. The guide's
+``runtime.exs`` would crash at boot on a malformed ``*_TRAFFIC`` value (``String.to_integer``;
+mana-source-facts.md §7 items 6-7); here such a value is refused with a clear message instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+MODULES = ("transaction_pool", "sync_service", "filter_manager", "subscription_manager")
+"""The four module types the guide's ``runtime.exs`` configures."""
+
+_LINE = re.compile(
+    r"""^(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=
+        (?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s#'"]*))
+        \s*(?:\#.*)?$""",
+    re.VERBOSE,
+)
+
+
+class EnvError(ValueError):
+    """A malformed environment block or value.
+
+    Attributes:
+        variable: The variable (or ``"line N"``) the problem is about.
+    """
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(message)
+        self.variable = variable
+
+
+def parse_env_text(text: str) -> dict[str, str]:
+    """Parse shell ``export NAME="value"`` lines into a dict (later lines win).
+
+    Args:
+        text: The block, as pasted from the guide or read from an env file.
+
+    Returns:
+        The variables in the order first defined.
+
+    Raises:
+        EnvError: If a non-comment line is not a simple assignment.
+    """
+    env: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _LINE.match(line)
+        if match is None:
+            raise EnvError(
+                f"line {number}",
+                f"line {number}: expected `export NAME=\"value\"`, got {raw.strip()!r}",
+            )
+        value = match.group("dq")
+        if value is None:
+            value = match.group("sq")
+        if value is None:
+            value = match.group("bare") or ""
+        env[match.group("name")] = value
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class EnvSettings:
+    """The guide's environment variables, typed.
+
+    Attributes:
+        versions: ``<MODULE>_VERSION`` per module that set one ("v1" or "v2").
+        traffic: ``<MODULE>_TRAFFIC`` per module that set one (0-100).
+        breaker: The ``CIRCUIT_BREAKER_*`` variables, raw, for the breaker layer to apply.
+        v1_deprecation_warning: ``V1_DEPRECATION_WARNING`` when set.
+        unknown: Variables the guide does not define (kept so callers can warn).
+    """
+
+    versions: dict[str, str] = field(default_factory=dict)
+    traffic: dict[str, int] = field(default_factory=dict)
+    breaker: dict[str, str] = field(default_factory=dict)
+    v1_deprecation_warning: bool | None = None
+    unknown: tuple[str, ...] = ()
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise EnvError(name, f"{name}={value!r}: allowed values are true or false")
+
+
+def interpret_env(env: Mapping[str, str]) -> EnvSettings:
+    """Type the guide's variables; refuse bad values with a message naming the variable.
+
+    Args:
+        env: Variables from :func:`parse_env_text` or a scenario's ``env:`` mapping.
+
+    Returns:
+        The typed settings.
+
+    Raises:
+        EnvError: On a bad version, a traffic value that is not an integer in 0-100, or a bad
+            boolean.
+    """
+    versions: dict[str, str] = {}
+    traffic: dict[str, int] = {}
+    breaker: dict[str, str] = {}
+    deprecation: bool | None = None
+    unknown: list[str] = []
+    known_version = {f"{m.upper()}_VERSION": m for m in MODULES}
+    known_traffic = {f"{m.upper()}_TRAFFIC": m for m in MODULES}
+    for name in sorted(env):
+        value = env[name]
+        if name in known_version:
+            v = value.strip()
+            if v not in ("v1", "v2"):
+                raise EnvError(name, f"{name}={value!r}: allowed values are v1 or v2")
+            versions[known_version[name]] = v
+        elif name in known_traffic:
+            text = value.strip()
+            if not re.fullmatch(r"[0-9]+", text) or not 0 <= int(text) <= 100:
+                raise EnvError(name, f"{name}={value!r}: allowed values are integers 0-100")
+            traffic[known_traffic[name]] = int(text)
+        elif name.startswith("CIRCUIT_BREAKER_"):
+            breaker[name] = value
+        elif name == "V1_DEPRECATION_WARNING":
+            deprecation = _parse_bool(name, value)
+        else:
+            unknown.append(name)
+    return EnvSettings(versions, traffic, breaker, deprecation, tuple(unknown))
