@@ -1,0 +1,165 @@
+"""Metrics: per-instance request statistics and the sampled time series.
+
+The names are the guide's ``Mana.Monitoring.V2Metrics`` names (guide, "Key Metrics Dashboard";
+mana-source-facts.md §9): ``throughput_tps, avg_latency_ms, p95_latency_ms, p99_latency_ms,
+memory_usage_mb, cpu_usage_percent, pool_size, pending_transactions, processed_transactions,
+rejected_transactions, error_rate_percent, timeout_count, circuit_breaker_state`` for the pool
+and ``sync_speed_bps, blocks_behind, avg_block_processing_ms, connected_peers,
+peer_connection_success_rate, network_bandwidth_mbps, memory_usage_mb, cpu_usage_percent,
+block_queue_size, peer_request_queue_size`` for sync.
+
+Windowed figures (throughput, latency quantiles, error rate, CPU) cover the last sampling
+interval, as a dashboard panel would; counters (processed, rejected, timeouts) are cumulative.
+Latency quantiles come from :class:`~sim.histogram.LogHistogram` (streaming, no stored samples).
+Memory is reported in MiB (2**20 bytes).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.histogram import LogHistogram
+
+MIB = float(2**20)
+"""Bytes per MiB; ``*_mb`` metrics are MiB."""
+
+
+class RequestStats:
+    """Request counters and latency histograms for one module instance (module, version).
+
+    Window figures reset at every :meth:`roll`; totals never reset.
+    """
+
+    __slots__ = ("errors", "requests", "timeouts", "total_errors", "total_latency",
+                 "total_requests", "total_timeouts", "window_latency")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.errors = 0
+        self.timeouts = 0
+        self.window_latency = LogHistogram()
+        self.total_requests = 0
+        self.total_errors = 0
+        self.total_timeouts = 0
+        self.total_latency = LogHistogram()
+
+    def record(self, latency: float, ok: bool = True, timed_out: bool = False) -> None:
+        """Record one completed request.
+
+        Args:
+            latency: Seconds from arrival to completion.
+            ok: False when the request failed (an error counts once, a timeout is an error).
+            timed_out: True when it failed by timing out.
+        """
+        self.requests += 1
+        self.window_latency.add(latency)
+        if not ok or timed_out:
+            self.errors += 1
+        if timed_out:
+            self.timeouts += 1
+
+    def record_many(self, latencies: npt.NDArray[np.float64]) -> None:
+        """Record many successful requests at once.
+
+        Args:
+            latencies: Their latencies, seconds.
+        """
+        self.requests += int(latencies.size)
+        self.window_latency.add_many(latencies)
+
+    def roll(self) -> dict[str, float]:
+        """Close the window: return its figures and fold it into the totals.
+
+        Returns:
+            ``requests, errors, timeouts, avg_latency_ms, p95_latency_ms, p99_latency_ms`` of the
+            window (latencies NaN when it saw no request).
+        """
+        h = self.window_latency
+        out = {
+            "requests": float(self.requests),
+            "errors": float(self.errors),
+            "timeouts": float(self.timeouts),
+            "avg_latency_ms": h.mean * 1e3,
+            "p95_latency_ms": h.quantile(0.95) * 1e3,
+            "p99_latency_ms": h.quantile(0.99) * 1e3,
+        }
+        self.total_requests += self.requests
+        self.total_errors += self.errors
+        self.total_timeouts += self.timeouts
+        if h.count:
+            self.total_latency.merge(h)
+        h.reset()
+        self.requests = self.errors = self.timeouts = 0
+        return out
+
+    def totals(self) -> dict[str, float]:
+        """Whole-run figures (call after the final :meth:`roll`).
+
+        Returns:
+            ``requests, errors, timeouts, error_rate_percent, avg/p50/p95/p99 latency (ms)``.
+        """
+        h = self.total_latency
+        n = self.total_requests
+        return {
+            "requests": float(n),
+            "errors": float(self.total_errors),
+            "timeouts": float(self.total_timeouts),
+            "error_rate_percent": 100.0 * self.total_errors / n if n else 0.0,
+            "avg_latency_ms": h.mean * 1e3,
+            "p50_latency_ms": h.quantile(0.50) * 1e3,
+            "p95_latency_ms": h.quantile(0.95) * 1e3,
+            "p99_latency_ms": h.quantile(0.99) * 1e3,
+        }
+
+
+class TimeSeries:
+    """Columns of samples taken at a fixed interval; column ``time`` is seconds.
+
+    A column first appearing at a later sample is back-filled with NaN, so all columns always
+    have the same length.
+    """
+
+    def __init__(self) -> None:
+        self._columns: dict[str, list[float]] = {"time": []}
+
+    def sample(self, time: float, values: dict[str, float]) -> None:
+        """Append one row.
+
+        Args:
+            time: Sample time, seconds.
+            values: Column name to value (columns missing from this row get NaN).
+        """
+        n = len(self._columns["time"])
+        self._columns["time"].append(time)
+        for name, value in values.items():
+            column = self._columns.get(name)
+            if column is None:
+                column = [math.nan] * n
+                self._columns[name] = column
+            column.append(value)
+        for column in self._columns.values():
+            if len(column) == n:
+                column.append(math.nan)
+
+    def __len__(self) -> int:
+        return len(self._columns["time"])
+
+    @property
+    def names(self) -> list[str]:
+        """Column names: ``time`` first, then the rest sorted."""
+        return ["time", *sorted(k for k in self._columns if k != "time")]
+
+    def arrays(self) -> dict[str, npt.NDArray[np.float64]]:
+        """Every column as a float64 array, ``time`` first then sorted names."""
+        return {name: np.asarray(self._columns[name], dtype=np.float64) for name in self.names}
+
+    def column(self, name: str) -> npt.NDArray[np.float64]:
+        """One column as a float64 array.
+
+        Raises:
+            KeyError: If there is no such column.
+        """
+        return np.asarray(self._columns[name], dtype=np.float64)
