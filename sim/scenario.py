@@ -1,0 +1,459 @@
+"""Scenarios: one YAML file describes one run.
+
+Every section is a pydantic model with ``extra="forbid"`` and checked ranges; the component
+configs of ``pool``, ``sync`` and ``sim.control`` (frozen dataclasses that check their own
+ranges) are validated in place. Keys and units follow the guide where the guide names them
+(``cleanup_interval`` in ms, ``max_transaction_age`` in s, breaker ``timeout`` and
+``reset_timeout`` in ms, ``peer_timeout_ms``); every other time is in seconds and may be
+written as a number or as ``"90s"``, ``"2m"``, ``"1h"``, ``"15d"``.
+
+The guide's environment variables can be given as an ``env:`` block (a mapping, or the
+guide's ``export`` lines pasted as a string) or with ``--env-file``; they override
+``modules`` and the breaker settings (see :mod:`sim.envfile`).
+
+:func:`load_scenario` reads a file or a built-in name and raises
+:class:`~sim.config_error.ConfigError` (one line: file, field, what is allowed) on any problem.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass as std_dataclass
+from dataclasses import fields as dc_fields
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from pool.config import PoolV1Config, PoolV2Config
+from pool.cost_model import CostModel
+from sim.config_error import ConfigError, format_validation_error
+from sim.control import BreakerConfig, GenericService, apply_breaker_env
+from sim.control.breaker_config import default_breaker_configs
+from sim.envfile import MODULES, EnvError, EnvSettings, interpret_env, parse_env_text
+from sim.workload import TxStream
+from sync.v1 import SyncV1Config
+from sync.v2 import SyncV2Config
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3_600.0, "d": 86_400.0}
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|h|d)\s*$")
+
+
+def parse_duration(value: Any) -> Any:
+    """Accept seconds as a number, or a string like ``"30s"``, ``"2m"``, ``"1h"``, ``"15d"``.
+
+    Args:
+        value: The raw value.
+
+    Returns:
+        Seconds as a float, or the value unchanged for pydantic to reject.
+    """
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match is None:
+            raise ValueError(
+                f"duration {value!r}: use seconds or a number with ms, s, m, h or d"
+            )
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0.0)]
+"""A non-negative duration in seconds (number or ``"2m"``-style string)."""
+PositiveSeconds = Annotated[float, BeforeValidator(parse_duration), Field(gt=0.0)]
+"""A positive duration in seconds."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModuleSettings(_Section):
+    """Version and traffic split of one module (the guide's ``<MODULE>_VERSION/_TRAFFIC``)."""
+
+    version: Literal["v1", "v2"] = "v1"
+    traffic: Annotated[int, Field(ge=0, le=100, description="percent of requests to V2")] = 0
+
+
+class ModulesSection(_Section):
+    """The four module types of the guide's ``runtime.exs``."""
+
+    transaction_pool: ModuleSettings = ModuleSettings()
+    sync_service: ModuleSettings = ModuleSettings()
+    filter_manager: ModuleSettings = ModuleSettings()
+    subscription_manager: ModuleSettings = ModuleSettings()
+
+
+class BlocksSection(_Section):
+    """Block production: one block per slot taking the best transactions of both pools."""
+
+    slot: PositiveSeconds = 12.0
+    gas_limit: Annotated[int, Field(ge=21_000)] = 30_000_000
+
+
+class CostOverrides(_Section):
+    """Override any constant of a pool's cost model (:class:`pool.cost_model.CostModel`)."""
+
+    call_overhead_s: Annotated[float, Field(ge=0.0)] | None = None
+    validate_s: Annotated[float, Field(ge=0.0)] | None = None
+    signature_check_s: Annotated[float, Field(ge=0.0)] | None = None
+    index_unit_s: Annotated[float, Field(ge=0.0)] | None = None
+    remove_unit_s: Annotated[float, Field(ge=0.0)] | None = None
+    select_per_tx_s: Annotated[float, Field(ge=0.0)] | None = None
+    scan_per_entry_s: Annotated[float, Field(ge=0.0)] | None = None
+
+    def apply(self, base: CostModel) -> CostModel:
+        """The preset with these overrides applied."""
+        changes = {k: v for k, v in self.model_dump().items() if v is not None}
+        return replace(base, **changes) if changes else base
+
+
+class PoolSection(_Section):
+    """Both pools' settings and cost models."""
+
+    v1: PoolV1Config = PoolV1Config()
+    v2: PoolV2Config = PoolV2Config()
+    cost_v1: CostOverrides = CostOverrides()
+    cost_v2: CostOverrides = CostOverrides()
+
+    def cost_models(self) -> tuple[CostModel, CostModel]:
+        """The V1 and V2 cost models after overrides."""
+        return (self.cost_v1.apply(CostModel.v1()),
+                self.cost_v2.apply(CostModel.v2(self.v2.batch_processing_size)))
+
+
+class SyncSection(_Section):
+    """Both sync engines' settings."""
+
+    v1: SyncV1Config = SyncV1Config()
+    v2: SyncV2Config = SyncV2Config()
+
+
+class BreakerSettings(_Section):
+    """One breaker in the guide's keys and units (``timeout``/``reset_timeout`` in ms)."""
+
+    failure_threshold: Annotated[int, Field(ge=1)] | None = None
+    success_threshold: Annotated[int, Field(ge=1)] | None = None
+    timeout: Annotated[int, Field(ge=1, description="ms")] | None = None
+    reset_timeout: Annotated[int, Field(ge=0, description="ms")] | None = None
+    half_open_max_calls: Annotated[int, Field(ge=1)] | None = None
+    enabled: bool | None = None
+
+    def apply(self, base: BreakerConfig) -> BreakerConfig:
+        """``base`` with these settings applied (ms converted to seconds)."""
+        changes: dict[str, Any] = {}
+        if self.failure_threshold is not None:
+            changes["failure_threshold"] = self.failure_threshold
+        if self.success_threshold is not None:
+            changes["success_threshold"] = self.success_threshold
+        if self.timeout is not None:
+            changes["timeout"] = self.timeout / 1000.0
+        if self.reset_timeout is not None:
+            changes["reset_timeout"] = self.reset_timeout / 1000.0
+        if self.half_open_max_calls is not None:
+            changes["half_open_max_calls"] = self.half_open_max_calls
+        if self.enabled is not None:
+            changes["enabled"] = self.enabled
+        return replace(base, **changes) if changes else base
+
+
+class BreakersSection(_Section):
+    """Per-module breaker overrides, keyed like the guide (``transaction_pool_v2``...)."""
+
+    transaction_pool_v2: BreakerSettings = BreakerSettings()
+    sync_service_v2: BreakerSettings = BreakerSettings()
+    filter_manager_v2: BreakerSettings = BreakerSettings()
+    subscription_manager_v2: BreakerSettings = BreakerSettings()
+
+
+class RateLimitSection(_Section):
+    """The per-peer limiter of the guide's ``check_sync_rate_limit``.
+
+    The guide leaves the limit undefined (``max_requests_per_minute/0`` does not exist;
+    mana-source-facts.md §2.4); 120 per minute is mana-sim's default, twice an honest peer's
+    default request rate here.
+    """
+
+    max_requests_per_minute: Annotated[int, Field(ge=1)] = 120
+    window: PositiveSeconds = 60.0
+    max_tracked_peers: Annotated[int, Field(ge=1)] = 10_000
+
+
+class TxValidationSection(_Section):
+    """Per-sender and per-peer transaction rate limits of ``validate_transaction_input``."""
+
+    per_sender_per_minute: Annotated[int, Field(ge=1)] = 600
+    per_peer_per_minute: Annotated[int, Field(ge=1)] = 60_000
+
+
+class GenericModuleSection(_Section):
+    """Request load and service models of a module without a pool or sync engine."""
+
+    rate: Annotated[float, Field(ge=0.0, description="requests per second")] = 5.0
+    v1: GenericService = GenericService()
+    v2: GenericService = GenericService()
+
+
+class FloodSection(_Section):
+    """Peers that flood the node with inbound sync requests."""
+
+    peers: Annotated[int, Field(ge=0)] = 1
+    rate: Annotated[float, Field(ge=0.0, description="requests per second per peer")] = 50.0
+    start: Seconds = 0.0
+    end: Seconds | None = None
+
+
+class NetworkSection(_Section):
+    """The peers the node talks to."""
+
+    peers: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=lambda: {"honest": 40, "slow": 5, "flaky": 3, "churning": 2}
+    )
+    inbound_rate: Annotated[float, Field(ge=0.0, description="requests/s per peer")] = 0.5
+    floods: tuple[FloodSection, ...] = ()
+    initial_chain: Annotated[int, Field(ge=0, description="blocks at t=0")] = 2_000
+    node_start_behind: Annotated[int, Field(ge=0, description="blocks behind at t=0")] = 500
+
+
+class RegressionFault(_Section):
+    """A V2 module regression: errors, slowness and a memory leak between two times."""
+
+    kind: Literal["v2_regression"] = "v2_regression"
+    module: Literal["transaction_pool", "sync_service", "filter_manager",
+                    "subscription_manager"] = "transaction_pool"
+    start: Seconds = 0.0
+    end: Seconds | None = None
+    error_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    latency_factor: Annotated[float, Field(ge=1.0)] = 1.0
+    memory_leak_mb_per_hour: Annotated[float, Field(ge=0.0)] = 0.0
+
+
+class PeerFault(_Section):
+    """Some peers crash, go silent, slow down or start lying between two times."""
+
+    kind: Literal["peer_crash", "peer_silence", "peer_slowness", "peer_lying"]
+    peers: Annotated[int, Field(ge=1, description="how many peers (the first honest ones)")] = 1
+    start: Seconds = 0.0
+    end: Seconds | None = None
+    slow_factor: Annotated[float, Field(ge=1.0)] = 10.0
+
+
+class PartitionFault(_Section):
+    """A share of the peers is unreachable between two times."""
+
+    kind: Literal["partition"] = "partition"
+    share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    start: Seconds = 0.0
+    end: Seconds | None = None
+
+
+class RestartFault(_Section):
+    """The node restarts at a time: mailboxes and pools are lost, sync resumes from checkpoint."""
+
+    kind: Literal["node_restart"] = "node_restart"
+    at: Seconds = 0.0
+
+
+Fault = Annotated[
+    RegressionFault | PeerFault | PartitionFault | RestartFault, Field(discriminator="kind")
+]
+
+
+class RunSection(_Section):
+    """How the run is executed."""
+
+    mode: Literal["fast", "trace"] = "fast"
+    chunk: PositiveSeconds = 60.0
+    metrics_interval: PositiveSeconds = 10.0
+
+
+class Scenario(_Section):
+    """One simulated run: everything the model needs, validated."""
+
+    name: str = "custom"
+    description: str = ""
+    seed: Annotated[int, Field(ge=0)] = 1
+    duration: PositiveSeconds = 3_600.0
+    profile: Literal["intended", "as_written"] = "intended"
+    env: dict[str, str] | str | None = None
+    modules: ModulesSection = ModulesSection()
+    workload: tuple[TxStream, ...] = (TxStream(),)
+    filter_manager: GenericModuleSection = GenericModuleSection()
+    subscription_manager: GenericModuleSection = GenericModuleSection(rate=2.0)
+    network: NetworkSection = NetworkSection()
+    blocks: BlocksSection = BlocksSection()
+    pool: PoolSection = PoolSection()
+    sync: SyncSection = SyncSection()
+    breakers: BreakersSection = BreakersSection()
+    rate_limit: RateLimitSection = RateLimitSection()
+    tx_validation: TxValidationSection = TxValidationSection()
+    faults: tuple[Fault, ...] = ()
+    run: RunSection = RunSection()
+
+
+@std_dataclass(frozen=True, slots=True)
+class ResolvedControl:
+    """Module settings and breakers after the environment block is applied.
+
+    Attributes:
+        versions: Version per module.
+        traffic: Traffic split per module (0-100).
+        breakers: Breaker config per module.
+        env: The typed environment settings that were applied.
+    """
+
+    versions: dict[str, str]
+    traffic: dict[str, int]
+    breakers: dict[str, BreakerConfig]
+    env: EnvSettings
+
+
+def resolve_control(scenario: Scenario, extra_env: dict[str, str] | None = None) -> (
+    ResolvedControl
+):
+    """Apply the scenario's ``env`` block (then ``extra_env``) over its modules and breakers.
+
+    Args:
+        scenario: The scenario.
+        extra_env: Variables from ``--env-file``; they win over the scenario's block.
+
+    Returns:
+        The resolved settings.
+
+    Raises:
+        EnvError: On a malformed block or a bad value.
+    """
+    env: dict[str, str] = {}
+    if isinstance(scenario.env, str):
+        env.update(parse_env_text(scenario.env))
+    elif scenario.env:
+        env.update(scenario.env)
+    if extra_env:
+        env.update(extra_env)
+    settings = interpret_env(env)
+    versions = {m: getattr(scenario.modules, m).version for m in MODULES}
+    traffic = {m: getattr(scenario.modules, m).traffic for m in MODULES}
+    versions.update(settings.versions)
+    traffic.update(settings.traffic)
+    base = default_breaker_configs(scenario.profile)
+    breakers: dict[str, BreakerConfig] = {}
+    for module in MODULES:
+        config = getattr(scenario.breakers, f"{module}_v2").apply(base[module])
+        try:
+            breakers[module] = apply_breaker_env(config, settings.breaker)
+        except ValueError as exc:
+            name = next((k for k in settings.breaker if k in str(exc)), "CIRCUIT_BREAKER_*")
+            raise EnvError(name, str(exc)) from exc
+    return ResolvedControl(versions, traffic, breakers, settings)
+
+
+BUILTIN_PACKAGE = "sim.scenarios"
+"""Package holding the built-in scenario YAML files."""
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in scenarios, sorted."""
+    folder = resources.files(BUILTIN_PACKAGE)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def builtin_text(name: str) -> str:
+    """The YAML text of a built-in scenario.
+
+    Raises:
+        ConfigError: If there is no such built-in scenario.
+    """
+    path = resources.files(BUILTIN_PACKAGE) / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            name, "", f"no such scenario file or built-in name (built-ins: "
+            f"{', '.join(builtin_names())})"
+        )
+    return path.read_text(encoding="utf-8")
+
+
+def _dataclass_keys_error(exc: ValidationError, source: str) -> ConfigError | None:
+    """Name the allowed keys when an unknown key hits a component dataclass."""
+    first = exc.errors(include_url=False)[0]
+    if first["type"] != "unexpected_keyword_argument":
+        return None
+    loc = tuple(first["loc"])
+    owner: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = getattr(owner, "model_fields", None)
+        if fields is None or part not in fields:
+            return None
+        owner = fields[part].annotation
+    allowed = sorted(f.name for f in dc_fields(owner)) if hasattr(owner,
+                                                                  "__dataclass_fields__") else []
+    field = ".".join(str(p) for p in loc)
+    more = f" (allowed: {', '.join(allowed)})" if allowed else ""
+    return ConfigError(source, field, f"unknown key {loc[-1]!r}{more}")
+
+
+def parse_scenario(data: Any, source: str) -> Scenario:
+    """Validate already-parsed YAML data.
+
+    Args:
+        data: The mapping read from YAML.
+        source: Name of the file, for messages.
+
+    Returns:
+        The scenario.
+
+    Raises:
+        ConfigError: On any validation problem.
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, "", f"expected a mapping at the top level, got "
+                          f"{type(data).__name__}")
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise (_dataclass_keys_error(exc, source)
+               or format_validation_error(exc, source, Scenario)) from None
+    try:
+        resolve_control(scenario)
+    except EnvError as exc:
+        raise ConfigError(source, f"env.{exc.variable}", str(exc)) from None
+    return scenario
+
+
+def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
+    """Load a scenario file, or a built-in scenario by name (default: ``canary``).
+
+    Args:
+        name_or_path: A YAML file path or a built-in name; ``None`` for the default.
+
+    Returns:
+        The validated scenario.
+
+    Raises:
+        ConfigError: If the file cannot be read or parsed, or does not validate.
+    """
+    target = "canary" if name_or_path is None else str(name_or_path)
+    path = Path(target)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(source, "", f"cannot read file: {exc.strerror}") from None
+    else:
+        source = f"{target} (built-in)"
+        text = builtin_text(target)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or "malformed YAML"
+        raise ConfigError(source, "", f"{where}{problem}") from None
+    return parse_scenario(data, source)
