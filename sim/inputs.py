@@ -1,0 +1,166 @@
+"""The node's high-rate inputs, drawn in chunks and fed in time order.
+
+Transactions (from :class:`~sim.workload.TxWorkload`), inbound sync requests from peers
+(Poisson per peer, plus flooding peers), and filter and subscription calls (Poisson) are drawn
+for a whole chunk of simulated time at once with numpy, merged into one time-ordered stream,
+and handed to the node one by one, each at its own time, by :meth:`InputFeeder.advance`.
+SimPy never sees them: it only schedules the coarse events (slots, timers, samples), and each
+coarse event first advances the feeder to its own time (DESIGN.md, "Speed").
+
+The draws depend only on the seed and the chunk length, never on the model's state, so the
+fast mode and the per-transaction trace mode see exactly the same inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from pool import Transaction
+from sim.workload import TxWorkload
+
+KIND_TX = 0
+KIND_SYNC = 1
+KIND_FILTER = 2
+KIND_SUBSCRIPTION = 3
+
+REQUEST_MODULES = {KIND_SYNC: "sync_service", KIND_FILTER: "filter_manager",
+                   KIND_SUBSCRIPTION: "subscription_manager"}
+"""Input kind to the module that serves it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSource:
+    """A Poisson stream of generic requests.
+
+    Attributes:
+        kind: One of the ``KIND_*`` request kinds.
+        rate: Requests per second.
+        callers: Caller ids the requests come from (uniformly).
+        start: First time the stream is active, seconds.
+        end: Time the stream stops, seconds (``inf`` = never).
+    """
+
+    kind: int
+    rate: float
+    callers: tuple[int, ...]
+    start: float = 0.0
+    end: float = float("inf")
+
+
+@dataclass(slots=True)
+class Chunk:
+    """One chunk of merged inputs in time order.
+
+    Attributes:
+        times: Input times, seconds.
+        kinds: Input kinds.
+        args: Per input: index into ``txs`` (transactions) or the caller id.
+        txs: The chunk's transactions.
+        relays: Per transaction, the relaying peer id.
+    """
+
+    times: npt.NDArray[np.float64]
+    kinds: npt.NDArray[np.int64]
+    args: npt.NDArray[np.int64]
+    txs: list[Transaction]
+    relays: npt.NDArray[np.int64]
+
+
+class InputFeeder:
+    """Draws inputs chunk by chunk and feeds them to handlers in time order.
+
+    Args:
+        workload: The transaction workload.
+        sources: Generic request streams.
+        relay_peers: Peer ids that relay transactions (chosen uniformly per transaction).
+        rng: Stream for request times, callers and relays.
+        chunk: Chunk length in seconds.
+        end: Run end; nothing is drawn at or after it.
+    """
+
+    def __init__(self, workload: TxWorkload, sources: list[RequestSource],
+                 relay_peers: tuple[int, ...], rng: np.random.Generator, chunk: float,
+                 end: float) -> None:
+        self.workload = workload
+        self.sources = sources
+        self.relay_peers = np.asarray(relay_peers or (0,), dtype=np.int64)
+        self.rng = rng
+        self.chunk_len = chunk
+        self.end = end
+        self._chunk_index = 0
+        self._chunk: Chunk | None = None
+        self._pos = 0
+        self.fed = 0
+
+    def _draw(self, t0: float, t1: float) -> Chunk:
+        arrivals = self.workload.chunk(t0, t1)
+        txs = arrivals.txs
+        n_tx = len(txs)
+        parts_t = [np.fromiter((tx.arrival for tx in txs), dtype=np.float64, count=n_tx)]
+        parts_k = [np.full(n_tx, KIND_TX, dtype=np.int64)]
+        parts_a = [np.arange(n_tx, dtype=np.int64)]
+        relays = self.relay_peers[self.rng.integers(0, self.relay_peers.size, size=n_tx)]
+        for src in self.sources:
+            a, b = max(t0, src.start), min(t1, src.end)
+            if b <= a or src.rate <= 0.0 or not src.callers:
+                continue
+            n = int(self.rng.poisson(src.rate * (b - a)))
+            parts_t.append(self.rng.uniform(a, b, size=n))
+            parts_k.append(np.full(n, src.kind, dtype=np.int64))
+            callers = np.asarray(src.callers, dtype=np.int64)
+            parts_a.append(callers[self.rng.integers(0, callers.size, size=n)])
+        times = np.concatenate(parts_t)
+        order = np.argsort(times, kind="stable")
+        return Chunk(times[order], np.concatenate(parts_k)[order],
+                     np.concatenate(parts_a)[order], txs, relays)
+
+    def _next_chunk(self) -> Chunk | None:
+        t0 = self._chunk_index * self.chunk_len
+        if t0 >= self.end:
+            return None
+        t1 = min(self.end, t0 + self.chunk_len)
+        self._chunk_index += 1
+        return self._draw(t0, t1)
+
+    def advance(self, until: float, on_tx: Callable[[Transaction, int], None],
+                on_request: Callable[[int, int, float], None]) -> None:
+        """Feed every input with time < ``until`` to the handlers, in time order.
+
+        Args:
+            until: Time bound, seconds.
+            on_tx: Called as ``on_tx(tx, relay_peer)``.
+            on_request: Called as ``on_request(kind, caller, time)``.
+        """
+        while True:
+            chunk = self._chunk
+            if chunk is None or self._pos >= chunk.times.size:
+                if self._chunk_index * self.chunk_len >= min(until, self.end):
+                    return
+                chunk = self._next_chunk()
+                if chunk is None:
+                    return
+                self._chunk, self._pos = chunk, 0
+                continue
+            times, kinds, args, txs, relays = (chunk.times, chunk.kinds, chunk.args, chunk.txs,
+                                               chunk.relays)
+            stop = int(np.searchsorted(times, until, side="left"))
+            pos = self._pos
+            if stop <= pos:
+                return
+            kinds_l = kinds[pos:stop].tolist()
+            args_l = args[pos:stop].tolist()
+            times_l = times[pos:stop].tolist()
+            relays_l = relays.tolist()
+            for kind, arg, t in zip(kinds_l, args_l, times_l, strict=True):
+                if kind == KIND_TX:
+                    on_tx(txs[arg], relays_l[arg])
+                else:
+                    on_request(kind, arg, t)
+            self.fed += stop - pos
+            self._pos = stop
+            if stop < times.size:
+                return
