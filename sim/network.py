@@ -1,0 +1,138 @@
+"""The network: the node's peers, their behaviour, churn, faults and partitions.
+
+Peers are :class:`sync.peers.Peer` instances drawn from the sync package's profiles (honest,
+slow, silent, flaky, liar, churning). Each peer serves the node's sync requests, relays
+transactions to it and sends it sync requests of its own (drawn by :mod:`sim.inputs`).
+
+Reachability: a peer is reachable when it is online (churning peers come and go), not
+crashed and not cut off by a partition. Faults change a peer's behaviour for a while:
+``peer_silence`` (it stops answering), ``peer_slowness`` (its latency and transfer time grow by
+a factor), ``peer_lying`` (it corrupts half its answers) and ``peer_crash`` (it disconnects).
+A fault picks the first ``n`` peers of the (seeded, shuffled) population whose own profile is
+honest, so a fault is never hidden by a peer that already misbehaves. Sync links are told
+when a peer goes down or comes up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from sync.chain import Chain
+from sync.messages import SendRequest
+from sync.peers import Peer, Reply, build_peers
+
+Listener = Callable[[str, bool], None]
+"""Called as ``listener(peer_id, up)`` when a peer's reachability changes."""
+
+
+class Network:
+    """The peer population and its state.
+
+    Args:
+        chain: The canonical chain.
+        counts: Profile name to number of peers.
+        rng: Stream that builds the (shuffled) population; each peer gets its own stream.
+    """
+
+    def __init__(self, chain: Chain, counts: dict[str, int], rng: np.random.Generator) -> None:
+        self.chain = chain
+        self.peers: list[Peer] = build_peers(dict(sorted(counts.items())), rng)
+        self.by_id = {p.peer_id: p for p in self.peers}
+        self.index = {p.peer_id: i for i, p in enumerate(self.peers)}
+        self.online: dict[str, bool] = {p.peer_id: True for p in self.peers}
+        self.crashed: set[str] = set()
+        self.partitioned: set[str] = set()
+        self.slow: dict[str, float] = {}
+        self._saved_profiles: dict[str, object] = {}
+        self.listeners: list[Listener] = []
+        self.disconnects = 0
+        self.connects = 0
+
+    # -- queries -------------------------------------------------------------------------
+
+    def is_reachable(self, peer_id: str) -> bool:
+        """Online, not crashed, not partitioned."""
+        return (self.online.get(peer_id, False) and peer_id not in self.crashed
+                and peer_id not in self.partitioned)
+
+    def reachable(self) -> list[str]:
+        """Reachable peer ids, in population order."""
+        return [p.peer_id for p in self.peers if self.is_reachable(p.peer_id)]
+
+    def head(self, peer_id: str) -> int:
+        """The peer's best block number."""
+        return self.by_id[peer_id].head(self.chain)
+
+    def serve(self, peer_id: str, request: SendRequest, chain: Chain) -> Reply | None:
+        """The peer's answer to a request, with faults applied; None = no answer."""
+        if not self.is_reachable(peer_id):
+            return None
+        reply = self.by_id[peer_id].serve(request, chain)
+        factor = self.slow.get(peer_id)
+        if reply is not None and factor is not None:
+            reply = Reply(reply.response, reply.delay * factor)
+        return reply
+
+    def honest_ids(self, n: int) -> list[str]:
+        """The first ``n`` honest peers of the population (fault targets)."""
+        ids = [p.peer_id for p in self.peers if p.profile.name == "honest"]
+        return ids[:n]
+
+    def share(self, fraction: float) -> list[str]:
+        """The first ``round(fraction * N)`` peers (partition targets)."""
+        n = round(fraction * len(self.peers))
+        return [p.peer_id for p in self.peers[:n]]
+
+    # -- changes -------------------------------------------------------------------------
+
+    def _set(self, peer_id: str, change: Callable[[], None]) -> None:
+        before = self.is_reachable(peer_id)
+        change()
+        after = self.is_reachable(peer_id)
+        if before != after:
+            if after:
+                self.connects += 1
+            else:
+                self.disconnects += 1
+            for listener in self.listeners:
+                listener(peer_id, after)
+
+    def set_online(self, peer_id: str, online: bool) -> None:
+        """Churn: the peer goes offline or comes back."""
+        self._set(peer_id, lambda: self.online.__setitem__(peer_id, online))
+
+    def crash(self, peer_id: str, crashed: bool) -> None:
+        """A crash fault starts or ends."""
+        self._set(peer_id, lambda: (self.crashed.add(peer_id) if crashed
+                                    else self.crashed.discard(peer_id)))
+
+    def partition(self, peer_ids: Sequence[str], cut: bool) -> None:
+        """A partition starts (``cut``) or heals."""
+        for peer_id in peer_ids:
+            self._set(peer_id, lambda pid=peer_id: (self.partitioned.add(pid) if cut
+                                                    else self.partitioned.discard(pid)))
+
+    def set_behaviour(self, peer_id: str, kind: str, active: bool, factor: float = 10.0) -> None:
+        """Silence, slowness or lying starts or ends for a peer."""
+        peer = self.by_id[peer_id]
+        if kind == "peer_slowness":
+            if active:
+                self.slow[peer_id] = factor
+            else:
+                self.slow.pop(peer_id, None)
+            return
+        if active:
+            self._saved_profiles.setdefault(peer_id, peer.profile)
+            if kind == "peer_silence":
+                peer.profile = replace(peer.profile, silent_share=1.0)
+            elif kind == "peer_lying":
+                peer.profile = replace(peer.profile, lie_share=0.5)
+            else:
+                raise ValueError(f"unknown peer behaviour {kind!r}")
+        else:
+            saved = self._saved_profiles.pop(peer_id, None)
+            if saved is not None:
+                peer.profile = saved  # type: ignore[assignment]

@@ -1,0 +1,538 @@
+"""The node: V1 and V2 of every module side by side, behind the router and breakers.
+
+Each module instance is a GenServer-like :class:`~sim.mailbox.Mailbox` whose service times
+come from its cost model (pools: :class:`pool.cost_model.CostModel`; sync request serving and
+the filter and subscription managers: a :class:`~sim.control.GenericService`). The router
+(:class:`~sim.control.ModuleRouter`) picks V1 or V2 per request; a V2 error or timeout is
+recorded on the module's breaker and the request is retried on V1, the guide's rescue path,
+which costs a second execution (DESIGN.md, "The model").
+
+**Time order.** High-rate inputs (transactions, inbound peer requests, filter and
+subscription requests) are offered in timestamp order by :meth:`Node.advance`. Work the node
+generates for itself (a V2 reply that arrives later and may trigger a V1 retry) goes into an
+internal heap and is interleaved with the inputs by time, so the breaker sees every outcome at
+its completion time and every routing decision sees the breaker as of its own time.
+
+**Where a V2 failure leaves the transaction.** A V2 *error* (the V2 process raised while
+handling the message) means V2 did not store it; the V1 retry does. A V2 *timeout* means the
+caller gave up while V2 was still working: V2 still stores it when it gets to it, and the V1
+retry stores it again (a double execution the ledger counts; the block builder includes such
+a transaction once).
+
+**Transactions' V2 path.** V2 runs ``validate_transaction_input`` (the guide's
+``V2Hardening``: size, format, signature, per-sender and per-peer rate) inside its process
+before the pool sees the transaction; a refusal is counted in the node ledger with its reason.
+
+**Caller identity** for the as_written router's sticky buckets: the transaction's sender
+(the real router hashes ``caller_info.user_id``; mana-source-facts.md §2.1), and the peer id
+for peer requests.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from pool import Transaction
+from pool.cost_model import CostModel
+from pool.result import AddStatus
+from pool.tx_pool_v1 import TxPoolV1
+from pool.tx_pool_v2 import TxPoolV2
+from sim.control import (
+    CallOutcome,
+    GenericService,
+    ModuleRouter,
+    PeerRateLimiter,
+    validate_transaction_input,
+)
+from sim.control.validation import InputLimits
+from sim.events import EventLog
+from sim.mailbox import Mailbox
+from sim.metrics import MIB, RequestStats
+
+POOL = "transaction_pool"
+SYNC = "sync_service"
+
+
+@dataclass(frozen=True, slots=True)
+class Regression:
+    """An active V2 regression of one module (see :class:`sim.scenario.RegressionFault`).
+
+    Attributes:
+        error_rate: Probability a V2 call raises.
+        latency_factor: Multiplier on V2 service times.
+        leak_bytes_per_s: Memory leak rate of the V2 instance.
+        start: When it began, seconds (the leak grows from here).
+    """
+
+    error_rate: float
+    latency_factor: float
+    leak_bytes_per_s: float
+    start: float
+
+
+class TxRequest(NamedTuple):
+    """A transaction submission as a message in a pool instance's mailbox.
+
+    Attributes:
+        tx: The transaction.
+        peer: Relaying peer id.
+        origin: When the request entered the node, seconds.
+        arrival: When this message reached this mailbox, seconds.
+        rescue_of: For a V1 retry, the failed V2 call's outcome.
+        emergency: The router took the as_written emergency V1 path.
+    """
+
+    tx: Transaction
+    peer: int
+    origin: float
+    arrival: float
+    rescue_of: CallOutcome | None
+    emergency: bool = False
+
+
+class PeerRequest(NamedTuple):
+    """A generic request (peer sync request, filter or subscription call) in a mailbox.
+
+    Attributes:
+        module: Module type.
+        caller: Caller id (peer id or client id).
+        origin: When the request entered the node, seconds.
+        arrival: When this message reached this mailbox, seconds.
+        rescue_of: For a V1 retry, the failed V2 call's outcome.
+        emergency: The router took the as_written emergency V1 path.
+    """
+
+    module: str
+    caller: int
+    origin: float
+    arrival: float
+    rescue_of: CallOutcome | None
+    emergency: bool = False
+
+
+class NodeLedger:
+    """Every transaction that reaches the node, and where it went.
+
+    Once the node has drained (:meth:`Node.drain`),
+    ``arrived + double_executions == v1 entered + v2 entered + dropped`` must hold: each
+    arrival ends in exactly one pool's ledger or in ``dropped`` (refused by V2 input
+    validation, a V2 error nobody retried, or a restart that lost the mailbox), except that a
+    V2 timeout's retry puts one arrival into both pools.
+    """
+
+    def __init__(self) -> None:
+        self.arrived = 0
+        self.dropped: Counter[str] = Counter()
+        self.double_executions = 0
+
+    def as_dict(self) -> dict[str, object]:
+        """The counters for the summary."""
+        return {
+            "arrived": self.arrived,
+            "dropped": dict(sorted(self.dropped.items())),
+            "double_executions": self.double_executions,
+        }
+
+
+class PoolInstance:
+    """One version of the transaction pool: pool, cost model, mailbox, stats."""
+
+    def __init__(self, node: Node, version: str, pool: TxPoolV1 | TxPoolV2, cost: CostModel,
+                 batch_size: int) -> None:
+        self.node = node
+        self.version = version
+        self.pool = pool
+        self.cost = cost
+        self.stats = RequestStats()
+        self.mailbox: Mailbox[TxRequest] = Mailbox(self._run_batch, batch_size)
+        self.busy_mark = 0.0
+        self.included = 0
+
+    def _run_batch(self, start: float, items: list[TxRequest]) -> float:
+        node = self.node
+        pool = self.pool
+        resident = len(pool)
+        regression = node.regression(POOL, start) if self.version == "v2" else None
+        failed: list[bool] = []
+        stored = 0
+        for item in items:
+            if regression is not None and regression.error_rate > 0.0 and (
+                node.fault_rng.random() < regression.error_rate
+            ):
+                failed.append(True)
+                continue
+            failed.append(False)
+            if self.version == "v2":
+                reason = validate_transaction_input(
+                    item.tx, start, limits=node.input_limits,
+                    sender_limiter=node.sender_limiter, peer_limiter=node.tx_peer_limiter,
+                    peer_id=item.peer,
+                )
+                if reason is not None:
+                    node.ledger.dropped[reason] += 1
+                    continue
+            result = pool.add(item.tx, start)
+            if result.status is not AddStatus.REJECTED:
+                stored += 1
+        service = self.cost.batch(len(items), resident)
+        if regression is not None:
+            service *= regression.latency_factor
+        finish = start + service
+        for item, fail in zip(items, failed, strict=True):
+            node.complete_tx(self, item, finish, fail)
+        return service
+
+    def memory_bytes(self, now: float) -> float:
+        """Pool bytes plus any active leak."""
+        leak = 0.0
+        if self.version == "v2":
+            leak = self.node.leaked_bytes(POOL, now)
+        return self.pool.memory_bytes + leak
+
+
+class ServiceInstance:
+    """One version of a request/response module (sync serving, filter, subscription)."""
+
+    def __init__(self, node: Node, module: str, version: str, service: GenericService) -> None:
+        self.node = node
+        self.module = module
+        self.version = version
+        self.service = service
+        self.stats = RequestStats()
+        self.mailbox: Mailbox[PeerRequest] = Mailbox(self._run_batch, 1)
+        self.busy_mark = 0.0
+
+    def _run_batch(self, start: float, items: list[PeerRequest]) -> float:
+        node = self.node
+        regression = node.regression(self.module, start) if self.version == "v2" else None
+        service = 0.0
+        for item in items:
+            outcome = self.service.call(node.service_rng)
+            cost = outcome.latency
+            fail = outcome.kind != "ok"
+            if regression is not None:
+                cost *= regression.latency_factor
+                if regression.error_rate > 0.0 and node.fault_rng.random() < regression.error_rate:
+                    fail = True
+            service += cost
+            node.complete_request(self, item, start + service, fail)
+        return service
+
+
+class _Internal(NamedTuple):
+    time: float
+    seq: int
+    action: Callable[[], None]
+
+
+class Node:
+    """The simulated Mana node (see the module docstring).
+
+    Args:
+        router: The module router (owns the breakers).
+        pools: The V1 and V2 pools with their cost models.
+        services: Per module (sync_service, filter_manager, subscription_manager), the V1 and
+            V2 service models.
+        input_limits: Static bounds of V2 input validation.
+        sender_limit: Per-sender transactions per minute in V2 input validation.
+        tx_peer_limit: Per-peer transactions per minute in V2 input validation.
+        peer_limiter: The guide's per-peer limiter for inbound sync requests.
+        events: The run's event log.
+        fault_rng: Stream for regression error draws.
+        service_rng: Stream for service-time draws.
+    """
+
+    def __init__(
+        self,
+        router: ModuleRouter,
+        pools: tuple[tuple[TxPoolV1, CostModel], tuple[TxPoolV2, CostModel]],
+        services: dict[str, tuple[GenericService, GenericService]],
+        input_limits: InputLimits,
+        sender_limit: int,
+        tx_peer_limit: int,
+        peer_limiter: PeerRateLimiter,
+        events: EventLog,
+        fault_rng: np.random.Generator,
+        service_rng: np.random.Generator,
+    ) -> None:
+        self.router = router
+        self.events = events
+        self.fault_rng = fault_rng
+        self.service_rng = service_rng
+        self.input_limits = input_limits
+        self.sender_limiter = PeerRateLimiter(sender_limit)
+        self.tx_peer_limiter = PeerRateLimiter(tx_peer_limit)
+        self.peer_limiter = peer_limiter
+        self.ledger = NodeLedger()
+        (v1_pool, v1_cost), (v2_pool, v2_cost) = pools
+        self.pool_v1 = PoolInstance(self, "v1", v1_pool, v1_cost, 1)
+        self.pool_v2 = PoolInstance(self, "v2", v2_pool, v2_cost,
+                                    v2_pool.config.batch_processing_size)
+        self.services: dict[str, dict[str, ServiceInstance]] = {
+            module: {"v1": ServiceInstance(self, module, "v1", s1),
+                     "v2": ServiceInstance(self, module, "v2", s2)}
+            for module, (s1, s2) in services.items()
+        }
+        self.regressions: dict[str, Regression] = {}
+        self._leaks: dict[str, float] = {}
+        self._heap: list[_Internal] = []
+        self._seq = 0
+        self.now = 0.0
+        self.rate_limited: Counter[int] = Counter()
+        self._limited_window: dict[int, float] = {}
+        self.unserved = 0
+
+    # -- faults --------------------------------------------------------------------------
+
+    def regression(self, module: str, now: float) -> Regression | None:
+        """The active V2 regression of ``module`` at ``now``, if any."""
+        return self.regressions.get(module)
+
+    def leaked_bytes(self, module: str, now: float) -> float:
+        """Bytes leaked so far by ``module``'s V2 instance (finished and active leaks)."""
+        total = self._leaks.get(module, 0.0)
+        r = self.regressions.get(module)
+        if r is not None:
+            total += r.leak_bytes_per_s * max(0.0, now - r.start)
+        return total
+
+    def start_regression(self, module: str, regression: Regression) -> None:
+        """Begin a V2 regression (a fault)."""
+        self.regressions[module] = regression
+
+    def end_regression(self, module: str, now: float) -> None:
+        """End a V2 regression; leaked memory stays leaked."""
+        r = self.regressions.pop(module, None)
+        if r is not None:
+            self._leaks[module] = self._leaks.get(module, 0.0) + r.leak_bytes_per_s * max(
+                0.0, now - r.start)
+
+    # -- internal event heap -------------------------------------------------------------
+
+    def _schedule(self, time: float, action: Callable[[], None]) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, _Internal(time, self._seq, action))
+
+    def run_internal(self, until: float) -> None:
+        """Run the node's own pending work up to (excluding) ``until``.
+
+        Args:
+            until: Time bound, seconds.
+        """
+        heap = self._heap
+        while heap and heap[0].time < until:
+            item = heapq.heappop(heap)
+            self.now = item.time
+            self.pool_v2.mailbox.flush(item.time)
+            item.action()
+
+    def step_to(self, time: float) -> None:
+        """Bring the node to ``time`` before handling an input at that time."""
+        if self._heap and self._heap[0].time < time:
+            self.run_internal(time)
+        self.now = time
+        self.pool_v2.mailbox.flush(time)
+
+    def settle(self, until: float) -> None:
+        """Finish every piece of work that starts before ``until`` (before a read at it)."""
+        self.step_to(until)
+        self.pool_v1.mailbox.flush(until)
+        self.run_internal(until)
+
+    def drain(self) -> None:
+        """Let every queued message and pending reply finish (the end of a run).
+
+        Nothing new arrives; work already accepted completes, so the ledger can balance.
+        """
+        while True:
+            self.pool_v2.mailbox.flush(math.inf)
+            for versions in self.services.values():
+                for inst in versions.values():
+                    inst.mailbox.flush(math.inf)
+            if not self._heap:
+                return
+            self.run_internal(math.inf)
+
+    # -- transactions --------------------------------------------------------------------
+
+    def submit_tx(self, tx: Transaction, peer: int) -> None:
+        """A transaction arrives (call in arrival order, after :meth:`step_to`)."""
+        now = tx.arrival
+        self.step_to(now)
+        self.ledger.arrived += 1
+        decision = self.router.decide(POOL, now, tx.sender)
+        target = self.pool_v2 if decision.version == "v2" else self.pool_v1
+        target.mailbox.offer(now, TxRequest(tx, peer, now, now, None, decision.emergency))
+
+    def complete_tx(self, inst: PoolInstance, item: TxRequest, finish: float, fail: bool) -> None:
+        """Called by a pool instance when a message's processing is done (or failed)."""
+        latency = finish - item.arrival
+        if inst.version == "v1":
+            # V1 has no fault model: it always replies.
+            inst.stats.record(latency)
+            if item.rescue_of is None:
+                self.router.record(POOL, "v1", CallOutcome("ok", latency), item.origin,
+                                   emergency=item.emergency)
+            else:
+                self.router.record(POOL, "v2", item.rescue_of, item.origin,
+                                   rescue=CallOutcome("ok", latency))
+            return
+        outcome = CallOutcome("error" if fail else "ok", latency)
+
+        def reply() -> None:
+            timeout = self.router.breaker(POOL).config.timeout
+            timed_out = not fail and latency > timeout
+            inst.stats.record(min(latency, timeout), ok=not fail, timed_out=timed_out)
+            if self.router.needs_rescue(POOL, "v2", outcome):
+                if timed_out:
+                    self.ledger.double_executions += 1
+                retry_at = item.origin + min(latency, timeout)
+                self.events.emit(retry_at, "fallback", module=POOL,
+                                 cause="timeout" if timed_out else "error")
+                self.pool_v1.mailbox.offer(
+                    retry_at, TxRequest(item.tx, item.peer, item.origin, retry_at, outcome))
+            else:
+                if fail:
+                    # as_written: the error reply reaches the caller; nobody stores the tx.
+                    self.ledger.dropped["v2_error"] += 1
+                    self.unserved += 1
+                self.router.record(POOL, "v2", outcome, item.origin)
+
+        timeout_at = item.origin + min(latency, self.router.breaker(POOL).config.timeout)
+        self._schedule(timeout_at, reply)
+
+    # -- peer requests, filter and subscription calls -------------------------------------
+
+    def submit_request(self, module: str, caller: int, now: float) -> None:
+        """A generic request arrives (call in time order)."""
+        self.step_to(now)
+        if module == SYNC:
+            if not self.peer_limiter.allow(caller, now):
+                self.rate_limited[caller] += 1
+                window_start = self._limited_window.get(caller)
+                if window_start is None or now - window_start >= self.peer_limiter.window:
+                    self._limited_window[caller] = now
+                    self.events.emit(now, "rate_limited", peer=caller)
+                return
+        decision = self.router.decide(module, now, caller)
+        inst = self.services[module][decision.version]
+        inst.mailbox.offer(now, PeerRequest(module, caller, now, now, None, decision.emergency))
+
+    def complete_request(self, inst: ServiceInstance, item: PeerRequest, finish: float,
+                         fail: bool) -> None:
+        """Called by a service instance when a request is done (or failed)."""
+        latency = finish - item.arrival
+        module = item.module
+        if inst.version == "v1":
+            inst.stats.record(latency, ok=not fail)
+            outcome = CallOutcome("error" if fail else "ok", latency)
+            if item.rescue_of is None:
+                self.router.record(module, "v1", outcome, item.origin, emergency=item.emergency)
+            else:
+                self.router.record(module, "v2", item.rescue_of, item.origin,
+                                   rescue=outcome)
+            if fail:
+                self.unserved += 1
+            return
+        outcome = CallOutcome("error" if fail else "ok", latency)
+        timeout = self.router.breaker(module).config.timeout
+        spent = min(latency, timeout)
+
+        def reply() -> None:
+            timed_out = not fail and latency > timeout
+            inst.stats.record(spent, ok=not fail, timed_out=timed_out)
+            if self.router.needs_rescue(module, "v2", outcome):
+                retry_at = item.origin + spent
+                self.events.emit(retry_at, "fallback", module=module,
+                                 cause="timeout" if timed_out else "error")
+                self.services[module]["v1"].mailbox.offer(
+                    retry_at, PeerRequest(module, item.caller, item.origin, retry_at, outcome))
+            else:
+                if fail:
+                    self.unserved += 1
+                self.router.record(module, "v2", outcome, item.origin)
+
+        self._schedule(item.origin + spent, reply)
+
+    # -- blocks and cleanup --------------------------------------------------------------
+
+    def build_block(self, now: float, gas_limit: int,
+                    merge: Callable[[Sequence[Sequence[Transaction]], int], list[Transaction]],
+                    ) -> list[Transaction]:
+        """Take a block from both pools at ``now`` (a message to each pool's mailbox)."""
+        self.settle(now)
+        v1, v2 = self.pool_v1, self.pool_v2
+        block = merge([v1.pool.best(gas_limit), v2.pool.best(gas_limit)], gas_limit)
+        hashes = [tx.tx_hash for tx in block]
+        for inst in (v1, v2):
+            resident = len(inst.pool)
+            taken = inst.pool.remove_included(hashes, now)
+            inst.included += taken
+            inst.mailbox.serve(now, inst.cost.take(taken, resident))
+        return block
+
+    def cleanup(self, inst: PoolInstance, now: float) -> int:
+        """One age cleanup of a pool (a message to its mailbox); returns how many expired."""
+        self.settle(now)
+        resident = len(inst.pool)
+        expired = inst.pool.expire(now)
+        inst.mailbox.serve(now, inst.cost.cleanup(resident, len(expired)))
+        return len(expired)
+
+    # -- metrics -------------------------------------------------------------------------
+
+    def pool_metrics(self, inst: PoolInstance, now: float, interval: float) -> dict[str, float]:
+        """The guide's pool metrics of one instance over the last interval."""
+        window = inst.stats.roll()
+        busy = inst.mailbox.busy_time - inst.busy_mark
+        inst.busy_mark = inst.mailbox.busy_time
+        stats = inst.pool.stats()
+        requests = window["requests"]
+        out = {
+            "throughput_tps": requests / interval,
+            "avg_latency_ms": window["avg_latency_ms"],
+            "p95_latency_ms": window["p95_latency_ms"],
+            "p99_latency_ms": window["p99_latency_ms"],
+            "memory_usage_mb": inst.memory_bytes(now) / MIB,
+            "cpu_usage_percent": min(100.0, 100.0 * busy / interval),
+            "pool_size": float(len(inst.pool)),
+            "pending_transactions": float(inst.mailbox.in_system(now)),
+            "processed_transactions": float(stats["processed_transactions"]),  # type: ignore[arg-type]
+            "rejected_transactions": float(stats["rejected_transactions"]),  # type: ignore[arg-type]
+            "error_rate_percent": 100.0 * window["errors"] / requests if requests else math.nan,
+            "timeout_count": float(inst.stats.total_timeouts),
+        }
+        if inst.version == "v2":
+            out["circuit_breaker_state"] = _STATE_CODE[self.router.breaker(POOL).state_at(now)
+                                                       .value]
+        return out
+
+    def service_metrics(self, inst: ServiceInstance, now: float, interval: float
+                        ) -> dict[str, float]:
+        """Request metrics of a service instance over the last interval."""
+        window = inst.stats.roll()
+        busy = inst.mailbox.busy_time - inst.busy_mark
+        inst.busy_mark = inst.mailbox.busy_time
+        requests = window["requests"]
+        out = {
+            "throughput_rps": requests / interval,
+            "avg_latency_ms": window["avg_latency_ms"],
+            "p95_latency_ms": window["p95_latency_ms"],
+            "cpu_usage_percent": min(100.0, 100.0 * busy / interval),
+            "error_rate_percent": 100.0 * window["errors"] / requests if requests else math.nan,
+            "queue_size": float(inst.mailbox.in_system(now)),
+        }
+        if inst.version == "v2":
+            out["memory_usage_mb"] = self.leaked_bytes(inst.module, now) / MIB
+        return out
+
+
+_STATE_CODE = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
+"""``circuit_breaker_state`` as a number in the time series."""

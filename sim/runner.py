@@ -1,0 +1,472 @@
+"""Build a run from a scenario and execute it on SimPy: ``sim.run(scenario, seed=...)``.
+
+SimPy drives only the coarse, meaningful moments (DESIGN.md, "Speed"): block slots, pool
+cleanups, metric samples, fault starts and ends, peer churn, sync answers and timers. Each of
+them first brings the node up to its own time, which feeds the high-rate inputs (transactions,
+inbound peer requests, filter and subscription calls) in timestamp order
+(:class:`~sim.inputs.InputFeeder`).
+
+``run.mode: trace`` instead gives every input its own SimPy process that waits until the
+input's time; the inputs, the handling code and hence the results are the same (a test checks
+it), only slower. It is for teaching and small runs.
+
+At the end the node drains (accepted work completes; nothing new arrives), the ledgers are
+checked, and a :class:`~sim.result.Result` is returned. A ledger that does not balance raises
+:class:`LedgerError`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from pool import Transaction
+from pool.ledger import LedgerImbalanceError
+from pool.tx_pool_v1 import TxPoolV1
+from pool.tx_pool_v2 import TxPoolV2
+from sim.blocks import merge_candidates
+from sim.control import ModuleRouter, PeerRateLimiter
+from sim.control.validation import InputLimits
+from sim.events import EventLog
+from sim.histogram import LogHistogram
+from sim.inputs import (
+    KIND_FILTER,
+    KIND_SUBSCRIPTION,
+    KIND_SYNC,
+    REQUEST_MODULES,
+    InputFeeder,
+    RequestSource,
+)
+from sim.metrics import MIB, TimeSeries
+from sim.network import Network
+from sim.node import POOL, SYNC, Node, Regression
+from sim.result import Result
+from sim.rng import RngStreams
+from sim.scenario import PeerFault, RegressionFault, Scenario, resolve_control
+from sim.sync_link import SyncLink
+from sync.chain import Chain, ChainConfig
+from sync.v1 import SyncV1
+from sync.v2 import SyncV2
+
+Progress = Callable[[float], None]
+"""Called with the simulated time reached (for a progress bar)."""
+
+
+class LedgerError(RuntimeError):
+    """The transaction ledger does not balance at the end of a run."""
+
+
+class Model:
+    """One run's objects and SimPy processes (built by :func:`run`)."""
+
+    def __init__(self, scenario: Scenario, seed: int,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        streams = RngStreams(seed)
+        self.streams = streams
+        control = resolve_control(scenario, extra_env)
+        self.control = control
+        self.events = EventLog()
+        self.env = simpy.Environment()
+        self.router = ModuleRouter(streams.get("router"), profile=scenario.profile,
+                                   versions=control.versions, splits=control.traffic,
+                                   breaker_configs=control.breakers)
+        cost_v1, cost_v2 = scenario.pool.cost_models()
+        pool_v1 = TxPoolV1(scenario.pool.v1, cost_v1)
+        pool_v2 = TxPoolV2(scenario.pool.v2, cost_v2)
+        limits = InputLimits(
+            max_size=scenario.pool.v2.max_transaction_size,
+            min_gas_price=scenario.pool.v2.min_gas_price,
+            min_gas_limit=scenario.pool.v2.min_gas_limit,
+            max_gas_limit=scenario.pool.v2.max_gas_limit,
+        )
+        self.peer_limiter = PeerRateLimiter(
+            scenario.rate_limit.max_requests_per_minute, scenario.rate_limit.window,
+            scenario.rate_limit.max_tracked_peers)
+        self.node = Node(
+            self.router, ((pool_v1, cost_v1), (pool_v2, cost_v2)),
+            {SYNC: (scenario.sync_serving.v1, scenario.sync_serving.v2),
+             "filter_manager": (scenario.filter_manager.v1, scenario.filter_manager.v2),
+             "subscription_manager": (scenario.subscription_manager.v1,
+                                      scenario.subscription_manager.v2)},
+            limits, scenario.tx_validation.per_sender_per_minute,
+            scenario.tx_validation.per_peer_per_minute, self.peer_limiter, self.events,
+            streams.get("faults"), streams.get("services"))
+        # The chain and the peers.
+        self.chain = Chain(streams.get("chain"), ChainConfig(slot_s=scenario.blocks.slot),
+                           length=scenario.network.initial_chain)
+        self.network = Network(self.chain, scenario.network.peers, streams.get("network"))
+        self.links: dict[str, SyncLink] = {
+            "v1": SyncLink(self.env, "v1", SyncV1(self.chain.rules, streams.get("sync.v1"),
+                                                  scenario.sync.v1), self.chain, self.network),
+        }
+        if control.versions[SYNC] == "v2":
+            self._add_v2_link()
+        self.network.listeners.append(self._on_peer_change)
+        # Inputs.
+        peer_ints = tuple(range(len(self.network.peers)))
+        sources = [RequestSource(KIND_SYNC, scenario.network.inbound_rate * len(peer_ints),
+                                 peer_ints)]
+        next_id = len(peer_ints)
+        for flood in scenario.network.floods:
+            ids = tuple(range(next_id, next_id + flood.peers))
+            next_id += flood.peers
+            end = math.inf if flood.end is None else flood.end
+            sources.append(RequestSource(KIND_SYNC, flood.rate * flood.peers, ids,
+                                         flood.start, end))
+        clients = tuple(range(1_000_000, 1_001_000))
+        sources.append(RequestSource(KIND_FILTER, scenario.filter_manager.rate, clients))
+        sources.append(RequestSource(KIND_SUBSCRIPTION, scenario.subscription_manager.rate,
+                                     clients))
+        from sim.workload import TxWorkload  # local: keeps module import order simple
+
+        self.workload = TxWorkload(tuple(scenario.workload), streams.get("workload"))
+        self.feeder = InputFeeder(self.workload, sources, peer_ints, streams.get("inputs"),
+                                  scenario.run.chunk, scenario.duration)
+        # Metrics.
+        self.series = TimeSeries()
+        self.inclusion_window = LogHistogram()
+        self.inclusion_total = LogHistogram()
+        self.blocks_built = 0
+        self.included = 0
+        self._sync_marks: dict[str, tuple[int, int]] = {}
+        self._disconnect_mark = 0
+        self._rate_limited_mark = 0
+
+    # -- wiring --------------------------------------------------------------------------
+
+    def _add_v2_link(self) -> None:
+        engine = SyncV2(self.chain.rules, self.streams.get("sync.v2"), self.scenario.sync.v2)
+        self.links["v2"] = SyncLink(self.env, "v2", engine, self.chain, self.network)
+
+    def _on_peer_change(self, peer_id: str, up: bool) -> None:
+        for link in self.links.values():
+            if up:
+                link.peer_up(peer_id)
+            else:
+                link.peer_down(peer_id)
+
+    def advance(self, until: float) -> None:
+        """Feed every input before ``until`` (fast mode); no-op in trace mode."""
+        if self.scenario.run.mode == "fast":
+            self.feeder.advance(until, self.node.submit_tx, self._on_request)
+
+    def _on_request(self, kind: int, caller: int, time: float) -> None:
+        self.node.submit_request(REQUEST_MODULES[kind], caller, time)
+
+    # -- processes -----------------------------------------------------------------------
+
+    def _slots(self) -> Generator[simpy.Event, Any, None]:
+        slot = self.scenario.blocks.slot
+        gas_limit = self.scenario.blocks.gas_limit
+        k = 1
+        while True:
+            yield self.env.timeout(k * slot - self.env.now)
+            now = self.env.now
+            self.advance(now)
+            block = self.node.build_block(now, gas_limit, merge_candidates)
+            self.blocks_built += 1
+            self.included += len(block)
+            if block:
+                delays = now - np.fromiter((tx.arrival for tx in block), dtype=np.float64,
+                                           count=len(block))
+                self.inclusion_window.add_many(delays)
+            self.chain.extend(1)
+            for link in self.links.values():
+                link.announce_heads()
+            k += 1
+
+    def _cleanups(self, version: str) -> Generator[simpy.Event, Any, None]:
+        inst = self.node.pool_v1 if version == "v1" else self.node.pool_v2
+        interval = inst.pool.cleanup_interval
+        k = 1
+        while True:
+            yield self.env.timeout(k * interval - self.env.now)
+            self.advance(self.env.now)
+            self.node.cleanup(inst, self.env.now)
+            k += 1
+
+    def _churn(self, peer_id: str) -> Generator[simpy.Event, Any, None]:
+        peer = self.network.by_id[peer_id]
+        while True:
+            yield self.env.timeout(peer.online_s())
+            self.advance(self.env.now)
+            self.network.set_online(peer_id, False)
+            yield self.env.timeout(peer.offline_s())
+            self.advance(self.env.now)
+            self.network.set_online(peer_id, True)
+
+    def _fault(self, index: int) -> Generator[simpy.Event, Any, None]:
+        fault = self.scenario.faults[index]
+        env = self.env
+        if fault.kind == "node_restart":
+            yield env.timeout(fault.at)
+            self.advance(env.now)
+            self._restart()
+            return
+        yield env.timeout(fault.start)
+        self.advance(env.now)
+        self.events.emit(env.now, "fault_start", fault=fault.kind, index=index)
+        targets: list[str] = []
+        if isinstance(fault, RegressionFault):
+            self.node.start_regression(fault.module, Regression(
+                fault.error_rate, fault.latency_factor,
+                fault.memory_leak_mb_per_hour * MIB / 3600.0, env.now))
+        elif isinstance(fault, PeerFault):
+            targets = self.network.honest_ids(fault.peers)
+            for peer_id in targets:
+                if fault.kind == "peer_crash":
+                    self.network.crash(peer_id, True)
+                else:
+                    self.network.set_behaviour(peer_id, fault.kind, True, fault.slow_factor)
+        else:
+            targets = self.network.share(fault.share)
+            self.network.partition(targets, True)
+        if fault.end is None:
+            return
+        yield env.timeout(fault.end - env.now)
+        self.advance(env.now)
+        self.events.emit(env.now, "fault_end", fault=fault.kind, index=index)
+        if isinstance(fault, RegressionFault):
+            self.node.end_regression(fault.module, env.now)
+        elif isinstance(fault, PeerFault):
+            for peer_id in targets:
+                if fault.kind == "peer_crash":
+                    self.network.crash(peer_id, False)
+                else:
+                    self.network.set_behaviour(peer_id, fault.kind, False)
+        else:
+            self.network.partition(targets, False)
+
+    def _restart(self) -> None:
+        now = self.env.now
+        self.events.emit(now, "node_restart")
+        lost = self.node.restart(now)
+        self.events.emit(now, "restart_losses", **lost)
+        for link in self.links.values():
+            link.restart()
+
+    def _sampler(self) -> Generator[simpy.Event, Any, None]:
+        interval = self.scenario.run.metrics_interval
+        k = 1
+        while True:
+            yield self.env.timeout(k * interval - self.env.now)
+            self.advance(self.env.now)
+            self.sample(self.env.now, interval)
+            k += 1
+
+    def _trace_inputs(self) -> Generator[simpy.Event, Any, None]:
+        """Trace mode: one process per input, spawned chunk by chunk."""
+        env = self.env
+        feeder = self.feeder
+        chunk_len = self.scenario.run.chunk
+        k = 0
+        while k * chunk_len < self.scenario.duration:
+            yield env.timeout(k * chunk_len - env.now)
+            # Pull this chunk's inputs (the same draws as the fast mode) into processes.
+            pending: list[tuple[float, Callable[[], None]]] = []
+
+            def on_tx(tx: Transaction, peer: int) -> None:
+                pending.append((tx.arrival, lambda tx=tx, peer=peer: self.node.submit_tx(
+                    tx, peer)))
+
+            def on_request(kind: int, caller: int, t: float) -> None:
+                pending.append((t, lambda kind=kind, caller=caller, t=t: self._on_request(
+                    kind, caller, t)))
+
+            feeder.advance(min((k + 1) * chunk_len, self.scenario.duration), on_tx, on_request)
+            for t, act in pending:
+                env.process(self._one_input(t, act))
+            k += 1
+
+    def _one_input(self, t: float, act: Callable[[], None]
+                   ) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(t - self.env.now)
+        act()
+
+    # -- metrics -------------------------------------------------------------------------
+
+    def sample(self, now: float, interval: float) -> dict[str, float]:
+        """Take one metrics sample at ``now`` into the time series; return it."""
+        self.node.settle(now)
+        row: dict[str, float] = {}
+        node = self.node
+        for inst in (node.pool_v1, node.pool_v2):
+            for name, value in node.pool_metrics(inst, now, interval).items():
+                row[f"{POOL}.{inst.version}.{name}"] = value
+        h = self.inclusion_window
+        row[f"{POOL}.inclusion_delay_avg_s"] = h.mean
+        row[f"{POOL}.inclusion_delay_p95_s"] = h.quantile(0.95)
+        if h.count:
+            self.inclusion_total.merge(h)
+        h.reset()
+        for module, versions in node.services.items():
+            prefix = f"{module}.serving" if module == SYNC else module
+            for version, inst in versions.items():
+                for name, value in node.service_metrics(inst, now, interval).items():
+                    row[f"{prefix}.{version}.{name}" if module == SYNC
+                        else f"{module}.{version}.{name}"] = value
+        disconnects = self.network.disconnects - self._disconnect_mark
+        self._disconnect_mark = self.network.disconnects
+        reachable = max(1, len(self.network.reachable()))
+        for version, link in self.links.items():
+            m = link.engine.metrics(now)
+            for name in ("sync_speed_bps", "blocks_behind", "avg_block_processing_ms",
+                         "connected_peers", "peer_connection_success_rate",
+                         "network_bandwidth_mbps", "block_queue_size",
+                         "peer_request_queue_size"):
+                row[f"{SYNC}.{version}.{name}"] = float(m[name])
+            row[f"{SYNC}.{version}.memory_usage_mb"] = float(m["memory_bytes"]) / MIB + (
+                node.leaked_bytes(SYNC, now) / MIB if version == "v2" else 0.0)
+            row[f"{SYNC}.{version}.peer_disconnect_rate_percent"] = (
+                100.0 * disconnects / reachable)
+            row[f"{SYNC}.{version}.block_processing_delay_s"] = (
+                float(m["blocks_behind"]) * self.scenario.blocks.slot)
+        limited = sum(node.rate_limited.values())
+        row["rate_limit.refused"] = float(limited - self._rate_limited_mark)
+        self._rate_limited_mark = limited
+        row["chain.height"] = float(self.chain.height)
+        for module in (POOL, SYNC, "filter_manager", "subscription_manager"):
+            row[f"{module}.traffic_split"] = float(self.router.split(module))
+        self.series.sample(now, row)
+        return row
+
+    # -- the run -------------------------------------------------------------------------
+
+    def execute(self, progress: Progress | None = None) -> Result:
+        """Run to the scenario's duration, drain, check the ledgers, summarise."""
+        env = self.env
+        scenario = self.scenario
+        env.process(self._slots())
+        env.process(self._cleanups("v1"))
+        env.process(self._cleanups("v2"))
+        env.process(self._sampler())
+        for i in range(len(scenario.faults)):
+            env.process(self._fault(i))
+        for peer in self.network.peers:
+            if peer.profile.churns:
+                env.process(self._churn(peer.peer_id))
+        if scenario.run.mode == "trace":
+            env.process(self._trace_inputs())
+        for link in self.links.values():
+            link.start()
+        duration = scenario.duration
+        step = max(duration / 100.0, scenario.run.metrics_interval)
+        t = 0.0
+        while t < duration:
+            t = min(duration, t + step)
+            env.run(until=t)
+            if progress is not None:
+                progress(t)
+        self.advance(duration)
+        self.node.settle(duration)
+        self.node.drain()
+        ledger = self.check_ledger()
+        return Result(summary=self.summary(ledger), timeseries=self.series.arrays(),
+                      events=list(self.events.records), ledger=ledger)
+
+    def check_ledger(self) -> dict[str, Any]:
+        """Balance every ledger; raise :class:`LedgerError` with the numbers if one fails."""
+        node = self.node
+        out: dict[str, Any] = {}
+        for inst in (node.pool_v1, node.pool_v2):
+            try:
+                inst.pool.ledger.check(len(inst.pool))
+            except LedgerImbalanceError as exc:
+                raise LedgerError(f"transaction_pool {inst.version}: {exc}") from exc
+            out[inst.version] = inst.pool.ledger.as_dict()
+        entered = out["v1"]["entered"] + out["v2"]["entered"]
+        dropped = sum(node.ledger.dropped.values())
+        lhs = node.ledger.arrived + node.ledger.double_executions
+        if lhs != entered + dropped:
+            raise LedgerError(
+                f"node ledger does not balance: arrived {node.ledger.arrived} + double "
+                f"executions {node.ledger.double_executions} != entered v1+v2 {entered} + "
+                f"dropped {dropped}")
+        if node.ledger.arrived != self.workload.generated:
+            raise LedgerError(f"{self.workload.generated} transactions generated but "
+                              f"{node.ledger.arrived} reached the node")
+        out["node"] = node.ledger.as_dict()
+        out["balanced"] = True
+        return out
+
+    def summary(self, ledger: dict[str, Any]) -> dict[str, Any]:
+        """The run's summary (see :mod:`sim.report` for the printed table)."""
+        node = self.node
+        scenario = self.scenario
+        pool: dict[str, Any] = {}
+        for inst in (node.pool_v1, node.pool_v2):
+            totals = inst.stats.totals()
+            stats = inst.pool.stats()
+            pool[inst.version] = {
+                **totals,
+                "throughput_tps": totals["requests"] / scenario.duration,
+                "pool_size": len(inst.pool),
+                "memory_usage_mb": inst.memory_bytes(scenario.duration) / MIB,
+                "cpu_usage_percent": 100.0 * inst.mailbox.busy_time / scenario.duration,
+                "processed_transactions": stats["processed_transactions"],
+                "rejected_transactions": stats["rejected_transactions"],
+                "rejected_by_reason": stats["rejected_by_reason"],
+                "included_transactions": inst.included,
+            }
+        inc = self.inclusion_total
+        services: dict[str, Any] = {}
+        for module, versions in node.services.items():
+            services[module] = {v: inst.stats.totals() for v, inst in versions.items()}
+        sync: dict[str, Any] = {}
+        for version, link in self.links.items():
+            m = link.engine.metrics(scenario.duration)
+            sync[version] = {k: (float(v) if isinstance(v, int | float) else v)
+                             for k, v in sorted(m.items())}
+            sync[version]["imported_chain_is_canonical"] = link.engine.imported_matches(
+                self.chain)
+        routing = dict(self.router.routing_stats(scenario.duration))
+        breakers = {m: {"state": self.router.breaker(m).state_at(scenario.duration).value,
+                        "transitions": len(self.router.breaker(m).transitions)}
+                    for m in (POOL, SYNC, "filter_manager", "subscription_manager")}
+        return {
+            "run": {"scenario": scenario.name, "seed": self.seed, "profile": scenario.profile,
+                    "mode": scenario.run.mode, "duration_s": scenario.duration},
+            "modules": {m: {"version": self.control.versions[m],
+                            "traffic_split_final": self.router.split(m)}
+                        for m in sorted(self.control.versions)},
+            "transaction_pool": pool,
+            "inclusion": {"blocks": self.blocks_built, "included": self.included,
+                          "avg_delay_s": inc.mean, "p50_delay_s": inc.quantile(0.5),
+                          "p95_delay_s": inc.quantile(0.95), "p99_delay_s": inc.quantile(0.99)},
+            "sync_service": sync,
+            "services": services,
+            "routing": routing,
+            "breakers": breakers,
+            "rate_limit": {"allowed": self.peer_limiter.allowed,
+                           "refused": self.peer_limiter.refused,
+                           "tracked_peers": len(self.peer_limiter)},
+            "ledger": ledger,
+            "unserved_requests": node.unserved,
+            "events": dict(sorted(self.events.counts.items())),
+        }
+
+
+def run(scenario: Scenario, seed: int | None = None, *,
+        extra_env: dict[str, str] | None = None, progress: Progress | None = None) -> Result:
+    """Run one scenario.
+
+    Args:
+        scenario: The validated scenario.
+        seed: Overrides the scenario's seed.
+        extra_env: Guide environment variables applied over the scenario's (``--env-file``).
+        progress: Called with the simulated time reached, about 100 times per run.
+
+    Returns:
+        The result (summary, time series, events, ledger).
+
+    Raises:
+        LedgerError: If a ledger does not balance.
+    """
+    model = Model(scenario, scenario.seed if seed is None else seed, extra_env)
+    return model.execute(progress)

@@ -1,0 +1,190 @@
+"""Connects a sans-I/O sync engine to the simulated network inside SimPy.
+
+The engine (:class:`sync.v1.SyncV1` or :class:`sync.v2.SyncV2`) only returns actions; this
+link carries them out on the SimPy clock: a request goes to the addressed peer, whose answer
+(:meth:`sync.peers.Peer.serve`) comes back after its delay as one SimPy timeout; blocks are
+processed on the engine's workers (V1: its single GenServer, serially; V2:
+``block_processing_concurrency`` workers), each block's processing cost is a timeout; and the
+engine's timers use **one** pending wake-up at a time (SimPy timeouts cannot be cancelled, so a
+timeout per request would pile up in the event heap; simulation-anchors.md §2 "Timeout").
+The same rules as the sync package's own test driver (``sync/driver.py``).
+
+The network's state (which peers are online, partitioned, silenced, slowed or lying) lives
+in :class:`~sim.network.Network`; the link asks it before delivering anything.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from sync.chain import Block, Chain
+from sync.engine import SyncEngine
+from sync.messages import (
+    Action,
+    BanPeer,
+    DropPeer,
+    ProcessBlocks,
+    Response,
+    SendRequest,
+    WriteCheckpoint,
+)
+
+if TYPE_CHECKING:
+    from sim.network import Network
+
+
+class SyncLink:
+    """Drives one engine on the SimPy clock.
+
+    Args:
+        env: The SimPy environment.
+        version: ``"v1"`` or ``"v2"``.
+        engine: The engine.
+        chain: The canonical chain.
+        network: The peers and their fault state.
+
+    Attributes:
+        connected: Peer ids the engine currently considers connected.
+        requests: Requests sent.
+        bytes_received: Bytes of answers delivered (for bandwidth metrics).
+        checkpoints: Checkpoints written.
+        bans: Bans issued.
+        stopped: True once the engine is stopped (V1 deprecation).
+    """
+
+    def __init__(self, env: simpy.Environment, version: str, engine: SyncEngine, chain: Chain,
+                 network: Network) -> None:
+        self.env = env
+        self.version = version
+        self.engine = engine
+        self.chain = chain
+        self.network = network
+        self.connected: dict[str, None] = {}
+        self._pending: dict[int, str] = {}
+        self._work: deque[Block] = deque()
+        self._idle = engine.processing_workers
+        self._epoch = 0
+        self._wake_at: float | None = None
+        self.requests = 0
+        self.bytes_received = 0
+        self.checkpoints = 0
+        self.bans = 0
+        self.stopped = False
+
+    # -- inputs from the network ---------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the engine and connect every reachable peer."""
+        now = self.env.now
+        self._apply(self.engine.start(now))
+        for peer_id in self.network.reachable():
+            self.peer_up(peer_id)
+
+    def peer_up(self, peer_id: str) -> None:
+        """A peer became reachable."""
+        if self.stopped or peer_id in self.connected:
+            return
+        self.connected[peer_id] = None
+        head = self.network.head(peer_id)
+        self._apply(self.engine.peer_connected(peer_id, head, self.env.now))
+
+    def peer_down(self, peer_id: str) -> None:
+        """A peer became unreachable."""
+        if self.stopped or peer_id not in self.connected:
+            return
+        del self.connected[peer_id]
+        self._apply(self.engine.peer_disconnected(peer_id, self.env.now))
+
+    def announce_heads(self) -> None:
+        """Every connected peer announces its head (called once per slot)."""
+        if self.stopped:
+            return
+        engine = self.engine
+        now = self.env.now
+        for peer_id in list(self.connected):
+            if peer_id in self.connected:
+                self._apply(engine.peer_head(peer_id, self.network.head(peer_id), now))
+
+    def restart(self) -> None:
+        """The node restarted: in-flight work is lost; the engine resumes from checkpoint."""
+        if self.stopped:
+            return
+        self._epoch += 1
+        self._wake_at = None
+        self._work.clear()
+        self._pending.clear()
+        self._apply(self.engine.restart(self.env.now))
+
+    def stop(self) -> None:
+        """Stop the engine for good (V1 deprecation); nothing it asked for is delivered."""
+        self.stopped = True
+        self._epoch += 1
+        self._work.clear()
+        self._pending.clear()
+
+    # -- carrying out actions ------------------------------------------------------------
+
+    def _apply(self, actions: list[Action]) -> None:
+        if self.stopped:
+            return
+        for act in actions:
+            if isinstance(act, SendRequest):
+                self._send(act)
+            elif isinstance(act, ProcessBlocks):
+                self._work.extend(act.blocks)
+                self._start_work()
+            elif isinstance(act, WriteCheckpoint):
+                self.checkpoints += 1
+            elif isinstance(act, BanPeer | DropPeer):
+                if isinstance(act, BanPeer):
+                    self.bans += 1
+                self.connected.pop(act.peer_id, None)
+        when = self.engine.next_timer()
+        if when is not None and (self._wake_at is None or when < self._wake_at):
+            self._wake_at = when
+            self.env.process(self._wake(when, self._epoch))
+
+    def _send(self, req: SendRequest) -> None:
+        self.requests += 1
+        if req.peer_id not in self.connected:
+            return  # gone: the engine learns by its timeout (V2) or never (V1)
+        reply = self.network.serve(req.peer_id, req, self.chain)
+        if reply is None:
+            return
+        self._pending[req.request_id] = req.peer_id
+        self.env.process(self._deliver(req.request_id, req.peer_id, reply.response,
+                                       reply.delay, self._epoch))
+
+    def _deliver(self, request_id: int, peer_id: str, response: Response, delay: float,
+                 epoch: int) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(delay)
+        if epoch != self._epoch or self._pending.pop(request_id, None) is None:
+            return
+        if peer_id not in self.connected or not self.network.is_reachable(peer_id):
+            return
+        self.bytes_received += response.nbytes
+        self._apply(self.engine.on_response(request_id, response, self.env.now))
+
+    def _start_work(self) -> None:
+        while self._idle > 0 and self._work:
+            block = self._work.popleft()
+            self._idle -= 1
+            self.env.process(self._process(block, self._epoch))
+
+    def _process(self, block: Block, epoch: int) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(block.processing_cost)
+        self._idle += 1
+        if epoch == self._epoch and not self.stopped:
+            self._apply(self.engine.blocks_processed((block,), self.env.now))
+        self._start_work()
+
+    def _wake(self, when: float, epoch: int) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(max(0.0, when - self.env.now))
+        if self._wake_at != when or epoch != self._epoch or self.stopped:
+            return
+        self._wake_at = None
+        self._apply(self.engine.on_timer(self.env.now))
