@@ -13,8 +13,10 @@ token is available, and consumes it.
   ``div(5 * 100, 1000) = 0`` tokens back per request and drains the burst.
 * ``as_written=False`` (default): exact continuous refill, ``tokens`` a float, the timestamp
   moved on every check. Admissions in any window of length t are then at most
-  ``burst + rate * t`` (``reference/control-plane-anchors.md`` §2.3); the lossy refill only
-  admits fewer, so the bound holds for both.
+  ``burst + rate * t`` (``reference/control-plane-anchors.md`` §2.3). The lossy refill only
+  admits fewer, so the bound holds as written too, but on the millisecond clock the code
+  reads: in continuous time, ``t`` can be overstated by up to 1 ms (``rate`` x 1 ms = 0.1
+  token at the defaults), enough to admit one more request in a short window.
 
 Memory is bounded like :class:`~sim.control.rate_limiter.PeerRateLimiter`: a bucket idle for
 ``burst / rate`` seconds (2 s) is full again, identical to a new bucket, so it is dropped
