@@ -183,6 +183,8 @@ def test_force_open_and_close() -> None:
     assert cb.state is CLOSED
     assert cb.allow(3.0)
     assert [tr.reason for tr in cb.transitions] == ["manual_fallback", "manual"]
+    assert cb.transitions_since(1) == cb.transitions[1:]
+    assert cb.transition_count == 2
 
 
 def test_disabled_breaker_never_opens() -> None:

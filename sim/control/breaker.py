@@ -151,6 +151,17 @@ class CircuitBreaker:
         """Every state change so far, oldest first (read-only view)."""
         return tuple(self._transitions)
 
+    def transitions_since(self, start: int) -> Sequence[BreakerTransition]:
+        """The state changes from index ``start`` on, for draining into an event log.
+
+        Args:
+            start: Index of the first transition wanted (e.g. a previous ``transition_count``).
+
+        Returns:
+            Those transitions, oldest first.
+        """
+        return tuple(self._transitions[start:])
+
     @property
     def transition_count(self) -> int:
         """Number of state changes so far (cheaper than ``len(transitions)``)."""
