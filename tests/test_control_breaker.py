@@ -384,7 +384,6 @@ def replay(config: BreakerConfig, history: list[tuple[float, str]]) -> tuple[lis
     return results, state, fails, succ, opened
 
 
-@pytest.mark.property
 class BreakerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()

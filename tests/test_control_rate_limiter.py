@@ -115,7 +115,6 @@ def brute_force_allowed(history: list[tuple[int, float]], limit: int, window: fl
     return out
 
 
-@pytest.mark.property
 class LimiterMachine(RuleBasedStateMachine):
     LIMIT = 3
     WINDOW = 60.0

@@ -312,3 +312,23 @@ def test_generic_service_error_rate_timeout_and_batch() -> None:
     assert {o.kind for o in single} == {"ok", "error", "timeout"}
     with pytest.raises(ValueError, match="error_rate"):
         GenericService(error_rate=1.5)
+
+
+@pytest.mark.parametrize("profile", ["intended", "as_written"])
+def test_same_seed_same_run(profile: str) -> None:
+    def run() -> tuple[object, ...]:
+        router = ModuleRouter(rng(21), profile=profile,  # type: ignore[arg-type]
+                              versions=dict.fromkeys(MODULES, "v2"),
+                              splits=dict.fromkeys(MODULES, 40))
+        svc = GenericService(mean_latency=0.01, error_rate=0.6, timeout=0.05)
+        gen = rng(22)
+        results = [router.request(MODULES[i % 4], i * 0.01, lambda: svc.call(gen),
+                                  lambda: svc.call(gen), caller=i % 97)
+                   for i in range(3_000)]
+        transitions = [router.breaker(m).transitions for m in MODULES]
+        return tuple(results), tuple(transitions), tuple(sorted(router.routing_stats().items()))
+
+    first = run()
+    assert first == run()
+    if profile == "intended":
+        assert sum(len(t) for t in first[1]) > 0  # type: ignore[arg-type]  # breakers tripped
