@@ -332,3 +332,16 @@ def test_same_seed_same_run(profile: str) -> None:
     assert first == run()
     if profile == "intended":
         assert sum(len(t) for t in first[1]) > 0  # type: ignore[arg-type]  # breakers tripped
+
+
+def test_caller_bucket_is_stable_across_processes_and_types() -> None:
+    from sim.control import caller_bucket
+
+    # Pinned values: a change here changes every as_written run's routing.
+    assert [caller_bucket(x) for x in ("peer-1", "peer-2", 0, 1, 2**70, "")] == [
+        31, 41, 91, 43, 17, 10]
+    assert caller_bucket(np.int64(1)) == caller_bucket(1)
+    with pytest.raises(TypeError, match="str or int"):
+        caller_bucket(1.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="str or int"):
+        caller_bucket(True)

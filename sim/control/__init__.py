@@ -17,9 +17,10 @@ from sim.control.breaker_config import (
 from sim.control.call_outcome import CallOutcome, OutcomeKind
 from sim.control.caller_bucket import caller_bucket
 from sim.control.generic_service import GenericService
+from sim.control.module_types import MODULES, Version
 from sim.control.profile import PROFILES, Profile
 from sim.control.rate_limiter import PeerRateLimiter
-from sim.control.router import MODULES, ModuleRouter, RouteDecision, RoutedResult, Version
+from sim.control.router import ModuleRouter, RouteDecision, RoutedResult
 from sim.control.routing_stats import RoutingStats
 from sim.control.token_bucket import TokenBucketLimiter
 from sim.control.validation import (

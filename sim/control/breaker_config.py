@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Final
 
+from sim.control.module_types import MODULES
 from sim.control.profile import Profile, check_profile
 
 ENV_ENABLED: Final = "CIRCUIT_BREAKER_ENABLED"
@@ -171,16 +172,13 @@ def default_breaker_configs(profile: Profile) -> dict[str, BreakerConfig]:
     """
     check_profile(profile)
     if profile == "as_written":
-        return dict.fromkeys(_MODULES, AS_WRITTEN_BREAKER)
+        return dict.fromkeys(MODULES, AS_WRITTEN_BREAKER)
     return {
         "transaction_pool": GUIDE_BREAKER_CONFIGS["transaction_pool_v2"],
         "sync_service": GUIDE_BREAKER_CONFIGS["sync_service_v2"],
         "filter_manager": ROUTER_DEFAULT_BREAKER,
         "subscription_manager": ROUTER_DEFAULT_BREAKER,
     }
-
-
-_MODULES: Final = ("transaction_pool", "sync_service", "filter_manager", "subscription_manager")
 
 
 def _parse_positive_int(env: Mapping[str, str], name: str, meaning: str) -> int | None:

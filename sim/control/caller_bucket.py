@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import hashlib
 
-CallerId = str | int
-"""A caller identity: a peer id, user id or session id."""
+import numpy as np
+
+CallerId = str | int | np.integer
+"""A caller identity: a peer id, user id or session id (numpy integers count as ints)."""
 
 
 def caller_bucket(caller: CallerId) -> int:
     """The caller's bucket in 1..100.
 
     Args:
-        caller: The caller id. ``"7"`` and ``7`` are different callers.
+        caller: The caller id. ``"7"`` and ``7`` are different callers; ``np.int64(7)`` and
+            ``7`` are the same.
 
     Returns:
         ``(h mod 100) + 1`` for a stable 64-bit hash ``h`` of the id.
@@ -29,6 +32,8 @@ def caller_bucket(caller: CallerId) -> int:
     Raises:
         TypeError: If ``caller`` is neither ``str`` nor ``int``.
     """
+    if isinstance(caller, np.integer):
+        caller = int(caller)
     if isinstance(caller, bool) or not isinstance(caller, str | int):
         raise TypeError(f"caller id must be str or int; got {type(caller).__name__}")
     tagged = f"s:{caller}" if isinstance(caller, str) else f"i:{caller}"

@@ -47,7 +47,7 @@ Times are float seconds; breaker outcomes are recorded at completion time
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Final, Literal, NamedTuple
+from typing import Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -60,20 +60,10 @@ from sim.control.breaker_config import (
 )
 from sim.control.call_outcome import CallOutcome
 from sim.control.caller_bucket import CallerId, caller_bucket
+from sim.control.module_types import MODULES, Version
 from sim.control.percent_draws import PercentDraws
 from sim.control.profile import Profile, check_profile
 from sim.control.routing_stats import RoutingStats, VersionStats, build_stats
-
-Version = Literal["v1", "v2"]
-"""A module version."""
-
-MODULES: Final[tuple[str, ...]] = (
-    "transaction_pool",
-    "sync_service",
-    "filter_manager",
-    "subscription_manager",
-)
-"""The four module types of the guide's runtime config (guide L97-111)."""
 
 HALF_OPEN_V2_PERCENT: Final = 10
 """as_written: percent of requests sent to V2 while the breaker is half-open (module_router.ex)."""
