@@ -7,6 +7,8 @@ with its source (``reference/control-plane-anchors.md`` §1, §5 items 1-8):
   it reaches ``failure_threshold`` (``>=``: the N-th consecutive failure trips, as pybreaker
   ``fail_max`` [PB:689-700] and Mana ``circuit_breaker.ex`` L368-394). Any success resets the
   count to 0 (pybreaker [PB:702-707]): consecutive failures, not a rate over a window.
+  pybreaker's *excluded* exceptions map to :meth:`CircuitBreaker.record_success` (they reset
+  the run and count as successes, [PB:231-244]; trace §1.7, t=70).
 * **what counts as a failure**: :meth:`CircuitBreaker.record_failure` (cause ``exception``,
   ``error`` or ``timeout``) and a :meth:`CircuitBreaker.record_success` whose ``duration``
   exceeds ``timeout`` (strictly slower than the per-call timeout; Hystrix counts timeouts as
