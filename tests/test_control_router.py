@@ -345,3 +345,21 @@ def test_caller_bucket_is_stable_across_processes_and_types() -> None:
         caller_bucket(1.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="str or int"):
         caller_bucket(True)
+
+
+def test_intended_half_open_probes_with_the_split_and_spends_permits_only_on_v2() -> None:
+    capped = BreakerConfig(failure_threshold=1, success_threshold=2, reset_timeout=10.0,
+                           half_open_max_calls=2)
+    router = ModuleRouter(rng(8), versions={"sync_service": "v2"}, splits={"sync_service": 50},
+                          breaker_configs={"sync_service": capped})
+    breaker = router.breaker("sync_service")
+    breaker.force_open(0.0)
+    decisions = [router.route("sync_service", 10.0) for _ in range(200)]
+    # The first two split-selected requests take the two permits; V1-bound ones take none.
+    assert decisions.count("v2") == 2
+    assert breaker.state is BreakerState.HALF_OPEN
+    twin = ModuleRouter(rng(8), versions={"sync_service": "v2"}, splits={"sync_service": 50})
+    selected = twin.split_mask("sync_service", 200)  # the same draws, without the breaker
+    assert breaker.total_rejected == int(selected.sum()) - 2
+    v2_at = [i for i, d in enumerate(decisions) if d == "v2"]
+    assert v2_at == list(np.flatnonzero(selected)[:2])
