@@ -197,6 +197,13 @@ class GenericModuleSection(_Section):
     v2: GenericService = GenericService()
 
 
+class ServiceModels(_Section):
+    """Service models of the V1 and V2 instances of a request/response module."""
+
+    v1: GenericService = GenericService()
+    v2: GenericService = GenericService()
+
+
 class FloodSection(_Section):
     """Peers that flood the node with inbound sync requests."""
 
@@ -214,8 +221,8 @@ class NetworkSection(_Section):
     )
     inbound_rate: Annotated[float, Field(ge=0.0, description="requests/s per peer")] = 0.5
     floods: tuple[FloodSection, ...] = ()
-    initial_chain: Annotated[int, Field(ge=0, description="blocks at t=0")] = 2_000
-    node_start_behind: Annotated[int, Field(ge=0, description="blocks behind at t=0")] = 500
+    initial_chain: Annotated[int, Field(
+        ge=0, description="blocks at t=0; the node starts at genesis, this far behind")] = 500
 
 
 class RegressionFault(_Section):
@@ -283,6 +290,7 @@ class Scenario(_Section):
     workload: tuple[TxStream, ...] = (TxStream(),)
     filter_manager: GenericModuleSection = GenericModuleSection()
     subscription_manager: GenericModuleSection = GenericModuleSection(rate=2.0)
+    sync_serving: ServiceModels = ServiceModels()
     network: NetworkSection = NetworkSection()
     blocks: BlocksSection = BlocksSection()
     pool: PoolSection = PoolSection()

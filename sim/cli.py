@@ -1,0 +1,189 @@
+"""The ``mana-sim`` command line: ``run``, ``list``, ``validate``.
+
+Exit codes: 0 success; 1 a success criterion failed under ``run --check``; 2 bad input (a
+scenario, option or environment file that does not validate: one line naming the file, the
+field and what is allowed, never a traceback); 3 the run's ledger did not balance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sim.config_error import ConfigError
+from sim.envfile import EnvError, parse_env_text
+from sim.scenario import (
+    Scenario,
+    builtin_names,
+    builtin_text,
+    load_scenario,
+    parse_duration,
+    resolve_control,
+)
+
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_LEDGER = 3
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mana-sim",
+        description="Simulate the Mana client's V1 -> V2 module rollout (pools, sync, router, "
+                    "breakers, rate limiter, rollout control).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser(
+        "run", help="run a scenario and print its summary",
+        description="Run a scenario (a YAML file or a built-in name; default: canary, one "
+                    "simulated hour of mainnet-like load with a 5%% V2 canary on both modules) "
+                    "and print a summary table.")
+    run.add_argument("scenario", nargs="?", default=None,
+                     help="scenario YAML file or built-in name (see `mana-sim list`)")
+    run.add_argument("--seed", type=int, default=None,
+                     help="random seed (overrides the scenario's; same seed, same results)")
+    run.add_argument("--out", type=Path, default=None, metavar="DIR",
+                     help="write summary.json, timeseries.csv and events.jsonl into DIR")
+    run.add_argument("--duration", default=None, metavar="TIME",
+                     help="override the simulated duration (seconds, or e.g. 90s, 30m, 2h, 15d)")
+    run.add_argument("--env-file", type=Path, default=None, metavar="FILE",
+                     help="the guide's environment variables (`export NAME=\"value\"` lines), "
+                          "applied over the scenario's env block")
+    run.add_argument("--trace", action="store_true",
+                     help="trace mode: one SimPy process per input (slow; for teaching and "
+                          "small runs; same results as the default fast mode)")
+    run.add_argument("--check", action="store_true",
+                     help="exit 1 if a success criterion of the guide fails")
+    run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    run.add_argument("--quiet", action="store_true", help="do not print the summary table")
+    sub.add_parser("list", help="list the built-in scenarios",
+                   description="List the built-in scenarios with their descriptions.")
+    validate = sub.add_parser("validate", help="check a scenario file without running it",
+                              description="Validate a scenario file or built-in name.")
+    validate.add_argument("scenario", help="scenario YAML file or built-in name")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"mana-sim: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _load_env_file(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read file: {exc.strerror}") from None
+    try:
+        return parse_env_text(text)
+    except EnvError as exc:
+        raise ConfigError(str(path), exc.variable, str(exc)) from None
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Scenario, dict[str, str] | None]:
+    scenario = load_scenario(args.scenario)
+    changes: dict[str, object] = {}
+    if args.duration is not None:
+        try:
+            duration = float(parse_duration(args.duration))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError("--duration", "", str(exc)) from None
+        if not duration > 0:
+            raise ConfigError("--duration", "", "must be > 0 seconds")
+        changes["duration"] = duration
+    if args.trace:
+        changes["run"] = scenario.run.model_copy(update={"mode": "trace"})
+    if changes:
+        scenario = scenario.model_copy(update=changes)
+    extra_env = _load_env_file(args.env_file) if args.env_file is not None else None
+    if extra_env is not None:
+        try:
+            resolve_control(scenario, extra_env)
+        except EnvError as exc:
+            raise ConfigError(str(args.env_file), exc.variable, str(exc)) from None
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError("--seed", "", "must be a non-negative integer")
+    return scenario, extra_env
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.report import summary_table  # noqa: PLC0415 - keeps `list`/`validate` fast
+    from sim.runner import LedgerError, run  # noqa: PLC0415
+
+    try:
+        scenario, extra_env = _prepare(args)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    bar = None
+    if not args.no_progress and sys.stderr.isatty():
+        from tqdm import tqdm  # noqa: PLC0415 - only on a terminal
+
+        # delay=1: the bar appears only for runs longer than a second.
+        bar = tqdm(total=round(scenario.duration), unit="sim-s", delay=1.0, leave=False)
+
+    def progress(t: float) -> None:
+        if bar is not None:
+            bar.update(round(t) - bar.n)
+
+    try:
+        result = run(scenario, args.seed, extra_env=extra_env, progress=progress)
+    except LedgerError as exc:
+        print(f"mana-sim: ledger does not balance: {exc}", file=sys.stderr)
+        return EXIT_LEDGER
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.out is not None:
+        result.write(args.out)
+    if not args.quiet:
+        print(summary_table(result.summary), end="")
+        if args.out is not None:
+            print(f"wrote {args.out}/summary.json, timeseries.csv, events.jsonl")
+    if args.check:
+        failed = [c for c in result.summary.get("success_criteria", []) if c["passed"] is False]
+        if failed:
+            return EXIT_CHECK_FAILED
+    return 0
+
+
+def _cmd_list() -> int:
+    import yaml  # noqa: PLC0415
+
+    for name in builtin_names():
+        data = yaml.safe_load(builtin_text(name)) or {}
+        description = " ".join(str(data.get("description", "")).split())
+        print(f"{name}\n    {description}\n")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        scenario = load_scenario(args.scenario)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    print(f"{args.scenario}: ok (scenario {scenario.name!r}, {scenario.duration:g} s, "
+          f"profile {scenario.profile})")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mana-sim`` console script.
+
+    Args:
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code.
+    """
+    args = _build_parser().parse_args(argv)
+    if args.command == "run":
+        return _cmd_run(args)
+    if args.command == "list":
+        return _cmd_list()
+    return _cmd_validate(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

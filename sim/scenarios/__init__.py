@@ -1,0 +1,1 @@
+"""Built-in scenarios (YAML package data); list them with ``mana-sim list``."""
