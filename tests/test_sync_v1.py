@@ -83,7 +83,8 @@ def test_driver_run_has_one_batch_in_flight_and_checkpoints_every_100() -> None:
     chain = Chain(a, length=1_000)
     eng = SyncV1(chain.rules, c)
     r = run_sync(eng, chain, build_peers({"honest": 5}, b))
-    assert r.synced and r.imported_ok
+    assert r.synced
+    assert r.imported_ok
     assert r.max_in_flight == 1
     assert r.requests == 2 * 10  # 10 header batches of 100, each with one bodies request
     assert r.checkpoints == list(range(100, 1_001, 100))
@@ -94,13 +95,15 @@ def test_silent_peer_stalls_v1_forever_and_metrics_say_so() -> None:
     chain = Chain(a, length=500)
     eng = SyncV1(chain.rules, c)
     r = run_sync(eng, chain, build_peers({"silent": 1}, b))
-    assert not r.synced and r.reason == "stalled"
+    assert not r.synced
+    assert r.reason == "stalled"
     assert r.synced_to == 0
     m = r.metrics
     assert m["stalled"] is True
     assert m["sync_speed_bps"] == 0.0
     assert m["blocks_behind"] == 500
-    assert m["requests_sent"] == 1 and m["requests_timed_out"] == 0
+    assert m["requests_sent"] == 1
+    assert m["requests_timed_out"] == 0
     assert eng.next_timer() is None
 
 
@@ -110,12 +113,13 @@ def test_optional_request_timeout_recovers_from_a_silent_peer() -> None:
     peers = build_peers({"silent": 1, "honest": 1}, b)
     eng = SyncV1(chain.rules, c, SyncV1Config(request_timeout_ms=5_000))
     r = run_sync(eng, chain, peers)
-    assert r.synced and r.imported_ok
+    assert r.synced
+    assert r.imported_ok
     assert r.metrics["requests_timed_out"] > 0
 
 
 def test_at_most_10_peers() -> None:
-    chain, eng = v1_setup()
+    _chain, eng = v1_setup()
     for i in range(10):
         assert eng.peer_connected(f"p{i}", 5, 0.0) == []
     assert eng.peer_connected("p10", 5, 0.0) == [DropPeer("p10", "too_many_peers")]
@@ -143,11 +147,13 @@ def test_missing_parent_waits_in_backlog_until_the_parent_arrives() -> None:
     (proc,) = [a for a in eng.on_response(breq.request_id, bodies(chain, [2, 3]), 12.0)
                if isinstance(a, ProcessBlocks)]
     eng.blocks_processed(list(proc.blocks), 13.0)
-    assert eng.synced_to == 0 and eng.cached_blocks == 3  # 2 backlogged + 1 queued
+    assert eng.synced_to == 0
+    assert eng.cached_blocks == 3
     (proc1,) = [a for a in eng.on_response(99, bodies(chain, [1]), 14.0)
                 if isinstance(a, ProcessBlocks)]
     eng.blocks_processed(list(proc1.blocks), 15.0)
-    assert eng.synced_to == 3 and eng.cached_blocks == 0
+    assert eng.synced_to == 3
+    assert eng.cached_blocks == 0
     assert eng.imported_matches(chain)
 
 
@@ -156,8 +162,9 @@ def test_restart_resumes_from_the_last_checkpoint() -> None:
     eng.peer_connected("p", chain.height, 0.0)
     eng.start(0.0)
     t = 10.0
+    last = eng.on_timer(t)
     for start in (1, 101):
-        (req,) = sends(eng.on_timer(t) if start == 1 else last)
+        (req,) = sends(last)
         (breq,) = sends(eng.on_response(req.request_id, headers(chain, start, 100), t + 1))
         (proc,) = [a for a in eng.on_response(breq.request_id,
                                               bodies(chain, range(start, start + 100)), t + 2)
@@ -184,7 +191,8 @@ def test_driver_restart_mid_batch_reimports_and_stays_canonical() -> None:
         eng = SyncV1(chain.rules, np.random.default_rng(7))
         r = run_sync(eng, chain, build_peers({"honest": 2}, np.random.default_rng(8)),
                      DriverConfig(restart_at=(when,)))
-        assert r.synced and r.imported_ok
+        assert r.synced
+        assert r.imported_ok
         assert r.checkpoints[-1] == 1_000
         assert all(cp % 100 == 0 for cp in r.checkpoints)
         reimported.append(int(r.metrics["blocks_imported"]) - 1_000)
