@@ -185,8 +185,14 @@ def build_peers(counts: Mapping[str, int] | Sequence[tuple[PeerProfile, int]],
     seeds = np.random.SeedSequence(int(rng.integers(1 << 62)))
     total = sum(n for _, n in items)
     streams = iter(seeds.spawn(total))
-    peers = [Peer(f"{prof.name}-{i}", prof, np.random.default_rng(next(streams)))
-             for prof, n in items for i in range(n)]
+    used: dict[str, int] = {}
+    peers: list[Peer] = []
+    for prof, n in items:
+        for _ in range(n):
+            # Numbered per profile name, so two profiles sharing a name still get unique ids.
+            i = used.get(prof.name, 0)
+            used[prof.name] = i + 1
+            peers.append(Peer(f"{prof.name}-{i}", prof, np.random.default_rng(next(streams))))
     order = rng.permutation(len(peers))
     return [peers[int(i)] for i in order]
 

@@ -29,10 +29,12 @@ header) is banned at once, like Lighthouse's ``Fatal`` for ``InvalidData``; a pe
 falls to ``min_score`` is banned too. Bans last ``blacklist_duration`` (3,600 s) and a banned
 peer is refused when it reconnects.
 
-**Timeouts** (our choice: RTT-adaptive, capped). A request to a peer with a measured round
-trip for that kind gets ``clamp(ttl_scaling * rtt, min_timeout, peer_timeout)`` (geth:
-``min(3 * rtt / confidence, 1 min)``; we cap at the guide's ``peer_timeout_ms`` 30,000); an
-unmeasured peer gets the full ``peer_timeout_ms``. A timed-out request is re-queued; its late
+**Timeouts** (our choice: RTT-adaptive, capped). A request for ``n`` items to a peer with a
+measured rate for that kind gets ``clamp(ttl_scaling * n / rate, min_timeout, peer_timeout)``
+(geth: ``min(3 * rtt / confidence, 1 min)`` for requests it sizes to ``rate * rtt``; our
+batches have a fixed size, so the expected time ``n / rate`` stands for the RTT, and we cap
+at the guide's ``peer_timeout_ms`` 30,000); an unmeasured peer, or one whose rate a timeout
+reset to 0, gets the full ``peer_timeout_ms``. A timed-out request is re-queued; its late
 answer is counted and ignored.
 
 **Processing and memory**. Complete blocks go out in number order in ``ProcessBlocks``; the
@@ -584,11 +586,14 @@ class SyncV2:
         return max(1, min(self.config.max_requests_per_peer,
                           cap // self.config.block_request_batch_size))
 
-    def _deadline(self, peer: _Peer, kind: RequestKind, now: float) -> float:
-        rtt = peer.score.rtt.get(kind)
-        if not self.config.adaptive_timeout or rtt is None:
+    def _deadline(self, peer: _Peer, kind: RequestKind, count: int, now: float) -> float:
+        # Batches here have a fixed size while geth sizes them to the peer's capacity, so
+        # scale by size: expected time = items / measured rate (items per second).
+        rate = peer.score.rate.get(kind, 0.0)
+        if not self.config.adaptive_timeout or rate <= 0.0:
             return now + self._timeout_s
-        ttl = min(self._timeout_s, max(self._min_timeout_s, self.config.ttl_scaling * rtt))
+        expected = count / rate
+        ttl = min(self._timeout_s, max(self._min_timeout_s, self.config.ttl_scaling * expected))
         return now + ttl
 
     def _fill(self, now: float) -> list[Action]:
@@ -626,7 +631,7 @@ class SyncV2:
 
     def _send(self, peer: _Peer, task: _Task, now: float) -> SendRequest:
         self._next_id += 1
-        deadline = self._deadline(peer, task.kind, now)
+        deadline = self._deadline(peer, task.kind, task.count, now)
         req = SendRequest(self._next_id, peer.peer_id, task.kind, task.start, task.count,
                           task.hashes, deadline)
         self._inflight[req.request_id] = _InFlight(req, task, now)

@@ -84,7 +84,7 @@ def test_extra_slots_only_when_measured_capacity_allows() -> None:
     more = sends(eng.on_response(req.request_id, headers(chain, 1, 128), 0.01))
     assert eng.in_flight == 4 == len(more)  # max_requests_per_peer
     assert {r.peer_id for r in more} == {"fast"}
-    # Headers now have a measured RTT: 3 x RTT floored at 2 s; bodies are still unmeasured.
+    # Headers now have a measured rate: 3 x 128 / rate, floored at 2 s; bodies unmeasured.
     assert [r.kind for r in more] == ["bodies", "headers", "headers", "headers"]
     assert more[0].deadline == pytest.approx(0.01 + 30.0)
     assert all(r.deadline == pytest.approx(0.01 + 2.0) for r in more[1:])
