@@ -47,7 +47,8 @@ class DriverConfig:
         max_events: Hard cap on events handled (a guard, never expected to bind).
         target: Block number that counts as synced; None = the chain head (moving when the
             chain grows).
-        grow_chain: Append a block every ``chain.config.slot_s`` and announce it.
+        grow_chain: Append a block every ``chain.config.slot_s`` (from time 0, whatever the
+            chain's length) and announce it to every online peer's engine link.
         restart_at: Times at which the engine crashes and restarts.
     """
 
@@ -162,7 +163,7 @@ class Driver:
         for t in cfg.restart_at:
             self._push(t, _RESTART, None)
         if cfg.grow_chain:
-            self._push(self.chain.config.slot_s * (self.chain.height + 1), _SLOT, None)
+            self._push(self.chain.config.slot_s, _SLOT, None)
         self._apply(eng.start(0.0))
         events = 0
         reason = "stalled"

@@ -601,7 +601,7 @@ class SyncV2:
             return []
         self._extend_tasks()
         room = self.config.parallel_requests - len(self._inflight)
-        if room <= 0 or not self._connected:
+        if room <= 0 or not self._connected or not (self._body_tasks or self._header_tasks):
             return []
         peers = self._ordered_peers(now)
         out: list[Action] = []

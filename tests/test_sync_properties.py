@@ -47,7 +47,7 @@ def run(engine: str, seed: int, counts: dict[str, int], lagging: int = 0,
     return run_sync(eng, chain, peers, DriverConfig(time_limit_s=3_600.0, stall_limit_s=300.0))
 
 
-@settings(max_examples=25)
+@settings(max_examples=60)
 @given(seed=seeds, mix=mixes)
 def test_v2_finishes_whenever_one_honest_peer_stays(seed: int, mix: dict[str, int]) -> None:
     r = run("v2", seed, {"honest": 1, **mix})
@@ -55,7 +55,7 @@ def test_v2_finishes_whenever_one_honest_peer_stays(seed: int, mix: dict[str, in
     assert r.imported_ok
 
 
-@settings(max_examples=20)
+@settings(max_examples=40)
 @given(seed=seeds, mix=mixes, lagging=st.integers(0, 3),
        engine=st.sampled_from(["v1", "v2"]))
 def test_no_engine_asks_beyond_the_best_head_it_knows(seed: int, mix: dict[str, int],
@@ -68,7 +68,7 @@ def test_no_engine_asks_beyond_the_best_head_it_knows(seed: int, mix: dict[str, 
         assert r.beyond_peer_head == 0
 
 
-@settings(max_examples=20)
+@settings(max_examples=40)
 @given(seed=seeds, mix=mixes, honest=st.integers(0, 2),
        engine=st.sampled_from(["v1", "v1t", "v2"]))
 def test_imported_chain_is_always_canonical(seed: int, mix: dict[str, int], honest: int,
@@ -81,7 +81,7 @@ def test_imported_chain_is_always_canonical(seed: int, mix: dict[str, int], hone
     assert int(r.metrics["synced_to"]) <= 400
 
 
-@settings(max_examples=10)
+@settings(max_examples=20)
 @given(seed=seeds)
 def test_v1_stalls_on_a_silent_peer_where_v2_with_one_honest_peer_completes(seed: int) -> None:
     r1 = run("v1", seed, {"silent": 1})

@@ -258,3 +258,17 @@ def test_score_bounds_updates_and_half_life_decay() -> None:
     assert bad.value(40.0) == 0.1  # clipped at min_score
     assert bad.capacity("headers", 5.0) == 1
     assert math.isclose(PeerScore(ScoringConfig(), 0).capacity("x", 1.0), 1)
+
+
+def test_growing_chain_and_churn_both_engines_catch_up() -> None:
+    from sync import SyncV1
+
+    for kind in ("v1", "v2"):
+        a, b, c = rngs(12)
+        chain = Chain(a, length=2_000)
+        peers = build_peers({"honest": 3, "churning": 3}, b)
+        eng = SyncV1(chain.rules, c) if kind == "v1" else SyncV2(chain.rules, c)
+        r = run_sync(eng, chain, peers, DriverConfig(grow_chain=True, time_limit_s=3_600.0))
+        assert r.synced
+        assert r.imported_ok
+        assert r.target == chain.height > 2_000  # the head moved while syncing
