@@ -5,6 +5,8 @@ They take events with the current simulated time and return actions; they import
 :class:`~sync.chain.Chain` without SimPy.
 """
 
+from typing import TYPE_CHECKING
+
 from sync.chain import Block, Body, Chain, ChainConfig, ChainRules
 from sync.driver import Driver, DriverConfig, RunResult, run_sync
 from sync.engine import SyncEngine
@@ -21,6 +23,11 @@ from sync.peers import PROFILES, Peer, PeerProfile, Reply, build_peers
 from sync.scoring import PeerScore, ScoringConfig
 from sync.v1 import SyncV1, SyncV1Config
 from sync.v2 import SyncV2, SyncV2Config
+
+if TYPE_CHECKING:
+    # mypy proves both engines implement the driver/model interface.
+    _V1_IS_ENGINE: type[SyncEngine] = SyncV1
+    _V2_IS_ENGINE: type[SyncEngine] = SyncV2
 
 __all__ = [
     "PROFILES",

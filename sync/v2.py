@@ -149,6 +149,11 @@ class _Task:
         return self.start + self.count - 1
 
 
+def _with(ids: tuple[str, ...], peer_id: str) -> tuple[str, ...]:
+    """``ids`` plus ``peer_id`` (once): the peers a re-queued task should go to last."""
+    return ids if peer_id in ids else (*ids, peer_id)
+
+
 @dataclass(slots=True)
 class _Peer:
     """A known-peer table entry."""
@@ -459,14 +464,19 @@ class SyncV2:
         else:
             task = inf.task
             if task.kind == "headers":
-                good, delivered = self._take_headers(task, response.headers)
+                good, delivered = self._take_headers(task, response.headers, peer.peer_id)
             else:
-                good, delivered = self._take_bodies(task, response)
+                good, delivered = self._take_bodies(task, response, peer.peer_id)
             if not good:
                 tel.bad_responses += 1
                 self._requeue(task, peer.peer_id)
                 reason = "bad_header" if task.kind == "headers" else "bad_body"
                 out += self._ban(peer, now, reason)
+            elif delivered == 0:
+                # Nothing usable (geth: zero items resets capacity): a failure, not a lie.
+                tel.requests_failed += 1
+                peer.score.on_timeout(now, task.kind, now - inf.sent_at)
+                out += self._check_min_score(peer, now)
             else:
                 peer.score.on_success(now, task.kind, now - inf.sent_at, delivered,
                                       response.nbytes)
@@ -555,7 +565,7 @@ class SyncV2:
         return []
 
     def _requeue(self, task: _Task, peer_id: str) -> None:
-        task.avoid = (*task.avoid, peer_id) if peer_id not in task.avoid else task.avoid
+        task.avoid = _with(task.avoid, peer_id)
         target = self._body_tasks if task.kind == "bodies" else self._header_tasks
         insort(target, task, key=lambda t: t.start)
 
@@ -575,7 +585,8 @@ class SyncV2:
     def _ordered_peers(self, now: float) -> list[_Peer]:
         peers = [self._table[p] for p in self._connected]
         if self.config.peer_scoring_enabled:
-            peers.sort(key=lambda p: (-p.score.value(now), p.peer_id))
+            # Stable sort: equal scores keep connection order (ids could encode behaviour).
+            peers.sort(key=lambda p: -p.score.value(now))
         elif len(peers) > 1:
             order = self._rng.permutation(len(peers))
             peers = [peers[int(i)] for i in order]
@@ -640,7 +651,8 @@ class SyncV2:
         self.telemetry.requests_sent += 1
         return req
 
-    def _take_headers(self, task: _Task, headers: tuple[Block, ...]) -> tuple[bool, int]:
+    def _take_headers(self, task: _Task, headers: tuple[Block, ...],
+                      peer_id: str) -> tuple[bool, int]:
         """Verify a header answer; store the good prefix, re-queue the rest."""
         rules = self.rules
         if len(headers) > task.count:
@@ -667,11 +679,12 @@ class SyncV2:
             insort(self._body_tasks, body, key=lambda t: t.start)
         if len(headers) < task.count:
             rest = _Task(task.start + len(headers), "headers", task.count - len(headers),
-                         avoid=task.avoid)
+                         avoid=_with(task.avoid, peer_id))
             insort(self._header_tasks, rest, key=lambda t: t.start)
         return True, len(headers)
 
-    def _take_bodies(self, task: _Task, response: Response) -> tuple[bool, int]:
+    def _take_bodies(self, task: _Task, response: Response,
+                     peer_id: str) -> tuple[bool, int]:
         """Verify a body answer against the headers; keep the good prefix."""
         bodies = response.bodies
         if len(bodies) > task.count:
@@ -689,7 +702,7 @@ class SyncV2:
         if len(bodies) < task.count:
             n = len(bodies)
             rest = _Task(task.start + n, "bodies", task.count - n, task.hashes[n:],
-                         avoid=task.avoid)
+                         avoid=_with(task.avoid, peer_id))
             insort(self._body_tasks, rest, key=lambda t: t.start)
         return True, len(bodies)
 

@@ -272,3 +272,20 @@ def test_growing_chain_and_churn_both_engines_catch_up() -> None:
         assert r.synced
         assert r.imported_ok
         assert r.target == chain.height > 2_000  # the head moved while syncing
+
+
+def test_short_and_empty_answers_requeue_the_rest_elsewhere() -> None:
+    chain, eng = v2_setup(parallel_requests=1)
+    eng.peer_connected("a", chain.height, 0.0)
+    eng.peer_connected("b", chain.height, 0.0)
+    (req,) = sends(eng.start(0.0))
+    first = req.peer_id
+    other = "b" if first == "a" else "a"
+    acts = eng.on_response(req.request_id, headers(chain, 1, 100), 0.5)  # 100 of 128
+    (nxt,) = sends(acts)
+    assert (nxt.kind, nxt.start) == ("bodies", 1)  # bodies for what arrived go first
+    assert eng.metrics(0.5)["requests_failed"] == 0
+    (rest,) = sends(eng.on_response(nxt.request_id, Response(), 1.0))  # empty: a failure
+    assert eng.metrics(1.0)["requests_failed"] == 1
+    assert rest.peer_id == other
+    assert (rest.kind, rest.start, rest.count) == ("bodies", 1, 100)
