@@ -303,7 +303,7 @@ class Driver:
         if req.peer_id not in self._online:
             return  # the peer is gone; the engine learns by timeout or never (V1)
         self._pending[req.request_id] = req.peer_id
-        reply = self.peers[req.peer_id].serve(req, self.chain)
+        reply = self.peers[req.peer_id].serve(req, self.chain, self.now)
         if reply is not None:
             self._push(self.now + reply.delay, _ARRIVE, (req.request_id, req.peer_id,
                                                         reply.response))

@@ -107,6 +107,7 @@ class Peer:
                                              profile.latency_sigma))
         self.bandwidth_bps = float(rng.lognormal(np.log(profile.bandwidth_median_bps),
                                                  profile.bandwidth_sigma))
+        self._uplink_free = 0.0
 
     def head(self, chain: Chain) -> int:
         """The peer's best block number.
@@ -128,12 +129,16 @@ class Peer:
         """Draw the length of the next offline spell."""
         return float(self._rng.exponential(self.profile.offline_mean_s))
 
-    def serve(self, request: SendRequest, chain: Chain) -> Reply | None:
+    def serve(self, request: SendRequest, chain: Chain, now: float) -> Reply | None:
         """Turn a request into an answer, or None when the peer stays silent.
+
+        The peer's uplink sends one answer at a time: an answer's transfer starts once the
+        previous one has left, so concurrent requests share its bandwidth.
 
         Args:
             request: The engine's request.
             chain: The canonical chain.
+            now: Simulated time of the request in seconds.
 
         Returns:
             The reply with its delay, or None for no answer at all.
@@ -165,7 +170,9 @@ class Peer:
                 i = int(rng.integers(len(bodies)))
                 bodies[i] = corrupt_body(bodies[i], int(rng.integers(1 << 30)))
             response = Response(bodies=tuple(bodies))
-        return Reply(response, latency + response.nbytes / self.bandwidth_bps)
+        start = max(now + latency, self._uplink_free)
+        self._uplink_free = start + response.nbytes / self.bandwidth_bps
+        return Reply(response, self._uplink_free - now)
 
 
 def build_peers(counts: Mapping[str, int] | Sequence[tuple[PeerProfile, int]],

@@ -47,35 +47,42 @@ def test_profiles_turn_requests_into_answers() -> None:
     hreq = SendRequest(1, "x", "headers", 10, 128)
     breq = SendRequest(2, "x", "bodies", 10, 3, tuple(chain.block(n).hash for n in (10, 11, 12)))
     honest = peer("honest")
-    reply = honest.serve(hreq, chain)
+    reply = honest.serve(hreq, chain, 0.0)
     assert reply is not None
     assert [h.number for h in reply.response.headers] == list(range(10, 138))
     assert reply.delay > reply.response.nbytes / honest.bandwidth_bps
-    reply = honest.serve(breq, chain)
+    reply = honest.serve(breq, chain, 0.0)
     assert reply is not None
     assert reply.response.bodies == tuple(chain.body(n) for n in (10, 11, 12))
-    assert peer("silent").serve(hreq, chain) is None
-    flaky = [peer("flaky", s).serve(hreq, chain) for s in range(200)]
+    assert peer("silent").serve(hreq, chain, 0.0) is None
+    flaky = [peer("flaky", s).serve(hreq, chain, 0.0) for s in range(200)]
     fails = sum(1 for r in flaky if r is not None and r.response.failure == "error")
     assert 40 <= fails <= 80  # ~30 %
     lies = 0
     for s in range(100):
-        r = peer("liar", s).serve(hreq, chain)
+        r = peer("liar", s).serve(hreq, chain, 0.0)
         assert r is not None
         lies += not all(chain.rules.header_ok(h) for h in r.response.headers)
     assert 35 <= lies <= 65  # ~50 %
     slow, fast = peer("slow", 1), peer("honest", 1)
-    rs, rf = slow.serve(hreq, chain), fast.serve(hreq, chain)
+    rs, rf = slow.serve(hreq, chain, 0.0), fast.serve(hreq, chain, 0.0)
     assert rs is not None
     assert rf is not None
     assert rs.delay > rf.delay
+    # Two answers at once share the uplink: the second leaves after the first.
+    big = SendRequest(3, "x", "bodies", 1, 100, tuple(chain.block(n).hash for n in range(1, 101)))
+    p = peer("honest", 5)
+    r1, r2 = p.serve(big, chain, 10.0), p.serve(big, chain, 10.0)
+    assert r1 is not None
+    assert r2 is not None
+    assert r2.delay >= r1.delay + r1.response.nbytes / p.bandwidth_bps - 1e-9
 
 
 def test_lagging_peer_serves_only_its_prefix_and_churning_peer_sessions() -> None:
     chain = Chain(np.random.default_rng(3), length=300)
     lag = Peer("l", with_lag(PROFILES["honest"], 100), np.random.default_rng(0))
     assert lag.head(chain) == 200
-    r = lag.serve(SendRequest(1, "l", "headers", 150, 128), chain)
+    r = lag.serve(SendRequest(1, "l", "headers", 150, 128), chain, 0.0)
     assert r is not None
     assert r.response.headers[-1].number == 200
     churn = peer("churning")
