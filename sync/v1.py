@@ -452,9 +452,16 @@ class SyncV1:
             for item in slot.values():
                 if not item.ready:
                     by_root.setdefault(item.block.body_root, []).append(item)
+        unmatched = 0
         for body in response.bodies:
-            for item in by_root.get(body.root, ()):
+            items = by_root.get(body.root, ())
+            unmatched += not items
+            for item in items:
                 item.ready = True
+        if unmatched:
+            # As written a body matching no header is silently dropped; counted here so a
+            # stall caused by a bad body can be told from one caused by silence.
+            self.telemetry.bad_responses += 1
         return self._dequeue_ready(now)
 
     def _dequeue_ready(self, now: float) -> list[Action]:

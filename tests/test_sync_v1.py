@@ -198,3 +198,34 @@ def test_driver_restart_mid_batch_reimports_and_stays_canonical() -> None:
         reimported.append(int(r.metrics["blocks_imported"]) - 1_000)
     assert max(reimported) > 0  # some restart lost blocks past its checkpoint
     del b, c
+
+
+def test_bad_body_stalls_v1_as_written_and_the_timeout_switch_refetches_it() -> None:
+    from sync.chain import corrupt_body
+
+    for timeout_ms in (None, 5_000):
+        chain, eng = v1_setup(request_timeout_ms=timeout_ms)
+        eng.peer_connected("p", chain.height, 0.0)
+        eng.start(0.0)
+        (req,) = sends(eng.on_timer(10.0))
+        (breq,) = sends(eng.on_response(req.request_id, headers(chain, 1, 100), 11.0))
+        bs = list(bodies(chain, range(1, 101)).bodies)
+        bs[9] = corrupt_body(bs[9], 1)  # block 10's body is wrong
+        acts = eng.on_response(breq.request_id, Response(bodies=tuple(bs)), 12.0)
+        assert eng.metrics(12.0)["bad_responses"] == 1
+        (proc,) = [a for a in acts if isinstance(a, ProcessBlocks)]
+        assert 10 not in [b.number for b in proc.blocks]
+        out = eng.blocks_processed(list(proc.blocks), 14.0)
+        assert sends(out) == []
+        assert eng.synced_to == 9  # 11..100 wait in the backlog for block 10
+        if timeout_ms is None:
+            assert eng.next_timer() is None  # stuck for good
+            assert eng.metrics(200.0)["stalled"] is True
+        else:
+            (again,) = sends(eng.on_timer(eng.next_timer() or 0.0))
+            assert again.hashes == (chain.block(10).hash,)
+            (p10,) = [a for a in eng.on_response(again.request_id, bodies(chain, [10]), 18.0)
+                      if isinstance(a, ProcessBlocks)]
+            eng.blocks_processed(list(p10.blocks), 19.0)
+            assert eng.synced_to == 100
+            assert eng.imported_matches(chain)
