@@ -103,3 +103,17 @@ def test_same_seed_same_result(seed: int, mix: dict[str, int]) -> None:
     a = run("v2", seed, {"honest": 1, **mix})
     b = run("v2", seed, {"honest": 1, **mix})
     assert (a.sim_time, a.requests, a.metrics) == (b.sim_time, b.requests, b.metrics)
+
+
+@settings(max_examples=15)
+@given(seed=seeds, when=st.floats(1.0, 60.0), engine=st.sampled_from(["v1", "v2"]))
+def test_restart_at_any_time_still_ends_canonical_and_synced(seed: int, when: float,
+                                                             engine: str) -> None:
+    chain, peers, c = population(seed, {"honest": 3})
+    eng: SyncV1 | SyncV2 = (SyncV1(chain.rules, c) if engine == "v1"
+                            else SyncV2(chain.rules, c))
+    r = run_sync(eng, chain, peers, DriverConfig(restart_at=(when,), time_limit_s=3_600.0))
+    assert r.synced
+    assert r.imported_ok
+    interval = 100 if engine == "v1" else 1_000
+    assert all(cp % interval == 0 for cp in r.checkpoints)
