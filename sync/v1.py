@@ -87,6 +87,22 @@ class SyncV1Config:
     metrics_window_s: float = 30.0
 
 
+    @property
+    def startup_delay_s(self) -> float:
+        """``startup_delay_ms`` in seconds."""
+        return self.startup_delay_ms / 1e3
+
+    @property
+    def retry_delay_s(self) -> float:
+        """``retry_delay_ms`` in seconds."""
+        return self.retry_delay_ms / 1e3
+
+    @property
+    def request_timeout_s(self) -> float | None:
+        """``request_timeout_ms`` in seconds, or None when off."""
+        return None if self.request_timeout_ms is None else self.request_timeout_ms / 1e3
+
+
 class _Item:
     """A ``BlockQueue`` entry: header, commitments and readiness."""
 
@@ -116,9 +132,8 @@ class SyncV1:
         self.rules = rules
         self._rng = rng
         cfg = self.config
-        self._retry_s = cfg.retry_delay_ms / 1e3
-        self._timeout_s = (None if cfg.request_timeout_ms is None
-                           else cfg.request_timeout_ms / 1e3)
+        self._retry_s = cfg.retry_delay_s
+        self._timeout_s = cfg.request_timeout_s
         self.ledger = ImportedChain(rules.genesis)
         self.telemetry = Telemetry(window_s=cfg.metrics_window_s,
                                    stall_after_s=cfg.stall_after_s)
@@ -202,7 +217,7 @@ class SyncV1:
         self._started = True
         self.telemetry.started_at = now
         self.telemetry.last_progress = now
-        self._wake = now + self.config.startup_delay_ms / 1e3
+        self._wake = now + self.config.startup_delay_s
         return []
 
     def restart(self, now: float) -> list[Action]:

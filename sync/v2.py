@@ -26,8 +26,8 @@ Generator. The score (:mod:`sync.scoring`) weighs latency 0.3, reliability 0.4, 
 in [0.1, 1.0], is updated on every answer and timeout, and decays toward neutral with a 600 s
 half-life. A peer that serves wrong data (bad header seal or linkage, body not matching its
 header) is banned at once, like Lighthouse's ``Fatal`` for ``InvalidData``; a peer whose score
-falls to ``min_score`` is banned too. Bans last ``blacklist_duration`` (3,600 s) and a banned
-peer is refused when it reconnects.
+falls to ``min_score`` is banned too (only while scoring is enabled). Bans last
+``blacklist_duration`` (3,600 s) and a banned peer is refused when it reconnects.
 
 **Timeouts** (our choice: RTT-adaptive, capped). A request for ``n`` items to a peer with a
 measured rate for that kind gets ``clamp(ttl_scaling * n / rate, min_timeout, peer_timeout)``
@@ -125,6 +125,26 @@ class SyncV2Config:
     stall_after_s: float = 60.0
     metrics_window_s: float = 30.0
 
+    @property
+    def peer_timeout_s(self) -> float:
+        """``peer_timeout_ms`` in seconds."""
+        return self.peer_timeout_ms / 1e3
+
+    @property
+    def min_timeout_s(self) -> float:
+        """``min_timeout_ms`` in seconds."""
+        return self.min_timeout_ms / 1e3
+
+    @property
+    def target_rtt_s(self) -> float:
+        """``target_rtt_ms`` in seconds."""
+        return self.target_rtt_ms / 1e3
+
+    @property
+    def blacklist_s(self) -> float:
+        """``blacklist_duration`` in seconds (already seconds at the config layer)."""
+        return float(self.blacklist_duration)
+
     def __post_init__(self) -> None:
         if self.block_request_batch_size < 1 or self.block_cache_size < 1:
             raise ValueError("block_request_batch_size and block_cache_size must be >= 1")
@@ -189,9 +209,9 @@ class SyncV2:
         cfg = self.config
         self.rules = rules
         self._rng = rng
-        self._timeout_s = cfg.peer_timeout_ms / 1e3
-        self._min_timeout_s = cfg.min_timeout_ms / 1e3
-        self._target_rtt_s = cfg.target_rtt_ms / 1e3
+        self._timeout_s = cfg.peer_timeout_s
+        self._min_timeout_s = cfg.min_timeout_s
+        self._target_rtt_s = cfg.target_rtt_s
         self.ledger = ImportedChain(rules.genesis)
         self.telemetry = Telemetry(window_s=cfg.metrics_window_s,
                                    stall_after_s=cfg.stall_after_s)
@@ -552,7 +572,7 @@ class SyncV2:
             self._requeue(inf.task, peer.peer_id)
 
     def _ban(self, peer: _Peer, now: float, reason: str) -> list[Action]:
-        until = now + float(self.config.blacklist_duration)
+        until = now + self.config.blacklist_s
         peer.banned_until = until
         self.telemetry.bans += 1
         self._disconnect(peer, now)
