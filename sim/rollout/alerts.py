@@ -43,6 +43,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.config_error import ConfigError, format_validation_error
+from sim.rollout.duration import parse_duration
 from sim.rollout.snapshot import MODULES, Snapshot, metric
 
 GUIDE_ALERTS_YML: Final = """\
@@ -93,38 +94,12 @@ alert_rules:
 """The guide's ``config/alerts.yml`` text, verbatim (guide L498-540)."""
 
 _EPS: Final = 1e-9
-_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3_600.0, "d": 86_400.0}
-_DURATION: Final = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|h|d)?\s*$")
 _CONDITION: Final = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*"
     r"(?:(baseline)\s*\*\s*)?([0-9]*\.?[0-9]+)\s*$")
 _SECTION: Final = re.compile(r"^([a-z_]+)_(v1|v2)$")
 
 Op = Literal[">", "<", ">=", "<="]
-
-
-def parse_duration(text: str | float) -> float:
-    """A rule duration in seconds: ``"30s"``, ``"2m"``, ``"1h"``, ``"500ms"``, or seconds.
-
-    Args:
-        text: The duration as written.
-
-    Returns:
-        Seconds.
-
-    Raises:
-        ValueError: Not a non-negative duration.
-    """
-    if isinstance(text, int | float):
-        seconds = float(text)
-    else:
-        match = _DURATION.match(text)
-        if match is None:
-            raise ValueError(f"duration {text!r}: use e.g. 30s, 2m, 1h or seconds")
-        seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    if not seconds >= 0.0 or math.isinf(seconds):
-        raise ValueError(f"duration {text!r}: must be a finite number >= 0")
-    return seconds
 
 
 @dataclass(frozen=True, slots=True)
