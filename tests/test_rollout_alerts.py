@@ -50,7 +50,7 @@ def test_guide_file_loads_as_written():
 @pytest.mark.skipif(not GUIDE.exists(), reason="guide copy not present")
 def test_embedded_text_is_the_guides_verbatim():
     lines = GUIDE.read_text(encoding="utf-8").split("\n")
-    assert GUIDE_ALERTS_YML == "\n".join(lines[497:540]) + "\n"
+    assert "\n".join(lines[497:540]) + "\n" == GUIDE_ALERTS_YML
 
 
 def test_user_text_and_file(tmp_path):

@@ -7,8 +7,8 @@ from sim.rollout.controller import (
     ControllerConfig,
     Crashed,
     Paused,
-    ResumeRefused,
     Resumed,
+    ResumeRefused,
     Rollback,
     RolloutController,
     SetTraffic,
@@ -76,7 +76,8 @@ def test_unsupervised_crash_stops_the_controller():
     ctrl = RolloutController(replace(AS_WRITTEN, supervised=False))
     actions = drive(ctrl, lambda t: OK, until=7_200.0)
     assert actions == [Crashed(60.0, actions[0].reason, False)]
-    assert ctrl.next_check_time == math.inf and not ctrl.checking
+    assert ctrl.next_check_time == math.inf
+    assert not ctrl.checking
     assert ctrl.on_check(120.0, OK) == []
 
 
@@ -196,14 +197,16 @@ def test_rolled_back_by_auto_pauses_once():
 def test_config_checks_and_profiles():
     assert ControllerConfig.for_profile("intended") == INTENDED
     assert ControllerConfig.for_profile("as_written") == AS_WRITTEN
-    assert AS_WRITTEN.skip_first_stage and AS_WRITTEN.nil_health_crash
-    assert AS_WRITTEN.no_resume and AS_WRITTEN.stops_checking_after_rollback
+    assert AS_WRITTEN.skip_first_stage
+    assert AS_WRITTEN.nil_health_crash
+    assert AS_WRITTEN.no_resume
+    assert AS_WRITTEN.stops_checking_after_rollback
     with pytest.raises(ValueError, match="profile"):
         ControllerConfig.for_profile("other")
     for bad in ({"stages": ()}, {"stages": (5, 5)}, {"stages": (0, 5)},
                 {"check_interval": 0.0}, {"failures_to_rollback": 0},
                 {"stages": (5,), "skip_first_stage": True}):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"stages|interval|failures"):
             ControllerConfig(**bad)
 
 

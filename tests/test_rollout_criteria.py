@@ -31,7 +31,8 @@ def test_performance_needs_both_throughput_and_latency():
     assert (lower.passed, lower.figure) == (False, pytest.approx(0.99))
     assert performance(100.0, 99.0, 20.0, 10.0, tolerance_percent=2.0).passed is True
     missing = performance(100.0, math.nan, 20.0, 10.0)
-    assert missing.passed is None and missing.detail.startswith("not enough data")
+    assert missing.passed is None
+    assert missing.detail.startswith("not enough data")
     assert performance(0.0, 1.0, 20.0, 10.0).passed is None
 
 
@@ -98,7 +99,8 @@ def test_error_rate_empty_windows_and_bad_input():
 def test_as_dict_and_overall():
     c = performance(0.0, 1.0, 1.0, 1.0)
     d = c.as_dict()
-    assert d["figure"] is None and d["passed"] is None
+    assert d["figure"] is None
+    assert d["passed"] is None
     ok, bad, unknown = zero_downtime(0), zero_downtime(1), memory_increase(0.0, 1.0)
     assert all_passed([ok, ok]) is True
     assert all_passed([ok, unknown]) is None
