@@ -2,6 +2,8 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sim.config_error import ConfigError
 from sim.rollout.alerts import (
@@ -192,3 +194,27 @@ def test_baseline_rule_uses_v1_of_the_same_window():
 def test_state_of_unknown_rule():
     with pytest.raises(KeyError):
         AlertEvaluator().state("nope")
+
+
+@pytest.mark.property
+@given(st.lists(st.booleans(), max_size=60),
+       st.sampled_from([0.0, 15.0, 30.0, 60.0, 120.0]))
+def test_firing_matches_a_run_length_oracle(truths, duration):
+    rules = load_alert_rules("alert_rules:\n  transaction_pool_v2:\n"
+                             "    - {name: r, condition: 'pool_size > 1', severity: w, "
+                             f"duration: {duration}}}\n")
+    ev = AlertEvaluator(rules, interval=15.0)
+    got = run(ev, [pool(pool_size=5.0 if t else 0.0) for t in truths])
+    expected, run_start, firing = [], None, False
+    for k, t in enumerate(truths):
+        now = 15.0 * k
+        if t:
+            run_start = now if run_start is None else run_start
+            if not firing and now - run_start >= duration:
+                firing = True
+                expected.append((now, "firing"))
+        else:
+            if firing:
+                expected.append((now, "resolved"))
+            run_start, firing = None, False
+    assert [(e.time, e.kind) for e in got] == expected

@@ -2,6 +2,8 @@ import math
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sim.rollout.controller import (
     ControllerConfig,
@@ -223,3 +225,16 @@ def test_action_events():
         "stage_index": 1}
     assert action_event(Rollback(2.0, "x"))["kind"] == "rollback"
     assert action_event(Crashed(2.0, "x", True))["restarted"] is True
+
+
+@pytest.mark.property
+@given(st.lists(st.booleans(), max_size=80))
+def test_rollback_exactly_at_the_first_run_of_three_failures(healthy):
+    ctrl = RolloutController(INTENDED)
+    rollbacks = []
+    for k, ok in enumerate(healthy):
+        actions = ctrl.on_check(60.0 * (k + 1), OK if ok else BAD)
+        rollbacks += [k for a in actions if isinstance(a, Rollback)]
+    first = next((k for k in range(2, len(healthy))
+                  if not any(healthy[k - 2:k + 1])), None)
+    assert rollbacks == ([] if first is None else [first])
