@@ -218,3 +218,15 @@ def test_firing_matches_a_run_length_oracle(truths, duration):
                 expected.append((now, "resolved"))
             run_start, firing = None, False
     assert [(e.time, e.kind) for e in got] == expected
+
+
+def test_optional_low_traffic_guard_on_error_rate_rule():
+    rules = only("Transaction Pool Error Rate")
+    quiet = pool(error_rate_percent=50.0, request_count=5.0)
+    assert run(AlertEvaluator(rules), [quiet] * 3) != []  # as written: no guard
+    guarded = AlertEvaluator(rules, min_requests=20)
+    assert run(guarded, [quiet] * 3) == []
+    busy = pool(error_rate_percent=50.0, request_count=20.0)
+    assert [e.time for e in run(AlertEvaluator(rules, min_requests=20), [busy] * 3)] == [30.0]
+    with pytest.raises(ValueError, match="min_requests"):
+        AlertEvaluator(rules, min_requests=-1)

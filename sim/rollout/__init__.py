@@ -2,6 +2,21 @@
 
 Everything here is driven by plain data (metric snapshots in, actions and events out) and by
 time passed in as float seconds; nothing imports SimPy or the network model.
+
+A driver (the SimPy model) wires it like this, once per due time::
+
+    health = HealthCheck("alerts")                    # or auto_rollback/alerts_yml/...
+    alerts = AlertEvaluator(interval=15.0)            # the guide's alerts.yml
+    ctrl = RolloutController(ControllerConfig.for_profile(profile))
+    auto = AutoRollback(AutoRollbackConfig.for_profile(profile))
+    # at alerts.next_evaluation:  events = alerts.evaluate(now, snapshot)
+    # at ctrl.next_check_time:     actions = ctrl.on_check(now, health.evaluate(now, snapshot))
+    #                              (as_written: the result is ignored, the controller crashes)
+    # at auto.next_evaluation:     actions = auto.evaluate(now, snapshot, ctrl)
+    # apply every SetTraffic to the router; log action_event(a) / AlertEvent.to_event().
+
+``snapshot[module][version][metric]`` is described in :mod:`sim.rollout.snapshot`; use
+:func:`normalise_rates` before judging throughput under a split.
 """
 
 from sim.rollout.alerts import (

@@ -282,17 +282,23 @@ class AlertEvaluator:
         rules: The rules (default: the guide's alerts.yml).
         interval: Evaluation interval, seconds (default 15).
         start: Time of the first evaluation, seconds.
+        min_requests: Low-traffic guard: a rule on ``error_rate_percent`` is false while
+            the judged version served fewer requests (``request_count``) in the window.
+            Default 0: off, the rules as written (a known ``request_count`` is needed).
 
     Raises:
-        ValueError: Non-positive interval.
+        ValueError: Non-positive interval or negative ``min_requests``.
     """
 
     def __init__(self, rules: tuple[AlertRule, ...] | None = None, *, interval: float = 15.0,
-                 start: float = 0.0) -> None:
+                 start: float = 0.0, min_requests: int = 0) -> None:
         if not interval > 0.0:
             raise ValueError(f"interval {interval}: must be > 0 seconds")
+        if min_requests < 0:
+            raise ValueError(f"min_requests {min_requests}: must be >= 0")
         self.rules = load_alert_rules() if rules is None else rules
         self.interval = interval
+        self.min_requests = min_requests
         self.next_evaluation = start
         self._state: list[AlertState] = ["inactive"] * len(self.rules)
         self._active_at: list[float] = [math.nan] * len(self.rules)
@@ -332,6 +338,9 @@ class AlertEvaluator:
         events: list[AlertEvent] = []
         for i, rule in enumerate(self.rules):
             true, value = rule.holds(snapshot)
+            if true and rule.metric == "error_rate_percent" and self.min_requests:
+                served = metric(snapshot, rule.module, rule.version, "request_count")
+                true = not served < self.min_requests  # NaN: the guard cannot apply
             state = self._state[i]
             if true:
                 if state == "inactive":
