@@ -27,8 +27,11 @@ V2 against V1; its sections are ``transaction_pool_v2`` and ``sync_service_v2``)
 - no data (the metric, or the V1 baseline of a ``baseline`` rule, is NaN or missing) is a
   false evaluation, as an absent Prometheus series is.
 
-Only firing and resolution are events (:class:`AlertEvent`). Tick times are compared with a
-1e-9 s tolerance so that accumulated float ticks (e.g. a 0.1 s interval) do not miss a boundary.
+Only firing and resolution are events (:class:`AlertEvent`). An optional low-traffic guard
+(``min_requests``, off by default so the rules run as written) makes the error-rate rule false
+while V2 served too few requests (control-plane-anchors.md §5 item 17). Tick times are
+compared with a 1e-9 s tolerance so that accumulated float ticks (e.g. a 0.1 s interval) do
+not miss a boundary.
 """
 
 from __future__ import annotations

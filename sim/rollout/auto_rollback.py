@@ -1,7 +1,7 @@
 """The guide's ``Mana.Deployment.AutoRollback`` (guide L547-601) on a fixed interval.
 
 ``evaluate_rollback_conditions/0`` compares the current V2 metrics with the V1 baseline and, on
-any violation, sets both modules' split to 0 (L586-592). Its ``@rollback_triggers`` are the
+any violation, sets both modules' split to 0 (L587-594). Its ``@rollback_triggers`` are the
 ``"auto_rollback"`` threshold set of :mod:`sim.rollout.health` (error_rate 5, throughput_drop
 30, latency_increase 100, memory_increase 50, cpu_increase 80, failed_transactions 10, all %),
 with the same NaN rule and low-traffic guard as every health check.

@@ -18,7 +18,7 @@ Common to both profiles (guide L267-269, L282-307, L311-341; mana-source-facts.m
 The ``as_written`` switches, each a line of the guide (mana-source-facts.md §7 items 9, 11):
 
 - ``skip_first_stage``: ``current_stage`` starts at 0 and advancing applies
-  ``Enum.at(@rollout_stages, current + 1)`` (L290, L332-333), so 5 % is never applied and the
+  ``Enum.at(@rollout_stages, current + 1)`` (L279, L332-333), so 5 % is never applied and the
   first healthy check jumps to 25 %. Intended: the first healthy check applies 5 %.
 - ``nil_health_crash``: ``check_transaction_pool_v2/0`` and ``check_sync_service_v2/0``
   (L199-207) have comment-only bodies and return nil; ``check_v2_health``'s ``with`` falls to
@@ -29,7 +29,7 @@ The ``as_written`` switches, each a line of the guide (mana-source-facts.md §7 
 - ``no_resume``: the guide has no resume path (§2.5): :meth:`RolloutController.resume` is
   refused. Intended: resume unpauses and restarts the ladder at the first stage.
 - ``stops_checking_after_rollback``: the rollback branch returns without
-  ``schedule_health_check`` (L304-306), so no check is ever scheduled again. Intended: checks
+  ``schedule_health_check`` (L302-305), so no check is ever scheduled again. Intended: checks
   continue while paused (the controller still observes health), without advancing.
 
 Intended coordination: :meth:`RolloutController.rolled_back_by_auto` is how an AutoRollback

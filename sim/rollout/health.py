@@ -5,7 +5,7 @@ bodies; this is what its comments and thresholds say it means. Four threshold se
 (mana-source-facts.md §7 item 14) and each is selectable by name (:data:`THRESHOLD_SETS`):
 
 - ``"alerts"``: ``@alert_thresholds`` of ``Mana.Monitoring.Alerts`` (guide L171-184).
-- ``"auto_rollback"``: ``@rollback_triggers`` of ``Mana.Deployment.AutoRollback`` (L550-566).
+- ``"auto_rollback"``: ``@rollback_triggers`` of ``Mana.Deployment.AutoRollback`` (L550-564).
 - ``"alerts_yml"``: the eight rules of ``config/alerts.yml`` (L497-541) as instant checks,
   durations ignored (:mod:`sim.rollout.alerts` evaluates them with their durations).
 - ``"migration_plan"``: the alert thresholds of ``Hydepwns/mana
@@ -36,7 +36,7 @@ Decisions (control-plane-anchors.md §5 items 17, 18, 22):
   alerts.yml uses for latency; Alerts' ``latency_p95_increase`` is ``p95_latency_ms``.
 - **Alerts' ``queue_size`` 10_000** is ``pool_size`` (the "10k transactions" in the pool;
   mana-source-facts.md §7 item 14 compares it with ``max_pool_size``).
-- **AutoRollback's triggers are module-agnostic** (L550-566); they are applied to the pool's
+- **AutoRollback's triggers are module-agnostic** (L550-564); they are applied to the pool's
   metrics, and to the sync metrics that have a counterpart: throughput_drop on
   ``sync_speed_bps``, latency_increase on ``avg_block_processing_ms``, memory and cpu.
 """

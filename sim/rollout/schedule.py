@@ -11,7 +11,7 @@ one hour (mana-source-facts.md §7 item 11): the two are alternatives, not one p
 **A user schedule** is a list of :class:`ScheduleStep` (time, module, version, split) that a
 scenario YAML can hold (pydantic, ``extra="forbid"``; times as seconds or ``"2d"``-style).
 
-**The manual rollback script** ``scripts/rollback_v2.sh`` (guide L606-643), read literally
+**The manual rollback script** ``scripts/rollback_v2.sh`` (guide L606-645), read literally
 with commands taking no time: at T both splits go to 0; ``sleep 30``; the verification at
 T + 30; then ten health checks, check i at T + 30 + 10 (i - 1) (each followed by
 ``sleep 10``), so the last at T + 120 and "ROLLBACK COMPLETED" at T + 130. The script's probes

@@ -2,7 +2,7 @@
 
 A snapshot is ``snapshot[module][version][metric] -> float`` with ``module`` in
 ``{"transaction_pool", "sync_service"}``, ``version`` in ``{"v1", "v2"}`` and metric names from
-the guide's ``Mana.Monitoring.V2Metrics`` (guide L432-486; mana-source-facts.md §9), plus:
+the guide's ``Mana.Monitoring.V2Metrics`` (guide L446-491; mana-source-facts.md §9), plus:
 
 - ``peer_disconnect_rate_percent`` and ``block_processing_delay_s`` (sync): the inputs of the
   guide's ``Alerts`` sync thresholds ``peer_disconnect_rate`` and ``block_processing_delay``
@@ -37,7 +37,7 @@ POOL_METRICS: Final = (
     "processed_transactions", "rejected_transactions", "error_rate_percent", "timeout_count",
     "request_count",
 )
-"""Pool metrics: the guide's ``V2Metrics`` pool names (L436-459) plus ``request_count``."""
+"""Pool metrics: the guide's ``V2Metrics`` pool names (L446-469) plus ``request_count``."""
 
 SYNC_METRICS: Final = (
     "sync_speed_bps", "blocks_behind", "avg_block_processing_ms", "connected_peers",
@@ -45,7 +45,7 @@ SYNC_METRICS: Final = (
     "cpu_usage_percent", "block_queue_size", "peer_request_queue_size",
     "peer_disconnect_rate_percent", "block_processing_delay_s", "request_count",
 )
-"""Sync metrics: the guide's ``V2Metrics`` sync names (L462-484) plus the Alerts inputs."""
+"""Sync metrics: the guide's ``V2Metrics`` sync names (L472-491) plus the Alerts inputs."""
 
 RATE_METRICS: Final = ("throughput_tps", "sync_speed_bps", "network_bandwidth_mbps")
 """Metrics proportional to a version's traffic share (divided by :func:`normalise_rates`).
@@ -62,7 +62,7 @@ def metric(snapshot: Snapshot, module: str, version: str, name: str) -> float:
 
     ``failed_transactions_percent`` is derived from ``rejected_transactions`` and
     ``processed_transactions`` (NaN when both are zero or either is missing), the reading of
-    AutoRollback's ``failed_transactions: 10.0`` trigger (guide L565) as a share of the
+    AutoRollback's ``failed_transactions: 10.0`` trigger (guide L563) as a share of the
     window's transactions.
 
     Args:
