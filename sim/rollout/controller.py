@@ -227,7 +227,7 @@ class RolloutController:
         self._init_state(start)
 
     def _init_state(self, now: float) -> None:
-        # The guide's init/1 (L278-288); also what a supervisor restart gets.
+        # The guide's init/1 (L275-284); also what a supervisor restart gets.
         self.stage_index = 0 if self.config.skip_first_stage else -1
         self.last_rollout = None
         self.health_failures = 0
