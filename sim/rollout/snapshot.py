@@ -1,0 +1,127 @@
+"""Metric snapshots: the plain data every rollout component is fed.
+
+A snapshot is ``snapshot[module][version][metric] -> float`` with ``module`` in
+``{"transaction_pool", "sync_service"}``, ``version`` in ``{"v1", "v2"}`` and metric names from
+the guide's ``Mana.Monitoring.V2Metrics`` (guide L446-491; mana-source-facts.md §9), plus:
+
+- ``peer_disconnect_rate_percent`` and ``block_processing_delay_s`` (sync): the inputs of the
+  guide's ``Alerts`` sync thresholds ``peer_disconnect_rate`` and ``block_processing_delay``
+  (guide L171-184), which ``V2Metrics`` does not name;
+- ``request_count`` (either module): requests the version served in the window; the input of
+  the low-traffic guard on error-rate checks (control-plane-anchors.md §5 item 17).
+
+Every value describes ONE window (the model's sampling window), not a run total. A metric that
+is missing, or NaN, means "no data in the window"; each consumer documents what it does with
+that (health checks and alerts: not judged, as Prometheus treats an absent series as false).
+
+Rate metrics (``throughput_tps``, ``sync_speed_bps``, ``network_bandwidth_mbps``) of a version
+carrying ``p`` % of the traffic are ``p`` % of the total, so comparing V2 against V1 under a
+split needs them per unit of traffic share: :func:`normalise_rates` does that division.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Final
+
+Snapshot = Mapping[str, Mapping[str, Mapping[str, float]]]
+"""``snapshot[module][version][metric]``: one window's metrics."""
+
+MODULES: Final = ("transaction_pool", "sync_service")
+"""The two rolled-out module types (guide L34-90)."""
+
+POOL_METRICS: Final = (
+    "throughput_tps", "avg_latency_ms", "p95_latency_ms", "p99_latency_ms",
+    "memory_usage_mb", "cpu_usage_percent", "pool_size", "pending_transactions",
+    "processed_transactions", "rejected_transactions", "error_rate_percent", "timeout_count",
+    "request_count",
+)
+"""Pool metrics: the guide's ``V2Metrics`` pool names (L446-469) plus ``request_count``."""
+
+SYNC_METRICS: Final = (
+    "sync_speed_bps", "blocks_behind", "avg_block_processing_ms", "connected_peers",
+    "peer_connection_success_rate", "network_bandwidth_mbps", "memory_usage_mb",
+    "cpu_usage_percent", "block_queue_size", "peer_request_queue_size",
+    "peer_disconnect_rate_percent", "block_processing_delay_s", "request_count",
+)
+"""Sync metrics: the guide's ``V2Metrics`` sync names (L472-491) plus the Alerts inputs."""
+
+RATE_METRICS: Final = ("throughput_tps", "sync_speed_bps", "network_bandwidth_mbps")
+"""Metrics proportional to a version's traffic share (divided by :func:`normalise_rates`).
+
+``request_count`` is proportional too but is left as a count: the low-traffic guard needs
+the real number of requests."""
+
+FAILED_TRANSACTIONS_PERCENT: Final = "failed_transactions_percent"
+"""Derived pool metric: ``rejected / (processed + rejected) * 100`` in the window."""
+
+
+def metric(snapshot: Snapshot, module: str, version: str, name: str) -> float:
+    """One metric of a snapshot, NaN when absent.
+
+    ``failed_transactions_percent`` is derived from ``rejected_transactions`` and
+    ``processed_transactions`` (NaN when both are zero or either is missing), the reading of
+    AutoRollback's ``failed_transactions: 10.0`` trigger (guide L563) as a share of the
+    window's transactions.
+
+    Args:
+        snapshot: The window's metrics.
+        module: ``"transaction_pool"`` or ``"sync_service"``.
+        version: ``"v1"`` or ``"v2"``.
+        name: Metric name.
+
+    Returns:
+        The value, or NaN when the snapshot has no such entry.
+    """
+    values = snapshot.get(module, {}).get(version, {})
+    if name == FAILED_TRANSACTIONS_PERCENT:
+        rejected = float(values.get("rejected_transactions", math.nan))
+        processed = float(values.get("processed_transactions", math.nan))
+        total = rejected + processed
+        return rejected / total * 100.0 if total > 0.0 else math.nan
+    return float(values.get(name, math.nan))
+
+
+def relative_change_percent(value: float, baseline: float) -> float:
+    """``(value - baseline) / baseline * 100``: positive is an increase over the baseline.
+
+    Args:
+        value: The V2 value.
+        baseline: The V1 baseline.
+
+    Returns:
+        The change in percent; NaN when either input is NaN or the baseline is zero or
+        negative (no meaningful baseline: a relative check is then not judged, rather than
+        divided by zero).
+    """
+    if math.isnan(value) or math.isnan(baseline) or baseline <= 0.0:
+        return math.nan
+    return (value - baseline) / baseline * 100.0
+
+
+def normalise_rates(snapshot: Snapshot, shares: Mapping[str, Mapping[str, float]]
+                    ) -> dict[str, dict[str, dict[str, float]]]:
+    """Divide each version's rate metrics by its traffic share, leaving the rest unchanged.
+
+    At a 5 % split V2's ``throughput_tps`` is about 1/19 of V1's although V2 is as fast; per
+    unit of share both are comparable. A share of 0 makes the rates NaN (no data).
+
+    Args:
+        snapshot: The window's metrics.
+        shares: ``shares[module][version]``: fraction of the module's requests in [0, 1].
+
+    Returns:
+        A new snapshot (plain dicts) with :data:`RATE_METRICS` divided by the share.
+    """
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for module, versions in snapshot.items():
+        out[module] = {}
+        for version, values in versions.items():
+            share = shares.get(module, {}).get(version, math.nan)
+            row = dict(values)
+            for name in RATE_METRICS:
+                if name in row:
+                    row[name] = row[name] / share if share > 0.0 else math.nan
+            out[module][version] = row
+    return out
