@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.config_error import ConfigError
+from sim.duration import parse_duration
 from sim.envfile import EnvError, parse_env_text
 from sim.scenario import (
     Scenario,
     builtin_names,
     builtin_text,
     load_scenario,
-    parse_duration,
     resolve_control,
 )
 
@@ -87,8 +87,8 @@ def _prepare(args: argparse.Namespace) -> tuple[Scenario, dict[str, str] | None]
     changes: dict[str, object] = {}
     if args.duration is not None:
         try:
-            duration = float(parse_duration(args.duration))
-        except (TypeError, ValueError) as exc:
+            duration = parse_duration(args.duration)
+        except ValueError as exc:
             raise ConfigError("--duration", "", str(exc)) from None
         if not duration > 0:
             raise ConfigError("--duration", "", "must be > 0 seconds")

@@ -17,7 +17,6 @@ guide's ``export`` lines pasted as a string) or with ``--env-file``; they overri
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass as std_dataclass
 from dataclasses import fields as dc_fields
 from dataclasses import replace
@@ -33,37 +32,20 @@ from pool.cost_model import CostModel
 from sim.config_error import ConfigError, format_validation_error
 from sim.control import BreakerConfig, GenericService, apply_breaker_env
 from sim.control.breaker_config import default_breaker_configs
+from sim.duration import parse_duration
 from sim.envfile import MODULES, EnvError, EnvSettings, interpret_env, parse_env_text
 from sim.workload import TxStream
 from sync.v1 import SyncV1Config
 from sync.v2 import SyncV2Config
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3_600.0, "d": 86_400.0}
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|h|d)\s*$")
+def _duration_field(value: Any) -> Any:
+    """Strings like ``"2m"`` become seconds; anything else is left for pydantic to check."""
+    return parse_duration(value) if isinstance(value, str) else value
 
 
-def parse_duration(value: Any) -> Any:
-    """Accept seconds as a number, or a string like ``"30s"``, ``"2m"``, ``"1h"``, ``"15d"``.
-
-    Args:
-        value: The raw value.
-
-    Returns:
-        Seconds as a float, or the value unchanged for pydantic to reject.
-    """
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match is None:
-            raise ValueError(
-                f"duration {value!r}: use seconds or a number with ms, s, m, h or d"
-            )
-        return float(match.group(1)) * _UNITS[match.group(2)]
-    return value
-
-
-Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0.0)]
+Seconds = Annotated[float, BeforeValidator(_duration_field), Field(ge=0.0)]
 """A non-negative duration in seconds (number or ``"2m"``-style string)."""
-PositiveSeconds = Annotated[float, BeforeValidator(parse_duration), Field(gt=0.0)]
+PositiveSeconds = Annotated[float, BeforeValidator(_duration_field), Field(gt=0.0)]
 """A positive duration in seconds."""
 
 

@@ -12,7 +12,7 @@ from sim.rollout.alerts import (
     load_alert_rules,
     parse_condition,
 )
-from sim.rollout.duration import parse_duration
+from sim.duration import parse_duration
 
 GUIDE = Path("/work/shared/seed/V2_PRODUCTION_DEPLOYMENT_GUIDE.md")
 

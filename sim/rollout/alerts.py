@@ -46,7 +46,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.config_error import ConfigError, format_validation_error
-from sim.rollout.duration import parse_duration
+from sim.duration import parse_duration
 from sim.rollout.snapshot import MODULES, Snapshot, metric
 
 GUIDE_ALERTS_YML: Final = """\

@@ -28,7 +28,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from sim.rollout.duration import parse_duration
+from sim.duration import parse_duration
 
 DAY: Final = 86_400.0
 """Seconds per simulated day."""
