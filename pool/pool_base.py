@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from pool.ledger import Ledger, TxState
 from pool.protocol import PoolStats
-from pool.segmented_queue import SegmentedQueue, priority_key
+from pool.segmented_queue import SEQ_BITS, SegmentedQueue
 from pool.transaction import Transaction
 
 _COMPACT_SLACK = 1024
@@ -28,8 +28,8 @@ _COMPACT_SLACK = 1024
 class PoolBase:
     """Indexes, block selection, removal, expiry and stats common to V1 and V2.
 
-    Subclasses implement ``add`` and may extend :meth:`_index_add` / :meth:`_index_remove`
-    for their own side indexes.
+    Subclasses implement ``add`` (updating their side indexes after :meth:`_insert`) and
+    :meth:`_index_remove`.
 
     Attributes:
         ledger: Outcome counters (see :class:`pool.ledger.Ledger`).
@@ -102,17 +102,19 @@ class PoolBase:
         return [by_key[k] for k in self._queue]
 
     # --- index maintenance ------------------------------------------------------------
-    def _insert(self, tx: Transaction, now: float) -> None:
+    def _insert(self, tx: Transaction, now: float) -> int:
+        """Index ``tx`` as pending; the caller updates its own side indexes."""
         seq = self._seq
         self._seq = seq + 1
-        key = priority_key(tx.gas_price, seq)
+        price = tx.gas_price
+        key = (-price << SEQ_BITS) + seq  # priority_key, inlined: this is the hot path
         self._by_key[key] = tx
         self._by_hash[tx.tx_hash] = key
-        self._queue.add(key, tx.gas_price)
+        self._queue.add(key, price)
         heapq.heappush(self._age_heap, (now, key))
         self._mem += self._overhead + tx.size
-        self._index_add(tx, key)
         self.ledger.admit(tx.tx_hash)
+        return key
 
     def _remove(self, key: int, tx: Transaction, state: TxState) -> None:
         del self._by_key[key]
@@ -126,9 +128,6 @@ class PoolBase:
             live = self._by_key
             self._age_heap = [e for e in heap if e[1] in live]
             heapq.heapify(self._age_heap)
-
-    def _index_add(self, tx: Transaction, key: int) -> None:
-        """Hook: a subclass's side indexes learn of an insert."""
 
     def _index_remove(self, tx: Transaction, key: int) -> None:
         """Hook: a subclass's side indexes learn of a removal."""

@@ -115,6 +115,10 @@ class TxPoolV1(PoolBase):
             self.ledger.reject(V1_DUPLICATE)
             return AddResult(AddStatus.DUPLICATE, V1_DUPLICATE, tx)
         self._insert(tx, now)
+        if cfg.hash_ignores_signature:
+            self._unsigned[unsigned_hash(tx)] = tx.tx_hash
+        sender = _ZERO_SENDER if cfg.constant_zero_sender else tx.sender
+        self._senders[sender] = self._senders.get(sender, 0) + 1
         return AddResult(AddStatus.ADDED, None, tx)
 
     def add_batch(self, txs: Sequence[Transaction], now: float) -> list[AddResult]:
@@ -129,12 +133,6 @@ class TxPoolV1(PoolBase):
         """
         add = self.add
         return [add(tx, now) for tx in txs]
-
-    def _index_add(self, tx: Transaction, key: int) -> None:
-        if self.config.hash_ignores_signature:
-            self._unsigned[unsigned_hash(tx)] = tx.tx_hash
-        sender = _ZERO_SENDER if self.config.constant_zero_sender else tx.sender
-        self._senders[sender] = self._senders.get(sender, 0) + 1
 
     def _index_remove(self, tx: Transaction, key: int) -> None:
         if self.config.hash_ignores_signature:

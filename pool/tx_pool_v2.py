@@ -109,6 +109,8 @@ class TxPoolV2(PoolBase):
         self._by_slot: dict[int, int] = {}  # (sender << 64 | nonce) -> key
         self._senders: dict[int, int] = {}  # sender -> pending count
         self.batch_calls = 0
+        self._limits = (cfg.min_gas_price, cfg.min_gas_limit, cfg.max_gas_limit,
+                        cfg.max_transaction_size, True)
 
     @property
     def segment_count(self) -> int:
@@ -130,10 +132,8 @@ class TxPoolV2(PoolBase):
             Added (with any evicted), replaced (with the old one and any evicted), or
             rejected with a V2 reason.
         """
-        cfg = self.config
         ledger = self.ledger
-        reason = first_violation(tx, _V2_PIPELINE, cfg.min_gas_price, cfg.min_gas_limit,
-                                 cfg.max_gas_limit, cfg.max_transaction_size, True)
+        reason = first_violation(tx, _V2_PIPELINE, *self._limits)
         if reason is not None:
             ledger.reject(reason)
             return AddResult(AddStatus.REJECTED, reason, tx)
@@ -168,7 +168,11 @@ class TxPoolV2(PoolBase):
             remove(old_key, old, TxState.REPLACED)
         for key, victim in victims:
             remove(key, victim, TxState.EVICTED)
-        self._insert(tx, now)
+        key = self._insert(tx, now)
+        sender = tx.sender
+        self._by_slot[(sender << _NONCE_BITS) | tx.nonce] = key
+        senders = self._senders
+        senders[sender] = senders.get(sender, 0) + 1
         evicted = tuple(v for _, v in victims)
         if old is not None:
             return AddResult(AddStatus.REPLACED, None, tx, evicted, old)
@@ -218,11 +222,6 @@ class TxPoolV2(PoolBase):
             self.batch_calls += 1
             out.extend([add(tx, now) for tx in txs[start:start + size]])
         return out
-
-    def _index_add(self, tx: Transaction, key: int) -> None:
-        self._by_slot[(tx.sender << _NONCE_BITS) | tx.nonce] = key
-        senders = self._senders
-        senders[tx.sender] = senders.get(tx.sender, 0) + 1
 
     def _index_remove(self, tx: Transaction, key: int) -> None:
         del self._by_slot[(tx.sender << _NONCE_BITS) | tx.nonce]
