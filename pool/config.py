@@ -160,7 +160,7 @@ class PoolV2Config:
         lo, hi = float(self.min_gas_price), float(self.segment_top_gas_price)
         bounds: list[int] = []
         for i in range(1, k):
-            b = int(lo * (hi / lo) ** (i / (k - 1))) if k > 1 else int(hi)
+            b = round(lo * (hi / lo) ** (i / (k - 1)))
             if bounds and b <= bounds[-1]:
                 b = bounds[-1] + 1
             bounds.append(b)

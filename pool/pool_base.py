@@ -204,7 +204,8 @@ class PoolBase:
             now: Simulated time in seconds.
 
         Returns:
-            The expired transactions, oldest first.
+            The expired transactions, oldest first (equal admission times in priority
+            order).
         """
         cutoff = now - self.max_transaction_age
         heap = self._age_heap

@@ -162,7 +162,8 @@ def test_replacement_does_not_evict_itself_under_memory_pressure() -> None:
     # Larger replacement must evict someone strictly cheaper than 3 gwei other than `old`.
     assert (res.status, res.reason) == (AddStatus.REJECTED, r.V2_UNDERPRICED)
     res = pool.add(tx(sender=1, size=1_000, gas_price=3 * GWEI), 0.0)
-    assert res.status is AddStatus.REPLACED and res.evicted == ()
+    assert res.status is AddStatus.REPLACED
+    assert res.evicted == ()
 
 
 def test_age_exactly_1800_stays() -> None:
