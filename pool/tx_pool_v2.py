@@ -7,7 +7,8 @@ L651-663) the meaning real clients give them (``reference/client-anchors.md`` §
 
 * **Validation**: V1's pipeline in V1's order (``Hydepwns/mana``
   ``apps/blockchain/lib/blockchain/transaction_pool.ex`` L282-408), with snake_case reasons,
-  plus a real signature check (``signature_valid``) at the signature step.
+  plus a real signature check (``signature_valid``) at the signature step and EIP-2681's
+  nonce bound (``nonce < 2**64``) at the nonce step.
 * **Admission order** after validation: known hash → ``already_known`` (geth
   ``ErrAlreadyKnown``); same sender and nonce → replacement; else the per-sender cap; then
   capacity.
@@ -73,6 +74,8 @@ _V2_PIPELINE = (
     V2_INVALID_NONCE, V2_INVALID_SIGNATURE, V2_INSUFFICIENT_GAS, V2_TOO_LARGE,
 )
 _NONCE_BITS = 64
+MAX_NONCE = (1 << _NONCE_BITS) - 1
+"""EIP-2681's nonce bound; it also keeps the ``sender << 64 | nonce`` slot key unique."""
 
 
 class TxPoolV2(PoolBase):
@@ -110,7 +113,7 @@ class TxPoolV2(PoolBase):
         self._senders: dict[int, int] = {}  # sender -> pending count
         self.batch_calls = 0
         self._limits = (cfg.min_gas_price, cfg.min_gas_limit, cfg.max_gas_limit,
-                        cfg.max_transaction_size, True)
+                        cfg.max_transaction_size, True, MAX_NONCE)
 
     @property
     def segment_count(self) -> int:

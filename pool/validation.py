@@ -22,6 +22,7 @@ def first_violation(
     max_gas_limit: int,
     max_size: int,
     real_signature: bool,
+    max_nonce: int | None = None,
 ) -> str | None:
     """Run the validation pipeline and return the first failing rule's reason.
 
@@ -35,6 +36,8 @@ def first_violation(
         max_size: Largest accepted raw size in bytes (``size <= max_size`` passes).
         real_signature: Also require ``tx.signature_valid`` (V2's real check); V1 only tests
             ``v, r, s > 0``.
+        max_nonce: Highest valid nonce, or ``None`` for no upper bound (V1 has none; V2 uses
+            EIP-2681's ``2**64 - 1``).
 
     Returns:
         The reason string, or ``None`` if every rule passes.
@@ -48,7 +51,8 @@ def first_violation(
         return reasons[2]
     if gas_limit > max_gas_limit:
         return reasons[3]
-    if tx.nonce < 0:
+    nonce = tx.nonce
+    if nonce < 0 or (max_nonce is not None and nonce > max_nonce):
         return reasons[4]
     if tx.v <= 0 or tx.r <= 0 or tx.s <= 0 or (real_signature and not tx.signature_valid):
         return reasons[5]

@@ -50,6 +50,7 @@ def test_each_rejection_reason(fields: dict[str, object], reason: str) -> None:
         {"data_len": 1, "gas_limit": 21_016},
         {"size": 131_072},
         {"signature_valid": False},  # V1 never recovers the signature
+        {"nonce": 2**70},  # V1 has no upper nonce bound
     ],
 )
 def test_boundaries_that_pass(fields: dict[str, object]) -> None:

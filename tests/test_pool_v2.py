@@ -25,6 +25,7 @@ def fresh(**cfg: object) -> TxPoolV2:
         ({"gas_limit": 20_999}, r.V2_GAS_LIMIT_TOO_LOW),
         ({"gas_limit": 8_000_001}, r.V2_GAS_LIMIT_TOO_HIGH),
         ({"nonce": -1}, r.V2_INVALID_NONCE),
+        ({"nonce": 2**64}, r.V2_INVALID_NONCE),
         ({"v": 0}, r.V2_INVALID_SIGNATURE),
         ({"signature_valid": False}, r.V2_INVALID_SIGNATURE),
         ({"data_len": 1, "gas_limit": 21_015}, r.V2_INSUFFICIENT_GAS),
@@ -37,6 +38,10 @@ def test_each_validation_reason(fields: dict[str, object], reason: str) -> None:
     assert (res.status, res.reason) == (AddStatus.REJECTED, reason)
     assert pool.ledger.rejected_by_reason == {reason: 1}
     pool.ledger.check(len(pool))
+
+
+def test_largest_valid_nonce_is_accepted() -> None:
+    assert fresh().add(tx(nonce=2**64 - 1), 0.0).status is AddStatus.ADDED
 
 
 def test_defaults_and_unit_conversion() -> None:
