@@ -19,7 +19,8 @@ Source: ``Hydepwns/mana`` ``apps/blockchain/lib/blockchain/transaction_pool.ex``
   over-capacity eviction in cleanup is unreachable (adds stop at 5,000) and is not modelled.
 
 Quirk switches (:class:`pool.config.PoolV1Config`, both default to the code as written):
-``hash_ignores_signature`` keys duplicates by :func:`pool.transaction.unsigned_hash`, so two
+``hash_ignores_signature`` keys duplicates by the fields :func:`pool.transaction.unsigned_hash`
+covers, so two
 senders' otherwise identical transactions collide; ``constant_zero_sender`` makes every
 transaction's sender the zero address for :meth:`TxPoolV1.next_nonce` and
 ``unique_addresses``.
@@ -50,7 +51,7 @@ from pool.result import (
     AddResult,
     AddStatus,
 )
-from pool.transaction import Transaction, unsigned_hash
+from pool.transaction import Transaction
 from pool.validation import first_violation
 
 _V1_PIPELINE = (
@@ -58,6 +59,18 @@ _V1_PIPELINE = (
     V1_INVALID_NONCE, V1_INVALID_SIGNATURE, V1_INSUFFICIENT_GAS, V1_TOO_LARGE,
 )
 _ZERO_SENDER = 0
+
+UnsignedFields = tuple[int, int, int, int, int, int, int]
+
+
+def _unsigned_fields(tx: Transaction) -> UnsignedFields:
+    """The fields :func:`pool.transaction.unsigned_hash` covers, as a dict key.
+
+    Equal tuples are exactly equal unsigned hashes' inputs, so keying by the tuple reproduces
+    the real hash's collisions (and none of a 64-bit hash's accidental ones) at a fraction of
+    the cost of computing the hash in Python.
+    """
+    return (tx.nonce, tx.gas_price, tx.gas_limit, tx.to, tx.value, tx.data_len, tx.data_tag)
 
 
 class TxPoolV1(PoolBase):
@@ -84,8 +97,8 @@ class TxPoolV1(PoolBase):
         cfg = self.config
         super().__init__([], cfg.cleanup_interval_s, cfg.max_transaction_age_s,
                          cfg.entry_overhead_bytes, cfg.min_gas_limit, track)
-        # Pool hash -> tx_hash, only when the pool hash differs from tx_hash (quirk on).
-        self._unsigned: dict[int, int] = {}
+        # Unsigned fields -> tx_hash of the resident holding them (quirk on only).
+        self._unsigned: dict[UnsignedFields, int] = {}
         # Pending count per effective sender.
         self._senders: dict[int, int] = {}
 
@@ -108,7 +121,7 @@ class TxPoolV1(PoolBase):
             self.ledger.reject(reason)
             return AddResult(AddStatus.REJECTED, reason, tx)
         if cfg.hash_ignores_signature:
-            known = unsigned_hash(tx) in self._unsigned
+            known = _unsigned_fields(tx) in self._unsigned
         else:
             known = tx.tx_hash in self._by_hash
         if known:
@@ -116,7 +129,7 @@ class TxPoolV1(PoolBase):
             return AddResult(AddStatus.DUPLICATE, V1_DUPLICATE, tx)
         self._insert(tx, now)
         if cfg.hash_ignores_signature:
-            self._unsigned[unsigned_hash(tx)] = tx.tx_hash
+            self._unsigned[_unsigned_fields(tx)] = tx.tx_hash
         sender = _ZERO_SENDER if cfg.constant_zero_sender else tx.sender
         self._senders[sender] = self._senders.get(sender, 0) + 1
         return AddResult(AddStatus.ADDED, None, tx)
@@ -136,7 +149,7 @@ class TxPoolV1(PoolBase):
 
     def _index_remove(self, tx: Transaction, key: int) -> None:
         if self.config.hash_ignores_signature:
-            del self._unsigned[unsigned_hash(tx)]
+            del self._unsigned[_unsigned_fields(tx)]
         sender = _ZERO_SENDER if self.config.constant_zero_sender else tx.sender
         left = self._senders[sender] - 1
         if left or self.config.constant_zero_sender:
