@@ -31,13 +31,14 @@ FAR_FUTURE = 1e9
 def make_txs(n: int, offset: int) -> tuple[Transaction, ...]:
     rng = np.random.default_rng(n * 7 + offset)
     prices = rng.integers(1, 200, size=n) * (GWEI // 10) + GWEI
-    return tuple(Transaction.create(sender=offset + i, nonce=0, gas_price=int(p))
+    # Distinct nonces too: V1 as written dedupes by unsigned fields, which ignore the sender.
+    return tuple(Transaction.create(sender=offset + i, nonce=offset + i, gas_price=int(p))
                  for i, p in enumerate(prices))
 
 
 def make_pool(kind: str, resident: int, segments: int = 8) -> TxPoolV1 | TxPoolV2:
     if kind == "v1":
-        pool: TxPoolV1 | TxPoolV2 = TxPoolV1(PoolV1Config(hash_ignores_signature=False))
+        pool: TxPoolV1 | TxPoolV2 = TxPoolV1(PoolV1Config())  # as written: quirks on
     else:
         pool = TxPoolV2(PoolV2Config(max_pool_size=max(50_000, resident + 2 * K),
                                      memory_limit_mb=max(256.0, resident * 0.002),
