@@ -19,11 +19,10 @@ Source: ``Hydepwns/mana`` ``apps/blockchain/lib/blockchain/transaction_pool.ex``
   over-capacity eviction in cleanup is unreachable (adds stop at 5,000) and is not modelled.
 
 Quirk switches (:class:`pool.config.PoolV1Config`, both default to the code as written):
-``hash_ignores_signature`` keys duplicates by the fields :func:`pool.transaction.unsigned_hash`
-covers, so two
-senders' otherwise identical transactions collide; ``constant_zero_sender`` makes every
-transaction's sender the zero address for :meth:`TxPoolV1.next_nonce` and
-``unique_addresses``.
+``hash_ignores_signature`` keys duplicates by the fields that
+:func:`pool.transaction.unsigned_hash` covers, so two senders' otherwise identical
+transactions collide; ``constant_zero_sender`` makes every transaction's sender the zero
+address for :meth:`TxPoolV1.next_nonce` and ``unique_addresses``.
 
 The data structure is a sorted list with O(log n) inserts (the simulator must be fast); the
 real O(n) list walk is charged by :meth:`pool.cost_model.CostModel.v1`.
