@@ -1,0 +1,236 @@
+"""Mechanics both pools share: indexes, block selection, removal, age expiry, accounting.
+
+A resident transaction is stored once, under an integer priority key
+(:func:`pool.segmented_queue.priority_key`), with a hash index beside it. Expiry uses a heap
+of ``(added_at, key)`` with lazy deletion: entries of transactions that already left are
+skipped when popped, and the heap is compacted when stale entries outnumber live ones, so its
+size stays proportional to the pool (flat memory over long runs) and a cleanup touches only
+what expires.
+
+*Age* is measured from the time the pool admitted the transaction (the ``now`` of ``add``),
+as V1 stamps ``timestamp: System.system_time(:second)`` when it decodes
+(``Hydepwns/mana`` ``apps/blockchain/lib/blockchain/transaction_pool.ex`` L282-408).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+
+from pool.ledger import Ledger, TxState
+from pool.protocol import PoolStats
+from pool.segmented_queue import SEQ_BITS, SegmentedQueue
+from pool.transaction import Transaction
+
+_COMPACT_SLACK = 1024
+
+
+class PoolBase:
+    """Indexes, block selection, removal, expiry and stats common to V1 and V2.
+
+    Subclasses implement ``add`` (updating their side indexes after :meth:`_insert`) and
+    :meth:`_index_remove`.
+
+    Attributes:
+        ledger: Outcome counters (see :class:`pool.ledger.Ledger`).
+        cleanup_interval: Seconds between the caller's :meth:`expire` calls.
+        max_transaction_age: Seconds; older transactions are removed by :meth:`expire`.
+    """
+
+    def __init__(self, bounds: list[int], cleanup_interval: float, max_age: float,
+                 entry_overhead: int, min_gas_limit: int, track: bool) -> None:
+        """Create empty indexes.
+
+        Args:
+            bounds: Price-band bounds for the :class:`SegmentedQueue` (empty: one band).
+            cleanup_interval: Seconds between cleanups (informational for the caller).
+            max_age: Maximum age in seconds.
+            entry_overhead: Per-entry bytes of the memory model.
+            min_gas_limit: Smallest gas limit any admitted tx has (stops block fill early).
+            track: Per-hash ledger tracking (tests).
+        """
+        self.ledger = Ledger(track=track)
+        self.cleanup_interval = float(cleanup_interval)
+        self.max_transaction_age = float(max_age)
+        self._queue = SegmentedQueue(bounds)
+        self._by_key: dict[int, Transaction] = {}
+        self._by_hash: dict[int, int] = {}
+        self._age_heap: list[tuple[float, int]] = []
+        self._seq = 0
+        self._mem = 0
+        self._overhead = entry_overhead
+        self._min_gas_limit = min_gas_limit
+
+    # --- lookups ----------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def __contains__(self, tx_hash: object) -> bool:
+        return tx_hash in self._by_hash
+
+    def get(self, tx_hash: int) -> Transaction | None:
+        """The resident transaction with this hash, if any.
+
+        Args:
+            tx_hash: A :attr:`Transaction.tx_hash`.
+
+        Returns:
+            The transaction or ``None``.
+        """
+        key = self._by_hash.get(tx_hash)
+        return None if key is None else self._by_key[key]
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes resident under the per-entry model (:mod:`pool.memory_model`)."""
+        return self._mem
+
+    def entry_bytes(self, tx: Transaction) -> int:
+        """Bytes one transaction costs under the per-entry model.
+
+        Args:
+            tx: The transaction.
+
+        Returns:
+            ``entry_overhead_bytes + tx.size``.
+        """
+        return self._overhead + tx.size
+
+    def transactions(self) -> list[Transaction]:
+        """All resident transactions in priority order (gas price desc, FIFO)."""
+        by_key = self._by_key
+        return [by_key[k] for k in self._queue]
+
+    # --- index maintenance ------------------------------------------------------------
+    def _insert(self, tx: Transaction, now: float) -> int:
+        """Index ``tx`` as pending; the caller updates its own side indexes."""
+        seq = self._seq
+        self._seq = seq + 1
+        price = tx.gas_price
+        key = (-price << SEQ_BITS) + seq  # priority_key, inlined: this is the hot path
+        self._by_key[key] = tx
+        self._by_hash[tx.tx_hash] = key
+        self._queue.add(key, price)
+        heapq.heappush(self._age_heap, (now, key))
+        self._mem += self._overhead + tx.size
+        self.ledger.admit(tx.tx_hash)
+        return key
+
+    def _remove(self, key: int, tx: Transaction, state: TxState) -> None:
+        del self._by_key[key]
+        del self._by_hash[tx.tx_hash]
+        self._queue.remove(key, tx.gas_price)
+        self._mem -= self._overhead + tx.size
+        self._index_remove(tx, key)
+        self.ledger.settle(tx.tx_hash, state)
+        heap = self._age_heap
+        if len(heap) > 2 * len(self._by_key) + _COMPACT_SLACK:
+            live = self._by_key
+            self._age_heap = [e for e in heap if e[1] in live]
+            heapq.heapify(self._age_heap)
+
+    def _index_remove(self, tx: Transaction, key: int) -> None:
+        """Hook: a subclass's side indexes learn of a removal."""
+
+    # --- block building ---------------------------------------------------------------
+    def best(self, gas_limit: int) -> list[Transaction]:
+        """The transactions a block of ``gas_limit`` would take, without removing them.
+
+        Walks the priority order (gas price descending, FIFO among equal prices) and takes
+        each transaction that still fits the remaining gas, skipping those that do not
+        (greedy fill). The walk stops once less gas remains than any admissible tx needs.
+
+        Args:
+            gas_limit: Block gas limit.
+
+        Returns:
+            The chosen transactions in priority order.
+        """
+        out: list[Transaction] = []
+        room = gas_limit
+        floor = self._min_gas_limit
+        by_key = self._by_key
+        for key in self._queue:
+            if room < floor:
+                break
+            tx = by_key[key]
+            if tx.gas_limit <= room:
+                out.append(tx)
+                room -= tx.gas_limit
+        return out
+
+    def take_for_block(self, gas_limit: int, now: float) -> list[Transaction]:
+        """:meth:`best`, then remove the chosen transactions as included.
+
+        Args:
+            gas_limit: Block gas limit.
+            now: Simulated time in seconds (kept for interface symmetry).
+
+        Returns:
+            The included transactions in priority order.
+        """
+        chosen = self.best(gas_limit)
+        by_hash = self._by_hash
+        for tx in chosen:
+            self._remove(by_hash[tx.tx_hash], tx, TxState.INCLUDED)
+        return chosen
+
+    def remove_included(self, tx_hashes: Iterable[int], now: float) -> int:
+        """Remove transactions a block included (hashes not resident are ignored).
+
+        Args:
+            tx_hashes: :attr:`Transaction.tx_hash` values of the block's transactions.
+            now: Simulated time in seconds (kept for interface symmetry).
+
+        Returns:
+            How many were resident and removed.
+        """
+        removed = 0
+        by_hash = self._by_hash
+        for h in tx_hashes:
+            key = by_hash.get(h)
+            if key is not None:
+                self._remove(key, self._by_key[key], TxState.INCLUDED)
+                removed += 1
+        return removed
+
+    def expire(self, now: float) -> list[Transaction]:
+        """One cleanup pass: remove transactions admitted before ``now - max_age``.
+
+        The comparison is strict, as V1's ``timestamp < now_s - 3600`` (``transaction_pool.ex``
+        L244-278): a transaction exactly ``max_age`` old stays.
+
+        Args:
+            now: Simulated time in seconds.
+
+        Returns:
+            The expired transactions, oldest first (equal admission times in priority
+            order).
+        """
+        cutoff = now - self.max_transaction_age
+        heap = self._age_heap
+        by_key = self._by_key
+        out: list[Transaction] = []
+        while heap and heap[0][0] < cutoff:
+            _, key = heapq.heappop(heap)
+            tx = by_key.get(key)
+            if tx is not None:
+                out.append(tx)
+                self._remove(key, tx, TxState.EXPIRED)
+                heap = self._age_heap  # compaction may have rebuilt it
+        return out
+
+    def _base_stats(self) -> PoolStats:
+        ledger = self.ledger
+        return {
+            "pool_size": len(self._by_key),
+            "pending_transactions": len(self._by_key),
+            "processed_transactions": ledger.entered,
+            "rejected_transactions": ledger.rejected,
+            "rejected_by_reason": dict(sorted(ledger.rejected_by_reason.items())),
+            "memory_bytes": self._mem,
+            "included_transactions": ledger.included,
+            "evicted_transactions": ledger.evicted,
+            "expired_transactions": ledger.expired,
+            "replaced_transactions": ledger.replaced,
+        }

@@ -1,0 +1,101 @@
+"""A priority queue split into gas-price bands: the guide's "segmented priority queue".
+
+Each band is a :class:`sortedcontainers.SortedList` of integer keys. A key packs the
+priority as ``(-gas_price << 40) + seq``: smaller is better, so a band's ascending order is gas
+price descending and, among equal prices, insertion (FIFO) order. Bands are contiguous price
+ranges, so reading the bands from the most expensive down yields exactly the global order:
+the number of bands changes how large each sorted list is (speed), never the order. The guide
+names ``priority_queue_segments`` (guide L651-663) but no code implements it
+(``reference/mana-source-facts.md`` §3.3); banding by price follows reth's and Erigon's
+subpools in spirit (``reference/client-anchors.md`` §1.2, §1.4).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
+from itertools import pairwise
+
+from sortedcontainers import SortedList
+
+SEQ_BITS = 40
+"""Bits reserved for the FIFO sequence number in a key (10^12 insertions)."""
+
+
+def priority_key(gas_price: int, seq: int) -> int:
+    """Pack a priority key: smaller means popped earlier.
+
+    Args:
+        gas_price: Gas price in wei.
+        seq: Insertion sequence number, ``0 <= seq < 2**40``.
+
+    Returns:
+        The key.
+    """
+    return (-gas_price << SEQ_BITS) + seq
+
+
+class SegmentedQueue:
+    """Keys in gas-price bands, iterable best-first and worst-first."""
+
+    __slots__ = ("_bounds", "_len", "_segments")
+
+    def __init__(self, bounds: Sequence[int] = ()) -> None:
+        """Create an empty queue.
+
+        Args:
+            bounds: Ascending lower gas-price bounds of bands 1..k-1 (``k = len + 1`` bands).
+
+        Raises:
+            ValueError: If ``bounds`` is not strictly increasing.
+        """
+        if any(b >= c for b, c in pairwise(bounds)):
+            raise ValueError("segment bounds must be strictly increasing")
+        self._bounds = list(bounds)
+        self._segments: list[SortedList[int]] = [SortedList() for _ in range(len(bounds) + 1)]
+        self._len = 0
+
+    @property
+    def segment_count(self) -> int:
+        """Number of bands."""
+        return len(self._segments)
+
+    def segment_sizes(self) -> list[int]:
+        """Entries per band, cheapest band first."""
+        return [len(s) for s in self._segments]
+
+    def add(self, key: int, gas_price: int) -> None:
+        """Insert a key in its price band. O(log(n/k)).
+
+        Args:
+            key: From :func:`priority_key`.
+            gas_price: The price the key was built from.
+        """
+        self._segments[bisect_right(self._bounds, gas_price)].add(key)
+        self._len += 1
+
+    def remove(self, key: int, gas_price: int) -> None:
+        """Remove a key. O(log(n/k)).
+
+        Args:
+            key: A key present in the queue.
+            gas_price: The price the key was built from.
+
+        Raises:
+            ValueError: If the key is absent.
+        """
+        self._segments[bisect_right(self._bounds, gas_price)].remove(key)
+        self._len -= 1
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[int]:
+        """Keys best-first: highest band first, each band in ascending key order."""
+        for segment in reversed(self._segments):
+            yield from segment
+
+    def worst_first(self) -> Iterator[int]:
+        """Keys worst-first: lowest price, and newest among equal prices, first."""
+        for segment in self._segments:
+            yield from reversed(segment)

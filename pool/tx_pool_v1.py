@@ -1,0 +1,192 @@
+"""``TxPoolV1``: the fork's ``Blockchain.TransactionPool`` as written.
+
+Source: ``Hydepwns/mana`` ``apps/blockchain/lib/blockchain/transaction_pool.ex``
+(``reference/mana-source-facts.md`` §3.1). Rules reproduced:
+
+* Validation pipeline in the real order with the real reason strings (L282-408): exactly 9
+  RLP fields; gas price >= 1 gwei; gas limit 21,000..8,000,000; nonce >= 0; ``v, r, s > 0``
+  (no ECDSA check); gas limit >= 21,000 + 16 per data byte; raw size <= 128 KiB; then the
+  capacity step: at 5,000 resident the add is refused with "Transaction pool is full". The
+  capacity step is part of the pipeline, so it runs **before** the duplicate test: at a full
+  pool even a duplicate is refused as full.
+* A duplicate hash is a no-op that answers success (``{:ok, hash}``); we return
+  :attr:`AddStatus.DUPLICATE` and the ledger closes the submission as rejected "duplicate".
+* No eviction on insert, no same-sender/nonce replacement (both are kept).
+* Order: gas price descending, FIFO among equal prices (``insert_by_gas_price`` inserts before
+  the first strictly lower price, L462-484).
+* Cleanup every 300 s removes entries with ``timestamp < now - 3600``, so an entry exactly
+  3,600 s old stays and the effective maximum age is 3,600-3,900 s (L244-278). The
+  over-capacity eviction in cleanup is unreachable (adds stop at 5,000) and is not modelled.
+
+Quirk switches (:class:`pool.config.PoolV1Config`, both default to the code as written):
+``hash_ignores_signature`` keys duplicates by the fields that
+:func:`pool.transaction.unsigned_hash` covers, so two senders' otherwise identical
+transactions collide; ``constant_zero_sender`` makes every transaction's sender the zero
+address for :meth:`TxPoolV1.next_nonce` and ``unique_addresses``.
+
+The data structure is a sorted list with O(log n) inserts (the simulator must be fast); the
+real O(n) list walk is charged by :meth:`pool.cost_model.CostModel.v1`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pool.config import PoolV1Config
+from pool.cost_model import CostModel
+from pool.pool_base import PoolBase
+from pool.protocol import PoolStats
+from pool.result import (
+    V1_DUPLICATE,
+    V1_GAS_LIMIT_TOO_HIGH,
+    V1_GAS_LIMIT_TOO_LOW,
+    V1_GAS_PRICE_TOO_LOW,
+    V1_INSUFFICIENT_GAS,
+    V1_INVALID_NONCE,
+    V1_INVALID_RLP,
+    V1_INVALID_SIGNATURE,
+    V1_POOL_FULL,
+    V1_TOO_LARGE,
+    AddResult,
+    AddStatus,
+)
+from pool.transaction import Transaction
+from pool.validation import first_violation
+
+_V1_PIPELINE = (
+    V1_INVALID_RLP, V1_GAS_PRICE_TOO_LOW, V1_GAS_LIMIT_TOO_LOW, V1_GAS_LIMIT_TOO_HIGH,
+    V1_INVALID_NONCE, V1_INVALID_SIGNATURE, V1_INSUFFICIENT_GAS, V1_TOO_LARGE,
+)
+_ZERO_SENDER = 0
+
+UnsignedFields = tuple[int, int, int, int, int, int, int]
+
+
+def _unsigned_fields(tx: Transaction) -> UnsignedFields:
+    """The fields :func:`pool.transaction.unsigned_hash` covers, as a dict key.
+
+    Equal tuples are exactly equal unsigned hashes' inputs, so keying by the tuple reproduces
+    the real hash's collisions (and none of a 64-bit hash's accidental ones) at a fraction of
+    the cost of computing the hash in Python.
+    """
+    return (tx.nonce, tx.gas_price, tx.gas_limit, tx.to, tx.value, tx.data_len, tx.data_tag)
+
+
+class TxPoolV1(PoolBase):
+    """The fork's V1 transaction pool.
+
+    Attributes:
+        config: The constants and quirk switches.
+        cost: Service-time model (linear index cost, no batching).
+        ledger: Outcome counters.
+        cleanup_interval: Seconds between cleanups (300).
+    """
+
+    def __init__(self, config: PoolV1Config | None = None, cost: CostModel | None = None,
+                 *, track: bool = False) -> None:
+        """Create an empty pool.
+
+        Args:
+            config: Constants and switches; defaults to the code as written.
+            cost: Service-time model; defaults to :meth:`CostModel.v1`.
+            track: Per-hash ledger tracking (tests only).
+        """
+        self.config = config if config is not None else PoolV1Config()
+        self.cost = cost if cost is not None else CostModel.v1()
+        cfg = self.config
+        super().__init__([], cfg.cleanup_interval_s, cfg.max_transaction_age_s,
+                         cfg.entry_overhead_bytes, cfg.min_gas_limit, track)
+        # Unsigned fields -> tx_hash of the resident holding them (quirk on only).
+        self._unsigned: dict[UnsignedFields, int] = {}
+        # Pending count per effective sender.
+        self._senders: dict[int, int] = {}
+
+    def add(self, tx: Transaction, now: float) -> AddResult:
+        """Offer one transaction, as ``handle_call({:add_transaction, raw}, …)``.
+
+        Args:
+            tx: The transaction.
+            now: Simulated time in seconds; becomes the entry's timestamp.
+
+        Returns:
+            Added, duplicate (success, no change) or rejected with the real reason.
+        """
+        cfg = self.config
+        reason = first_violation(tx, _V1_PIPELINE, cfg.min_gas_price, cfg.min_gas_limit,
+                                 cfg.max_gas_limit, cfg.max_transaction_size, False)
+        if reason is None and len(self._by_key) >= cfg.max_pool_size:
+            reason = V1_POOL_FULL
+        if reason is not None:
+            self.ledger.reject(reason)
+            return AddResult(AddStatus.REJECTED, reason, tx)
+        if cfg.hash_ignores_signature:
+            known = _unsigned_fields(tx) in self._unsigned
+        else:
+            known = tx.tx_hash in self._by_hash
+        if known:
+            self.ledger.reject(V1_DUPLICATE)
+            return AddResult(AddStatus.DUPLICATE, V1_DUPLICATE, tx)
+        self._insert(tx, now)
+        if cfg.hash_ignores_signature:
+            self._unsigned[_unsigned_fields(tx)] = tx.tx_hash
+        sender = _ZERO_SENDER if cfg.constant_zero_sender else tx.sender
+        self._senders[sender] = self._senders.get(sender, 0) + 1
+        return AddResult(AddStatus.ADDED, None, tx)
+
+    def add_batch(self, txs: Sequence[Transaction], now: float) -> list[AddResult]:
+        """Offer transactions one call each (V1 has no batch API).
+
+        Args:
+            txs: The transactions, in order.
+            now: Simulated time in seconds.
+
+        Returns:
+            One result per transaction.
+        """
+        add = self.add
+        return [add(tx, now) for tx in txs]
+
+    def _index_remove(self, tx: Transaction, key: int) -> None:
+        if self.config.hash_ignores_signature:
+            del self._unsigned[_unsigned_fields(tx)]
+        sender = _ZERO_SENDER if self.config.constant_zero_sender else tx.sender
+        left = self._senders[sender] - 1
+        if left or self.config.constant_zero_sender:
+            # As written, an emptied by_address list stays ([]), so the zero address is kept.
+            self._senders[sender] = left
+        else:
+            del self._senders[sender]
+
+    def next_nonce(self, address: int) -> int:
+        """``get_next_nonce/1``: highest pending nonce of ``address`` plus one, else 0.
+
+        With ``constant_zero_sender`` every transaction belongs to address 0, so address 0
+        gets the pool-wide maximum + 1 and every real address gets 0 (L180-205). O(n), as the
+        real code.
+
+        Args:
+            address: Sender address as an integer.
+
+        Returns:
+            The next nonce.
+        """
+        zero = self.config.constant_zero_sender
+        nonces = [tx.nonce for tx in self._by_key.values()
+                  if (_ZERO_SENDER if zero else tx.sender) == address]
+        return max(nonces) + 1 if nonces else 0
+
+    def stats(self) -> PoolStats:
+        """The guide's pool metrics that belong to a pool, plus the ledger totals.
+
+        ``processed_transactions`` counts every submission the pool handled (accepted,
+        duplicate or rejected); ``rejected_transactions`` counts refusals including
+        duplicates; ``pool_size`` and ``pending_transactions`` are both the resident count
+        (this pool has no queued/pending split). ``unique_addresses`` is the real
+        ``get_stats`` field.
+
+        Returns:
+            Metric name to value.
+        """
+        out = self._base_stats()
+        out["unique_addresses"] = len(self._senders)
+        return out

@@ -1,0 +1,263 @@
+"""``TxPoolV2``: the guide's SimplePoolV2 tuning made into a working pool (our design).
+
+No V2 pool exists in any Mana commit: ``Blockchain.SimplePool`` stores every transaction at a
+constant price with no limits, and ``priority_queue_segments`` occurs in no code
+(``reference/mana-source-facts.md`` §3.2-3.3). This pool gives the guide's keys (guide
+L651-663) the meaning real clients give them (``reference/client-anchors.md`` §1):
+
+* **Validation**: V1's pipeline in V1's order (``Hydepwns/mana``
+  ``apps/blockchain/lib/blockchain/transaction_pool.ex`` L282-408), with snake_case reasons,
+  plus a real signature check (``signature_valid``) at the signature step and EIP-2681's
+  nonce bound (``nonce < 2**64``) at the nonce step.
+* **Admission order** after validation: known hash → ``already_known`` (geth
+  ``ErrAlreadyKnown``); same sender and nonce → replacement; else the per-sender cap; then
+  capacity.
+* **Replacement** (geth ``legacypool/list.go`` ``list.Add``, reth ``DEFAULT_PRICE_BUMP``,
+  Nethermind ``PartOfFeeRequiredToIncrease``): the new price must be at least
+  ``price_bump_percent`` (10 %) above the old, i.e. ``new * 100 >= old * 110`` in integers, so
+  exactly +10 % replaces and anything less is ``replacement_underpriced``.
+* **Per-sender cap** ``max_per_sender`` 16 (geth ``AccountSlots``, reth
+  ``TXPOOL_MAX_ACCOUNT_SLOTS_PER_SENDER``): a 17th pending transaction of one sender is
+  ``sender_limit``. There is no account state here, so unlike reth no next-nonce exemption.
+* **Capacity**: ``max_pool_size`` transactions **and** ``memory_limit_mb`` MiB under the
+  per-entry byte model, both enforced, as reth limits each subpool by count and bytes. When
+  admitting would break either, the cheapest residents are evicted, worst first (lowest gas
+  price; among equal prices the newest, i.e. the last the block builder would take), but only
+  while each victim pays **strictly less** than the newcomer. Tie rule: a newcomer paying the
+  same as the cheapest resident does not evict it and is ``underpriced`` (geth's
+  ``Underpriced``: a tx priced <= the worst is refused), which keeps FIFO fairness among equal
+  prices. If strictly cheaper victims cannot free enough room nothing is evicted and the
+  newcomer is ``underpriced``.
+* **Order**: a :class:`pool.segmented_queue.SegmentedQueue` of ``priority_queue_segments``
+  log-spaced gas-price bands; pop order is strict priority (gas price descending, FIFO among
+  equal prices) whatever the segment count.
+* **Age**: a cleanup every ``cleanup_interval`` (30,000 ms) removes transactions admitted more
+  than ``max_transaction_age`` (1,800 s) ago; exactly 1,800 s stays (same strict comparison
+  as V1).
+* **Batches**: ``add_batch`` admits in chunks of ``batch_processing_size`` (100). Outcomes are
+  those of sequential adds; the cost model charges one call overhead per chunk.
+
+Nonce sequencing inside a block (geth ``TransactionsByPriceAndNonce``) is not modelled: the
+pool has no account state, so nonces only identify replacements and count toward the cap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pool.config import PoolV2Config
+from pool.cost_model import CostModel
+from pool.ledger import TxState
+from pool.pool_base import PoolBase
+from pool.protocol import PoolStats
+from pool.result import (
+    V2_ALREADY_KNOWN,
+    V2_GAS_LIMIT_TOO_HIGH,
+    V2_GAS_LIMIT_TOO_LOW,
+    V2_GAS_PRICE_TOO_LOW,
+    V2_INSUFFICIENT_GAS,
+    V2_INVALID_NONCE,
+    V2_INVALID_RLP,
+    V2_INVALID_SIGNATURE,
+    V2_REPLACEMENT_UNDERPRICED,
+    V2_SENDER_LIMIT,
+    V2_TOO_LARGE,
+    V2_UNDERPRICED,
+    AddResult,
+    AddStatus,
+)
+from pool.transaction import Transaction
+from pool.validation import first_violation
+
+_V2_PIPELINE = (
+    V2_INVALID_RLP, V2_GAS_PRICE_TOO_LOW, V2_GAS_LIMIT_TOO_LOW, V2_GAS_LIMIT_TOO_HIGH,
+    V2_INVALID_NONCE, V2_INVALID_SIGNATURE, V2_INSUFFICIENT_GAS, V2_TOO_LARGE,
+)
+_NONCE_BITS = 64
+MAX_NONCE = (1 << _NONCE_BITS) - 1
+"""EIP-2681's nonce bound; it also keeps the ``sender << 64 | nonce`` slot key unique."""
+
+
+class TxPoolV2(PoolBase):
+    """The V2 pool: segmented priority queue, count and memory limits, replacement, caps.
+
+    Attributes:
+        config: The guide's settings (guide key names and units).
+        cost: Service-time model (logarithmic index cost, batched admission).
+        ledger: Outcome counters.
+        cleanup_interval: Seconds between cleanups (``config.cleanup_interval`` / 1000).
+        batch_calls: Batch chunks processed by :meth:`add_batch`.
+    """
+
+    def __init__(self, config: PoolV2Config | None = None, cost: CostModel | None = None,
+                 *, track: bool = False) -> None:
+        """Create an empty pool.
+
+        Args:
+            config: Settings; defaults to the guide's values.
+            cost: Service-time model; defaults to :meth:`CostModel.v2` with the config's
+                ``batch_processing_size``.
+            track: Per-hash ledger tracking (tests only).
+        """
+        self.config = config if config is not None else PoolV2Config()
+        cfg = self.config
+        self.cost = cost if cost is not None else CostModel.v2(cfg.batch_processing_size)
+        super().__init__(cfg.segment_bounds(), cfg.cleanup_interval_s,
+                         cfg.max_transaction_age_s, cfg.entry_overhead_bytes,
+                         cfg.min_gas_limit, track)
+        self._max_size = cfg.max_pool_size
+        self._max_mem = cfg.memory_limit_bytes
+        self._bump = 100 + cfg.price_bump_percent
+        self._max_per_sender = cfg.max_per_sender
+        self._by_slot: dict[int, int] = {}  # (sender << 64 | nonce) -> key
+        self._senders: dict[int, int] = {}  # sender -> pending count
+        self.batch_calls = 0
+        self._limits = (cfg.min_gas_price, cfg.min_gas_limit, cfg.max_gas_limit,
+                        cfg.max_transaction_size, True, MAX_NONCE)
+
+    @property
+    def segment_count(self) -> int:
+        """Number of gas-price bands in the priority queue."""
+        return self._queue.segment_count
+
+    def segment_sizes(self) -> list[int]:
+        """Resident transactions per band, cheapest band first."""
+        return self._queue.segment_sizes()
+
+    def add(self, tx: Transaction, now: float) -> AddResult:
+        """Offer one transaction.
+
+        Args:
+            tx: The transaction.
+            now: Simulated time in seconds; the entry's age counts from it.
+
+        Returns:
+            Added (with any evicted), replaced (with the old one and any evicted), or
+            rejected with a V2 reason.
+        """
+        ledger = self.ledger
+        reason = first_violation(tx, _V2_PIPELINE, *self._limits)
+        if reason is not None:
+            ledger.reject(reason)
+            return AddResult(AddStatus.REJECTED, reason, tx)
+        if tx.tx_hash in self._by_hash:
+            ledger.reject(V2_ALREADY_KNOWN)
+            return AddResult(AddStatus.REJECTED, V2_ALREADY_KNOWN, tx)
+        by_key = self._by_key
+        old_key = self._by_slot.get((tx.sender << _NONCE_BITS) | tx.nonce)
+        size_after = len(by_key)
+        mem_after = self._mem + self._overhead + tx.size
+        old: Transaction | None = None
+        if old_key is not None:
+            old = by_key[old_key]
+            if tx.gas_price * 100 < old.gas_price * self._bump:
+                ledger.reject(V2_REPLACEMENT_UNDERPRICED)
+                return AddResult(AddStatus.REJECTED, V2_REPLACEMENT_UNDERPRICED, tx)
+            mem_after -= self._overhead + old.size
+        else:
+            if self._senders.get(tx.sender, 0) >= self._max_per_sender:
+                ledger.reject(V2_SENDER_LIMIT)
+                return AddResult(AddStatus.REJECTED, V2_SENDER_LIMIT, tx)
+            size_after += 1
+        victims: list[tuple[int, Transaction]] = []
+        if size_after > self._max_size or mem_after > self._max_mem:
+            found = self._victims(tx.gas_price, size_after, mem_after, old_key)
+            if found is None:
+                ledger.reject(V2_UNDERPRICED)
+                return AddResult(AddStatus.REJECTED, V2_UNDERPRICED, tx)
+            victims = found
+        remove = self._remove
+        if old is not None and old_key is not None:
+            remove(old_key, old, TxState.REPLACED)
+        for key, victim in victims:
+            remove(key, victim, TxState.EVICTED)
+        key = self._insert(tx, now)
+        sender = tx.sender
+        self._by_slot[(sender << _NONCE_BITS) | tx.nonce] = key
+        senders = self._senders
+        senders[sender] = senders.get(sender, 0) + 1
+        evicted = tuple(v for _, v in victims)
+        if old is not None:
+            return AddResult(AddStatus.REPLACED, None, tx, evicted, old)
+        return AddResult(AddStatus.ADDED, None, tx, evicted)
+
+    def _victims(self, price: int, size_after: int, mem_after: int,
+                 exclude: int | None) -> list[tuple[int, Transaction]] | None:
+        """Cheapest residents whose removal makes room, or ``None`` if impossible.
+
+        Walks worst-first and stops at the first resident not strictly cheaper than
+        ``price`` (everything after it pays at least as much).
+        """
+        by_key = self._by_key
+        overhead = self._overhead
+        max_size, max_mem = self._max_size, self._max_mem
+        out: list[tuple[int, Transaction]] = []
+        for key in self._queue.worst_first():
+            if key == exclude:
+                continue
+            victim = by_key[key]
+            if victim.gas_price >= price:
+                return None
+            out.append((key, victim))
+            size_after -= 1
+            mem_after -= overhead + victim.size
+            if size_after <= max_size and mem_after <= max_mem:
+                return out
+        return None
+
+    def add_batch(self, txs: Sequence[Transaction], now: float) -> list[AddResult]:
+        """Admit transactions in chunks of ``batch_processing_size``.
+
+        Each chunk is one call for the cost model (:meth:`CostModel.batch`); outcomes equal
+        those of adding the transactions one by one in order.
+
+        Args:
+            txs: The transactions, in order.
+            now: Simulated time in seconds.
+
+        Returns:
+            One result per transaction.
+        """
+        size = self.config.batch_processing_size
+        add = self.add
+        out: list[AddResult] = []
+        for start in range(0, len(txs), size):
+            self.batch_calls += 1
+            out.extend([add(tx, now) for tx in txs[start:start + size]])
+        return out
+
+    def _index_remove(self, tx: Transaction, key: int) -> None:
+        del self._by_slot[(tx.sender << _NONCE_BITS) | tx.nonce]
+        senders = self._senders
+        left = senders[tx.sender] - 1
+        if left:
+            senders[tx.sender] = left
+        else:
+            del senders[tx.sender]
+
+    def sender_count(self, sender: int) -> int:
+        """Pending transactions of ``sender``.
+
+        Args:
+            sender: Sender address as an integer.
+
+        Returns:
+            The count.
+        """
+        return self._senders.get(sender, 0)
+
+    def stats(self) -> PoolStats:
+        """The guide's pool metrics that belong to a pool, plus the ledger totals.
+
+        ``processed_transactions`` counts every submission the pool handled (accepted or
+        rejected); ``rejected_transactions`` counts refusals; ``pool_size`` and
+        ``pending_transactions`` are both the resident count. ``batch_calls`` counts
+        :meth:`add_batch` chunks.
+
+        Returns:
+            Metric name to value.
+        """
+        out = self._base_stats()
+        out["batch_calls"] = self.batch_calls
+        out["unique_addresses"] = len(self._senders)
+        return out

@@ -1,0 +1,154 @@
+import dataclasses
+
+import pytest
+
+from pool import (
+    GWEI,
+    CostModel,
+    IndexScaling,
+    Ledger,
+    LedgerImbalanceError,
+    PoolV1Config,
+    PoolV2Config,
+    SegmentedQueue,
+    Transaction,
+    TxPool,
+    TxPoolV1,
+    TxPoolV2,
+    TxState,
+)
+from pool.result import AddResult, AddStatus
+from pool.segmented_queue import priority_key
+
+
+def test_both_pools_conform_to_protocol() -> None:
+    pools: list[TxPool] = [TxPoolV1(), TxPoolV2()]
+    for p in pools:
+        assert isinstance(p, TxPool)
+        assert isinstance(p.ledger, Ledger)
+        assert isinstance(p.cost, CostModel)
+    assert pools[0].cost.scaling is IndexScaling.LINEAR
+    assert pools[1].cost.scaling is IndexScaling.LOGARITHMIC
+
+
+def test_ledger_balances_and_reports_numbers() -> None:
+    led = Ledger(track=True)
+    led.admit(1)
+    led.admit(2)
+    led.reject("x")
+    led.settle(1, TxState.INCLUDED)
+    assert led.pending == 1
+    led.check(1)
+    with pytest.raises(LedgerImbalanceError, match=r"entered=3 != pending=2"):
+        led.check(2)
+    assert led.as_dict()["included"] == 1
+
+
+def test_tracked_ledger_catches_double_settle_and_double_admit() -> None:
+    led = Ledger(track=True)
+    led.admit(5)
+    with pytest.raises(LedgerImbalanceError):
+        led.admit(5)
+    led.settle(5, TxState.EXPIRED)
+    with pytest.raises(LedgerImbalanceError):
+        led.settle(5, TxState.EVICTED)
+    with pytest.raises(ValueError, match="cannot settle"):
+        led.settle(5, TxState.REJECTED)
+    # Re-admission after a final state is a new life of the same hash.
+    led.admit(5)
+    assert led.tracked_pending() == [5]
+
+
+def test_untracked_ledger_keeps_no_per_hash_state() -> None:
+    led = Ledger()
+    for h in range(1000):
+        led.admit(h)
+        led.settle(h, TxState.INCLUDED)
+    assert led.state_of(3) is None
+    assert led.tracked_pending() == []
+    led.check(0)
+
+
+def test_add_result_accepted() -> None:
+    t = Transaction.create(sender=1, nonce=0, gas_price=GWEI)
+    assert AddResult(AddStatus.ADDED, None, t).accepted
+    assert AddResult(AddStatus.REPLACED, None, t).accepted
+    assert AddResult(AddStatus.DUPLICATE, "duplicate", t).accepted
+    assert not AddResult(AddStatus.REJECTED, "underpriced", t).accepted
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        AddResult(AddStatus.ADDED, None, t).status = AddStatus.REJECTED  # type: ignore[misc]
+
+
+def test_cost_model_v1_linear_v2_logarithmic() -> None:
+    v1, v2 = CostModel.v1(), CostModel.v2()
+    # V1's index cost grows ~linearly: 10x resident -> ~10x index cost.
+    assert v1.insert(50_000) / v1.insert(5_000) == pytest.approx(10.0)
+    # V2's grows with log2: 1k -> 50k is well under 2x in total add cost.
+    assert v2.add(50_000) / v2.add(1_000) < 1.05
+    assert v2.insert(50_000) / v2.insert(1_000) == pytest.approx(15.6 / 10.0, rel=0.02)
+    assert v1.add(5_000) > v1.add(10)
+
+
+def test_cost_model_batch_amortises_call_overhead() -> None:
+    v2 = CostModel.v2(batch_size=100)
+    one_by_one = 250 * v2.add(1_000)
+    batched = v2.batch(250, 1_000)
+    assert one_by_one - batched == pytest.approx(247 * v2.call_overhead_s)
+    assert v2.batch(0, 1_000) == 0.0
+    v1 = CostModel.v1()
+    assert v1.batch(10, 100) == pytest.approx(10 * v1.add(100))
+
+
+def test_cost_model_take_and_cleanup() -> None:
+    v1, v2 = CostModel.v1(), CostModel.v2()
+    # V1 lists the whole pool for a block and walks both lists per removal.
+    assert v1.take(300, 5_000) == pytest.approx(
+        v1.call_overhead_s + 5_000 * v1.select_per_tx_s + 300 * 5_000 * v1.remove_unit_s)
+    assert v1.cleanup(5_000, 0) > v1.call_overhead_s  # full scan even if nothing expires
+    assert v2.cleanup(50_000, 0) == v2.call_overhead_s
+    custom = dataclasses.replace(v2, call_overhead_s=1.0)
+    assert custom.add(0) > 1.0
+    with pytest.raises(ValueError, match="validate_s"):
+        dataclasses.replace(v2, validate_s=-1.0)
+
+
+def test_segmented_queue_orders_across_bands() -> None:
+    q = SegmentedQueue([10, 100])
+    items = [(5, 0), (50, 1), (500, 2), (50, 3), (5, 4), (100, 5), (10, 6)]
+    for price, seq in items:
+        q.add(priority_key(price, seq), price)
+    order = [(-(k >> 40), k & ((1 << 40) - 1)) for k in q]
+    assert order == [(500, 2), (100, 5), (50, 1), (50, 3), (10, 6), (5, 0), (5, 4)]
+    worst = [(-(k >> 40), k & ((1 << 40) - 1)) for k in q.worst_first()]
+    assert worst == list(reversed(order))
+    assert q.segment_sizes() == [2, 3, 2]
+    q.remove(priority_key(50, 1), 50)
+    assert len(q) == 6
+    with pytest.raises(ValueError, match="increasing"):
+        SegmentedQueue([5, 5])
+
+
+def test_segment_bounds_log_spaced() -> None:
+    cfg = PoolV2Config(priority_queue_segments=4, segment_top_gas_price=1000 * GWEI)
+    assert cfg.segment_bounds() == [10 * GWEI, 100 * GWEI, 1000 * GWEI]
+    assert PoolV2Config(priority_queue_segments=1).segment_bounds() == []
+    assert len(PoolV2Config(priority_queue_segments=64).segment_bounds()) == 63
+
+
+def test_v1_config_defaults_are_the_real_constants() -> None:
+    c = PoolV1Config()
+    assert (c.max_pool_size, c.max_transaction_size, c.min_gas_price) == (5000, 131_072, GWEI)
+    assert (c.cleanup_interval_s, c.max_transaction_age_s) == (300.0, 3600.0)
+    assert c.constant_zero_sender
+    assert c.hash_ignores_signature
+
+
+def test_age_heap_stays_bounded_under_churn() -> None:
+    pool = TxPoolV2()
+    for i in range(20_000):
+        t = Transaction.create(sender=i, nonce=0, gas_price=GWEI)
+        pool.add(t, float(i))
+        pool.remove_included([t.tx_hash], float(i))
+    assert len(pool) == 0
+    assert len(pool._age_heap) <= 1024 + 1  # compacted, not 20k stale entries
+    pool.ledger.check(0)

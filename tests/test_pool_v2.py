@@ -1,0 +1,224 @@
+import random
+
+import pytest
+
+from pool import GWEI, AddStatus, PoolV2Config, Transaction, TxPoolV2, TxState
+from pool import result as r
+from pool.memory_model import MIB
+
+
+def tx(**kw: object) -> Transaction:
+    base: dict[str, object] = {"sender": 1, "nonce": 0, "gas_price": 2 * GWEI}
+    base.update(kw)
+    return Transaction.create(**base)  # type: ignore[arg-type]
+
+
+def fresh(**cfg: object) -> TxPoolV2:
+    return TxPoolV2(PoolV2Config(**cfg), track=True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"rlp_fields": 8}, r.V2_INVALID_RLP),
+        ({"gas_price": GWEI - 1}, r.V2_GAS_PRICE_TOO_LOW),
+        ({"gas_limit": 20_999}, r.V2_GAS_LIMIT_TOO_LOW),
+        ({"gas_limit": 8_000_001}, r.V2_GAS_LIMIT_TOO_HIGH),
+        ({"nonce": -1}, r.V2_INVALID_NONCE),
+        ({"nonce": 2**64}, r.V2_INVALID_NONCE),
+        ({"v": 0}, r.V2_INVALID_SIGNATURE),
+        ({"signature_valid": False}, r.V2_INVALID_SIGNATURE),
+        ({"data_len": 1, "gas_limit": 21_015}, r.V2_INSUFFICIENT_GAS),
+        ({"size": 131_073}, r.V2_TOO_LARGE),
+    ],
+)
+def test_each_validation_reason(fields: dict[str, object], reason: str) -> None:
+    pool = fresh()
+    res = pool.add(tx(**fields), 0.0)
+    assert (res.status, res.reason) == (AddStatus.REJECTED, reason)
+    assert pool.ledger.rejected_by_reason == {reason: 1}
+    pool.ledger.check(len(pool))
+
+
+def test_largest_valid_nonce_is_accepted() -> None:
+    assert fresh().add(tx(nonce=2**64 - 1), 0.0).status is AddStatus.ADDED
+
+
+def test_defaults_and_unit_conversion() -> None:
+    cfg = PoolV2Config()
+    assert (cfg.max_pool_size, cfg.cleanup_interval, cfg.max_transaction_age) == (
+        50_000, 30_000, 1_800)
+    assert cfg.cleanup_interval_s == 30.0
+    assert cfg.memory_limit_bytes == 256 * MIB
+    assert (cfg.priority_queue_segments, cfg.batch_processing_size) == (8, 100)
+    assert (cfg.max_per_sender, cfg.price_bump_percent) == (16, 10)
+    pool = TxPoolV2()
+    assert pool.cleanup_interval == 30.0
+    assert pool.segment_count == 8
+    with pytest.raises(ValueError, match="priority_queue_segments"):
+        PoolV2Config(priority_queue_segments=0)
+
+
+def test_duplicate_is_rejected_already_known() -> None:
+    pool = fresh()
+    a = tx()
+    pool.add(a, 0.0)
+    res = pool.add(a, 1.0)
+    assert (res.status, res.reason, res.accepted) == (AddStatus.REJECTED, r.V2_ALREADY_KNOWN,
+                                                      False)
+    assert len(pool) == 1
+    pool.ledger.check(1)
+
+
+def test_replacement_exactly_10_percent_replaces() -> None:
+    pool = fresh()
+    old = tx(gas_price=10 * GWEI)
+    pool.add(old, 0.0)
+    new = tx(gas_price=11 * GWEI)
+    res = pool.add(new, 1.0)
+    assert res.status is AddStatus.REPLACED
+    assert res.replaced == old
+    assert res.accepted
+    assert pool.transactions() == [new]
+    assert pool.ledger.state_of(old.tx_hash) is TxState.REPLACED
+    assert pool.ledger.replaced == 1
+    pool.ledger.check(len(pool))
+
+
+def test_replacement_just_under_10_percent_rejected() -> None:
+    pool = fresh()
+    old = tx(gas_price=10 * GWEI)
+    pool.add(old, 0.0)
+    res = pool.add(tx(gas_price=11 * GWEI - 1), 1.0)
+    assert (res.status, res.reason) == (AddStatus.REJECTED, r.V2_REPLACEMENT_UNDERPRICED)
+    assert pool.transactions() == [old]
+
+
+def test_per_sender_cap_16() -> None:
+    pool = fresh()
+    for n in range(16):
+        assert pool.add(tx(nonce=n), 0.0).status is AddStatus.ADDED
+    res = pool.add(tx(nonce=16), 0.0)
+    assert (res.status, res.reason) == (AddStatus.REJECTED, r.V2_SENDER_LIMIT)
+    assert pool.sender_count(1) == 16
+    # Replacing one of the 16 is still allowed; other senders are unaffected.
+    assert pool.add(tx(nonce=3, gas_price=4 * GWEI), 0.0).status is AddStatus.REPLACED
+    assert pool.add(tx(sender=2, nonce=16), 0.0).status is AddStatus.ADDED
+    # Once one leaves, the sender may add again.
+    pool.take_for_block(21_000, 1.0)  # takes the replaced, best-paying one
+    assert pool.add(tx(nonce=16), 1.0).status is AddStatus.ADDED
+    pool.ledger.check(len(pool))
+
+
+def test_eviction_when_full_strictly_higher_price_only() -> None:
+    pool = fresh(max_pool_size=3)
+    a = tx(sender=1, gas_price=2 * GWEI)
+    b1 = tx(sender=2, gas_price=3 * GWEI)
+    b2 = tx(sender=3, gas_price=3 * GWEI)
+    for t in (a, b1, b2):
+        pool.add(t, 0.0)
+    # Same price as the cheapest: no eviction, underpriced (tie rule).
+    res = pool.add(tx(sender=4, gas_price=2 * GWEI), 0.0)
+    assert (res.status, res.reason) == (AddStatus.REJECTED, r.V2_UNDERPRICED)
+    # Pays more than the cheapest: evicts it.
+    c = tx(sender=5, gas_price=3 * GWEI)
+    res = pool.add(c, 0.0)
+    assert res.status is AddStatus.ADDED
+    assert res.evicted == (a,)
+    assert pool.ledger.state_of(a.tx_hash) is TxState.EVICTED
+    # Now the cheapest are three at 3 gwei; among equals the newest (c) goes first.
+    d = tx(sender=6, gas_price=4 * GWEI)
+    assert pool.add(d, 0.0).evicted == (c,)
+    assert pool.transactions() == [d, b1, b2]
+    assert len(pool) == 3
+    pool.ledger.check(len(pool))
+
+
+def test_eviction_over_memory_limit_and_atomic_refusal() -> None:
+    entry = 512 + 1_000
+    pool = fresh(memory_limit_mb=3 * entry / MIB)
+    cheap = [tx(sender=i, size=1_000, gas_price=(2 + i) * GWEI) for i in range(3)]
+    for t in cheap:
+        pool.add(t, 0.0)
+    assert pool.memory_bytes == 3 * entry
+    # A newcomer twice as large needs two victims, both strictly cheaper.
+    big = tx(sender=9, size=2_512, gas_price=3 * GWEI + 1)
+    res = pool.add(big, 0.0)
+    assert res.status is AddStatus.ADDED
+    assert res.evicted == (cheap[0], cheap[1])
+    assert pool.memory_bytes == entry + 512 + 2_512 <= pool.config.memory_limit_bytes
+    # Needs two victims but only one is strictly cheaper: refused, nothing evicted.
+    huge = tx(sender=10, size=3_500, gas_price=4 * GWEI)
+    before = pool.transactions()
+    res = pool.add(huge, 0.0)
+    assert (res.status, res.reason, res.evicted) == (AddStatus.REJECTED, r.V2_UNDERPRICED, ())
+    assert pool.transactions() == before
+    pool.ledger.check(len(pool))
+
+
+def test_replacement_does_not_evict_itself_under_memory_pressure() -> None:
+    entry = 512 + 1_000
+    pool = fresh(memory_limit_mb=2 * entry / MIB)
+    other = tx(sender=2, size=1_000, gas_price=5 * GWEI)
+    old = tx(sender=1, size=1_000, gas_price=2 * GWEI)
+    pool.add(other, 0.0)
+    pool.add(old, 0.0)
+    res = pool.add(tx(sender=1, size=1_500, gas_price=3 * GWEI), 0.0)
+    # Larger replacement must evict someone strictly cheaper than 3 gwei other than `old`.
+    assert (res.status, res.reason) == (AddStatus.REJECTED, r.V2_UNDERPRICED)
+    res = pool.add(tx(sender=1, size=1_000, gas_price=3 * GWEI), 0.0)
+    assert res.status is AddStatus.REPLACED
+    assert res.evicted == ()
+
+
+def test_age_exactly_1800_stays() -> None:
+    pool = fresh()
+    a = tx()
+    pool.add(a, 10.0)
+    assert pool.expire(1_810.0) == []
+    assert pool.expire(1_810.001) == [a]
+    assert pool.ledger.state_of(a.tx_hash) is TxState.EXPIRED
+    pool.ledger.check(0)
+
+
+@pytest.mark.parametrize("segments", [1, 2, 8, 64])
+def test_segment_count_changes_speed_never_order(segments: int) -> None:
+    rng = random.Random(7)
+    txs = [tx(sender=i, gas_price=rng.choice([1, 2, 3, 50, 999, 5000, 10**6]) * GWEI // 2 + GWEI)
+           for i in range(300)]
+    ref = sorted(range(300), key=lambda i: (-txs[i].gas_price, i))
+    pool = fresh(priority_queue_segments=segments)
+    for t in txs:
+        pool.add(t, 0.0)
+    assert pool.transactions() == [txs[i] for i in ref]
+    assert pool.segment_count == segments
+    assert sum(pool.segment_sizes()) == 300
+    if segments > 1:
+        assert max(pool.segment_sizes()) < 300  # really spread over bands
+    taken = pool.take_for_block(21_000 * 50, 1.0)
+    assert taken == [txs[i] for i in ref[:50]]
+
+
+def test_add_batch_equals_sequential_and_counts_chunks() -> None:
+    txs = [tx(sender=i % 7, nonce=i // 7, gas_price=(1 + i % 5) * GWEI) for i in range(250)]
+    txs += txs[:3]
+    a = fresh(max_pool_size=100)
+    b = fresh(max_pool_size=100)
+    res_a = a.add_batch(txs, 0.0)
+    res_b = [b.add(t, 0.0) for t in txs]
+    assert res_a == res_b
+    assert a.transactions() == b.transactions()
+    assert a.batch_calls == 3
+    assert a.stats()["batch_calls"] == 3
+
+
+def test_stats_and_protocol_fields() -> None:
+    pool = fresh()
+    pool.add(tx(), 0.0)
+    pool.add(tx(signature_valid=False, nonce=1), 0.0)
+    s = pool.stats()
+    assert s["pool_size"] == s["pending_transactions"] == 1
+    assert s["processed_transactions"] == 2
+    assert s["rejected_transactions"] == 1
+    assert s["rejected_by_reason"] == {r.V2_INVALID_SIGNATURE: 1}
+    assert s["memory_bytes"] == 512 + 110
