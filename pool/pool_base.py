@@ -220,6 +220,25 @@ class PoolBase:
                 heap = self._age_heap  # compaction may have rebuilt it
         return out
 
+    def evict_all(self, now: float) -> list[Transaction]:
+        """Remove every resident transaction, settled as evicted.
+
+        For a node restart (an Elixir GenServer's state dies with it) and for handing a
+        pool's contents to another pool (V1 deprecation); the caller accounts for what the
+        transactions become.
+
+        Args:
+            now: Simulated time in seconds.
+
+        Returns:
+            The removed transactions in priority order.
+        """
+        out = self.transactions()
+        by_hash = self._by_hash
+        for tx in out:
+            self._remove(by_hash[tx.tx_hash], tx, TxState.EVICTED)
+        return out
+
     def _base_stats(self) -> PoolStats:
         ledger = self.ledger
         return {

@@ -62,6 +62,10 @@ class TxPool(Protocol):
         """One age-cleanup pass at ``now``; return what expired."""
         ...
 
+    def evict_all(self, now: float) -> list[Transaction]:
+        """Remove every resident as evicted (restart, hand-over); return them."""
+        ...
+
     def get(self, tx_hash: int) -> Transaction | None:
         """The resident transaction with this hash, if any."""
         ...

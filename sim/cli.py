@@ -109,8 +109,8 @@ def _prepare(args: argparse.Namespace) -> tuple[Scenario, dict[str, str] | None]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sim.report import summary_table  # noqa: PLC0415 - keeps `list`/`validate` fast
-    from sim.runner import LedgerError, run  # noqa: PLC0415
+    from sim.report import summary_table
+    from sim.runner import LedgerError, run
 
     try:
         scenario, extra_env = _prepare(args)
@@ -118,7 +118,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     bar = None
     if not args.no_progress and sys.stderr.isatty():
-        from tqdm import tqdm  # noqa: PLC0415 - only on a terminal
+        from tqdm import tqdm
 
         # delay=1: the bar appears only for runs longer than a second.
         bar = tqdm(total=round(scenario.duration), unit="sim-s", delay=1.0, leave=False)
@@ -149,7 +149,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_list() -> int:
-    import yaml  # noqa: PLC0415
+    import yaml
 
     for name in builtin_names():
         data = yaml.safe_load(builtin_text(name)) or {}

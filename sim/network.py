@@ -17,14 +17,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
 from sync.chain import Chain
 from sync.messages import SendRequest
-from sync.peers import Peer, Reply, build_peers
+from sync.peers import Peer, PeerProfile, Reply, build_peers
 
 Listener = Callable[[str, bool], None]
+
+
+def _toggle(members: set[str], item: str, present: bool) -> None:
+    if present:
+        members.add(item)
+    else:
+        members.discard(item)
+
 """Called as ``listener(peer_id, up)`` when a peer's reachability changes."""
 
 
@@ -46,7 +55,7 @@ class Network:
         self.crashed: set[str] = set()
         self.partitioned: set[str] = set()
         self.slow: dict[str, float] = {}
-        self._saved_profiles: dict[str, object] = {}
+        self._saved_profiles: dict[str, PeerProfile] = {}
         self.listeners: list[Listener] = []
         self.disconnects = 0
         self.connects = 0
@@ -66,11 +75,12 @@ class Network:
         """The peer's best block number."""
         return self.by_id[peer_id].head(self.chain)
 
-    def serve(self, peer_id: str, request: SendRequest, chain: Chain) -> Reply | None:
+    def serve(self, peer_id: str, request: SendRequest, chain: Chain, now: float
+              ) -> Reply | None:
         """The peer's answer to a request, with faults applied; None = no answer."""
         if not self.is_reachable(peer_id):
             return None
-        reply = self.by_id[peer_id].serve(request, chain)
+        reply = self.by_id[peer_id].serve(request, chain, now)
         factor = self.slow.get(peer_id)
         if reply is not None and factor is not None:
             reply = Reply(reply.response, reply.delay * factor)
@@ -102,18 +112,20 @@ class Network:
 
     def set_online(self, peer_id: str, online: bool) -> None:
         """Churn: the peer goes offline or comes back."""
-        self._set(peer_id, lambda: self.online.__setitem__(peer_id, online))
+
+        def change() -> None:
+            self.online[peer_id] = online
+
+        self._set(peer_id, change)
 
     def crash(self, peer_id: str, crashed: bool) -> None:
         """A crash fault starts or ends."""
-        self._set(peer_id, lambda: (self.crashed.add(peer_id) if crashed
-                                    else self.crashed.discard(peer_id)))
+        self._set(peer_id, lambda: _toggle(self.crashed, peer_id, crashed))
 
     def partition(self, peer_ids: Sequence[str], cut: bool) -> None:
         """A partition starts (``cut``) or heals."""
         for peer_id in peer_ids:
-            self._set(peer_id, lambda pid=peer_id: (self.partitioned.add(pid) if cut
-                                                    else self.partitioned.discard(pid)))
+            self._set(peer_id, partial(_toggle, self.partitioned, peer_id, cut))
 
     def set_behaviour(self, peer_id: str, kind: str, active: bool, factor: float = 10.0) -> None:
         """Silence, slowness or lying starts or ends for a peer."""
@@ -135,4 +147,4 @@ class Network:
         else:
             saved = self._saved_profiles.pop(peer_id, None)
             if saved is not None:
-                peer.profile = saved  # type: ignore[assignment]
+                peer.profile = saved

@@ -230,6 +230,7 @@ class _Internal(NamedTuple):
     time: float
     seq: int
     action: Callable[[], None]
+    carries_tx: bool
 
 
 class Node:
@@ -285,8 +286,6 @@ class Node:
         self._heap: list[_Internal] = []
         self._seq = 0
         self.now = 0.0
-        self.rate_limited: Counter[int] = Counter()
-        self._limited_window: dict[int, float] = {}
         self.unserved = 0
 
     # -- faults --------------------------------------------------------------------------
@@ -316,9 +315,9 @@ class Node:
 
     # -- internal event heap -------------------------------------------------------------
 
-    def _schedule(self, time: float, action: Callable[[], None]) -> None:
+    def _schedule(self, time: float, action: Callable[[], None], carries_tx: bool) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, _Internal(time, self._seq, action))
+        heapq.heappush(self._heap, _Internal(time, self._seq, action, carries_tx))
 
     def run_internal(self, until: float) -> None:
         """Run the node's own pending work up to (excluding) ``until``.
@@ -359,6 +358,40 @@ class Node:
             if not self._heap:
                 return
             self.run_internal(math.inf)
+
+    def restart(self, now: float) -> dict[str, int]:
+        """The node restarts at ``now``: every in-memory state is lost.
+
+        Both pools lose their contents (settled as evicted in their ledgers); messages
+        waiting in any mailbox and replies not yet delivered are lost (dropped with reason
+        ``restart`` in the node ledger when they carried a transaction). Breakers and the
+        router keep their state: they are configuration, re-read at boot.
+
+        Args:
+            now: Restart time, seconds.
+
+        Returns:
+            What was lost, by kind.
+        """
+        self.settle(now)
+        lost_pool = 0
+        for inst in (self.pool_v1, self.pool_v2):
+            lost_pool += len(inst.pool.evict_all(now))
+            waiting = inst.mailbox.reset(now)
+            self.ledger.dropped["restart"] += len(waiting)
+        lost_tx_replies = 0
+        for entry in self._heap:
+            if entry.carries_tx:
+                lost_tx_replies += 1
+        self.ledger.dropped["restart"] += lost_tx_replies
+        self._heap.clear()
+        lost_requests = 0
+        for versions in self.services.values():
+            for service in versions.values():
+                lost_requests += len(service.mailbox.reset(now))
+        self.unserved += lost_requests
+        return {"pool_transactions": lost_pool, "queued_transactions": lost_tx_replies,
+                "queued_requests": lost_requests}
 
     # -- transactions --------------------------------------------------------------------
 
@@ -406,21 +439,20 @@ class Node:
                 self.router.record(POOL, "v2", outcome, item.origin)
 
         timeout_at = item.origin + min(latency, self.router.breaker(POOL).config.timeout)
-        self._schedule(timeout_at, reply)
+        # Only a failed reply still owes the transaction a home (the V1 retry); a successful
+        # or timed-out V2 call has already stored it.
+        self._schedule(timeout_at, reply, carries_tx=fail)
 
     # -- peer requests, filter and subscription calls -------------------------------------
 
     def submit_request(self, module: str, caller: int, now: float) -> None:
         """A generic request arrives (call in time order)."""
         self.step_to(now)
-        if module == SYNC:
-            if not self.peer_limiter.allow(caller, now):
-                self.rate_limited[caller] += 1
-                window_start = self._limited_window.get(caller)
-                if window_start is None or now - window_start >= self.peer_limiter.window:
-                    self._limited_window[caller] = now
-                    self.events.emit(now, "rate_limited", peer=caller)
-                return
+        if module == SYNC and not self.peer_limiter.allow(caller, now):
+            # Counted exactly by the limiter and the event log; the log stores the first
+            # records only, so memory stays bounded under a flood.
+            self.events.emit(now, "rate_limited", peer=caller)
+            return
         decision = self.router.decide(module, now, caller)
         inst = self.services[module][decision.version]
         inst.mailbox.offer(now, PeerRequest(module, caller, now, now, None, decision.emergency))
@@ -455,11 +487,10 @@ class Node:
                 self.services[module]["v1"].mailbox.offer(
                     retry_at, PeerRequest(module, item.caller, item.origin, retry_at, outcome))
             else:
-                if fail:
-                    self.unserved += 1
+                self.unserved += int(fail)
                 self.router.record(module, "v2", outcome, item.origin)
 
-        self._schedule(item.origin + spent, reply)
+        self._schedule(item.origin + spent, reply, carries_tx=False)
 
     # -- blocks and cleanup --------------------------------------------------------------
 

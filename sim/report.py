@@ -27,9 +27,8 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> list[str]:
     line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w)
                      for i, (h, w) in enumerate(zip(header, widths, strict=True)))
     out = [title, line, "-" * len(line)]
-    for r in rows:
-        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                             for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+    out.extend("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in rows)
     return out
 
 

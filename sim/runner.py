@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -266,19 +267,18 @@ class Model:
         feeder = self.feeder
         chunk_len = self.scenario.run.chunk
         k = 0
+        pending: list[tuple[float, Callable[[], None]]] = []
+
+        def on_tx(tx: Transaction, peer: int) -> None:
+            pending.append((tx.arrival, partial(self.node.submit_tx, tx, peer)))
+
+        def on_request(kind: int, caller: int, t: float) -> None:
+            pending.append((t, partial(self._on_request, kind, caller, t)))
+
         while k * chunk_len < self.scenario.duration:
             yield env.timeout(k * chunk_len - env.now)
-            # Pull this chunk's inputs (the same draws as the fast mode) into processes.
-            pending: list[tuple[float, Callable[[], None]]] = []
-
-            def on_tx(tx: Transaction, peer: int) -> None:
-                pending.append((tx.arrival, lambda tx=tx, peer=peer: self.node.submit_tx(
-                    tx, peer)))
-
-            def on_request(kind: int, caller: int, t: float) -> None:
-                pending.append((t, lambda kind=kind, caller=caller, t=t: self._on_request(
-                    kind, caller, t)))
-
+            # This chunk's inputs (the same draws as the fast mode), one process each.
+            pending.clear()
             feeder.advance(min((k + 1) * chunk_len, self.scenario.duration), on_tx, on_request)
             for t, act in pending:
                 env.process(self._one_input(t, act))
@@ -306,11 +306,11 @@ class Model:
             self.inclusion_total.merge(h)
         h.reset()
         for module, versions in node.services.items():
-            prefix = f"{module}.serving" if module == SYNC else module
-            for version, inst in versions.items():
-                for name, value in node.service_metrics(inst, now, interval).items():
-                    row[f"{prefix}.{version}.{name}" if module == SYNC
-                        else f"{module}.{version}.{name}"] = value
+            # Sync's request serving is reported apart from the sync engine's own metrics.
+            prefix = f"{SYNC}.serving" if module == SYNC else module
+            for version, service in versions.items():
+                for name, value in node.service_metrics(service, now, interval).items():
+                    row[f"{prefix}.{version}.{name}"] = value
         disconnects = self.network.disconnects - self._disconnect_mark
         self._disconnect_mark = self.network.disconnects
         reachable = max(1, len(self.network.reachable()))
@@ -327,7 +327,7 @@ class Model:
                 100.0 * disconnects / reachable)
             row[f"{SYNC}.{version}.block_processing_delay_s"] = (
                 float(m["blocks_behind"]) * self.scenario.blocks.slot)
-        limited = sum(node.rate_limited.values())
+        limited = self.peer_limiter.refused
         row["rate_limit.refused"] = float(limited - self._rate_limited_mark)
         self._rate_limited_mark = limited
         row["chain.height"] = float(self.chain.height)

@@ -38,6 +38,7 @@ from sim.workload import TxStream
 from sync.v1 import SyncV1Config
 from sync.v2 import SyncV2Config
 
+
 def _duration_field(value: Any) -> Any:
     """Strings like ``"2m"`` become seconds; anything else is left for pydantic to check."""
     return parse_duration(value) if isinstance(value, str) else value

@@ -152,7 +152,7 @@ class SyncLink:
         self.requests += 1
         if req.peer_id not in self.connected:
             return  # gone: the engine learns by its timeout (V2) or never (V1)
-        reply = self.network.serve(req.peer_id, req, self.chain)
+        reply = self.network.serve(req.peer_id, req, self.chain, self.env.now)
         if reply is None:
             return
         self._pending[req.request_id] = req.peer_id

@@ -6,13 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.config_error import ConfigError
+from sim.duration import parse_duration
 from sim.rollout.alerts import (
     GUIDE_ALERTS_YML,
     AlertEvaluator,
     load_alert_rules,
     parse_condition,
 )
-from sim.duration import parse_duration
 
 GUIDE = Path("/work/shared/seed/V2_PRODUCTION_DEPLOYMENT_GUIDE.md")
 
