@@ -121,16 +121,19 @@ class NodeLedger:
     """Every transaction that reaches the node, and where it went.
 
     Once the node has drained (:meth:`Node.drain`),
-    ``arrived + double_executions == v1 entered + v2 entered + dropped`` must hold: each
-    arrival ends in exactly one pool's ledger or in ``dropped`` (refused by V2 input
-    validation, a V2 error nobody retried, or a restart that lost the mailbox), except that a
-    V2 timeout's retry puts one arrival into both pools.
+    ``arrived + double_executions + migrated == v1 entered + v2 entered + dropped`` must
+    hold: each arrival ends in exactly one pool's ledger or in ``dropped`` (refused by V2
+    input validation, a V2 error nobody retried, a restart that lost the mailbox, a request
+    that reached a deprecated V1), except that a V2 timeout's retry puts one arrival into
+    both pools and V1 deprecation hands V1's pending transactions (settled there as evicted)
+    to V2 (``migrated``).
     """
 
     def __init__(self) -> None:
         self.arrived = 0
         self.dropped: Counter[str] = Counter()
         self.double_executions = 0
+        self.migrated = 0
 
     def as_dict(self) -> dict[str, object]:
         """The counters for the summary."""
@@ -138,6 +141,7 @@ class NodeLedger:
             "arrived": self.arrived,
             "dropped": dict(sorted(self.dropped.items())),
             "double_executions": self.double_executions,
+            "migrated": self.migrated,
         }
 
 
@@ -145,8 +149,9 @@ class PoolInstance:
     """One version of the transaction pool: pool, cost model, mailbox, stats."""
 
     def __init__(self, node: Node, version: str, pool: TxPoolV1 | TxPoolV2, cost: CostModel,
-                 batch_size: int) -> None:
+                 batch_size: int, base_memory: float = 0.0) -> None:
         self.node = node
+        self.base_memory = base_memory
         self.version = version
         self.pool = pool
         self.cost = cost
@@ -154,6 +159,7 @@ class PoolInstance:
         self.mailbox: Mailbox[TxRequest] = Mailbox(self._run_batch, batch_size)
         self.busy_mark = 0.0
         self.included = 0
+        self.retired = False
 
     def _run_batch(self, start: float, items: list[TxRequest]) -> float:
         node = self.node
@@ -190,11 +196,11 @@ class PoolInstance:
         return service
 
     def memory_bytes(self, now: float) -> float:
-        """Pool bytes plus any active leak."""
+        """Process baseline plus pool bytes plus any leak."""
         leak = 0.0
         if self.version == "v2":
             leak = self.node.leaked_bytes(POOL, now)
-        return self.pool.memory_bytes + leak
+        return self.base_memory + self.pool.memory_bytes + leak
 
 
 class ServiceInstance:
@@ -208,6 +214,7 @@ class ServiceInstance:
         self.stats = RequestStats()
         self.mailbox: Mailbox[PeerRequest] = Mailbox(self._run_batch, 1)
         self.busy_mark = 0.0
+        self.retired = False
 
     def _run_batch(self, start: float, items: list[PeerRequest]) -> float:
         node = self.node
@@ -248,6 +255,7 @@ class Node:
         events: The run's event log.
         fault_rng: Stream for regression error draws.
         service_rng: Stream for service-time draws.
+        pool_base_memory: Bytes each pool process holds besides its transactions.
     """
 
     def __init__(
@@ -262,6 +270,7 @@ class Node:
         events: EventLog,
         fault_rng: np.random.Generator,
         service_rng: np.random.Generator,
+        pool_base_memory: float = 0.0,
     ) -> None:
         self.router = router
         self.events = events
@@ -273,9 +282,9 @@ class Node:
         self.peer_limiter = peer_limiter
         self.ledger = NodeLedger()
         (v1_pool, v1_cost), (v2_pool, v2_cost) = pools
-        self.pool_v1 = PoolInstance(self, "v1", v1_pool, v1_cost, 1)
+        self.pool_v1 = PoolInstance(self, "v1", v1_pool, v1_cost, 1, pool_base_memory)
         self.pool_v2 = PoolInstance(self, "v2", v2_pool, v2_cost,
-                                    v2_pool.config.batch_processing_size)
+                                    v2_pool.config.batch_processing_size, pool_base_memory)
         self.services: dict[str, dict[str, ServiceInstance]] = {
             module: {"v1": ServiceInstance(self, module, "v1", s1),
                      "v2": ServiceInstance(self, module, "v2", s2)}
@@ -393,6 +402,34 @@ class Node:
         return {"pool_transactions": lost_pool, "queued_transactions": lost_tx_replies,
                 "queued_requests": lost_requests}
 
+    def retire_v1(self, now: float) -> dict[str, int]:
+        """V1 deprecation: V1's pool hands its pending transactions to V2, then stops.
+
+        Queued V1 work finishes first (the mailbox drains up to ``now``). Each pending V1
+        transaction is offered to the V2 pool at ``now`` (one migration batch on V2's
+        mailbox); V2 admits or refuses it by its own rules, so every one is accounted for:
+        evicted from V1 and entered into V2 (added or rejected with a reason). From then on a
+        pool or sync-serving request that reaches V1 fails.
+
+        Args:
+            now: Deprecation time, seconds.
+
+        Returns:
+            Counts: migrated, admitted by V2, refused by V2.
+        """
+        self.settle(now)
+        moved = self.pool_v1.pool.evict_all(now)
+        v2 = self.pool_v2
+        resident = len(v2.pool)
+        admitted = sum(1 for tx in moved
+                       if v2.pool.add(tx, now).status is not AddStatus.REJECTED)
+        v2.mailbox.serve(now, v2.cost.batch(len(moved), resident))
+        self.ledger.migrated += len(moved)
+        self.pool_v1.retired = True
+        self.services[SYNC]["v1"].retired = True
+        return {"migrated": len(moved), "admitted_by_v2": admitted,
+                "refused_by_v2": len(moved) - admitted}
+
     # -- transactions --------------------------------------------------------------------
 
     def submit_tx(self, tx: Transaction, peer: int) -> None:
@@ -401,8 +438,25 @@ class Node:
         self.step_to(now)
         self.ledger.arrived += 1
         decision = self.router.decide(POOL, now, tx.sender)
-        target = self.pool_v2 if decision.version == "v2" else self.pool_v1
-        target.mailbox.offer(now, TxRequest(tx, peer, now, now, None, decision.emergency))
+        request = TxRequest(tx, peer, now, now, None, decision.emergency)
+        if decision.version == "v2":
+            self.pool_v2.mailbox.offer(now, request)
+        else:
+            self._to_v1_pool(now, request)
+
+    def _to_v1_pool(self, at: float, request: TxRequest) -> None:
+        if not self.pool_v1.retired:
+            self.pool_v1.mailbox.offer(at, request)
+            return
+        # V1 is deprecated: a request that still lands on V1 (breaker open, a rescue) fails.
+        self.ledger.dropped["v1_retired"] += 1
+        self.unserved += 1
+        failed = CallOutcome("error", 0.0)
+        if request.rescue_of is None:
+            self.router.record(POOL, "v1", failed, request.origin,
+                               emergency=request.emergency)
+        else:
+            self.router.record(POOL, "v2", request.rescue_of, request.origin, rescue=failed)
 
     def complete_tx(self, inst: PoolInstance, item: TxRequest, finish: float, fail: bool) -> None:
         """Called by a pool instance when a message's processing is done (or failed)."""
@@ -429,7 +483,7 @@ class Node:
                 retry_at = item.origin + min(latency, timeout)
                 self.events.emit(retry_at, "fallback", module=POOL,
                                  cause="timeout" if timed_out else "error")
-                self.pool_v1.mailbox.offer(
+                self._to_v1_pool(
                     retry_at, TxRequest(item.tx, item.peer, item.origin, retry_at, outcome))
             else:
                 if fail:
@@ -454,8 +508,25 @@ class Node:
             self.events.emit(now, "rate_limited", peer=caller)
             return
         decision = self.router.decide(module, now, caller)
-        inst = self.services[module][decision.version]
-        inst.mailbox.offer(now, PeerRequest(module, caller, now, now, None, decision.emergency))
+        request = PeerRequest(module, caller, now, now, None, decision.emergency)
+        if decision.version == "v2":
+            self.services[module]["v2"].mailbox.offer(now, request)
+        else:
+            self._to_v1_service(now, request)
+
+    def _to_v1_service(self, at: float, request: PeerRequest) -> None:
+        inst = self.services[request.module]["v1"]
+        if not inst.retired:
+            inst.mailbox.offer(at, request)
+            return
+        self.unserved += 1
+        failed = CallOutcome("error", 0.0)
+        if request.rescue_of is None:
+            self.router.record(request.module, "v1", failed, request.origin,
+                               emergency=request.emergency)
+        else:
+            self.router.record(request.module, "v2", request.rescue_of, request.origin,
+                               rescue=failed)
 
     def complete_request(self, inst: ServiceInstance, item: PeerRequest, finish: float,
                          fail: bool) -> None:
@@ -484,7 +555,7 @@ class Node:
                 retry_at = item.origin + spent
                 self.events.emit(retry_at, "fallback", module=module,
                                  cause="timeout" if timed_out else "error")
-                self.services[module]["v1"].mailbox.offer(
+                self._to_v1_service(
                     retry_at, PeerRequest(module, item.caller, item.origin, retry_at, outcome))
             else:
                 self.unserved += int(fail)
@@ -539,6 +610,8 @@ class Node:
             "rejected_transactions": float(stats["rejected_transactions"]),  # type: ignore[arg-type]
             "error_rate_percent": 100.0 * window["errors"] / requests if requests else math.nan,
             "timeout_count": float(inst.stats.total_timeouts),
+            "request_count": requests,
+            "error_count": window["errors"],
         }
         if inst.version == "v2":
             out["circuit_breaker_state"] = _STATE_CODE[self.router.breaker(POOL).state_at(now)
@@ -559,6 +632,7 @@ class Node:
             "cpu_usage_percent": min(100.0, 100.0 * busy / interval),
             "error_rate_percent": 100.0 * window["errors"] / requests if requests else math.nan,
             "queue_size": float(inst.mailbox.in_system(now)),
+            "requests": requests,
         }
         if inst.version == "v2":
             out["memory_usage_mb"] = self.leaked_bytes(inst.module, now) / MIB

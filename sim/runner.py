@@ -47,6 +47,8 @@ from sim.network import Network
 from sim.node import POOL, SYNC, Node, Regression
 from sim.result import Result
 from sim.rng import RngStreams
+from sim.rollout import error_rate_window, memory_increase, performance, zero_downtime
+from sim.rollout_link import RolloutLink
 from sim.scenario import PeerFault, RegressionFault, Scenario, resolve_control
 from sim.sync_link import SyncLink
 from sync.chain import Chain, ChainConfig
@@ -97,7 +99,8 @@ class Model:
                                       scenario.subscription_manager.v2)},
             limits, scenario.tx_validation.per_sender_per_minute,
             scenario.tx_validation.per_peer_per_minute, self.peer_limiter, self.events,
-            streams.get("faults"), streams.get("services"))
+            streams.get("faults"), streams.get("services"),
+            pool_base_memory=scenario.pool.base_memory_mb * MIB)
         # The chain and the peers.
         self.chain = Chain(streams.get("chain"), ChainConfig(slot_s=scenario.blocks.slot),
                            length=scenario.network.initial_chain)
@@ -129,6 +132,9 @@ class Model:
         self.workload = TxWorkload(tuple(scenario.workload), streams.get("workload"))
         self.feeder = InputFeeder(self.workload, sources, peer_ints, streams.get("inputs"),
                                   scenario.run.chunk, scenario.duration)
+        # Rollout.
+        self.rollout = RolloutLink(scenario.rollout, scenario.profile, self.router,
+                                   self.events, self._retire_v1)
         # Metrics.
         self.series = TimeSeries()
         self.inclusion_window = LogHistogram()
@@ -144,6 +150,17 @@ class Model:
     def _add_v2_link(self) -> None:
         engine = SyncV2(self.chain.rules, self.streams.get("sync.v2"), self.scenario.sync.v2)
         self.links["v2"] = SyncLink(self.env, "v2", engine, self.chain, self.network)
+
+    def _retire_v1(self, now: float) -> dict[str, Any]:
+        report = self.node.retire_v1(now)
+        v1 = self.links.get("v1")
+        if v1 is not None:
+            report["v1_sync_checkpoint"] = v1.engine.synced_to
+            v1.stop()
+        v2 = self.links.get("v2")
+        if v2 is not None:
+            report["v2_sync_tip"] = v2.engine.synced_to
+        return report
 
     def _on_peer_change(self, peer_id: str, up: bool) -> None:
         for link in self.links.values():
@@ -257,8 +274,13 @@ class Model:
         k = 1
         while True:
             yield self.env.timeout(k * interval - self.env.now)
-            self.advance(self.env.now)
-            self.sample(self.env.now, interval)
+            now = self.env.now
+            self.advance(now)
+            row = self.sample(now, interval)
+            self.rollout.on_sample(now, row)
+            if self.router.version(SYNC) == "v2" and "v2" not in self.links:
+                self._add_v2_link()
+                self.links["v2"].start()
             k += 1
 
     def _trace_inputs(self) -> Generator[simpy.Event, Any, None]:
@@ -321,8 +343,9 @@ class Model:
                          "network_bandwidth_mbps", "block_queue_size",
                          "peer_request_queue_size"):
                 row[f"{SYNC}.{version}.{name}"] = float(m[name])
-            row[f"{SYNC}.{version}.memory_usage_mb"] = float(m["memory_bytes"]) / MIB + (
-                node.leaked_bytes(SYNC, now) / MIB if version == "v2" else 0.0)
+            row[f"{SYNC}.{version}.memory_usage_mb"] = (
+                self.scenario.sync.base_memory_mb + float(m["memory_bytes"]) / MIB
+                + (node.leaked_bytes(SYNC, now) / MIB if version == "v2" else 0.0))
             row[f"{SYNC}.{version}.peer_disconnect_rate_percent"] = (
                 100.0 * disconnects / reachable)
             row[f"{SYNC}.{version}.block_processing_delay_s"] = (
@@ -382,12 +405,12 @@ class Model:
             out[inst.version] = inst.pool.ledger.as_dict()
         entered = out["v1"]["entered"] + out["v2"]["entered"]
         dropped = sum(node.ledger.dropped.values())
-        lhs = node.ledger.arrived + node.ledger.double_executions
+        lhs = node.ledger.arrived + node.ledger.double_executions + node.ledger.migrated
         if lhs != entered + dropped:
             raise LedgerError(
                 f"node ledger does not balance: arrived {node.ledger.arrived} + double "
-                f"executions {node.ledger.double_executions} != entered v1+v2 {entered} + "
-                f"dropped {dropped}")
+                f"executions {node.ledger.double_executions} + migrated "
+                f"{node.ledger.migrated} != entered v1+v2 {entered} + dropped {dropped}")
         if node.ledger.arrived != self.workload.generated:
             raise LedgerError(f"{self.workload.generated} transactions generated but "
                               f"{node.ledger.arrived} reached the node")
@@ -448,8 +471,50 @@ class Model:
                            "tracked_peers": len(self.peer_limiter)},
             "ledger": ledger,
             "unserved_requests": node.unserved,
+            "rollout": self.rollout.summary(),
+            "success_criteria": [c.as_dict() for c in self.criteria(routing)],
             "events": dict(sorted(self.events.counts.items())),
         }
+
+    def criteria(self, routing: dict[str, Any]) -> list[Any]:
+        """The guide's success criteria, each with the figure behind its verdict.
+
+        * zero downtime: no request left unserved (failed with no V1 rescue, lost in a
+          restart, or sent to a deprecated V1);
+        * performance: V2's pool *capacity* (requests per busy second of its process, i.e.
+          the throughput it could sustain) and p95 latency against V1's, over the whole run;
+        * error rate <= 0.1 % over every 48 h window of V2 pool requests;
+        * memory increase <= 15 %: V2's mean pool memory per unit of traffic share against
+          V1's, over the samples where both carried traffic (a V2 leak shows up here).
+        """
+        node = self.node
+        v1, v2 = node.pool_v1, node.pool_v2
+
+        def capacity(inst: Any) -> float:
+            busy = inst.mailbox.busy_time
+            return inst.stats.total_requests / busy if busy > 0 else math.nan
+
+        t1, t2 = v1.stats.totals(), v2.stats.totals()
+        series = self.series.arrays()
+        interval = self.scenario.run.metrics_interval
+        req1 = series.get(f"{POOL}.v1.request_count", np.zeros(0))
+        req2 = series.get(f"{POOL}.v2.request_count", np.zeros(0))
+        err2 = series.get(f"{POOL}.v2.error_count", np.zeros(0))
+        mem1 = series.get(f"{POOL}.v1.memory_usage_mb", np.zeros(0))
+        mem2 = series.get(f"{POOL}.v2.memory_usage_mb", np.zeros(0))
+        both = (req1 > 0) & (req2 > 0)
+        total = req1 + req2
+        if both.any():
+            m1 = float(np.mean(mem1[both] / (req1[both] / total[both])))
+            m2 = float(np.mean(mem2[both] / (req2[both] / total[both])))
+        else:
+            m1 = m2 = math.nan
+        return [
+            zero_downtime(node.unserved, int(routing.get("total_requests", 0))),
+            performance(capacity(v1), capacity(v2), t1["p95_latency_ms"], t2["p95_latency_ms"]),
+            error_rate_window(np.nan_to_num(err2), np.nan_to_num(req2), interval),
+            memory_increase(m1, m2),
+        ]
 
 
 def run(scenario: Scenario, seed: int | None = None, *,

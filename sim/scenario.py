@@ -34,6 +34,7 @@ from sim.control import BreakerConfig, GenericService, apply_breaker_env
 from sim.control.breaker_config import default_breaker_configs
 from sim.duration import parse_duration
 from sim.envfile import MODULES, EnvError, EnvSettings, interpret_env, parse_env_text
+from sim.rollout.schedule import ScheduleStep
 from sim.workload import TxStream
 from sync.v1 import SyncV1Config
 from sync.v2 import SyncV2Config
@@ -99,6 +100,9 @@ class PoolSection(_Section):
 
     v1: PoolV1Config = PoolV1Config()
     v2: PoolV2Config = PoolV2Config()
+    base_memory_mb: Annotated[float, Field(ge=0.0, description=(
+        "MiB each pool process holds besides its transactions (code, process heap); the "
+        "same for V1 and V2, so relative memory changes compare like with like"))] = 32.0
     cost_v1: CostOverrides = CostOverrides()
     cost_v2: CostOverrides = CostOverrides()
 
@@ -113,6 +117,9 @@ class SyncSection(_Section):
 
     v1: SyncV1Config = SyncV1Config()
     v2: SyncV2Config = SyncV2Config()
+    base_memory_mb: Annotated[float, Field(ge=0.0, description=(
+        "MiB each sync process holds besides its queues and peer table (block tree, trie "
+        "cache); the same for V1 and V2"))] = 64.0
 
 
 class BreakerSettings(_Section):
@@ -252,6 +259,70 @@ Fault = Annotated[
 ]
 
 
+class ControllerSection(_Section):
+    """The guide's ``RolloutController`` (stages, checks, stability period, rollback).
+
+    The ``as_written`` switches default from the scenario's profile; each can be set here.
+    """
+
+    enabled: bool = True
+    stages: tuple[Annotated[int, Field(gt=0, le=100)], ...] = (5, 25, 50, 75, 90, 100)
+    check_interval: PositiveSeconds = 60.0
+    stability_period: Seconds = 3_600.0
+    failures_to_rollback: Annotated[int, Field(ge=1)] = 3
+    health: Literal["alerts", "auto_rollback", "alerts_yml", "migration_plan"] = "alerts"
+    min_requests: Annotated[int, Field(ge=0)] = 20
+    start: Seconds = 0.0
+    resume_at: tuple[Seconds, ...] = ()
+    skip_first_stage: bool | None = None
+    nil_health_crash: bool | None = None
+    no_resume: bool | None = None
+    stops_checking_after_rollback: bool | None = None
+
+
+class AutoRollbackSection(_Section):
+    """The guide's ``AutoRollback`` triggers, evaluated on an interval."""
+
+    enabled: bool = True
+    interval: PositiveSeconds = 60.0
+    threshold_set: Literal["alerts", "auto_rollback", "alerts_yml", "migration_plan"] = (
+        "auto_rollback")
+    min_requests: Annotated[int, Field(ge=0)] = 20
+    pauses_controller: bool | None = None
+
+
+class AlertsSection(_Section):
+    """The guide's ``config/alerts.yml`` rules with Prometheus ``for:`` semantics."""
+
+    enabled: bool = True
+    interval: PositiveSeconds = 15.0
+    rules: str | None = Field(
+        default=None, description="alerts.yml text or a path; default: the guide's file")
+
+
+class DeprecationSection(_Section):
+    """V1 deprecation: once the pool runs 100 % on V2 for ``hold``, V1 stops.
+
+    The V1 pool's contents migrate into V2, queued V1 work drains, the V1 sync engine
+    stops. ``at`` forces a time instead.
+    """
+
+    enabled: bool = True
+    hold: Seconds = 86_400.0
+    at: Seconds | None = None
+
+
+class RolloutSection(_Section):
+    """Everything that changes versions and splits during a run."""
+
+    controller: ControllerSection | None = None
+    auto_rollback: AutoRollbackSection | None = None
+    alerts: AlertsSection = AlertsSection()
+    schedule: Literal["guide"] | tuple[ScheduleStep, ...] = ()
+    manual_rollback_at: Seconds | None = None
+    deprecation: DeprecationSection | None = None
+
+
 class RunSection(_Section):
     """How the run is executed."""
 
@@ -282,6 +353,7 @@ class Scenario(_Section):
     rate_limit: RateLimitSection = RateLimitSection()
     tx_validation: TxValidationSection = TxValidationSection()
     faults: tuple[Fault, ...] = ()
+    rollout: RolloutSection = RolloutSection()
     run: RunSection = RunSection()
 
 

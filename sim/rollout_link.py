@@ -1,0 +1,248 @@
+"""Connects the sans-I/O rollout model (:mod:`sim.rollout`) to the running simulation.
+
+After every metrics sample the sampler hands the new row to :meth:`RolloutLink.on_sample`,
+which runs whatever is due at or before that time, in this order: schedule steps and the
+manual rollback script, alert rules, the rollout controller's health check, AutoRollback,
+then V1 deprecation. Evaluations therefore happen on sample times: a component due at 15 s
+with 10-s samples is evaluated at 20 s on the 20-s sample, as a Prometheus rule is evaluated
+on the latest scrape. The default intervals (10-s samples, 60-s checks) align exactly.
+
+**The window.** A snapshot is the last sample's figures (one ``metrics_interval`` window,
+:mod:`sim.rollout.snapshot`). Pool throughput is divided by each version's share of the
+window's pool requests before comparing V2 with V1 (:func:`~sim.rollout.normalise_rates`).
+Both sync engines do the whole sync side by side, so their rates are compared as they are.
+
+**Applying actions.** ``SetTraffic`` sets the router's split of its modules; the guide's
+controller and AutoRollback never change ``module_versions`` (mana-source-facts.md §2.5), so a
+module on ``v1`` stays on V1 whatever its split. A schedule step sets both version and split.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sim.control import ModuleRouter
+from sim.events import EventLog
+from sim.rollout import (
+    AlertEvaluator,
+    AutoRollback,
+    AutoRollbackConfig,
+    ControllerAction,
+    ControllerConfig,
+    HealthCheck,
+    RolloutController,
+    ScheduleCursor,
+    SetTraffic,
+    action_event,
+    guide_schedule,
+    load_alert_rules,
+    manual_rollback_script,
+    normalise_rates,
+)
+from sim.rollout.schedule import RollbackScriptStep
+from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
+from sim.scenario import RolloutSection
+
+POOL = "transaction_pool"
+SYNC = "sync_service"
+
+
+def snapshot_from_row(row: dict[str, float]) -> dict[str, dict[str, dict[str, float]]]:
+    """The rollout snapshot ``[module][version][metric]`` of one sample row."""
+    snap: dict[str, dict[str, dict[str, float]]] = {POOL: {}, SYNC: {}}
+    for module, names in ((POOL, POOL_METRICS), (SYNC, SYNC_METRICS)):
+        for version in ("v1", "v2"):
+            prefix = f"{module}.{version}."
+            values = {n: row[prefix + n] for n in names if prefix + n in row}
+            if module == SYNC:
+                serving = row.get(f"{SYNC}.serving.{version}.requests")
+                if serving is not None:
+                    values["request_count"] = serving
+            snap[module][version] = values
+    return snap
+
+
+class RolloutLink:
+    """Runs the rollout components against the model's samples.
+
+    Args:
+        section: The scenario's rollout section.
+        profile: ``"intended"`` or ``"as_written"``.
+        router: The router whose splits and versions it changes.
+        events: The run's event log.
+        retire_v1: Called with the time when V1 is deprecated.
+    """
+
+    def __init__(self, section: RolloutSection, profile: str, router: ModuleRouter,
+                 events: EventLog, retire_v1: Callable[[float], dict[str, Any]]) -> None:
+        self.section = section
+        self.router = router
+        self.events = events
+        self._retire_v1 = retire_v1
+        self.alerts: AlertEvaluator | None = None
+        if section.alerts.enabled:
+            text = section.alerts.rules
+            source: str | Path | None = text
+            if text is not None and "\n" not in text and Path(text).is_file():
+                source = Path(text)
+            self.alerts = AlertEvaluator(load_alert_rules(source),
+                                         interval=section.alerts.interval,
+                                         start=section.alerts.interval)
+        self.controller: RolloutController | None = None
+        self.health: HealthCheck | None = None
+        self._resumes: list[float] = []
+        c = section.controller
+        if c is not None and c.enabled:
+            base = ControllerConfig.for_profile(profile)
+            switches = {name: getattr(c, name) for name in (
+                "skip_first_stage", "nil_health_crash", "no_resume",
+                "stops_checking_after_rollback") if getattr(c, name) is not None}
+            config = ControllerConfig(
+                stages=c.stages, check_interval=c.check_interval,
+                stability_period=c.stability_period,
+                failures_to_rollback=c.failures_to_rollback,
+                **{**{k: getattr(base, k) for k in ("skip_first_stage", "nil_health_crash",
+                                                     "no_resume",
+                                                     "stops_checking_after_rollback")},
+                   **switches})
+            self.controller = RolloutController(config, start=c.start)
+            self.health = HealthCheck(c.health, min_requests=c.min_requests)
+            self._resumes = sorted(c.resume_at)
+        self.auto: AutoRollback | None = None
+        a = section.auto_rollback
+        if a is not None and a.enabled:
+            pauses = a.pauses_controller
+            if pauses is None:
+                pauses = AutoRollbackConfig.for_profile(profile).pauses_controller
+            self.auto = AutoRollback(AutoRollbackConfig(
+                interval=a.interval, threshold_set=a.threshold_set,
+                min_requests=a.min_requests, pauses_controller=pauses))
+        steps = guide_schedule() if section.schedule == "guide" else section.schedule
+        self.schedule = ScheduleCursor(steps)
+        self.script: list[RollbackScriptStep] = (
+            list(manual_rollback_script(section.manual_rollback_at))
+            if section.manual_rollback_at is not None else [])
+        self.deprecation = section.deprecation
+        self.retired_at: float | None = None
+        self._full_since: float | None = None
+        self.stage_log: list[dict[str, Any]] = []
+        self.rollbacks: list[dict[str, Any]] = []
+        self.alert_log: list[dict[str, Any]] = []
+        self.failed_checks = 0
+        self.checks = 0
+        self._last_pool_share: dict[str, float] = {"v1": math.nan, "v2": math.nan}
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _set_split(self, now: float, module: str, percent: int, source: str) -> None:
+        if self.router.split(module) == percent:
+            return
+        self.router.set_split(module, percent)
+        self.stage_log.append({"time": now, "module": module, "split": percent,
+                               "source": source})
+
+    def _apply(self, actions: list[ControllerAction], source: str) -> None:
+        for act in actions:
+            fields = action_event(act)
+            kind = str(fields.pop("kind"))
+            origin = str(fields.pop("source", source))
+            self.events.emit(act.time, kind, source=origin, **fields)
+            if isinstance(act, SetTraffic):
+                for module in act.modules:
+                    self._set_split(act.time, module, act.percent, origin)
+            elif kind == "rollback":
+                self.rollbacks.append({"time": act.time, "source": origin,
+                                       "reason": fields.get("reason", "")})
+
+    def _snapshot(self, row: dict[str, float]) -> dict[str, dict[str, dict[str, float]]]:
+        snap = snapshot_from_row(row)
+        v1 = snap[POOL]["v1"].get("request_count", 0.0)
+        v2 = snap[POOL]["v2"].get("request_count", 0.0)
+        total = v1 + v2
+        shares = {POOL: {"v1": v1 / total if total else math.nan,
+                         "v2": v2 / total if total else math.nan}}
+        return normalise_rates(snap, shares)
+
+    # -- the per-sample hook -------------------------------------------------------------
+
+    def on_sample(self, now: float, row: dict[str, float]) -> None:
+        """Run everything due at or before ``now`` (called right after each sample)."""
+        for step in self.schedule.due(now):
+            if self.router.version(step.module) != step.version:
+                self.router.set_version(step.module, step.version)
+            self._set_split(step.time, step.module, step.split, "schedule")
+            self.events.emit(step.time, "schedule_step", module=step.module,
+                             version=step.version, split=step.split)
+        while self.script and self.script[0].time <= now:
+            st = self.script.pop(0)
+            if st.kind == "set_split" and st.module is not None:
+                self._set_split(st.time, st.module, 0, "manual_rollback")
+                self.rollbacks.append({"time": st.time, "source": "manual_rollback",
+                                       "reason": "scripts/rollback_v2.sh"})
+            self.events.emit(st.time, "manual_rollback_step", step=st.kind,
+                             module=st.module, index=st.index)
+        snap: dict[str, dict[str, dict[str, float]]] | None = None
+        if self.alerts is not None and self.alerts.next_evaluation <= now:
+            snap = self._snapshot(row)
+            for ev in self.alerts.evaluate(now, snap):
+                record = ev.to_event()
+                kind = str(record.pop("kind"))
+                self.events.emit(now, kind, **record)
+                self.alert_log.append({"time": now, "event": kind, **record})
+        ctrl = self.controller
+        if ctrl is not None:
+            while self._resumes and self._resumes[0] <= now:
+                self._apply(ctrl.resume(self._resumes.pop(0)), "resume")
+            if ctrl.next_check_time <= now:
+                snap = snap if snap is not None else self._snapshot(row)
+                assert self.health is not None
+                result = self.health.evaluate(now, snap)
+                self.checks += 1
+                if not result.healthy:
+                    self.failed_checks += 1
+                    self.events.emit(now, "health_check_failed", reason=result.reason)
+                self._apply(ctrl.on_check(now, result), "controller")
+        if self.auto is not None and self.auto.next_evaluation <= now:
+            snap = snap if snap is not None else self._snapshot(row)
+            self._apply(self.auto.evaluate(now, snap, ctrl), "auto_rollback")
+        self._maybe_retire(now)
+
+    def _maybe_retire(self, now: float) -> None:
+        dep = self.deprecation
+        if dep is None or not dep.enabled or self.retired_at is not None:
+            return
+        full = (self.router.version(POOL) == "v2" and self.router.split(POOL) >= 100)
+        if dep.at is not None:
+            due = now >= dep.at
+        else:
+            if not full:
+                self._full_since = None
+                return
+            if self._full_since is None:
+                self._full_since = now
+            due = now - self._full_since >= dep.hold
+        if due:
+            self.retired_at = now
+            report = self._retire_v1(now)
+            self.events.emit(now, "v1_deprecated", **report)
+
+    def summary(self) -> dict[str, Any]:
+        """What the rollout did, for the run summary."""
+        return {
+            "splits": self.stage_log,
+            "rollbacks": self.rollbacks,
+            "alerts": self.alert_log[:1000],
+            "alerts_total": len(self.alert_log),
+            "health_checks": self.checks,
+            "failed_health_checks": self.failed_checks,
+            "controller": None if self.controller is None else {
+                "stage_index": self.controller.stage_index,
+                "percent": self.controller.percent,
+                "paused": self.controller.paused,
+                "crashes": self.controller.crashes,
+            },
+            "v1_deprecated_at": self.retired_at,
+        }
