@@ -8,6 +8,7 @@ field and what is allowed, never a traceback); 3 the run's ledger did not balanc
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -177,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code.
     """
+    if hasattr(signal, "SIGPIPE"):
+        # `mana-sim list | head` should end quietly, as other command-line tools do.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = _build_parser().parse_args(argv)
     if args.command == "run":
         return _cmd_run(args)

@@ -33,13 +33,15 @@ class RequestStats:
     Window figures reset at every :meth:`roll`; totals never reset.
     """
 
-    __slots__ = ("errors", "requests", "timeouts", "total_errors", "total_latency",
-                 "total_requests", "total_timeouts", "window_latency")
+    __slots__ = ("errors", "refused", "requests", "timeouts", "total_errors", "total_latency",
+                 "total_refused", "total_requests", "total_timeouts", "window_latency")
 
     def __init__(self) -> None:
         self.requests = 0
         self.errors = 0
         self.timeouts = 0
+        self.refused = 0
+        self.total_refused = 0
         self.window_latency = LogHistogram()
         self.total_requests = 0
         self.total_errors = 0
@@ -61,6 +63,10 @@ class RequestStats:
         if timed_out:
             self.timeouts += 1
 
+    def record_refused(self) -> None:
+        """Record one call that the instance's open breaker refused (a failed attempt)."""
+        self.refused += 1
+
     def record_many(self, latencies: npt.NDArray[np.float64]) -> None:
         """Record many successful requests at once.
 
@@ -74,14 +80,15 @@ class RequestStats:
         """Close the window: return its figures and fold it into the totals.
 
         Returns:
-            ``requests, errors, timeouts, avg_latency_ms, p95_latency_ms, p99_latency_ms`` of the
-            window (latencies NaN when it saw no request).
+            ``requests, errors, timeouts, refused, avg_latency_ms, p95_latency_ms,
+            p99_latency_ms`` of the window (latencies NaN when it saw no request).
         """
         h = self.window_latency
         out = {
             "requests": float(self.requests),
             "errors": float(self.errors),
             "timeouts": float(self.timeouts),
+            "refused": float(self.refused),
             "avg_latency_ms": h.mean * 1e3,
             "p95_latency_ms": h.quantile(0.95) * 1e3,
             "p99_latency_ms": h.quantile(0.99) * 1e3,
@@ -89,17 +96,19 @@ class RequestStats:
         self.total_requests += self.requests
         self.total_errors += self.errors
         self.total_timeouts += self.timeouts
+        self.total_refused += self.refused
         if h.count:
             self.total_latency.merge(h)
         h.reset()
-        self.requests = self.errors = self.timeouts = 0
+        self.requests = self.errors = self.timeouts = self.refused = 0
         return out
 
     def totals(self) -> dict[str, float]:
         """Whole-run figures (call after the final :meth:`roll`).
 
         Returns:
-            ``requests, errors, timeouts, error_rate_percent, avg/p50/p95/p99 latency (ms)``.
+            ``requests, errors, timeouts, refused_by_breaker, error_rate_percent`` (errors
+            and breaker refusals over all attempts), ``avg/p50/p95/p99 latency (ms)``.
         """
         h = self.total_latency
         n = self.total_requests
@@ -107,7 +116,10 @@ class RequestStats:
             "requests": float(n),
             "errors": float(self.total_errors),
             "timeouts": float(self.total_timeouts),
-            "error_rate_percent": 100.0 * self.total_errors / n if n else 0.0,
+            "refused_by_breaker": float(self.total_refused),
+            "error_rate_percent": (100.0 * (self.total_errors + self.total_refused)
+                                   / (n + self.total_refused) if n + self.total_refused
+                                   else 0.0),
             "avg_latency_ms": h.mean * 1e3,
             "p50_latency_ms": h.quantile(0.50) * 1e3,
             "p95_latency_ms": h.quantile(0.95) * 1e3,

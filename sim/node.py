@@ -438,6 +438,8 @@ class Node:
         self.step_to(now)
         self.ledger.arrived += 1
         decision = self.router.decide(POOL, now, tx.sender)
+        if decision.refused:
+            self.pool_v2.stats.record_refused()
         request = TxRequest(tx, peer, now, now, None, decision.emergency)
         if decision.version == "v2":
             self.pool_v2.mailbox.offer(now, request)
@@ -508,6 +510,8 @@ class Node:
             self.events.emit(now, "rate_limited", peer=caller)
             return
         decision = self.router.decide(module, now, caller)
+        if decision.refused:
+            self.services[module]["v2"].stats.record_refused()
         request = PeerRequest(module, caller, now, now, None, decision.emergency)
         if decision.version == "v2":
             self.services[module]["v2"].mailbox.offer(now, request)
@@ -597,6 +601,9 @@ class Node:
         inst.busy_mark = inst.mailbox.busy_time
         stats = inst.pool.stats()
         requests = window["requests"]
+        # Calls refused by V2's open breaker are failed attempts of V2 (see RouteDecision).
+        attempts = requests + window["refused"]
+        failed = window["errors"] + window["refused"]
         out = {
             "throughput_tps": requests / interval,
             "avg_latency_ms": window["avg_latency_ms"],
@@ -608,10 +615,10 @@ class Node:
             "pending_transactions": float(inst.mailbox.in_system(now)),
             "processed_transactions": float(stats["processed_transactions"]),  # type: ignore[arg-type]
             "rejected_transactions": float(stats["rejected_transactions"]),  # type: ignore[arg-type]
-            "error_rate_percent": 100.0 * window["errors"] / requests if requests else math.nan,
+            "error_rate_percent": 100.0 * failed / attempts if attempts else math.nan,
             "timeout_count": float(inst.stats.total_timeouts),
-            "request_count": requests,
-            "error_count": window["errors"],
+            "request_count": attempts,
+            "error_count": failed,
         }
         if inst.version == "v2":
             out["circuit_breaker_state"] = _STATE_CODE[self.router.breaker(POOL).state_at(now)
@@ -625,14 +632,16 @@ class Node:
         busy = inst.mailbox.busy_time - inst.busy_mark
         inst.busy_mark = inst.mailbox.busy_time
         requests = window["requests"]
+        attempts = requests + window["refused"]
+        failed = window["errors"] + window["refused"]
         out = {
             "throughput_rps": requests / interval,
             "avg_latency_ms": window["avg_latency_ms"],
             "p95_latency_ms": window["p95_latency_ms"],
             "cpu_usage_percent": min(100.0, 100.0 * busy / interval),
-            "error_rate_percent": 100.0 * window["errors"] / requests if requests else math.nan,
+            "error_rate_percent": 100.0 * failed / attempts if attempts else math.nan,
             "queue_size": float(inst.mailbox.in_system(now)),
-            "requests": requests,
+            "requests": attempts,
         }
         if inst.version == "v2":
             out["memory_usage_mb"] = self.leaked_bytes(inst.module, now) / MIB

@@ -141,7 +141,7 @@ class Model:
         self.inclusion_total = LogHistogram()
         self.blocks_built = 0
         self.included = 0
-        self._sync_marks: dict[str, tuple[int, int]] = {}
+        self._breaker_marks: dict[str, int] = {}
         self._disconnect_mark = 0
         self._rate_limited_mark = 0
 
@@ -355,6 +355,14 @@ class Model:
         self._rate_limited_mark = limited
         row["chain.height"] = float(self.chain.height)
         for module in (POOL, SYNC, "filter_manager", "subscription_manager"):
+            breaker = self.router.breaker(module)
+            seen = self._breaker_marks.get(module, 0)
+            for tr in breaker.transitions_since(seen):
+                self.events.emit(tr.time, "breaker_transition", module=module,
+                                 from_state=tr.from_state.value, to_state=tr.to_state.value,
+                                 reason=tr.reason)
+            self._breaker_marks[module] = breaker.transition_count
+        for module in (POOL, SYNC, "filter_manager", "subscription_manager"):
             row[f"{module}.traffic_split"] = float(self.router.split(module))
         self.series.sample(now, row)
         return row
@@ -472,8 +480,41 @@ class Model:
             "ledger": ledger,
             "unserved_requests": node.unserved,
             "rollout": self.rollout.summary(),
+            "incident": self.incident(),
             "success_criteria": [c.as_dict() for c in self.criteria(routing)],
             "events": dict(sorted(self.events.counts.items())),
+        }
+
+    def incident(self) -> dict[str, Any] | None:
+        """Time to detect and to roll back the first V2 regression, if the run had one.
+
+        Measured from the regression's start: the first alert firing, the first failed
+        health check, the module's breaker opening, and the first rollback (controller,
+        AutoRollback or manual), each ``None`` if it never happened.
+        """
+        starts = [(i, f) for i, f in enumerate(self.scenario.faults)
+                  if isinstance(f, RegressionFault)]
+        if not starts:
+            return None
+        _, fault = min(starts, key=lambda p: p[1].start)
+        t0 = fault.start
+
+        def first(times: list[float]) -> float | None:
+            after = [t - t0 for t in times if t >= t0]
+            return min(after) if after else None
+
+        link = self.rollout
+        breaker = self.router.breaker(fault.module)
+        return {
+            "module": fault.module,
+            "regression_start_s": t0,
+            "first_alert_after_s": first([a["time"] for a in link.alert_log
+                                          if a["event"] == "alert_firing"]),
+            "first_failed_health_check_after_s": first(
+                [r["time"] for r in self.events.of_kind("health_check_failed")]),
+            "breaker_open_after_s": first([t.time for t in breaker.transitions
+                                           if t.to_state.value == "open"]),
+            "rollback_after_s": first([r["time"] for r in link.rollbacks]),
         }
 
     def criteria(self, routing: dict[str, Any]) -> list[Any]:
@@ -484,8 +525,9 @@ class Model:
         * performance: V2's pool *capacity* (requests per busy second of its process, i.e.
           the throughput it could sustain) and p95 latency against V1's, over the whole run;
         * error rate <= 0.1 % over every 48 h window of V2 pool requests;
-        * memory increase <= 15 %: V2's mean pool memory per unit of traffic share against
-          V1's, over the samples where both carried traffic (a V2 leak shows up here).
+        * memory increase <= 15 %: V2's mean pool memory over the samples where V2 carried
+          all pool traffic against V1's over the samples where V1 carried all of it (the
+          baseline before the rollout); "not enough data" unless the run has both.
         """
         node = self.node
         v1, v2 = node.pool_v1, node.pool_v2
@@ -502,13 +544,10 @@ class Model:
         err2 = series.get(f"{POOL}.v2.error_count", np.zeros(0))
         mem1 = series.get(f"{POOL}.v1.memory_usage_mb", np.zeros(0))
         mem2 = series.get(f"{POOL}.v2.memory_usage_mb", np.zeros(0))
-        both = (req1 > 0) & (req2 > 0)
-        total = req1 + req2
-        if both.any():
-            m1 = float(np.mean(mem1[both] / (req1[both] / total[both])))
-            m2 = float(np.mean(mem2[both] / (req2[both] / total[both])))
-        else:
-            m1 = m2 = math.nan
+        only1 = (req1 > 0) & (req2 == 0)
+        only2 = (req2 > 0) & (req1 == 0)
+        m1 = float(np.mean(mem1[only1])) if only1.any() else math.nan
+        m2 = float(np.mean(mem2[only2])) if only2.any() else math.nan
         return [
             zero_downtime(node.unserved, int(routing.get("total_requests", 0))),
             performance(capacity(v1), capacity(v2), t1["p95_latency_ms"], t2["p95_latency_ms"]),

@@ -78,10 +78,14 @@ class RouteDecision(NamedTuple):
     Attributes:
         version: ``"v1"`` or ``"v2"``.
         emergency: True if it took the as_written emergency V1 path (unrecorded in stats).
+        refused: intended only: the split chose V2 but V2's breaker refused the call, so the
+            request goes to V1. For V2's own metrics such a call is a failed attempt
+            (pybreaker raises ``CircuitBreakerError`` to its caller).
     """
 
     version: Version
     emergency: bool
+    refused: bool = False
 
 
 class RoutedResult(NamedTuple):
@@ -317,7 +321,9 @@ class ModuleRouter:
         if self.profile == "intended":
             if st.version != _V2 or st.split < self._draws.next():
                 return RouteDecision(_V1, False)
-            return RouteDecision(_V2 if breaker.allow(now) else _V1, False)
+            if breaker.allow(now):
+                return RouteDecision(_V2, False)
+            return RouteDecision(_V1, False, True)
         state = breaker.state_at(now)
         if state is BreakerState.OPEN:
             return RouteDecision(_V1, False)
