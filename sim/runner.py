@@ -394,6 +394,10 @@ class Model:
             env.run(until=t)
             if progress is not None:
                 progress(t)
+        # run(until) leaves events at exactly `duration` unprocessed; the last slot and the
+        # last sample belong to the run (a 1-h run has 300 blocks and 360 samples).
+        while env.peek() <= duration:
+            env.step()
         self.advance(duration)
         self.node.settle(duration)
         self.node.drain()

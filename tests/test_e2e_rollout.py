@@ -1,0 +1,187 @@
+"""End-to-end runs of the rollout model: built-in scenarios, controller timing, deprecation."""
+
+from typing import Any
+
+import pytest
+
+from sim.cli import main
+from sim.result import Result
+from sim.runner import run
+from sim.scenario import Scenario, builtin_names, load_scenario, parse_scenario
+
+pytestmark = pytest.mark.e2e
+
+
+def short(name: str, duration: float) -> Scenario:
+    return load_scenario(name).model_copy(update={"duration": duration})
+
+
+def custom(data: dict[str, Any]) -> Scenario:
+    base: dict[str, Any] = {
+        "duration": 1800,
+        "network": {"peers": {"honest": 8}, "inbound_rate": 0.2, "initial_chain": 50},
+        "filter_manager": {"rate": 1.0},
+        "subscription_manager": {"rate": 1.0},
+        "pool": {"cost_v2": {"signature_check_s": 1.0e-6}},
+    }
+    base.update(data)
+    return parse_scenario(base, "<test>")
+
+
+def assert_balanced(result: Result) -> None:
+    ledger = result.summary["ledger"]
+    assert ledger["balanced"] is True
+    node = ledger["node"]
+    entered = ledger["v1"]["entered"] + ledger["v2"]["entered"]
+    assert node["arrived"] + node["double_executions"] + node["migrated"] == (
+        entered + sum(node["dropped"].values()))
+
+
+EXPECTED = {"canary", "automated-rollout", "regression-rollback", "guide-schedule",
+            "as-written", "peer-flood", "tx-spam", "partition"}
+
+
+def test_every_builtin_scenario_is_listed() -> None:
+    assert set(builtin_names()) == EXPECTED
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_builtin_scenario_runs_short_with_a_balanced_ledger(name: str) -> None:
+    result = run(short(name, 600.0))
+    assert_balanced(result)
+    assert result.summary["run"]["scenario"] == name
+    assert len(result.timeseries["time"]) == 60
+
+
+def split_times(result: Result, module: str = "transaction_pool") -> list[tuple[float, int]]:
+    return [(s["time"], s["split"]) for s in result.summary["rollout"]["splits"]
+            if s["module"] == module]
+
+
+def test_controller_timeline_under_a_healthy_v2_is_exact_to_the_check() -> None:
+    scenario = custom({
+        "duration": 2000,
+        "modules": {"transaction_pool": {"version": "v2"}, "sync_service": {"version": "v2"}},
+        "rollout": {"controller": {"stability_period": "5m"}},
+    })
+    result = run(scenario)
+    assert split_times(result) == [(60.0, 5), (360.0, 25), (660.0, 50), (960.0, 75),
+                                   (1260.0, 90), (1560.0, 100)]
+    assert split_times(result, "sync_service") == split_times(result)
+    assert result.summary["rollout"]["rollbacks"] == []
+    assert_balanced(result)
+
+
+def test_as_written_controller_skips_five_percent_and_auto_rollback_does_not_pause() -> None:
+    scenario = custom({
+        "duration": 1500,
+        "profile": "as_written",
+        "modules": {"transaction_pool": {"version": "v2"}, "sync_service": {"version": "v2"}},
+        "rollout": {"controller": {"stability_period": "5m", "nil_health_crash": False},
+                    "auto_rollback": {}},
+        "faults": [{"kind": "v2_regression", "module": "transaction_pool", "start": 400,
+                    "error_rate": 0.3, "latency_factor": 3.0}],
+    })
+    result = run(scenario)
+    splits = split_times(result)
+    assert splits[0] == (60.0, 25)  # the 5 % stage is skipped
+    zero = [t for t, p in splits if p == 0]
+    assert zero, "AutoRollback should have set 0 %"
+    # Never told, the controller raises traffic again after the rollback.
+    assert any(t > zero[0] and p > 0 for t, p in splits)
+    assert_balanced(result)
+
+
+def test_intended_auto_rollback_pauses_the_controller() -> None:
+    scenario = custom({
+        "duration": 1500,
+        "modules": {"transaction_pool": {"version": "v2"}, "sync_service": {"version": "v2"}},
+        "rollout": {"controller": {"stability_period": "5m"}, "auto_rollback": {}},
+        "faults": [{"kind": "v2_regression", "module": "transaction_pool", "start": 400,
+                    "error_rate": 0.3, "latency_factor": 3.0}],
+    })
+    result = run(scenario)
+    splits = split_times(result)
+    zero = [t for t, p in splits if p == 0]
+    assert zero
+    assert not any(t > zero[0] and p > 0 for t, p in splits)
+    assert result.summary["rollout"]["controller"]["paused"] is True
+
+
+def test_as_written_nil_health_checks_crash_the_controller_so_it_never_advances() -> None:
+    scenario = custom({
+        "duration": 600, "profile": "as_written",
+        "modules": {"transaction_pool": {"version": "v2"}},
+        "rollout": {"controller": {"stability_period": "1m"}},
+    })
+    result = run(scenario)
+    assert split_times(result) == []
+    assert result.summary["rollout"]["controller"]["crashes"] == 10
+
+
+def test_regression_rollback_reports_detection_and_rollback_times() -> None:
+    scenario = custom({
+        "duration": 1200,
+        "modules": {"transaction_pool": {"version": "v2", "traffic": 50}},
+        "rollout": {"controller": {"stages": [50, 100], "stability_period": "2h"}},
+        "faults": [{"kind": "v2_regression", "module": "transaction_pool", "start": 300,
+                    "error_rate": 0.5}],
+    })
+    result = run(scenario)
+    incident = result.summary["incident"]
+    assert incident["regression_start_s"] == 300
+    assert incident["first_failed_health_check_after_s"] is not None
+    # Three consecutive failed checks 60 s apart: the rollback follows the first by 120 s.
+    assert incident["rollback_after_s"] == pytest.approx(
+        incident["first_failed_health_check_after_s"] + 120.0)
+    assert split_times(result)[-1][1] == 0
+    assert result.summary["unserved_requests"] == 0  # every failed V2 call was retried on V1
+    assert_balanced(result)
+
+
+def test_deprecation_migrates_every_pending_v1_transaction() -> None:
+    scenario = custom({
+        "duration": 900,
+        "modules": {"transaction_pool": {"version": "v2", "traffic": 50}},
+        "blocks": {"gas_limit": 200_000},  # capacity binds, so V1 holds a backlog
+        "rollout": {"schedule": [{"time": 300, "module": "transaction_pool",
+                                  "version": "v2", "split": 100}],
+                    "deprecation": {"hold": 120}},
+    })
+    result = run(scenario)
+    events = [e for e in result.events if e["kind"] == "v1_deprecated"]
+    assert len(events) == 1
+    assert events[0]["time"] == 420.0
+    moved = events[0]["migrated"]
+    assert moved > 0
+    assert events[0]["admitted_by_v2"] + events[0]["refused_by_v2"] == moved
+    assert result.summary["ledger"]["node"]["migrated"] == moved
+    assert result.summary["transaction_pool"]["v1"]["pool_size"] == 0
+    assert_balanced(result)
+
+
+def test_manual_rollback_script_sets_zero_and_runs_its_checks() -> None:
+    scenario = custom({
+        "duration": 600,
+        "modules": {"transaction_pool": {"version": "v2", "traffic": 25},
+                    "sync_service": {"version": "v2", "traffic": 25}},
+        "rollout": {"manual_rollback_at": 100},
+    })
+    result = run(scenario)
+    steps = [e for e in result.events if e["kind"] == "manual_rollback_step"]
+    assert [e["step"] for e in steps].count("health_check") == 10
+    assert split_times(result) == [(100.0, 0)]
+    assert steps[-1]["step"] == "completed"
+
+
+def test_check_flag_exits_one_when_a_criterion_fails(tmp_path: Any) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "duration: 600\n"
+        "network: {peers: {honest: 5}, initial_chain: 10}\n"
+        "modules: {transaction_pool: {version: v2, traffic: 50}}\n"
+        "faults: [{kind: v2_regression, module: transaction_pool, start: 0, error_rate: 0.2}]\n"
+        "profile: as_written\n"
+    )
+    assert main(["run", str(path), "--quiet", "--no-progress", "--check"]) == 1
+    assert main(["run", str(path), "--quiet", "--no-progress"]) == 0
