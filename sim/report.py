@@ -77,7 +77,11 @@ def summary_table(summary: dict[str, Any]) -> str:
                        ("requests timed out", "requests_timed_out"),
                        ("bans", "bans"),
                        ("imported chain canonical", "imported_chain_is_canonical")):
-        rows.append([label, *(_fmt(sync[v].get(key)) for v in versions)])
+        values = [sync[v].get(key) for v in versions]
+        # Counters arrive as floats from the engines' metrics; show them as integers.
+        if key != "sync_speed_bps":
+            values = [int(x) if isinstance(x, float) and x.is_integer() else x for x in values]
+        rows.append([label, *(_fmt(x) for x in values)])
     lines += _table("sync_service", ["metric", *versions], rows)
     routing = summary["routing"]
     lines += ["", "routing: " + ", ".join(
