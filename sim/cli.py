@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from sim.config_error import ConfigError
 from sim.duration import parse_duration
@@ -19,7 +20,9 @@ from sim.scenario import (
     Scenario,
     builtin_names,
     builtin_text,
+    env_config_error,
     load_scenario,
+    read_text_file,
     resolve_control,
 )
 
@@ -28,8 +31,16 @@ EXIT_BAD_INPUT = 2
 EXIT_LEDGER = 3
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line and exit 2, like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE`` and a pointer to ``--help`` on one line; exit 2."""
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mana-sim",
         description="Simulate the Mana client's V1 -> V2 module rollout (pools, sync, router, "
                     "breakers, rate limiter, rollout control).",
@@ -72,14 +83,11 @@ def _fail(message: str) -> int:
 
 
 def _load_env_file(path: Path) -> dict[str, str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read file: {exc.strerror}") from None
+    text = read_text_file(path)
     try:
         return parse_env_text(text)
     except EnvError as exc:
-        raise ConfigError(str(path), exc.variable, str(exc)) from None
+        raise env_config_error(str(path), exc) from None
 
 
 def _prepare(args: argparse.Namespace) -> tuple[Scenario, dict[str, str] | None]:
@@ -102,9 +110,12 @@ def _prepare(args: argparse.Namespace) -> tuple[Scenario, dict[str, str] | None]
         try:
             resolve_control(scenario, extra_env)
         except EnvError as exc:
-            raise ConfigError(str(args.env_file), exc.variable, str(exc)) from None
+            raise env_config_error(str(args.env_file), exc) from None
     if args.seed is not None and args.seed < 0:
         raise ConfigError("--seed", "", "must be a non-negative integer")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        # Checked before the run so a long run is not lost at the end.
+        raise ConfigError("--out", "", f"{args.out} exists and is not a directory")
     return scenario, extra_env
 
 
@@ -136,7 +147,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     if args.out is not None:
-        result.write(args.out)
+        try:
+            result.write(args.out)
+        except OSError as exc:
+            return _fail(f"--out: cannot write {args.out}: {exc.strerror}")
     if not args.quiet:
         print(summary_table(result.summary), end="")
         if args.out is not None:

@@ -18,7 +18,6 @@ guide's ``export`` lines pasted as a string) or with ``--env-file``; they overri
 from __future__ import annotations
 
 from dataclasses import dataclass as std_dataclass
-from dataclasses import fields as dc_fields
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -43,6 +42,23 @@ def _duration_field(value: Any) -> Any:
     """Strings like ``"2m"`` become seconds; anything else is left for pydantic to check."""
     return parse_duration(value) if isinstance(value, str) else value
 
+
+def _env_block(value: Any) -> Any:
+    """YAML scalars in an ``env:`` mapping become the strings a shell would hold.
+
+    ``TRANSACTION_POOL_TRAFFIC: 5`` and ``CIRCUIT_BREAKER_ENABLED: true`` are what a user writes
+    in YAML; the guide's variables are strings, so numbers and booleans are converted here
+    (``true``/``false`` lower-case) and checked by :func:`~sim.envfile.interpret_env`.
+    """
+    if isinstance(value, dict):
+        return {k: (str(v).lower() if isinstance(v, bool)
+                    else str(v) if isinstance(v, int | float) else v)
+                for k, v in value.items()}
+    return value
+
+
+EnvBlock = Annotated[dict[str, str] | str | None, BeforeValidator(_env_block)]
+"""The guide's environment variables: a mapping, or ``export`` lines pasted as a string."""
 
 Seconds = Annotated[float, BeforeValidator(_duration_field), Field(ge=0.0)]
 """A non-negative duration in seconds (number or ``"2m"``-style string)."""
@@ -268,7 +284,7 @@ class Scenario(_Section):
     seed: Annotated[int, Field(ge=0)] = 1
     duration: PositiveSeconds = 3_600.0
     profile: Literal["intended", "as_written"] = "intended"
-    env: dict[str, str] | str | None = None
+    env: EnvBlock = None
     modules: ModulesSection = ModulesSection()
     workload: tuple[TxStream, ...] = (TxStream(),)
     filter_manager: GenericModuleSection = GenericModuleSection()
@@ -366,27 +382,6 @@ def builtin_text(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def _dataclass_keys_error(exc: ValidationError, source: str) -> ConfigError | None:
-    """Name the allowed keys when an unknown key hits a component dataclass."""
-    first = exc.errors(include_url=False)[0]
-    if first["type"] != "unexpected_keyword_argument":
-        return None
-    loc = tuple(first["loc"])
-    owner: Any = Scenario
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        fields = getattr(owner, "model_fields", None)
-        if fields is None or part not in fields:
-            return None
-        owner = fields[part].annotation
-    allowed = sorted(f.name for f in dc_fields(owner)) if hasattr(owner,
-                                                                  "__dataclass_fields__") else []
-    field = ".".join(str(p) for p in loc)
-    more = f" (allowed: {', '.join(allowed)})" if allowed else ""
-    return ConfigError(source, field, f"unknown key {loc[-1]!r}{more}")
-
-
 def parse_scenario(data: Any, source: str) -> Scenario:
     """Validate already-parsed YAML data.
 
@@ -408,13 +403,42 @@ def parse_scenario(data: Any, source: str) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise (_dataclass_keys_error(exc, source)
-               or format_validation_error(exc, source, Scenario)) from None
+        raise format_validation_error(exc, source, Scenario) from None
     try:
         resolve_control(scenario)
     except EnvError as exc:
-        raise ConfigError(source, f"env.{exc.variable}", str(exc)) from None
+        raise env_config_error(source, exc, "env.") from None
     return scenario
+
+
+def env_config_error(source: str, exc: EnvError, prefix: str = "") -> ConfigError:
+    """A :class:`ConfigError` for a bad environment block or value.
+
+    Args:
+        source: The file (scenario or ``--env-file``).
+        exc: The error; its ``variable`` (or ``line N``) becomes the field.
+        prefix: Prepended to the field (``"env."`` inside a scenario).
+
+    Returns:
+        The error, with the field not repeated at the start of the problem.
+    """
+    problem = str(exc).removeprefix(f"{exc.variable}: ")
+    return ConfigError(source, f"{prefix}{exc.variable}", problem)
+
+
+def read_text_file(path: Path) -> str:
+    """Read a UTF-8 text file (a scenario or an env file).
+
+    Raises:
+        ConfigError: If it cannot be read or is not UTF-8 text.
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "", f"not a UTF-8 text file (byte "
+                          f"{exc.object[exc.start]:#04x} at offset {exc.start})") from None
 
 
 def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
@@ -433,10 +457,7 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
     path = Path(target)
     if path.suffix in (".yaml", ".yml") or path.exists():
         source = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(source, "", f"cannot read file: {exc.strerror}") from None
+        text = read_text_file(path)
     else:
         source = f"{target} (built-in)"
         text = builtin_text(target)
