@@ -66,11 +66,12 @@ def _fields_of(cls: type) -> dict[str, Any]:
             for f in dataclasses.fields(cls)}  # type: ignore[arg-type]  # checked by caller
 
 
-def _tag_of(cls: type) -> Any:
-    """The default of a model's ``kind`` field: its tag in a discriminated union."""
-    if issubclass(cls, BaseModel) and "kind" in cls.model_fields:
-        return cls.model_fields["kind"].default
-    return None
+def _is_tagged(cls: type, tag: str) -> bool:
+    """Whether ``tag`` selects this model in a discriminated union (its ``kind`` literal)."""
+    if not (issubclass(cls, BaseModel) and "kind" in cls.model_fields):
+        return False
+    field = cls.model_fields["kind"]
+    return tag in typing.get_args(field.annotation) or field.default == tag
 
 
 _TYPE_LABELS = frozenset({"str", "int", "float", "bool", "none", "None"})
@@ -105,7 +106,7 @@ def _walk(model: type[BaseModel], loc: tuple[int | str, ...]
             path.append(part)
             owners = _classes_in(_fields_of(owner)[part])
             continue
-        tagged = [c for c in owners if _tag_of(c) == part]
+        tagged = [c for c in owners if _is_tagged(c, part)]
         if not tagged:
             return None
         owners = tagged
@@ -169,7 +170,8 @@ def format_validation_error(
             if named is not None:
                 path.append(named[0])
                 shown_input = named[1]
-        if "input" in first and first["type"] != "missing":
+        # A whole-file check (empty location) names its fields itself: do not echo the file.
+        if "input" in first and first["type"] != "missing" and loc:
             shown = repr(shown_input)
             if len(shown) > 60:
                 shown = shown[:57] + "..."

@@ -5,7 +5,10 @@ configs of ``pool``, ``sync`` and ``sim.control`` (frozen dataclasses that check
 ranges) are validated in place. Keys and units follow the guide where the guide names them
 (``cleanup_interval`` in ms, ``max_transaction_age`` in s, breaker ``timeout`` and
 ``reset_timeout`` in ms, ``peer_timeout_ms``); every other time is in seconds and may be
-written as a number or as ``"90s"``, ``"2m"``, ``"1h"``, ``"15d"``.
+written as a number or as ``"90s"``, ``"2m"``, ``"1h"``, ``"15d"``. A fault's or flood's
+``end`` must come after its ``start``, faults of one kind must not overlap in time, and peer
+counts name known profiles (:data:`sync.peers.PROFILES`): each would otherwise crash or
+silently misbehave mid-run.
 
 The guide's environment variables can be given as an ``env:`` block (a mapping, or the
 guide's ``export`` lines pasted as a string) or with ``--env-file``; they override
@@ -17,6 +20,7 @@ guide's ``export`` lines pasted as a string) or with ``--env-file``; they overri
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass as std_dataclass
 from dataclasses import replace
 from importlib import resources
@@ -24,7 +28,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pool.config import PoolV1Config, PoolV2Config
 from pool.cost_model import CostModel
@@ -34,6 +46,7 @@ from sim.control.breaker_config import default_breaker_configs
 from sim.duration import parse_duration
 from sim.envfile import MODULES, EnvError, EnvSettings, interpret_env, parse_env_text
 from sim.workload import TxStream
+from sync.peers import PROFILES
 from sync.v1 import SyncV1Config
 from sync.v2 import SyncV2Config
 
@@ -68,6 +81,12 @@ PositiveSeconds = Annotated[float, BeforeValidator(_duration_field), Field(gt=0.
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_window(start: float, end: float | None) -> None:
+    """A time window's end must come after its start (``None``: never ends)."""
+    if end is not None and not end > start:
+        raise ValueError(f"end ({end:g} s) must be after start ({start:g} s)")
 
 
 class ModuleSettings(_Section):
@@ -211,6 +230,11 @@ class FloodSection(_Section):
     start: Seconds = 0.0
     end: Seconds | None = None
 
+    @model_validator(mode="after")
+    def _window(self) -> FloodSection:
+        _check_window(self.start, self.end)
+        return self
+
 
 class NetworkSection(_Section):
     """The peers the node talks to."""
@@ -222,6 +246,15 @@ class NetworkSection(_Section):
     floods: tuple[FloodSection, ...] = ()
     initial_chain: Annotated[int, Field(
         ge=0, description="blocks at t=0; the node starts at genesis, this far behind")] = 500
+
+    @field_validator("peers")
+    @classmethod
+    def _known_profiles(cls, peers: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(peers) - set(PROFILES))
+        if unknown:
+            raise ValueError(f"unknown peer profile {unknown[0]!r} (allowed: "
+                             f"{', '.join(sorted(PROFILES))})")
+        return peers
 
 
 class RegressionFault(_Section):
@@ -236,6 +269,11 @@ class RegressionFault(_Section):
     latency_factor: Annotated[float, Field(ge=1.0)] = 1.0
     memory_leak_mb_per_hour: Annotated[float, Field(ge=0.0)] = 0.0
 
+    @model_validator(mode="after")
+    def _window(self) -> RegressionFault:
+        _check_window(self.start, self.end)
+        return self
+
 
 class PeerFault(_Section):
     """Some peers crash, go silent, slow down or start lying between two times."""
@@ -246,6 +284,11 @@ class PeerFault(_Section):
     end: Seconds | None = None
     slow_factor: Annotated[float, Field(ge=1.0)] = 10.0
 
+    @model_validator(mode="after")
+    def _window(self) -> PeerFault:
+        _check_window(self.start, self.end)
+        return self
+
 
 class PartitionFault(_Section):
     """A share of the peers is unreachable between two times."""
@@ -254,6 +297,11 @@ class PartitionFault(_Section):
     share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     start: Seconds = 0.0
     end: Seconds | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> PartitionFault:
+        _check_window(self.start, self.end)
+        return self
 
 
 class RestartFault(_Section):
@@ -299,6 +347,32 @@ class Scenario(_Section):
     tx_validation: TxValidationSection = TxValidationSection()
     faults: tuple[Fault, ...] = ()
     run: RunSection = RunSection()
+
+    @model_validator(mode="after")
+    def _faults_do_not_collide(self) -> Scenario:
+        """Refuse two faults of one kind that overlap in time.
+
+        The end of one would undo the other: a module has one active regression, and a
+        peer's saved profile, crash flag or partition is restored when a fault ends. Regressions
+        collide only on the same module; silence and lying share the saved profile.
+        """
+        seen: list[tuple[int, str, float, float]] = []
+        for i, fault in enumerate(self.faults):
+            if isinstance(fault, RestartFault):
+                continue
+            group: str = fault.kind
+            if isinstance(fault, RegressionFault):
+                group = f"v2_regression of {fault.module}"
+            elif fault.kind in ("peer_silence", "peer_lying"):
+                group = "peer_silence/peer_lying"
+            end = math.inf if fault.end is None else fault.end
+            for j, other, start, other_end in seen:
+                if other == group and fault.start < other_end and start < end:
+                    raise ValueError(
+                        f"faults.{i} overlaps faults.{j} (both {group}); faults of one kind "
+                        f"must not overlap in time")
+            seen.append((i, group, fault.start, end))
+        return self
 
 
 @std_dataclass(frozen=True, slots=True)

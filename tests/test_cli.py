@@ -118,6 +118,26 @@ BAD_SCENARIOS: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
                              ("faults.0.module:", "'transaction_pool'", "nope")),
     "unknown_fault_kind": ("faults:\n  - kind: earthquake\n",
                            ("faults.0:", "earthquake", "node_restart")),
+    "unknown_key_in_peer_fault": ("faults:\n  - kind: peer_lying\n    bogus: 1\n",
+                                  ("faults.0.bogus: unknown key 'bogus'",
+                                   "allowed: end, kind, peers, slow_factor, start")),
+    "fault_ends_before_it_starts": (
+        "faults:\n  - kind: peer_crash\n    start: 50\n    end: 10\n",
+        ("faults.0: end (10 s) must be after start (50 s)",)),
+    "flood_ends_before_it_starts": (
+        "network:\n  floods:\n    - {peers: 2, start: 50, end: 10}\n",
+        ("network.floods.0: end (10 s) must be after start (50 s)",)),
+    "overlapping_regressions": (
+        "faults:\n  - {kind: v2_regression, start: 10, end: 20}\n"
+        "  - {kind: v2_regression, start: 15, end: 30}\n",
+        ("faults.1 overlaps faults.0 (both v2_regression of transaction_pool)",)),
+    "overlapping_silence_and_lying": (
+        "faults:\n  - {kind: peer_silence, start: 10}\n  - {kind: peer_lying, start: 100, "
+        "end: 200}\n",
+        ("faults.1 overlaps faults.0 (both peer_silence/peer_lying)",)),
+    "unknown_peer_profile": ("network:\n  peers: {martian: 3}\n",
+                             ("network.peers: unknown peer profile 'martian'",
+                              "allowed: churning, flaky, honest, liar, silent, slow")),
     "bad_env_value_mapping": ('env:\n  TRANSACTION_POOL_TRAFFIC: "five"\n',
                               ("env.TRANSACTION_POOL_TRAFFIC:", "integers 0-100", "five")),
     "bad_env_value_pasted": ('env: |\n  export TRANSACTION_POOL_VERSION="v3"\n',
@@ -150,6 +170,24 @@ def test_malformed_yaml_in_a_real_process(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "sim.cli", "validate", str(path)],
                           cwd=ROOT, capture_output=True, text=True, check=False)
     assert_one_line_error(proc.returncode, proc.stderr, str(path), "line 3")
+
+
+def test_faults_that_do_not_collide_are_accepted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "faults.yaml", """\
+faults:
+  - {kind: v2_regression, module: transaction_pool, start: 10, end: 20}
+  - {kind: v2_regression, module: transaction_pool, start: 20, end: 30}
+  - {kind: v2_regression, module: sync_service, start: 10, end: 30}
+  - {kind: peer_crash, start: 10, end: 30}
+  - {kind: peer_slowness, start: 10}
+  - {kind: node_restart, at: 15}
+  - {kind: node_restart, at: 15}
+""")
+    code, out, err = cli(capsys, "validate", str(path))
+    assert (code, err) == (0, ""), err
+    assert "ok" in out
 
 
 def test_yaml_numbers_in_env_mapping_are_accepted(
