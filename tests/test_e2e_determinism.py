@@ -5,7 +5,8 @@
   regression with an error rate (fallbacks, breaker transitions), then one with a latency
   factor beyond the breaker timeout (V2 timeouts and double executions), a peer crash and a
   node restart.
-* The ledger balances, with the numbers checked, in every run here.
+* The ledger balances, with the numbers checked, in every run here, including random small
+  fault scenarios (hypothesis), on which the two modes must agree too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.result import Result
 from sim.runner import run
@@ -164,3 +167,69 @@ def test_fault_scenario_is_deterministic(fault_runs: tuple[Result, Result]) -> N
     again = run(_scenario("fast"))
     assert again.summary_json() == fast.summary_json()
     assert_ledger_balances(again)
+
+
+# --------------------------------------------------------------------------------------------
+# Random small fault scenarios: the ledger balances and the two modes agree.
+
+MODULE_NAMES = ("transaction_pool", "sync_service", "filter_manager", "subscription_manager")
+
+
+@st.composite
+def fault_scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    duration = 120.0
+    window = st.tuples(st.floats(0.0, duration), st.one_of(st.none(), st.floats(1.0, duration)))
+    faults: list[dict[str, Any]] = []
+    for module in draw(st.lists(st.sampled_from(MODULE_NAMES), max_size=2, unique=True)):
+        start, length = draw(window)
+        faults.append({"kind": "v2_regression", "module": module, "start": start,
+                       "end": None if length is None else start + length,
+                       "error_rate": draw(st.sampled_from([0.0, 0.3, 1.0])),
+                       "latency_factor": draw(st.sampled_from([1.0, 1e4]))})
+    for kind in draw(st.lists(st.sampled_from(["peer_crash", "peer_silence", "peer_slowness",
+                                               "partition"]), max_size=2, unique=True)):
+        start, length = draw(window)
+        fault: dict[str, Any] = {"kind": kind, "start": start,
+                                 "end": None if length is None else start + length}
+        if kind != "partition":
+            fault["peers"] = draw(st.integers(1, 3))
+        faults.append(fault)
+    faults.extend({"kind": "node_restart", "at": at}
+                  for at in draw(st.lists(st.floats(0.0, duration), max_size=1)))
+    return {
+        "name": "random-faults",
+        "duration": duration,
+        "seed": draw(st.integers(0, 2**16)),
+        "profile": draw(st.sampled_from(["intended", "as_written"])),
+        "modules": {m: {"version": draw(st.sampled_from(["v1", "v2"])),
+                        "traffic": draw(st.sampled_from([0, 5, 50, 100]))}
+                    for m in MODULE_NAMES},
+        "network": {"peers": {"honest": 4, "slow": 1, "flaky": 1, "churning": 1},
+                    "initial_chain": 30},
+        "workload": [{"rate": {"kind": "constant", "rate": draw(st.sampled_from([5.0, 40.0]))},
+                      "invalid_share": 0.05, "replacement_share": 0.1,
+                      "senders": draw(st.sampled_from([20, 50_000]))}],
+        # A 2-ms call timeout makes latency-factor regressions time out (double executions).
+        "breakers": {"transaction_pool_v2": {"timeout": 2, "reset_timeout": 10_000}},
+        "pool": {"v1": {"max_pool_size": 200, "max_transaction_age_s": 30.0,
+                        "cleanup_interval_s": 15.0},
+                 "v2": {"max_pool_size": 200, "max_transaction_age": 30.0,
+                        "cleanup_interval": 15_000}},
+        "faults": faults,
+        "run": {"chunk": draw(st.sampled_from([7.0, 60.0]))},
+    }
+
+
+@settings(max_examples=8)
+@given(fault_scenarios())
+def test_random_fault_scenarios_balance_and_modes_agree(data: dict[str, Any]) -> None:
+    fast = run(parse_scenario(data, "random (test)"))
+    trace_data = copy.deepcopy(data)
+    trace_data["run"]["mode"] = "trace"
+    trace = run(parse_scenario(trace_data, "random (test)"))
+    assert_ledger_balances(fast)
+    a = json.loads(fast.summary_json())
+    b = json.loads(trace.summary_json())
+    a["run"].pop("mode")
+    b["run"].pop("mode")
+    assert a == b
