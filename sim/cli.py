@@ -49,8 +49,12 @@ def _build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run", help="run a scenario and print its summary",
         description="Run a scenario (a YAML file or a built-in name; default: canary, one "
-                    "simulated hour of mainnet-like load with a 5%% V2 canary on both modules) "
-                    "and print a summary table.")
+                    "simulated hour of mainnet-like load with a 5% V2 canary on both modules) "
+                    "and print a summary table.",
+        # argparse %-formats help strings but not descriptions or epilogs.
+        epilog="exit status: 0 done; 1 a success criterion failed (with --check); 2 bad input "
+               "(one line naming the file, the field and what is allowed); 3 the ledger did "
+               "not balance.")
     run.add_argument("scenario", nargs="?", default=None,
                      help="scenario YAML file or built-in name (see `mana-sim list`)")
     run.add_argument("--seed", type=int, default=None,

@@ -304,7 +304,12 @@ def test_run_help_documents_every_option() -> None:
         # The help sentence appears (argparse may wrap it: compare words).
         assert " ".join(action.help.split()[:3]) in " ".join(text.split()), action.dest
     assert "SCENARIO" in text.upper()
-    assert "default: canary" in " ".join(text.split())
+    flat = " ".join(text.split())
+    assert "default: canary" in flat
+    assert "with a 5% V2 canary" in flat
+    assert "%%" not in text
+    assert "exit status: 0 done; 1 a success criterion failed (with --check); 2 bad input" in flat
+    assert "3 the ledger did not balance" in flat
 
 
 # --------------------------------------------------------------------------------------------
