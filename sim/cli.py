@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from sim.config_error import ConfigError
 from sim.duration import parse_duration
@@ -20,7 +21,9 @@ from sim.scenario import (
     Scenario,
     builtin_names,
     builtin_text,
+    env_config_error,
     load_scenario,
+    read_text_file,
     resolve_control,
 )
 
@@ -29,8 +32,16 @@ EXIT_BAD_INPUT = 2
 EXIT_LEDGER = 3
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line and exit 2, like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE`` and a pointer to ``--help`` on one line; exit 2."""
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mana-sim",
         description="Simulate the Mana client's V1 -> V2 module rollout (pools, sync, router, "
                     "breakers, rate limiter, rollout control).",
@@ -39,8 +50,12 @@ def _build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run", help="run a scenario and print its summary",
         description="Run a scenario (a YAML file or a built-in name; default: canary, one "
-                    "simulated hour of mainnet-like load with a 5%% V2 canary on both modules) "
-                    "and print a summary table.")
+                    "simulated hour of mainnet-like load with a 5% V2 canary on both modules) "
+                    "and print a summary table.",
+        # argparse %-formats help strings but not descriptions or epilogs.
+        epilog="exit status: 0 done; 1 a success criterion failed (with --check); 2 bad input "
+               "(one line naming the file, the field and what is allowed); 3 the ledger did "
+               "not balance.")
     run.add_argument("scenario", nargs="?", default=None,
                      help="scenario YAML file or built-in name (see `mana-sim list`)")
     run.add_argument("--seed", type=int, default=None,
@@ -73,14 +88,11 @@ def _fail(message: str) -> int:
 
 
 def _load_env_file(path: Path) -> dict[str, str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read file: {exc.strerror}") from None
+    text = read_text_file(path)
     try:
         return parse_env_text(text)
     except EnvError as exc:
-        raise ConfigError(str(path), exc.variable, str(exc)) from None
+        raise env_config_error(str(path), exc) from None
 
 
 def _prepare(args: argparse.Namespace) -> tuple[Scenario, dict[str, str] | None]:
@@ -103,9 +115,12 @@ def _prepare(args: argparse.Namespace) -> tuple[Scenario, dict[str, str] | None]
         try:
             resolve_control(scenario, extra_env)
         except EnvError as exc:
-            raise ConfigError(str(args.env_file), exc.variable, str(exc)) from None
+            raise env_config_error(str(args.env_file), exc) from None
     if args.seed is not None and args.seed < 0:
         raise ConfigError("--seed", "", "must be a non-negative integer")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        # Checked before the run so a long run is not lost at the end.
+        raise ConfigError("--out", "", f"{args.out} exists and is not a directory")
     return scenario, extra_env
 
 
@@ -137,7 +152,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     if args.out is not None:
-        result.write(args.out)
+        try:
+            result.write(args.out)
+        except OSError as exc:
+            return _fail(f"--out: cannot write {args.out}: {exc.strerror}")
     if not args.quiet:
         print(summary_table(result.summary), end="")
         if args.out is not None:

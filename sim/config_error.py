@@ -5,10 +5,18 @@ A scenario that does not validate must never end in a traceback (DEVELOPERS.md, 
 ``FILE: FIELD: PROBLEM`` using pydantic's own wording (which states the bound, e.g. "Input
 should be less than or equal to 100"), adds the allowed keys when the problem is an unknown
 key, and says how many further problems there are.
+
+The field path is what the user wrote: pydantic's union-member labels (a discriminator tag
+like ``v2_regression``, a type like ``dict[str,str]``) are left out. A range check of a
+component dataclass (``pool.v2``...) names its field first ("max_pool_size must be >= 1"), so
+that field is added to the path and its value shown, not the whole section.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -30,31 +38,94 @@ class ConfigError(Exception):
         super().__init__(where + problem)
 
 
-def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str] | None:
-    """The field names allowed at ``loc`` (the parent of an unknown key), if known."""
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        fields = getattr(current, "model_fields", None)
-        if fields is None or part not in fields:
-            return None
-        annotation = fields[part].annotation
-        current = _model_in(annotation)
-        if current is None:
-            return None
-    fields = getattr(current, "model_fields", None)
-    return sorted(fields) if fields is not None else None
+def _classes_in(annotation: Any) -> list[type]:
+    """The pydantic models and dataclasses inside an annotation.
 
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside an annotation (plain, Optional, list/dict of), if one."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
+    Looks through plain classes, Optional, unions, ``Annotated`` and containers, and keeps
+    declaration order.
+    """
+    if isinstance(annotation, type) and (
+        issubclass(annotation, BaseModel) or dataclasses.is_dataclass(annotation)
+    ):
+        return [annotation]
+    found: list[type] = []
     for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
+        found.extend(c for c in _classes_in(arg) if c not in found)
+    return found
+
+
+def _fields_of(cls: type) -> dict[str, Any]:
+    """Field name to annotation of a pydantic model or a dataclass."""
+    if issubclass(cls, BaseModel):
+        return {name: f.annotation for name, f in cls.model_fields.items()}
+    try:
+        hints = typing.get_type_hints(cls)
+    except (NameError, TypeError):  # unresolvable forward reference: names are enough
+        hints = {}
+    return {f.name: hints.get(f.name, f.type)
+            for f in dataclasses.fields(cls)}  # type: ignore[arg-type]  # checked by caller
+
+
+def _is_tagged(cls: type, tag: str) -> bool:
+    """Whether ``tag`` selects this model in a discriminated union (its ``kind`` literal)."""
+    if not (issubclass(cls, BaseModel) and "kind" in cls.model_fields):
+        return False
+    field = cls.model_fields["kind"]
+    return tag in typing.get_args(field.annotation) or field.default == tag
+
+
+_TYPE_LABELS = frozenset({"str", "int", "float", "bool", "none", "None"})
+"""Labels pydantic gives plain-type members of a union in an error location."""
+
+
+def _walk(model: type[BaseModel], loc: tuple[int | str, ...]
+          ) -> tuple[list[type], list[int | str]] | None:
+    """Follow an error location through the models.
+
+    pydantic puts union-member labels into ``loc`` (a discriminator tag such as
+    ``v2_regression``, or a type such as ``dict[str,str]``). They are not keys the user wrote,
+    so they are used to pick the union member (a tag) or skipped, and left out of the path.
+
+    Returns:
+        The candidate classes of the value at ``loc`` (models and dataclasses; empty for a
+        scalar) and the user-facing path, or None when ``loc`` cannot be followed.
+    """
+    owners: list[type] = [model]
+    path: list[int | str] = []
+    for part in loc:
+        if isinstance(part, int):
+            path.append(part)
+            continue
+        if "[" in part or part in _TYPE_LABELS:
+            continue  # pydantic's label of a union member, not a key
+        if not owners:
+            path.append(part)  # a key of a free-form mapping (e.g. ``env``)
+            continue
+        owner = next((c for c in owners if part in _fields_of(c)), None)
+        if owner is not None:
+            path.append(part)
+            owners = _classes_in(_fields_of(owner)[part])
+            continue
+        tagged = [c for c in owners if _is_tagged(c, part)]
+        if not tagged:
+            return None
+        owners = tagged
+    return owners, path
+
+
+def _field_problem(owners: list[type], message: str, value: Any) -> tuple[str, Any] | None:
+    """The field a dataclass-level check names first, and the value given for it.
+
+    A component dataclass's ``__post_init__`` message starts with the field's name
+    ("max_pool_size must be >= 1").
+    """
+    match = re.match(r"[A-Za-z_][A-Za-z0-9_]*", message)
+    if match is None:
+        return None
+    name = match.group(0)
+    for owner in owners:
+        if dataclasses.is_dataclass(owner) and name in _fields_of(owner):
+            return name, (value.get(name, value) if isinstance(value, dict) else value)
     return None
 
 
@@ -74,18 +145,37 @@ def format_validation_error(
     problems = error.errors(include_url=False)
     first = problems[0]
     loc = tuple(first["loc"])
-    field = ".".join(str(p) for p in loc)
+    unknown_key = first["type"] in ("extra_forbidden", "unexpected_keyword_argument")
+    walked = _walk(model, loc[:-1] if unknown_key else loc) if model is not None else None
+    owners: list[type]
+    path: list[int | str]
+    if walked is None:
+        owners, path = [], list(loc)
+    else:
+        owners, path = walked
+        if unknown_key:
+            path.append(loc[-1])
     message = str(first["msg"])
-    if first["type"] == "extra_forbidden":
+    shown_input: Any = first.get("input")
+    if unknown_key:
+        # ``unexpected_keyword_argument``: an unknown key inside a component dataclass.
         message = f"unknown key {loc[-1]!r}"
-        allowed = _allowed_keys(model, loc) if model is not None else None
+        allowed = sorted(_fields_of(owners[0])) if owners else []
         if allowed:
             message += f" (allowed: {', '.join(allowed)})"
-    elif "input" in first and first["type"] != "missing":
-        shown = repr(first["input"])
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        message += f" (got {shown})"
+    else:
+        if first["type"] == "value_error":
+            message = message.removeprefix("Value error, ")
+            named = _field_problem(owners, message, shown_input)
+            if named is not None:
+                path.append(named[0])
+                shown_input = named[1]
+        # A whole-file check (empty location) names its fields itself: do not echo the file.
+        if "input" in first and first["type"] != "missing" and loc:
+            shown = repr(shown_input)
+            if len(shown) > 60:
+                shown = shown[:57] + "..."
+            message += f" (got {shown})"
     if len(problems) > 1:
         message += f" [and {len(problems) - 1} more problem(s)]"
-    return ConfigError(source, field, message)
+    return ConfigError(source, ".".join(str(p) for p in path), message)

@@ -367,6 +367,23 @@ class Model:
         self.series.sample(now, row)
         return row
 
+    def close_windows(self) -> None:
+        """Fold the work after the last metrics sample into the whole-run totals.
+
+        The sampler's last sample falls before the end (SimPy does not process events at
+        exactly ``until``), so without this the summary's request counts, latencies and
+        inclusion delays would miss the final interval and whatever completed while draining.
+        """
+        node = self.node
+        for inst in (node.pool_v1, node.pool_v2):
+            inst.stats.roll()
+        for versions in node.services.values():
+            for service in versions.values():
+                service.stats.roll()
+        if self.inclusion_window.count:
+            self.inclusion_total.merge(self.inclusion_window)
+        self.inclusion_window.reset()
+
     # -- the run -------------------------------------------------------------------------
 
     def execute(self, progress: Progress | None = None) -> Result:
@@ -401,6 +418,7 @@ class Model:
         self.advance(duration)
         self.node.settle(duration)
         self.node.drain()
+        self.close_windows()
         ledger = self.check_ledger()
         return Result(summary=self.summary(ledger), timeseries=self.series.arrays(),
                       events=list(self.events.records), ledger=ledger)

@@ -5,7 +5,10 @@ configs of ``pool``, ``sync`` and ``sim.control`` (frozen dataclasses that check
 ranges) are validated in place. Keys and units follow the guide where the guide names them
 (``cleanup_interval`` in ms, ``max_transaction_age`` in s, breaker ``timeout`` and
 ``reset_timeout`` in ms, ``peer_timeout_ms``); every other time is in seconds and may be
-written as a number or as ``"90s"``, ``"2m"``, ``"1h"``, ``"15d"``.
+written as a number or as ``"90s"``, ``"2m"``, ``"1h"``, ``"15d"``. A fault's or flood's
+``end`` must come after its ``start``, faults of one kind must not overlap in time, and peer
+counts name known profiles (:data:`sync.peers.PROFILES`): each would otherwise crash or
+silently misbehave mid-run.
 
 The guide's environment variables can be given as an ``env:`` block (a mapping, or the
 guide's ``export`` lines pasted as a string) or with ``--env-file``; they override
@@ -17,15 +20,23 @@ guide's ``export`` lines pasted as a string) or with ``--env-file``; they overri
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass as std_dataclass
-from dataclasses import fields as dc_fields
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pool.config import PoolV1Config, PoolV2Config
 from pool.cost_model import CostModel
@@ -36,6 +47,7 @@ from sim.duration import parse_duration
 from sim.envfile import MODULES, EnvError, EnvSettings, interpret_env, parse_env_text
 from sim.rollout.schedule import ScheduleStep
 from sim.workload import TxStream
+from sync.peers import PROFILES
 from sync.v1 import SyncV1Config
 from sync.v2 import SyncV2Config
 
@@ -45,6 +57,23 @@ def _duration_field(value: Any) -> Any:
     return parse_duration(value) if isinstance(value, str) else value
 
 
+def _env_block(value: Any) -> Any:
+    """YAML scalars in an ``env:`` mapping become the strings a shell would hold.
+
+    ``TRANSACTION_POOL_TRAFFIC: 5`` and ``CIRCUIT_BREAKER_ENABLED: true`` are what a user writes
+    in YAML; the guide's variables are strings, so numbers and booleans are converted here
+    (``true``/``false`` lower-case) and checked by :func:`~sim.envfile.interpret_env`.
+    """
+    if isinstance(value, dict):
+        return {k: (str(v).lower() if isinstance(v, bool)
+                    else str(v) if isinstance(v, int | float) else v)
+                for k, v in value.items()}
+    return value
+
+
+EnvBlock = Annotated[dict[str, str] | str | None, BeforeValidator(_env_block)]
+"""The guide's environment variables: a mapping, or ``export`` lines pasted as a string."""
+
 Seconds = Annotated[float, BeforeValidator(_duration_field), Field(ge=0.0)]
 """A non-negative duration in seconds (number or ``"2m"``-style string)."""
 PositiveSeconds = Annotated[float, BeforeValidator(_duration_field), Field(gt=0.0)]
@@ -53,6 +82,12 @@ PositiveSeconds = Annotated[float, BeforeValidator(_duration_field), Field(gt=0.
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_window(start: float, end: float | None) -> None:
+    """A time window's end must come after its start (``None``: never ends)."""
+    if end is not None and not end > start:
+        raise ValueError(f"end ({end:g} s) must be after start ({start:g} s)")
 
 
 class ModuleSettings(_Section):
@@ -202,6 +237,11 @@ class FloodSection(_Section):
     start: Seconds = 0.0
     end: Seconds | None = None
 
+    @model_validator(mode="after")
+    def _window(self) -> FloodSection:
+        _check_window(self.start, self.end)
+        return self
+
 
 class NetworkSection(_Section):
     """The peers the node talks to."""
@@ -213,6 +253,15 @@ class NetworkSection(_Section):
     floods: tuple[FloodSection, ...] = ()
     initial_chain: Annotated[int, Field(
         ge=0, description="blocks at t=0; the node starts at genesis, this far behind")] = 500
+
+    @field_validator("peers")
+    @classmethod
+    def _known_profiles(cls, peers: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(peers) - set(PROFILES))
+        if unknown:
+            raise ValueError(f"unknown peer profile {unknown[0]!r} (allowed: "
+                             f"{', '.join(sorted(PROFILES))})")
+        return peers
 
 
 class RegressionFault(_Section):
@@ -227,6 +276,11 @@ class RegressionFault(_Section):
     latency_factor: Annotated[float, Field(ge=1.0)] = 1.0
     memory_leak_mb_per_hour: Annotated[float, Field(ge=0.0)] = 0.0
 
+    @model_validator(mode="after")
+    def _window(self) -> RegressionFault:
+        _check_window(self.start, self.end)
+        return self
+
 
 class PeerFault(_Section):
     """Some peers crash, go silent, slow down or start lying between two times."""
@@ -237,6 +291,11 @@ class PeerFault(_Section):
     end: Seconds | None = None
     slow_factor: Annotated[float, Field(ge=1.0)] = 10.0
 
+    @model_validator(mode="after")
+    def _window(self) -> PeerFault:
+        _check_window(self.start, self.end)
+        return self
+
 
 class PartitionFault(_Section):
     """A share of the peers is unreachable between two times."""
@@ -245,6 +304,11 @@ class PartitionFault(_Section):
     share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     start: Seconds = 0.0
     end: Seconds | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> PartitionFault:
+        _check_window(self.start, self.end)
+        return self
 
 
 class RestartFault(_Section):
@@ -339,7 +403,7 @@ class Scenario(_Section):
     seed: Annotated[int, Field(ge=0)] = 1
     duration: PositiveSeconds = 3_600.0
     profile: Literal["intended", "as_written"] = "intended"
-    env: dict[str, str] | str | None = None
+    env: EnvBlock = None
     modules: ModulesSection = ModulesSection()
     workload: tuple[TxStream, ...] = (TxStream(),)
     filter_manager: GenericModuleSection = GenericModuleSection()
@@ -355,6 +419,32 @@ class Scenario(_Section):
     faults: tuple[Fault, ...] = ()
     rollout: RolloutSection = RolloutSection()
     run: RunSection = RunSection()
+
+    @model_validator(mode="after")
+    def _faults_do_not_collide(self) -> Scenario:
+        """Refuse two faults of one kind that overlap in time.
+
+        The end of one would undo the other: a module has one active regression, and a
+        peer's saved profile, crash flag or partition is restored when a fault ends. Regressions
+        collide only on the same module; silence and lying share the saved profile.
+        """
+        seen: list[tuple[int, str, float, float]] = []
+        for i, fault in enumerate(self.faults):
+            if isinstance(fault, RestartFault):
+                continue
+            group: str = fault.kind
+            if isinstance(fault, RegressionFault):
+                group = f"v2_regression of {fault.module}"
+            elif fault.kind in ("peer_silence", "peer_lying"):
+                group = "peer_silence/peer_lying"
+            end = math.inf if fault.end is None else fault.end
+            for j, other, start, other_end in seen:
+                if other == group and fault.start < other_end and start < end:
+                    raise ValueError(
+                        f"faults.{i} overlaps faults.{j} (both {group}); faults of one kind "
+                        f"must not overlap in time")
+            seen.append((i, group, fault.start, end))
+        return self
 
 
 @std_dataclass(frozen=True, slots=True)
@@ -438,27 +528,6 @@ def builtin_text(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def _dataclass_keys_error(exc: ValidationError, source: str) -> ConfigError | None:
-    """Name the allowed keys when an unknown key hits a component dataclass."""
-    first = exc.errors(include_url=False)[0]
-    if first["type"] != "unexpected_keyword_argument":
-        return None
-    loc = tuple(first["loc"])
-    owner: Any = Scenario
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        fields = getattr(owner, "model_fields", None)
-        if fields is None or part not in fields:
-            return None
-        owner = fields[part].annotation
-    allowed = sorted(f.name for f in dc_fields(owner)) if hasattr(owner,
-                                                                  "__dataclass_fields__") else []
-    field = ".".join(str(p) for p in loc)
-    more = f" (allowed: {', '.join(allowed)})" if allowed else ""
-    return ConfigError(source, field, f"unknown key {loc[-1]!r}{more}")
-
-
 def parse_scenario(data: Any, source: str) -> Scenario:
     """Validate already-parsed YAML data.
 
@@ -480,13 +549,42 @@ def parse_scenario(data: Any, source: str) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise (_dataclass_keys_error(exc, source)
-               or format_validation_error(exc, source, Scenario)) from None
+        raise format_validation_error(exc, source, Scenario) from None
     try:
         resolve_control(scenario)
     except EnvError as exc:
-        raise ConfigError(source, f"env.{exc.variable}", str(exc)) from None
+        raise env_config_error(source, exc, "env.") from None
     return scenario
+
+
+def env_config_error(source: str, exc: EnvError, prefix: str = "") -> ConfigError:
+    """A :class:`ConfigError` for a bad environment block or value.
+
+    Args:
+        source: The file (scenario or ``--env-file``).
+        exc: The error; its ``variable`` (or ``line N``) becomes the field.
+        prefix: Prepended to the field (``"env."`` inside a scenario).
+
+    Returns:
+        The error, with the field not repeated at the start of the problem.
+    """
+    problem = str(exc).removeprefix(f"{exc.variable}: ")
+    return ConfigError(source, f"{prefix}{exc.variable}", problem)
+
+
+def read_text_file(path: Path) -> str:
+    """Read a UTF-8 text file (a scenario or an env file).
+
+    Raises:
+        ConfigError: If it cannot be read or is not UTF-8 text.
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "", f"not a UTF-8 text file (byte "
+                          f"{exc.object[exc.start]:#04x} at offset {exc.start})") from None
 
 
 def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
@@ -505,10 +603,7 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
     path = Path(target)
     if path.suffix in (".yaml", ".yml") or path.exists():
         source = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(source, "", f"cannot read file: {exc.strerror}") from None
+        text = read_text_file(path)
     else:
         source = f"{target} (built-in)"
         text = builtin_text(target)

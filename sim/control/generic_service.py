@@ -7,7 +7,10 @@ guide L101-111) but its router has ``route_to_v1/2`` / ``route_to_v2/2`` clauses
 comments both out (``module_router.ex`` L22-41). No V1 or V2 implementation exists to model.
 mana-sim therefore gives both versions of both modules this service model: a log-normal
 latency with a given mean and coefficient of variation, an error probability, and a caller
-timeout. The defaults (2 ms mean, CV 1, no errors, 30 s timeout = the real router's
+timeout. ``distribution: exponential`` swaps the log-normal for an exponential latency with the
+same mean (CV 1 by definition), so that a module fed by Poisson requests is an M/M/1 queue whose
+mean time in system must be W = 1/(mu - lambda) (simulation-anchors.md §3.1; the validation
+suite checks it). The defaults (2 ms mean, CV 1, no errors, 30 s timeout = the real router's
 ``:timeout`` default, ``module_router.ex`` L329) are mana-sim's own assumptions, the same for
 V1 and V2 because the real router maps V2 onto the V1 module (mana-source-facts.md §1 item 1).
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -30,15 +34,20 @@ class GenericService:
     Attributes:
         mean_latency: Mean service latency in seconds (> 0).
         latency_cv: Coefficient of variation of the log-normal latency (>= 0; 0 = constant).
+            Must stay 1 with ``distribution="exponential"``, whose CV is 1.
         error_rate: Probability that a call replies with an error (0..1).
         timeout: Caller timeout in seconds: a call whose latency exceeds it is a ``timeout``
             outcome with latency ``timeout``.
+        distribution: Latency distribution: ``"lognormal"`` (default) or ``"exponential"``
+            (mean ``mean_latency``; makes the module's mailbox an M/M/1 queue under Poisson
+            requests).
     """
 
     mean_latency: float = 0.002
     latency_cv: float = 1.0
     error_rate: float = 0.0
     timeout: float = 30.0
+    distribution: Literal["lognormal", "exponential"] = "lognormal"
 
     def __post_init__(self) -> None:
         if not self.mean_latency > 0:
@@ -49,6 +58,12 @@ class GenericService:
             raise ValueError(f"error_rate must be in [0, 1]; got {self.error_rate}")
         if not self.timeout > 0:
             raise ValueError(f"timeout must be > 0 s; got {self.timeout}")
+        if self.distribution not in ("lognormal", "exponential"):
+            raise ValueError(f"distribution must be 'lognormal' or 'exponential'; got "
+                             f"{self.distribution!r}")
+        if self.distribution == "exponential" and self.latency_cv != 1.0:
+            raise ValueError(f"latency_cv must be 1 with distribution 'exponential' (its CV is "
+                             f"1); got {self.latency_cv}")
 
     def _lognormal_params(self) -> tuple[float, float]:
         # Log-normal with the given mean m and CV c: sigma^2 = ln(1 + c^2), mu = ln m - sigma^2/2.
@@ -58,7 +73,8 @@ class GenericService:
     def call(self, rng: np.random.Generator) -> CallOutcome:
         """Simulate one call.
 
-        Draws, in order, one uniform (error?) and one log-normal (latency) from ``rng``.
+        Draws, in order, one uniform (error?) and one latency (log-normal or exponential)
+        from ``rng``.
 
         Args:
             rng: The caller's random stream.
@@ -68,8 +84,11 @@ class GenericService:
             probability ``error_rate``, else ``ok``.
         """
         is_error = bool(rng.random() < self.error_rate)
-        mu, sigma = self._lognormal_params()
-        latency = float(rng.lognormal(mu, sigma)) if sigma > 0 else self.mean_latency
+        if self.distribution == "exponential":
+            latency = float(rng.exponential(self.mean_latency))
+        else:
+            mu, sigma = self._lognormal_params()
+            latency = float(rng.lognormal(mu, sigma)) if sigma > 0 else self.mean_latency
         if latency > self.timeout:
             return CallOutcome("timeout", self.timeout)
         return CallOutcome("error" if is_error else "ok", latency)
@@ -88,9 +107,12 @@ class GenericService:
             :data:`~sim.control.call_outcome.OUTCOME_KINDS`); latencies in seconds.
         """
         is_error = rng.random(n) < self.error_rate
-        mu, sigma = self._lognormal_params()
-        latency = (rng.lognormal(mu, sigma, size=n) if sigma > 0
-                   else np.full(n, self.mean_latency))
+        if self.distribution == "exponential":
+            latency = rng.exponential(self.mean_latency, size=n)
+        else:
+            mu, sigma = self._lognormal_params()
+            latency = (rng.lognormal(mu, sigma, size=n) if sigma > 0
+                       else np.full(n, self.mean_latency))
         kinds = is_error.astype(np.int8)
         slow = latency > self.timeout
         kinds[slow] = 2
