@@ -232,7 +232,7 @@ def test_bad_env_file_is_one_line_exit_2(
     (["run", "--env-file", "/nonexistent/canary.env"],
      ("/nonexistent/canary.env", "cannot read file")),
     (["run", "--frobnicate"], ("unrecognized arguments: --frobnicate",)),
-    (["run", "no-such-scenario"], ("no-such-scenario", "built-ins: canary")),
+    (["run", "no-such-scenario"], ("no-such-scenario", "canary")),
     (["validate", "/nonexistent/x.yaml"], ("/nonexistent/x.yaml", "cannot read file")),
     (["frobnicate"], ("invalid choice: 'frobnicate'", "'run', 'list', 'validate'")),
 ])
@@ -339,7 +339,7 @@ def test_run_out_writes_the_three_files(
         + sum(node["dropped"].values()))
     rows = (out_dir / "timeseries.csv").read_text(encoding="utf-8").splitlines()
     assert rows[0].split(",")[0] == "time"
-    assert len(rows) == 1 + 11  # samples at 10, 20, ..., 110 s (none at the end time)
+    assert len(rows) == 1 + 12  # samples at 10, 20, ..., 120 s (the end time included)
     for line in (out_dir / "events.jsonl").read_text(encoding="utf-8").splitlines():
         assert "time" in json.loads(line)
     # --quiet prints nothing; the files are the same bytes for the same seed.
