@@ -158,7 +158,11 @@ class SyncSection(_Section):
 
 
 class BreakerSettings(_Section):
-    """One breaker in the guide's keys and units (``timeout``/``reset_timeout`` in ms)."""
+    """One breaker in the guide's keys and units (``timeout``/``reset_timeout`` in ms).
+
+    The ``as_written`` switches of :class:`sim.control.BreakerConfig` default from the
+    scenario's profile and can each be set here to see one difference on its own.
+    """
 
     failure_threshold: Annotated[int, Field(ge=1)] | None = None
     success_threshold: Annotated[int, Field(ge=1)] | None = None
@@ -166,10 +170,19 @@ class BreakerSettings(_Section):
     reset_timeout: Annotated[int, Field(ge=0, description="ms")] | None = None
     half_open_max_calls: Annotated[int, Field(ge=1)] | None = None
     enabled: bool | None = None
+    double_count_successes: bool | None = None
+    errors_count_as_successes: bool | None = None
+    unknown_state_emergency_v1: bool | None = None
+    eager_half_open: bool | None = None
 
     def apply(self, base: BreakerConfig) -> BreakerConfig:
         """``base`` with these settings applied (ms converted to seconds)."""
-        changes: dict[str, Any] = {}
+        changes: dict[str, Any] = {
+            name: getattr(self, name)
+            for name in ("double_count_successes", "errors_count_as_successes",
+                         "unknown_state_emergency_v1", "eager_half_open")
+            if getattr(self, name) is not None
+        }
         if self.failure_threshold is not None:
             changes["failure_threshold"] = self.failure_threshold
         if self.success_threshold is not None:

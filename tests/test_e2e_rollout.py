@@ -185,3 +185,17 @@ def test_check_flag_exits_one_when_a_criterion_fails(tmp_path: Any) -> None:
     )
     assert main(["run", str(path), "--quiet", "--no-progress", "--check"]) == 1
     assert main(["run", str(path), "--quiet", "--no-progress"]) == 0
+
+
+def test_unknown_breaker_state_switch_sends_everything_to_v1() -> None:
+    scenario = custom({
+        "duration": 300, "profile": "as_written",
+        "modules": {"transaction_pool": {"version": "v2", "traffic": 100}},
+        "breakers": {"transaction_pool_v2": {"unknown_state_emergency_v1": True}},
+    })
+    result = run(scenario)
+    pool = result.summary["transaction_pool"]
+    assert pool["v2"]["requests"] == 0
+    assert pool["v1"]["requests"] > 0
+    assert result.summary["routing"]["emergency_v1_requests"] > 0
+    assert_balanced(result)
