@@ -1,0 +1,105 @@
+"""Pinned results of short runs: any change in what the model computes fails here.
+
+The performance work (issue 5, "Performance") must leave results identical for the same seed.
+These tests pin the exact summary and time series of two 10-minute runs taken BEFORE that
+work: the built-in canary, and a run with every control-plane feature busy (all four modules
+on V2 at a split, V2 regressions with errors and slowness on the pool and the filter manager,
+a flooding peer against the rate limiter, and a node restart). A hash pins the whole output;
+the key figures beside it make a failure readable.
+"""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from sim.runner import run
+from sim.scenario import FloodSection, RegressionFault, RestartFault, Scenario, load_scenario
+
+
+def _busy(duration: float, mode: str = "fast") -> Scenario:
+    base = load_scenario("canary")
+    assert isinstance(base.env, str)
+    env_text = base.env + (
+        '\nexport FILTER_MANAGER_VERSION="v2"\nexport FILTER_MANAGER_TRAFFIC="20"\n'
+        'export SUBSCRIPTION_MANAGER_VERSION="v2"\nexport SUBSCRIPTION_MANAGER_TRAFFIC="30"\n')
+    network = base.network.model_copy(update={"floods": (
+        FloodSection(peers=1, rate=5.0, start=60.0, end=240.0),)})
+    faults = (
+        RegressionFault(module="transaction_pool", start=100.0, end=260.0, error_rate=0.2,
+                        latency_factor=3.0, memory_leak_mb_per_hour=50.0),
+        RegressionFault(module="filter_manager", start=150.0, end=400.0, error_rate=0.4,
+                        latency_factor=2.0),
+        RestartFault(at=450.0),
+    )
+    return base.model_copy(update={
+        "duration": duration, "env": env_text, "network": network, "faults": faults,
+        "run": base.run.model_copy(update={"mode": mode})})
+
+
+def _digest(result: object) -> tuple[str, str]:
+    summary = json.dumps(result.summary, sort_keys=True)  # type: ignore[attr-defined]
+    h = hashlib.sha256()
+    for name, column in result.timeseries.items():  # type: ignore[attr-defined]
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(column, dtype=np.float64).tobytes())
+    return hashlib.sha256(summary.encode()).hexdigest(), h.hexdigest()
+
+
+# Taken at commit 8b4f42c (before the performance work), seed 1, 600 simulated seconds.
+CANARY_SUMMARY = "94a6673bf285e4f83177ec2e70e0142647c2556df158feb24b8158471c985bdf"
+CANARY_SERIES = "6960e0542d7d2670c7caf427c94763d32e338b411291a8a9cafe0596aa5a9527"
+BUSY_SUMMARY = "38c9f96790e6a8162cb82dd58eae100ecedcc23633e40462d96d68fa9008f153"
+BUSY_SERIES = "f7fbcc42926ca6fe1f0c42d6bd6d56636e671ccdb3c2720181d3ed3c803cbe8b"
+
+
+@pytest.mark.e2e
+def test_canary_10_minutes_seed_1_is_pinned() -> None:
+    result = run(load_scenario("canary").model_copy(update={"duration": 600.0}), seed=1)
+    s = result.summary
+    pool = s["transaction_pool"]
+    assert (pool["v1"]["requests"], pool["v2"]["requests"]) == (11128.0, 600.0)
+    assert pool["v1"]["avg_latency_ms"] == 0.02084527726014013
+    assert pool["v2"]["avg_latency_ms"] == 0.06027681775583068
+    assert s["inclusion"]["included"] == 11567
+    assert s["inclusion"]["avg_delay_s"] == 6.0819089844335
+    assert s["services"]["sync_service"]["v1"]["avg_latency_ms"] == 2.1014688080404573
+    assert s["services"]["sync_service"]["v2"]["requests"] == 734.0
+    assert s["services"]["filter_manager"]["v1"]["p99_latency_ms"] == 9.776608536578298
+    assert s["routing"]["v2_requests"] == 1357
+    assert s["routing"]["avg_latency_v1"] == 1.2947947899897467
+    assert s["rate_limit"] == {"allowed": 15031, "refused": 0, "tracked_peers": 50}
+    assert _digest(result) == (CANARY_SUMMARY, CANARY_SERIES)
+
+
+@pytest.mark.e2e
+def test_busy_control_plane_10_minutes_seed_1_is_pinned() -> None:
+    result = run(_busy(600.0), seed=1)
+    s = result.summary
+    pool = s["transaction_pool"]
+    assert (pool["v2"]["requests"], pool["v2"]["errors"]) == (303.0, 27.0)
+    assert pool["v2"]["avg_latency_ms"] == 0.1060049565057309
+    assert s["services"]["filter_manager"]["v2"]["errors"] == 13.0
+    assert s["services"]["filter_manager"]["v2"]["avg_latency_ms"] == 2.211811206054347
+    assert s["services"]["subscription_manager"]["v2"]["requests"] == 358.0
+    assert s["routing"]["v2_fallbacks"] == 40
+    assert s["routing"]["avg_latency_v2"] == 1.7621988481042579
+    assert s["breakers"]["transaction_pool"]["transitions"] == 3
+    assert s["breakers"]["filter_manager"]["transitions"] == 3
+    assert s["rate_limit"]["refused"] == 567
+    assert s["ledger"]["v1"]["evicted"] == 116
+    assert s["events"]["fallback"] == 40
+    assert _digest(result) == (BUSY_SUMMARY, BUSY_SERIES)
+
+
+@pytest.mark.e2e
+def test_fast_and_trace_modes_agree_on_the_busy_scenario() -> None:
+    fast = run(_busy(240.0), seed=3)
+    trace = run(_busy(240.0, mode="trace"), seed=3)
+    fast.summary["run"].pop("mode")
+    trace.summary["run"].pop("mode")
+    assert json.dumps(fast.summary, sort_keys=True) == json.dumps(trace.summary, sort_keys=True)
+    assert fast.timeseries.keys() == trace.timeseries.keys()
+    for name, column in fast.timeseries.items():
+        np.testing.assert_array_equal(column, trace.timeseries[name])
