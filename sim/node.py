@@ -411,8 +411,7 @@ class Node:
             # V1 has no fault model: it always replies.
             inst.stats.record(latency)
             if item.rescue_of is None:
-                self.router.record(POOL, "v1", CallOutcome("ok", latency), item.origin,
-                                   emergency=item.emergency)
+                self.router.record_v1(POOL, True, latency, item.emergency)
             else:
                 self.router.record(POOL, "v2", item.rescue_of, item.origin,
                                    rescue=CallOutcome("ok", latency))
@@ -464,12 +463,11 @@ class Node:
         module = item.module
         if inst.version == "v1":
             inst.stats.record(latency, ok=not fail)
-            outcome = CallOutcome("error" if fail else "ok", latency)
             if item.rescue_of is None:
-                self.router.record(module, "v1", outcome, item.origin, emergency=item.emergency)
+                self.router.record_v1(module, not fail, latency, item.emergency)
             else:
                 self.router.record(module, "v2", item.rescue_of, item.origin,
-                                   rescue=outcome)
+                                   rescue=CallOutcome("error" if fail else "ok", latency))
             if fail:
                 self.unserved += 1
             return

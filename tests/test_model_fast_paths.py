@@ -1,0 +1,65 @@
+"""The performance fast paths give exactly what the general paths give."""
+
+import math
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.control import CallOutcome, ModuleRouter
+from sim.histogram import LogHistogram
+from sim.metrics import RequestStats
+
+values = st.lists(st.floats(min_value=-1.0, max_value=1e6, allow_nan=False), max_size=200)
+
+
+@given(values)
+def test_extend_equals_adding_one_by_one(xs: list[float]) -> None:
+    one, many = LogHistogram(), LogHistogram()
+    for x in xs:
+        one.add(x)
+    many.extend(xs)
+    assert np.array_equal(one._counts, many._counts)
+    assert (one.count, one.total, one.min, one.max) == (many.count, many.total, many.min,
+                                                        many.max)
+
+
+@given(values, values)
+def test_buffered_request_stats_equal_immediate_histogram(a: list[float], b: list[float]) -> None:
+    stats = RequestStats()
+    ref = LogHistogram()
+    for x in a:
+        stats.record(x)
+        ref.add(x)
+    arr = np.asarray(b, dtype=np.float64)
+    stats.record_many(arr)  # flushes the buffer first, so the sum keeps its order
+    ref.add_many(arr)
+    window = stats.roll()
+    assert window["requests"] == len(a) + len(b)
+    assert stats.total_latency.total == ref.total
+    assert np.array_equal(stats.total_latency._counts, ref._counts)
+    if a or b:
+        assert window["p95_latency_ms"] == ref.quantile(0.95) * 1e3
+    else:
+        assert math.isnan(window["avg_latency_ms"])
+
+
+@given(st.lists(st.tuples(st.booleans(), st.floats(0.0, 10.0), st.booleans()), max_size=50),
+       st.sampled_from(["intended", "as_written"]))
+def test_record_v1_equals_record(calls: list[tuple[bool, float, bool]], profile: str) -> None:
+    fast = ModuleRouter(np.random.default_rng(0), profile=profile)  # type: ignore[arg-type]
+    slow = ModuleRouter(np.random.default_rng(0), profile=profile)  # type: ignore[arg-type]
+    for ok, latency, emergency in calls:
+        fast.record_v1("filter_manager", ok, latency, emergency)
+        slow.record("filter_manager", "v1", CallOutcome("ok" if ok else "error", latency), 0.0,
+                    emergency=emergency)
+    assert fast.routing_stats() == slow.routing_stats()
+
+
+def test_decide_returns_the_same_decisions_as_before() -> None:
+    router = ModuleRouter(np.random.default_rng(5), versions={"transaction_pool": "v2"},
+                          splits={"transaction_pool": 30})
+    got = [router.decide("transaction_pool", float(i)) for i in range(2_000)]
+    draws = np.random.default_rng(5).integers(1, 101, size=4096)[:2_000]
+    assert [d.version for d in got] == ["v2" if x <= 30 else "v1" for x in draws]
+    assert not any(d.emergency for d in got)
