@@ -189,6 +189,28 @@ class PoolInstance:
             node.complete_tx(self, item, finish, fail)
         return service
 
+    def add_direct(self, tx: Transaction, now: float, emergency: bool) -> None:
+        """V1 only: handle a routed transaction at once, exactly as its mailbox would.
+
+        V1's mailbox serves one message at a time (``batch_size`` 1) and V1 has no fault
+        model, so nothing can join or fail the message: it is added at its start time and
+        replies at its finish. This skips the message object and the batch callback for the
+        bulk of the traffic (DESIGN.md, "Speed"); :meth:`_run_batch` still serves V1 retries.
+
+        Args:
+            tx: The transaction.
+            now: Its arrival, seconds.
+            emergency: The router took the as_written emergency V1 path.
+        """
+        pool = self.pool
+        resident = len(pool)
+        mailbox = self.mailbox
+        pool.add(tx, mailbox.start_time(now))
+        finish = mailbox.serve_one(now, self.cost.batch(1, resident))
+        latency = finish - now
+        self.stats.record(latency)
+        self.node.router.record_v1(POOL, True, latency, emergency)
+
     def memory_bytes(self, now: float) -> float:
         """Pool bytes plus any active leak."""
         leak = 0.0
@@ -224,6 +246,26 @@ class ServiceInstance:
             service += cost
             node.complete_request(self, item, start + service, fail)
         return service
+
+    def serve_direct(self, now: float, emergency: bool) -> None:
+        """V1 only: serve a routed request at once, exactly as its mailbox would.
+
+        The mailbox serves one message at a time and V1 has no fault model, so the request
+        starts when the server frees and replies at its finish (see
+        :meth:`PoolInstance.add_direct` for why); :meth:`_run_batch` still serves V1 retries.
+
+        Args:
+            now: Its arrival, seconds.
+            emergency: The router took the as_written emergency V1 path.
+        """
+        node = self.node
+        outcome = self.service.call(node.service_rng)
+        ok = outcome.kind == "ok"
+        latency = self.mailbox.serve_one(now, outcome.latency) - now
+        self.stats.record(latency, ok=ok)
+        node.router.record_v1(self.module, ok, latency, emergency)
+        if not ok:
+            node.unserved += 1
 
 
 class _Internal(NamedTuple):
@@ -401,8 +443,10 @@ class Node:
         self.step_to(now)
         self.ledger.arrived += 1
         decision = self.router.decide(POOL, now, tx.sender)
-        target = self.pool_v2 if decision.version == "v2" else self.pool_v1
-        target.mailbox.offer(now, TxRequest(tx, peer, now, now, None, decision.emergency))
+        if decision.version == "v2":
+            self.pool_v2.mailbox.offer(now, TxRequest(tx, peer, now, now, None, False))
+        else:
+            self.pool_v1.add_direct(tx, now, decision.emergency)
 
     def complete_tx(self, inst: PoolInstance, item: TxRequest, finish: float, fail: bool) -> None:
         """Called by a pool instance when a message's processing is done (or failed)."""
@@ -453,8 +497,11 @@ class Node:
             self.events.emit(now, "rate_limited", peer=caller)
             return
         decision = self.router.decide(module, now, caller)
-        inst = self.services[module][decision.version]
-        inst.mailbox.offer(now, PeerRequest(module, caller, now, now, None, decision.emergency))
+        versions = self.services[module]
+        if decision.version == "v2":
+            versions["v2"].mailbox.offer(now, PeerRequest(module, caller, now, now, None, False))
+        else:
+            versions["v1"].serve_direct(now, decision.emergency)
 
     def complete_request(self, inst: ServiceInstance, item: PeerRequest, finish: float,
                          fail: bool) -> None:
