@@ -55,6 +55,7 @@ from sim.control.validation import InputLimits
 from sim.events import EventLog
 from sim.mailbox import Mailbox
 from sim.metrics import MIB, RequestStats
+from sim.service_draws import ServiceDraws
 
 POOL = "transaction_pool"
 SYNC = "sync_service"
@@ -222,11 +223,13 @@ class PoolInstance:
 class ServiceInstance:
     """One version of a request/response module (sync serving, filter, subscription)."""
 
-    def __init__(self, node: Node, module: str, version: str, service: GenericService) -> None:
+    def __init__(self, node: Node, module: str, version: str, service: GenericService,
+                 rng: np.random.Generator) -> None:
         self.node = node
         self.module = module
         self.version = version
         self.service = service
+        self.draws = ServiceDraws(service, rng)
         self.stats = RequestStats()
         self.mailbox: Mailbox[PeerRequest] = Mailbox(self._run_batch, 1)
         self.busy_mark = 0.0
@@ -235,10 +238,10 @@ class ServiceInstance:
         node = self.node
         regression = node.regression(self.module, start) if self.version == "v2" else None
         service = 0.0
+        draws = self.draws
         for item in items:
-            outcome = self.service.call(node.service_rng)
-            cost = outcome.latency
-            fail = outcome.kind != "ok"
+            ok, cost = draws.next()
+            fail = not ok
             if regression is not None:
                 cost *= regression.latency_factor
                 if regression.error_rate > 0.0 and node.fault_rng.random() < regression.error_rate:
@@ -259,9 +262,8 @@ class ServiceInstance:
             emergency: The router took the as_written emergency V1 path.
         """
         node = self.node
-        outcome = self.service.call(node.service_rng)
-        ok = outcome.kind == "ok"
-        latency = self.mailbox.serve_one(now, outcome.latency) - now
+        ok, cost = self.draws.next()
+        latency = self.mailbox.serve_one(now, cost) - now
         self.stats.record(latency, ok=ok)
         node.router.record_v1(self.module, ok, latency, emergency)
         if not ok:
@@ -289,7 +291,8 @@ class Node:
         peer_limiter: The guide's per-peer limiter for inbound sync requests.
         events: The run's event log.
         fault_rng: Stream for regression error draws.
-        service_rng: Stream for service-time draws.
+        service_rng: Parent of the service instances' own streams (see
+            :class:`~sim.service_draws.ServiceDraws`); not drawn from itself.
     """
 
     def __init__(
@@ -308,7 +311,6 @@ class Node:
         self.router = router
         self.events = events
         self.fault_rng = fault_rng
-        self.service_rng = service_rng
         self.input_limits = input_limits
         self.sender_limiter = PeerRateLimiter(sender_limit)
         self.tx_peer_limiter = PeerRateLimiter(tx_peer_limit)
@@ -318,9 +320,12 @@ class Node:
         self.pool_v1 = PoolInstance(self, "v1", v1_pool, v1_cost, 1)
         self.pool_v2 = PoolInstance(self, "v2", v2_pool, v2_cost,
                                     v2_pool.config.batch_processing_size)
+        # One stream per instance, spawned from service_rng in the order of ``services`` (V1
+        # then V2 per module), so an instance's draws never depend on other instances' traffic.
+        rngs = iter(service_rng.spawn(2 * len(services)))
         self.services: dict[str, dict[str, ServiceInstance]] = {
-            module: {"v1": ServiceInstance(self, module, "v1", s1),
-                     "v2": ServiceInstance(self, module, "v2", s2)}
+            module: {"v1": ServiceInstance(self, module, "v1", s1, next(rngs)),
+                     "v2": ServiceInstance(self, module, "v2", s2, next(rngs))}
             for module, (s1, s2) in services.items()
         }
         self.regressions: dict[str, Regression] = {}

@@ -63,3 +63,20 @@ def test_decide_returns_the_same_decisions_as_before() -> None:
     draws = np.random.default_rng(5).integers(1, 101, size=4096)[:2_000]
     assert [d.version for d in got] == ["v2" if x <= 30 else "v1" for x in draws]
     assert not any(d.emergency for d in got)
+
+
+def test_service_draws_hand_out_sample_in_order_across_refills() -> None:
+    from sim.control import GenericService
+    from sim.service_draws import ServiceDraws
+
+    service = GenericService(mean_latency=0.01, latency_cv=2.0, error_rate=0.2, timeout=0.05)
+    draws = ServiceDraws(service, np.random.default_rng(9), chunk=7)
+    got = [draws.next() for _ in range(30)]
+    ref = np.random.default_rng(9)
+    want: list[tuple[bool, float]] = []
+    while len(want) < 30:
+        kinds, lat = service.sample(ref, 7)
+        want.extend(zip((kinds == 0).tolist(), lat.tolist(), strict=True))
+    assert got == want[:30]
+    assert any(not ok for ok, _ in got)
+    assert max(lat for _, lat in got) == 0.05
