@@ -150,6 +150,33 @@ class Mailbox(Generic[T]):
         self._finishes.append((finish, 1))
         return finish
 
+    def serve_many(self, arrivals: list[float], services: list[float]) -> list[float]:
+        """Serve messages one at a time, exactly as :meth:`serve_one` on each in order.
+
+        Args:
+            arrivals: Their arrival times, non-decreasing, seconds.
+            services: Their service times, seconds.
+
+        Returns:
+            Their finish times.
+        """
+        if self._pending:
+            self._run_pending()
+        busy_until = self.busy_until
+        busy_time = self.busy_time
+        finishes: list[float] = []
+        log = self._finishes
+        for arrival, service in zip(arrivals, services, strict=True):
+            busy_until = (arrival if arrival > busy_until else busy_until) + service
+            busy_time += service
+            finishes.append(busy_until)
+            log.append((busy_until, 1))
+        self.busy_until = busy_until
+        self.busy_time = busy_time
+        self.served += len(finishes)
+        self.batches += len(finishes)
+        return finishes
+
     def start_time(self, arrival: float) -> float:
         """When a non-batchable message arriving at ``arrival`` would start (no state change).
 

@@ -64,6 +64,17 @@ class RequestStats:
         if timed_out:
             self.timeouts += 1
 
+    def record_each(self, latencies: list[float], oks: list[bool]) -> None:
+        """Record requests in order, exactly as :meth:`record` on each (no timeouts).
+
+        Args:
+            latencies: Their latencies, seconds.
+            oks: Per request, False when it failed.
+        """
+        self.requests += len(latencies)
+        self._latencies.extend(latencies)
+        self.errors += oks.count(False)
+
     def record_many(self, latencies: npt.NDArray[np.float64]) -> None:
         """Record many successful requests at once.
 

@@ -269,6 +269,21 @@ class ServiceInstance:
         if not ok:
             node.unserved += 1
 
+    def serve_direct_many(self, times: list[float], emergency: bool) -> None:
+        """:meth:`serve_direct` for many requests in time order (identical results).
+
+        Args:
+            times: Their arrivals, non-decreasing, seconds.
+            emergency: The router took the as_written emergency V1 path.
+        """
+        node = self.node
+        oks, costs = self.draws.take(len(times))
+        finishes = self.mailbox.serve_many(times, costs)
+        latencies = [f - t for f, t in zip(finishes, times, strict=True)]
+        self.stats.record_each(latencies, oks)
+        node.router.record_v1_many(self.module, oks, latencies, emergency)
+        node.unserved += oks.count(False)
+
 
 class _Internal(NamedTuple):
     time: float
@@ -331,6 +346,9 @@ class Node:
         self.regressions: dict[str, Regression] = {}
         self._leaks: dict[str, float] = {}
         self._heap: list[_Internal] = []
+        # V2 replies still on the heap, per module: while a module has one, a V1 retry may
+        # still land in its V1 mailbox, so its requests cannot be served as one batch.
+        self._replies_due: Counter[str] = Counter()
         self._seq = 0
         self.now = 0.0
         self.unserved = 0
@@ -432,6 +450,7 @@ class Node:
                 lost_tx_replies += 1
         self.ledger.dropped["restart"] += lost_tx_replies
         self._heap.clear()
+        self._replies_due.clear()
         lost_requests = 0
         for versions in self.services.values():
             for service in versions.values():
@@ -508,6 +527,32 @@ class Node:
         else:
             versions["v1"].serve_direct(now, decision.emergency)
 
+    def submit_requests(self, module: str, times: list[float]) -> bool:
+        """Serve a batch of a module's generic requests at once, if that changes nothing.
+
+        Offered by the input feeder before it feeds a stretch of inputs one by one. The batch
+        is taken (True) only when every request would go to V1 without a draw or a breaker
+        call (:meth:`ModuleRouter.fixed_v1`) and no V2 reply of the module is pending: then
+        nothing else in the stretch touches the module's V1 mailbox, stats, draws or routing
+        counters, so serving its requests first, in their own order, gives exactly the
+        results of interleaving them with the other inputs. Inbound sync requests always go
+        one by one (the per-peer limiter and its log are shared and ordered).
+
+        Args:
+            module: Module type.
+            times: Request times, non-decreasing, seconds (callers do not matter on V1).
+
+        Returns:
+            True if the requests were served; False if the caller must feed them one by one.
+        """
+        if module == SYNC or self._replies_due[module]:
+            return False
+        decision = self.router.fixed_v1(module)
+        if decision is None:
+            return False
+        self.services[module]["v1"].serve_direct_many(times, decision.emergency)
+        return True
+
     def complete_request(self, inst: ServiceInstance, item: PeerRequest, finish: float,
                          fail: bool) -> None:
         """Called by a service instance when a request is done (or failed)."""
@@ -528,6 +573,7 @@ class Node:
         spent = min(latency, timeout)
 
         def reply() -> None:
+            self._replies_due[module] -= 1
             timed_out = not fail and latency > timeout
             inst.stats.record(spent, ok=not fail, timed_out=timed_out)
             if self.router.needs_rescue(module, "v2", outcome):
@@ -540,6 +586,7 @@ class Node:
                 self.unserved += int(fail)
                 self.router.record(module, "v2", outcome, item.origin)
 
+        self._replies_due[module] += 1
         self._schedule(item.origin + spent, reply, carries_tx=False)
 
     # -- blocks and cleanup --------------------------------------------------------------

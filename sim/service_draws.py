@@ -38,6 +38,11 @@ class ServiceDraws:
         self._oks: list[bool] = []
         self._latencies: list[float] = []
 
+    def _refill(self) -> None:
+        kinds, latencies = self.service.sample(self._rng, self._chunk)
+        self._oks = (kinds[::-1] == 0).tolist()
+        self._latencies = latencies[::-1].tolist()
+
     def next(self) -> tuple[bool, float]:
         """The next call's outcome.
 
@@ -46,7 +51,27 @@ class ServiceDraws:
             latency is the service's timeout), as :meth:`GenericService.call` would give.
         """
         if not self._latencies:
-            kinds, latencies = self.service.sample(self._rng, self._chunk)
-            self._oks = (kinds[::-1] == 0).tolist()
-            self._latencies = latencies[::-1].tolist()
+            self._refill()
         return self._oks.pop(), self._latencies.pop()
+
+    def take(self, n: int) -> tuple[list[bool], list[float]]:
+        """The next ``n`` calls' outcomes: the same values as ``n`` calls of :meth:`next`.
+
+        Args:
+            n: How many (>= 0).
+
+        Returns:
+            ``(oks, latencies)`` in call order.
+        """
+        oks: list[bool] = []
+        latencies: list[float] = []
+        while len(latencies) < n:
+            if not self._latencies:
+                self._refill()
+            k = min(n - len(latencies), len(self._latencies))
+            # The buffers are reversed: their last k values, read backwards, come next.
+            oks.extend(self._oks[-1:-k - 1:-1])
+            latencies.extend(self._latencies[-1:-k - 1:-1])
+            del self._oks[-k:]
+            del self._latencies[-k:]
+        return oks, latencies

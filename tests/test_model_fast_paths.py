@@ -80,3 +80,70 @@ def test_service_draws_hand_out_sample_in_order_across_refills() -> None:
     assert got == want[:30]
     assert any(not ok for ok, _ in got)
     assert max(lat for _, lat in got) == 0.05
+
+
+def _execute(scenario, batched: bool, emergency: bool = False):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from sim.runner import Model
+
+    model = Model(scenario, 4)
+    if emergency:
+        breaker = model.router.breaker("filter_manager")
+        breaker.config = replace(breaker.config, unknown_state_emergency_v1=True)
+    if not batched:
+        model._on_requests = lambda kind, times: False  # type: ignore[method-assign]
+    return model.execute()
+
+
+def _same(a, b) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    assert json.dumps(a.summary, sort_keys=True) == json.dumps(b.summary, sort_keys=True)
+    for name, column in a.timeseries.items():
+        np.testing.assert_array_equal(column, b.timeseries[name])
+
+
+def test_batched_v1_requests_equal_one_by_one() -> None:
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario("canary").model_copy(update={"duration": 300.0})
+    batched = _execute(scenario, True)
+    _same(batched, _execute(scenario, False))
+    assert batched.summary["services"]["filter_manager"]["v1"]["requests"] > 1_000
+
+
+def test_batched_emergency_path_equals_one_by_one() -> None:
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario("canary").model_copy(update={"duration": 120.0})
+    batched = _execute(scenario, True, emergency=True)
+    _same(batched, _execute(scenario, False, emergency=True))
+    assert batched.summary["routing"]["emergency_v1_requests"] > 500
+
+
+def test_as_written_profile_is_fed_one_by_one_and_agrees() -> None:
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario("canary").model_copy(
+        update={"duration": 120.0, "profile": "as_written"})
+    _same(_execute(scenario, True), _execute(scenario, False))
+
+
+def test_module_with_pending_v2_replies_is_not_batched() -> None:
+    from sim.runner import Model
+    from sim.scenario import load_scenario
+
+    model = Model(load_scenario("canary").model_copy(update={"duration": 60.0}), 1)
+    node, router = model.node, model.router
+    assert node.submit_requests("filter_manager", [0.5, 0.6])
+    assert not node.submit_requests("sync_service", [0.7])  # the limiter goes one by one
+    router.set_version("filter_manager", "v2")
+    router.set_split("filter_manager", 100)
+    assert not node.submit_requests("filter_manager", [1.0])
+    node.submit_request("filter_manager", 7, 1.0)  # to V2: its reply is now due
+    router.set_version("filter_manager", "v1")
+    assert not node.submit_requests("filter_manager", [1.0])
+    node.settle(5.0)  # the reply arrives
+    assert node.submit_requests("filter_manager", [5.0])
+    assert node.services["filter_manager"]["v1"].stats.requests == 3

@@ -496,6 +496,50 @@ class ModuleRouter:
             # as_written wraps {:error, _} in {:ok, _}: an error reply is still a success there.
             v1.add(ok or self.profile != "intended", latency)
 
+    def record_v1_many(self, module: str, oks: list[bool], latencies: list[float],
+                       emergency: bool = False) -> None:
+        """:meth:`record_v1` for many requests in order (same counters, same float sums).
+
+        Args:
+            module: Module type.
+            oks: Per request, whether V1 replied normally.
+            latencies: Their latencies in seconds.
+            emergency: The decisions took the emergency V1 path.
+        """
+        st = self._modules.get(module) or self._get(module)
+        v1 = st.v1
+        v1.executions += len(latencies)
+        if emergency:
+            st.emergency += len(latencies)
+            return
+        v1.requests += len(latencies)
+        v1.successes += len(oks) if self.profile != "intended" else oks.count(True)
+        total = v1.total_latency
+        for latency in latencies:
+            total += latency
+        v1.total_latency = total
+
+    def fixed_v1(self, module: str) -> RouteDecision | None:
+        """The decision every request of ``module`` gets with no draw and no breaker call.
+
+        For the batched path of V1-only traffic: the emergency V1 path when the breaker
+        config has ``unknown_state_emergency_v1`` (either profile), or V1 in the ``intended``
+        profile while the module's version is ``"v1"``; else None (``as_written`` can send a
+        V1 module's requests to a half-open V2).
+
+        Args:
+            module: Module type.
+
+        Returns:
+            The fixed decision, or None when decisions depend on draws or breaker state.
+        """
+        st = self._modules.get(module) or self._get(module)
+        if st.breaker.config.unknown_state_emergency_v1:
+            return _EMERGENCY_V1
+        if self.profile == "intended" and st.version != _V2:
+            return _TO_V1
+        return None
+
     def _rescued(
         self, st: _Module, module: str, spent: float, rescue: CallOutcome | None
     ) -> RoutedResult:
