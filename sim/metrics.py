@@ -17,6 +17,7 @@ Memory is reported in MiB (2**20 bytes).
 from __future__ import annotations
 
 import math
+from array import array
 
 import numpy as np
 import numpy.typing as npt
@@ -140,11 +141,14 @@ class TimeSeries:
     """Columns of samples taken at a fixed interval; column ``time`` is seconds.
 
     A column first appearing at a later sample is back-filled with NaN, so all columns always
-    have the same length.
+    have the same length. Columns are C-double arrays (8 bytes a value, not a 32-byte float
+    object and pointer), so a long run's series costs ~6.6 MB a simulated day at the default
+    10-s interval instead of ~26 MB: the series is the only part of a run that grows with
+    simulated time.
     """
 
     def __init__(self) -> None:
-        self._columns: dict[str, list[float]] = {"time": []}
+        self._columns: dict[str, array[float]] = {"time": array("d")}
 
     def sample(self, time: float, values: dict[str, float]) -> None:
         """Append one row.
@@ -158,7 +162,7 @@ class TimeSeries:
         for name, value in values.items():
             column = self._columns.get(name)
             if column is None:
-                column = [math.nan] * n
+                column = array("d", [math.nan]) * n
                 self._columns[name] = column
             column.append(value)
         for column in self._columns.values():
@@ -175,7 +179,7 @@ class TimeSeries:
 
     def arrays(self) -> dict[str, npt.NDArray[np.float64]]:
         """Every column as a float64 array, ``time`` first then sorted names."""
-        return {name: np.asarray(self._columns[name], dtype=np.float64) for name in self.names}
+        return {name: self.column(name) for name in self.names}
 
     def column(self, name: str) -> npt.NDArray[np.float64]:
         """One column as a float64 array.
@@ -183,4 +187,4 @@ class TimeSeries:
         Raises:
             KeyError: If there is no such column.
         """
-        return np.asarray(self._columns[name], dtype=np.float64)
+        return np.frombuffer(self._columns[name], dtype=np.float64).copy()
