@@ -147,3 +147,15 @@ def test_module_with_pending_v2_replies_is_not_batched() -> None:
     node.settle(5.0)  # the reply arrives
     assert node.submit_requests("filter_manager", [5.0])
     assert node.services["filter_manager"]["v1"].stats.requests == 3
+
+
+def test_trace_mode_agrees_with_batched_fast_mode_on_the_canary() -> None:
+    from sim.runner import run
+    from sim.scenario import load_scenario
+
+    base = load_scenario("canary").model_copy(update={"duration": 120.0})
+    trace = base.model_copy(update={"run": base.run.model_copy(update={"mode": "trace"})})
+    fast_result, trace_result = run(base, seed=6), run(trace, seed=6)
+    fast_result.summary["run"].pop("mode")
+    trace_result.summary["run"].pop("mode")
+    _same(fast_result, trace_result)
