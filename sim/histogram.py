@@ -15,6 +15,7 @@ chunk of a run).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -69,6 +70,31 @@ class LogHistogram:
         self.total += value
         self.min = min(self.min, value)
         self.max = max(self.max, value)
+
+    def extend(self, values: Sequence[float]) -> None:
+        """Record samples in order, with exactly the result of calling :meth:`add` on each.
+
+        Same buckets (``math.log`` per value, as :meth:`add`) and the same left-to-right sum,
+        so buffering samples and recording them later changes nothing; it only saves the
+        per-sample call (the model buffers a sampling interval's latencies).
+
+        Args:
+            values: The samples, in the order they were taken.
+        """
+        if not values:
+            return
+        lo, hi, last = self.lo, self.hi, self.n_buckets - 1
+        log, log_lo, log_gamma = math.log, self._log_lo, self._log_gamma
+        idx = [0 if v < lo else last if v >= hi else 1 + int((log(v) - log_lo) / log_gamma)
+               for v in values]
+        self._counts += np.bincount(idx, minlength=self.n_buckets)
+        total = self.total
+        for v in values:
+            total += v
+        self.total = total
+        self.count += len(values)
+        self.min = min(self.min, min(values))
+        self.max = max(self.max, max(values))
 
     def add_many(self, values: npt.NDArray[np.float64]) -> None:
         """Record many samples at once (vectorised).

@@ -31,6 +31,9 @@ REQUEST_MODULES = {KIND_SYNC: "sync_service", KIND_FILTER: "filter_manager",
                    KIND_SUBSCRIPTION: "subscription_manager"}
 """Input kind to the module that serves it."""
 
+BatchHandler = Callable[[int, list[float]], bool]
+"""``on_requests(kind, times) -> taken``: may serve all of a stretch's requests of one kind."""
+
 
 @dataclass(frozen=True, slots=True)
 class RequestSource:
@@ -127,13 +130,18 @@ class InputFeeder:
         return self._draw(t0, t1)
 
     def advance(self, until: float, on_tx: Callable[[Transaction, int], None],
-                on_request: Callable[[int, int, float], None]) -> None:
+                on_request: Callable[[int, int, float], None],
+                on_requests: BatchHandler | None = None) -> None:
         """Feed every input with time < ``until`` to the handlers, in time order.
 
         Args:
             until: Time bound, seconds.
             on_tx: Called as ``on_tx(tx, relay_peer)``.
             on_request: Called as ``on_request(kind, caller, time)``.
+            on_requests: If given, first offered each request kind's inputs of every stretch
+                fed at once (their times, in order); when it returns True it has handled
+                them and they are not fed one by one. The handler must only take a batch
+                whose handling does not depend on the other inputs of the stretch.
         """
         while True:
             chunk = self._chunk
@@ -151,9 +159,19 @@ class InputFeeder:
             pos = self._pos
             if stop <= pos:
                 return
-            kinds_l = kinds[pos:stop].tolist()
-            args_l = args[pos:stop].tolist()
-            times_l = times[pos:stop].tolist()
+            seg_kinds, seg_args, seg_times = kinds[pos:stop], args[pos:stop], times[pos:stop]
+            if on_requests is not None:
+                keep: npt.NDArray[np.bool_] | None = None
+                for kind in REQUEST_MODULES:
+                    mask = seg_kinds == kind
+                    if mask.any() and on_requests(kind, seg_times[mask].tolist()):
+                        keep = ~mask if keep is None else keep & ~mask
+                if keep is not None:
+                    seg_kinds, seg_args = seg_kinds[keep], seg_args[keep]
+                    seg_times = seg_times[keep]
+            kinds_l = seg_kinds.tolist()
+            args_l = seg_args.tolist()
+            times_l = seg_times.tolist()
             relays_l = relays.tolist()
             for kind, arg, t in zip(kinds_l, args_l, times_l, strict=True):
                 if kind == KIND_TX:

@@ -55,6 +55,7 @@ from sim.control.validation import InputLimits
 from sim.events import EventLog
 from sim.mailbox import Mailbox
 from sim.metrics import MIB, RequestStats
+from sim.service_draws import ServiceDraws
 
 POOL = "transaction_pool"
 SYNC = "sync_service"
@@ -195,6 +196,28 @@ class PoolInstance:
             node.complete_tx(self, item, finish, fail)
         return service
 
+    def add_direct(self, tx: Transaction, now: float, emergency: bool) -> None:
+        """V1 only: handle a routed transaction at once, exactly as its mailbox would.
+
+        V1's mailbox serves one message at a time (``batch_size`` 1) and V1 has no fault
+        model, so nothing can join or fail the message: it is added at its start time and
+        replies at its finish. This skips the message object and the batch callback for the
+        bulk of the traffic (DESIGN.md, "Speed"); :meth:`_run_batch` still serves V1 retries.
+
+        Args:
+            tx: The transaction.
+            now: Its arrival, seconds.
+            emergency: The router took the as_written emergency V1 path.
+        """
+        pool = self.pool
+        resident = len(pool)
+        mailbox = self.mailbox
+        pool.add(tx, mailbox.start_time(now))
+        finish = mailbox.serve_one(now, self.cost.batch(1, resident))
+        latency = finish - now
+        self.stats.record(latency)
+        self.node.router.record_v1(POOL, True, latency, emergency)
+
     def memory_bytes(self, now: float) -> float:
         """Process baseline plus pool bytes plus any leak."""
         leak = 0.0
@@ -206,11 +229,13 @@ class PoolInstance:
 class ServiceInstance:
     """One version of a request/response module (sync serving, filter, subscription)."""
 
-    def __init__(self, node: Node, module: str, version: str, service: GenericService) -> None:
+    def __init__(self, node: Node, module: str, version: str, service: GenericService,
+                 rng: np.random.Generator) -> None:
         self.node = node
         self.module = module
         self.version = version
         self.service = service
+        self.draws = ServiceDraws(service, rng)
         self.stats = RequestStats()
         self.mailbox: Mailbox[PeerRequest] = Mailbox(self._run_batch, 1)
         self.busy_mark = 0.0
@@ -220,10 +245,10 @@ class ServiceInstance:
         node = self.node
         regression = node.regression(self.module, start) if self.version == "v2" else None
         service = 0.0
+        draws = self.draws
         for item in items:
-            outcome = self.service.call(node.service_rng)
-            cost = outcome.latency
-            fail = outcome.kind != "ok"
+            ok, cost = draws.next()
+            fail = not ok
             if regression is not None:
                 cost *= regression.latency_factor
                 if regression.error_rate > 0.0 and node.fault_rng.random() < regression.error_rate:
@@ -231,6 +256,40 @@ class ServiceInstance:
             service += cost
             node.complete_request(self, item, start + service, fail)
         return service
+
+    def serve_direct(self, now: float, emergency: bool) -> None:
+        """V1 only: serve a routed request at once, exactly as its mailbox would.
+
+        The mailbox serves one message at a time and V1 has no fault model, so the request
+        starts when the server frees and replies at its finish (see
+        :meth:`PoolInstance.add_direct` for why); :meth:`_run_batch` still serves V1 retries.
+
+        Args:
+            now: Its arrival, seconds.
+            emergency: The router took the as_written emergency V1 path.
+        """
+        node = self.node
+        ok, cost = self.draws.next()
+        latency = self.mailbox.serve_one(now, cost) - now
+        self.stats.record(latency, ok=ok)
+        node.router.record_v1(self.module, ok, latency, emergency)
+        if not ok:
+            node.unserved += 1
+
+    def serve_direct_many(self, times: list[float], emergency: bool) -> None:
+        """:meth:`serve_direct` for many requests in time order (identical results).
+
+        Args:
+            times: Their arrivals, non-decreasing, seconds.
+            emergency: The router took the as_written emergency V1 path.
+        """
+        node = self.node
+        oks, costs = self.draws.take(len(times))
+        finishes = self.mailbox.serve_many(times, costs)
+        latencies = [f - t for f, t in zip(finishes, times, strict=True)]
+        self.stats.record_each(latencies, oks)
+        node.router.record_v1_many(self.module, oks, latencies, emergency)
+        node.unserved += oks.count(False)
 
 
 class _Internal(NamedTuple):
@@ -254,7 +313,8 @@ class Node:
         peer_limiter: The guide's per-peer limiter for inbound sync requests.
         events: The run's event log.
         fault_rng: Stream for regression error draws.
-        service_rng: Stream for service-time draws.
+        service_rng: Parent of the service instances' own streams (see
+            :class:`~sim.service_draws.ServiceDraws`); not drawn from itself.
         pool_base_memory: Bytes each pool process holds besides its transactions.
     """
 
@@ -275,7 +335,6 @@ class Node:
         self.router = router
         self.events = events
         self.fault_rng = fault_rng
-        self.service_rng = service_rng
         self.input_limits = input_limits
         self.sender_limiter = PeerRateLimiter(sender_limit)
         self.tx_peer_limiter = PeerRateLimiter(tx_peer_limit)
@@ -285,14 +344,20 @@ class Node:
         self.pool_v1 = PoolInstance(self, "v1", v1_pool, v1_cost, 1, pool_base_memory)
         self.pool_v2 = PoolInstance(self, "v2", v2_pool, v2_cost,
                                     v2_pool.config.batch_processing_size, pool_base_memory)
+        # One stream per instance, spawned from service_rng in the order of ``services`` (V1
+        # then V2 per module), so an instance's draws never depend on other instances' traffic.
+        rngs = iter(service_rng.spawn(2 * len(services)))
         self.services: dict[str, dict[str, ServiceInstance]] = {
-            module: {"v1": ServiceInstance(self, module, "v1", s1),
-                     "v2": ServiceInstance(self, module, "v2", s2)}
+            module: {"v1": ServiceInstance(self, module, "v1", s1, next(rngs)),
+                     "v2": ServiceInstance(self, module, "v2", s2, next(rngs))}
             for module, (s1, s2) in services.items()
         }
         self.regressions: dict[str, Regression] = {}
         self._leaks: dict[str, float] = {}
         self._heap: list[_Internal] = []
+        # V2 replies still on the heap, per module: while a module has one, a V1 retry may
+        # still land in its V1 mailbox, so its requests cannot be served as one batch.
+        self._replies_due: Counter[str] = Counter()
         self._seq = 0
         self.now = 0.0
         self.unserved = 0
@@ -394,6 +459,7 @@ class Node:
                 lost_tx_replies += 1
         self.ledger.dropped["restart"] += lost_tx_replies
         self._heap.clear()
+        self._replies_due.clear()
         lost_requests = 0
         for versions in self.services.values():
             for service in versions.values():
@@ -440,11 +506,12 @@ class Node:
         decision = self.router.decide(POOL, now, tx.sender)
         if decision.refused:
             self.pool_v2.stats.record_refused()
-        request = TxRequest(tx, peer, now, now, None, decision.emergency)
         if decision.version == "v2":
-            self.pool_v2.mailbox.offer(now, request)
+            self.pool_v2.mailbox.offer(now, TxRequest(tx, peer, now, now, None, False))
+        elif self.pool_v1.retired:
+            self._to_v1_pool(now, TxRequest(tx, peer, now, now, None, decision.emergency))
         else:
-            self._to_v1_pool(now, request)
+            self.pool_v1.add_direct(tx, now, decision.emergency)
 
     def _to_v1_pool(self, at: float, request: TxRequest) -> None:
         if not self.pool_v1.retired:
@@ -467,8 +534,7 @@ class Node:
             # V1 has no fault model: it always replies.
             inst.stats.record(latency)
             if item.rescue_of is None:
-                self.router.record(POOL, "v1", CallOutcome("ok", latency), item.origin,
-                                   emergency=item.emergency)
+                self.router.record_v1(POOL, True, latency, item.emergency)
             else:
                 self.router.record(POOL, "v2", item.rescue_of, item.origin,
                                    rescue=CallOutcome("ok", latency))
@@ -510,19 +576,23 @@ class Node:
             self.events.emit(now, "rate_limited", peer=caller)
             return
         decision = self.router.decide(module, now, caller)
+        versions = self.services[module]
         if decision.refused:
-            self.services[module]["v2"].stats.record_refused()
-        request = PeerRequest(module, caller, now, now, None, decision.emergency)
+            versions["v2"].stats.record_refused()
         if decision.version == "v2":
-            self.services[module]["v2"].mailbox.offer(now, request)
+            versions["v2"].mailbox.offer(now, PeerRequest(module, caller, now, now, None, False))
+        elif versions["v1"].retired:
+            self._to_v1_service(now, PeerRequest(module, caller, now, now, None,
+                                                 decision.emergency))
         else:
-            self._to_v1_service(now, request)
+            versions["v1"].serve_direct(now, decision.emergency)
 
     def _to_v1_service(self, at: float, request: PeerRequest) -> None:
         inst = self.services[request.module]["v1"]
         if not inst.retired:
             inst.mailbox.offer(at, request)
             return
+        # V1 is deprecated: a request that still lands on V1 (breaker open, a rescue) fails.
         self.unserved += 1
         failed = CallOutcome("error", 0.0)
         if request.rescue_of is None:
@@ -532,6 +602,32 @@ class Node:
             self.router.record(request.module, "v2", request.rescue_of, request.origin,
                                rescue=failed)
 
+    def submit_requests(self, module: str, times: list[float]) -> bool:
+        """Serve a batch of a module's generic requests at once, if that changes nothing.
+
+        Offered by the input feeder before it feeds a stretch of inputs one by one. The batch
+        is taken (True) only when every request would go to V1 without a draw or a breaker
+        call (:meth:`ModuleRouter.fixed_v1`) and no V2 reply of the module is pending: then
+        nothing else in the stretch touches the module's V1 mailbox, stats, draws or routing
+        counters, so serving its requests first, in their own order, gives exactly the
+        results of interleaving them with the other inputs. Inbound sync requests always go
+        one by one (the per-peer limiter and its log are shared and ordered).
+
+        Args:
+            module: Module type.
+            times: Request times, non-decreasing, seconds (callers do not matter on V1).
+
+        Returns:
+            True if the requests were served; False if the caller must feed them one by one.
+        """
+        if module == SYNC or self._replies_due[module] or self.services[module]["v1"].retired:
+            return False
+        decision = self.router.fixed_v1(module)
+        if decision is None:
+            return False
+        self.services[module]["v1"].serve_direct_many(times, decision.emergency)
+        return True
+
     def complete_request(self, inst: ServiceInstance, item: PeerRequest, finish: float,
                          fail: bool) -> None:
         """Called by a service instance when a request is done (or failed)."""
@@ -539,12 +635,11 @@ class Node:
         module = item.module
         if inst.version == "v1":
             inst.stats.record(latency, ok=not fail)
-            outcome = CallOutcome("error" if fail else "ok", latency)
             if item.rescue_of is None:
-                self.router.record(module, "v1", outcome, item.origin, emergency=item.emergency)
+                self.router.record_v1(module, not fail, latency, item.emergency)
             else:
                 self.router.record(module, "v2", item.rescue_of, item.origin,
-                                   rescue=outcome)
+                                   rescue=CallOutcome("error" if fail else "ok", latency))
             if fail:
                 self.unserved += 1
             return
@@ -553,6 +648,7 @@ class Node:
         spent = min(latency, timeout)
 
         def reply() -> None:
+            self._replies_due[module] -= 1
             timed_out = not fail and latency > timeout
             inst.stats.record(spent, ok=not fail, timed_out=timed_out)
             if self.router.needs_rescue(module, "v2", outcome):
@@ -565,6 +661,7 @@ class Node:
                 self.unserved += int(fail)
                 self.router.record(module, "v2", outcome, item.origin)
 
+        self._replies_due[module] += 1
         self._schedule(item.origin + spent, reply, carries_tx=False)
 
     # -- blocks and cleanup --------------------------------------------------------------

@@ -172,10 +172,13 @@ class Model:
     def advance(self, until: float) -> None:
         """Feed every input before ``until`` (fast mode); no-op in trace mode."""
         if self.scenario.run.mode == "fast":
-            self.feeder.advance(until, self.node.submit_tx, self._on_request)
+            self.feeder.advance(until, self.node.submit_tx, self._on_request, self._on_requests)
 
     def _on_request(self, kind: int, caller: int, time: float) -> None:
         self.node.submit_request(REQUEST_MODULES[kind], caller, time)
+
+    def _on_requests(self, kind: int, times: list[float]) -> bool:
+        return self.node.submit_requests(REQUEST_MODULES[kind], times)
 
     # -- processes -----------------------------------------------------------------------
 

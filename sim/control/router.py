@@ -88,6 +88,13 @@ class RouteDecision(NamedTuple):
     refused: bool = False
 
 
+# decide() returns one of these shared immutable values instead of building a tuple per request.
+_TO_V1: Final = RouteDecision(_V1, False)
+_TO_V2: Final = RouteDecision(_V2, False)
+_EMERGENCY_V1: Final = RouteDecision(_V1, True)
+_REFUSED_V1: Final = RouteDecision(_V1, False, True)
+
+
 class RoutedResult(NamedTuple):
     """What became of one request.
 
@@ -314,19 +321,17 @@ class ModuleRouter:
         Returns:
             The decision. A ``"v2"`` decision must be followed by :meth:`record`.
         """
-        st = self._get(module)
+        st = self._modules.get(module) or self._get(module)
         breaker = st.breaker
         if breaker.config.unknown_state_emergency_v1:
-            return RouteDecision(_V1, True)
+            return _EMERGENCY_V1
         if self.profile == "intended":
             if st.version != _V2 or st.split < self._draws.next():
-                return RouteDecision(_V1, False)
-            if breaker.allow(now):
-                return RouteDecision(_V2, False)
-            return RouteDecision(_V1, False, True)
+                return _TO_V1
+            return _TO_V2 if breaker.allow(now) else _REFUSED_V1
         state = breaker.state_at(now)
         if state is BreakerState.OPEN:
-            return RouteDecision(_V1, False)
+            return _TO_V1
         if state is BreakerState.HALF_OPEN:
             to_v2 = self._draws.next() <= HALF_OPEN_V2_PERCENT
         elif st.version != _V2 or st.split <= 0:
@@ -337,7 +342,7 @@ class ModuleRouter:
             bucket = caller_bucket(caller) if caller is not None else self._draws.next()
             to_v2 = bucket <= st.split
         # A capped half-open breaker can still refuse; the request then stays on V1.
-        return RouteDecision(_V2 if to_v2 and breaker.allow(now) else _V1, False)
+        return _TO_V2 if to_v2 and breaker.allow(now) else _TO_V1
 
     def route(self, module: str, now: float, caller: CallerId | None = None) -> Version:
         """Decide where one request goes (see :meth:`decide`).
@@ -473,6 +478,72 @@ class ModuleRouter:
             st.v2_errors += 1
         st.v2.add(True, outcome.latency)  # intended: an ok; as_written: every reply is {:ok, _}
         return RoutedResult(module, _V2, _V2, outcome, False, False)
+
+    def record_v1(self, module: str, ok: bool, latency: float, emergency: bool = False) -> None:
+        """Account one request that a V1 decision sent to V1 (the hot path of :meth:`record`).
+
+        Same effect as ``record(module, "v1", CallOutcome("ok" if ok else "error", latency),
+        now, emergency=emergency)`` without building the outcome and the result: the node
+        calls it for every V1 reply, the bulk of all traffic.
+
+        Args:
+            module: Module type.
+            ok: Whether V1 replied normally (False: an ``error`` reply).
+            latency: Its latency in seconds.
+            emergency: The decision took the emergency V1 path.
+        """
+        st = self._modules.get(module) or self._get(module)
+        v1 = st.v1
+        v1.executions += 1
+        if emergency:
+            st.emergency += 1
+        else:
+            # as_written wraps {:error, _} in {:ok, _}: an error reply is still a success there.
+            v1.add(ok or self.profile != "intended", latency)
+
+    def record_v1_many(self, module: str, oks: list[bool], latencies: list[float],
+                       emergency: bool = False) -> None:
+        """:meth:`record_v1` for many requests in order (same counters, same float sums).
+
+        Args:
+            module: Module type.
+            oks: Per request, whether V1 replied normally.
+            latencies: Their latencies in seconds.
+            emergency: The decisions took the emergency V1 path.
+        """
+        st = self._modules.get(module) or self._get(module)
+        v1 = st.v1
+        v1.executions += len(latencies)
+        if emergency:
+            st.emergency += len(latencies)
+            return
+        v1.requests += len(latencies)
+        v1.successes += len(oks) if self.profile != "intended" else oks.count(True)
+        total = v1.total_latency
+        for latency in latencies:
+            total += latency
+        v1.total_latency = total
+
+    def fixed_v1(self, module: str) -> RouteDecision | None:
+        """The decision every request of ``module`` gets with no draw and no breaker call.
+
+        For the batched path of V1-only traffic: the emergency V1 path when the breaker
+        config has ``unknown_state_emergency_v1`` (either profile), or V1 in the ``intended``
+        profile while the module's version is ``"v1"``; else None (``as_written`` can send a
+        V1 module's requests to a half-open V2).
+
+        Args:
+            module: Module type.
+
+        Returns:
+            The fixed decision, or None when decisions depend on draws or breaker state.
+        """
+        st = self._modules.get(module) or self._get(module)
+        if st.breaker.config.unknown_state_emergency_v1:
+            return _EMERGENCY_V1
+        if self.profile == "intended" and st.version != _V2:
+            return _TO_V1
+        return None
 
     def _rescued(
         self, st: _Module, module: str, spent: float, rescue: CallOutcome | None

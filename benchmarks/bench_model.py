@@ -1,0 +1,205 @@
+"""Network-model benchmarks (issue 5, "Performance"): speed ratio, flat memory, scaling.
+
+Every figure is a ratio measured in one run (benchmarks/README.md, "Network model"):
+
+* **speed**: the full model for one simulated day at 20 tx/s with 50 peers and every
+  control-plane feature busy, against a bare SimPy loop that only schedules one
+  ``env.timeout`` per arriving transaction at the same rate for the same day.
+* **memory**: peak RSS of a 4-day run over that of a 1-day run, each in its own subprocess
+  (``resource.getrusage(RUSAGE_CHILDREN)``), so the runs share no heap.
+* **scaling**: wall time at 1x, 2x, 4x the transaction rate and with 10, 50, 200 peers, over
+  the 1x / 50-peer case (one simulated hour each).
+
+``python3 -m pytest benchmarks/bench_model.py`` runs the pytest-benchmark cases;
+``python3 -m benchmarks.bench_model`` prints the whole table (round-robin repetitions, median).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import simpy
+
+from sim.runner import run
+from sim.scenario import Scenario, load_scenario
+from sim.workload import ConstantRate
+
+DAY = 86_400.0
+HOUR = 3_600.0
+RATE = 20.0
+GAP_CHUNK = 65_536
+
+
+
+def _peers(n: int) -> dict[str, int]:
+    # The canary's peer mix (40 honest, 5 slow, 3 flaky, 2 churning per 50), scaled to n.
+    mix = {"slow": 5, "flaky": 3, "churning": 2}
+    out = {kind: round(count * n / 50) for kind, count in mix.items()}
+    return {"honest": n - sum(out.values()), **out}
+
+
+def full_scenario(duration: float, rate_factor: float = 1.0, peers: int = 50) -> Scenario:
+    """The benchmarked model: the canary with every control-plane feature on.
+
+    The canary as shipped: transaction pool and sync service on V2 at a 5 % split behind
+    their breakers (threshold 3, 30 s timeout), every inbound sync request through the
+    per-peer rate limiter, filter (5/s) and subscription (2/s) load on the router (those two
+    modules stay on V1, as in the guide's canary), the 12-s block builder, pool cleanups,
+    sync engines V1 and V2 following the chain, churning peers and 10-s metric samples.
+
+    Args:
+        duration: Simulated seconds.
+        rate_factor: Multiplier on the 20 tx/s transaction rate.
+        peers: Number of peers (each sends inbound sync requests at 0.5/s through the
+            per-peer rate limiter).
+
+    Returns:
+        The scenario.
+    """
+    base = load_scenario("canary")
+    stream = base.workload[0].model_copy(update={"rate": ConstantRate(rate=RATE * rate_factor)})
+    network = base.network.model_copy(update={"peers": _peers(peers)})
+    return base.model_copy(update={"name": "bench", "duration": duration,
+                                   "workload": (stream,),
+                                   "network": network})
+
+
+def bare_simpy(duration: float, rate: float = RATE, seed: int = 1) -> int:
+    """The baseline: one SimPy process that schedules one timeout per Poisson arrival.
+
+    Gaps are drawn with numpy in chunks of 65,536 (cheaper per gap than
+    ``random.Random.expovariate``, so the baseline is as fast as it can be, and the model draws
+    its arrivals the same way).
+
+    Args:
+        duration: Simulated seconds.
+        rate: Arrivals per second.
+        seed: Seed of the gap stream.
+
+    Returns:
+        Arrivals scheduled.
+    """
+    env = simpy.Environment()
+    rng = np.random.default_rng(seed)
+    count = [0]
+
+    def arrivals() -> simpy.events.ProcessGenerator:
+        timeout = env.timeout
+        n = 0
+        while True:
+            for gap in rng.exponential(1.0 / rate, size=GAP_CHUNK).tolist():
+                yield timeout(gap)
+                n += 1
+                count[0] = n
+
+    env.process(arrivals())
+    env.run(until=duration)
+    return count[0]
+
+
+def model_run(duration: float, rate_factor: float = 1.0, peers: int = 50,
+              metrics_interval: float | None = None) -> int:
+    """One full model run; returns the transactions that reached the node."""
+    scenario = full_scenario(duration, rate_factor, peers)
+    if metrics_interval is not None:
+        scenario = scenario.model_copy(update={
+            "run": scenario.run.model_copy(update={"metrics_interval": metrics_interval})})
+    result = run(scenario, seed=1)
+    return int(result.ledger["node"]["arrived"])
+
+
+def peak_rss_mb(days: float, metrics_interval: float | None = None) -> float:
+    """Peak RSS in MiB of a model run of ``days`` simulated days in a fresh subprocess.
+
+    The child reports its own ``getrusage(RUSAGE_SELF).ru_maxrss`` (what the parent's
+    ``RUSAGE_CHILDREN`` gives for that child alone, without the running maximum over earlier
+    children), so runs share no heap and no measurement.
+    """
+    code = ("import resource\n"
+            "from benchmarks.bench_model import model_run\n"
+            f"model_run({days * DAY!r}, metrics_interval={metrics_interval!r})\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True)
+    return int(out.stdout.split()[-1]) / 1024.0
+
+
+# -- pytest-benchmark cases ------------------------------------------------------------------
+
+
+@pytest.mark.benchmark(group="model-day")
+def test_bare_simpy_day(benchmark) -> None:
+    n = benchmark.pedantic(bare_simpy, args=(DAY,), rounds=3, iterations=1)
+    assert abs(n - RATE * DAY) < 5 * (RATE * DAY) ** 0.5
+
+
+@pytest.mark.benchmark(group="model-day")
+def test_full_model_day(benchmark) -> None:
+    n = benchmark.pedantic(model_run, args=(DAY,), rounds=1, iterations=1)
+    assert abs(n - RATE * DAY) < 5 * (RATE * DAY) ** 0.5
+
+
+@pytest.mark.benchmark(group="model-scaling")
+@pytest.mark.parametrize(("rate_factor", "peers"),
+                         [(1.0, 50), (2.0, 50), (4.0, 50), (1.0, 10), (1.0, 200)])
+def test_model_scaling_hour(benchmark, rate_factor: float, peers: int) -> None:
+    n = benchmark.pedantic(model_run, args=(HOUR, rate_factor, peers), rounds=1, iterations=1)
+    assert n > 0.9 * RATE * rate_factor * HOUR
+
+
+# -- the table ---------------------------------------------------------------------------
+
+
+def _median_times(cases: dict[str, Callable[[], object]], reps: int) -> dict[str, float]:
+    # Round-robin repetitions so drift of the shared host hits every case alike.
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(reps):
+        for name, fn in cases.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the speed, memory and scaling ratios (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=1, help="round-robin repetitions")
+    parser.add_argument("--days", type=float, default=1.0, help="simulated days, speed case")
+    parser.add_argument("--skip", action="append", default=[],
+                        choices=["speed", "memory", "scaling"])
+    args = parser.parse_args(argv)
+    if "speed" not in args.skip:
+        d = args.days * DAY
+        t = _median_times({"bare": lambda: bare_simpy(d), "model": lambda: model_run(d)},
+                          args.reps)
+        print(f"speed ({args.days:g} day): bare SimPy {t['bare']:.2f} s, model "
+              f"{t['model']:.2f} s, ratio model/bare = {t['model'] / t['bare']:.2f}")
+    if "memory" not in args.skip:
+        # As shipped (a sample every 10 s: the time series is output that grows with the
+        # run), and with hourly samples (what remains is the model's own state).
+        for interval in (None, 3_600.0):
+            one = peak_rss_mb(1.0, interval)
+            four = peak_rss_mb(4.0, interval)
+            label = "10-s samples" if interval is None else "hourly samples"
+            print(f"memory ({label}): peak RSS 1 day {one:.1f} MiB, 4 days {four:.1f} MiB, "
+                  f"ratio = {four / one:.3f}")
+    if "scaling" not in args.skip:
+        cases = {(f, p): (lambda f=f, p=p: model_run(HOUR, f, p))
+                 for f, p in [(1.0, 50), (2.0, 50), (4.0, 50), (1.0, 10), (1.0, 200)]}
+        t = _median_times({f"{f:g}x/{p}": fn for (f, p), fn in cases.items()}, args.reps)
+        ref = t["1x/50"]
+        print("scaling (1 simulated hour; wall-time ratio against 1x rate / 50 peers):")
+        for name, value in t.items():
+            print(f"  {name:>8}: {value / ref:.2f}")
+
+
+if __name__ == "__main__":
+    main()
