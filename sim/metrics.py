@@ -190,8 +190,17 @@ class TimeSeries:
         """Column names: ``time`` first, then the rest sorted."""
         return ["time", *sorted(k for k in self._columns if k != "time")]
 
-    def arrays(self) -> dict[str, npt.NDArray[np.float64]]:
-        """Every column as a float64 array, ``time`` first then sorted names."""
+    def arrays(self, *, final: bool = False) -> dict[str, npt.NDArray[np.float64]]:
+        """Every column as a float64 array, ``time`` first then sorted names.
+
+        Args:
+            final: Share the columns' memory instead of copying it (no copy of a long run's
+                series at the end). The series cannot take further samples afterwards: a
+                column whose buffer is shared cannot grow.
+        """
+        if final:
+            return {name: np.frombuffer(self._columns[name], dtype=np.float64)
+                    for name in self.names}
         return {name: self.column(name) for name in self.names}
 
     def column(self, name: str) -> npt.NDArray[np.float64]:

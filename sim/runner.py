@@ -423,7 +423,7 @@ class Model:
         self.node.drain()
         self.close_windows()
         ledger = self.check_ledger()
-        return Result(summary=self.summary(ledger), timeseries=self.series.arrays(),
+        return Result(summary=self.summary(ledger), timeseries=self.series.arrays(final=True),
                       events=list(self.events.records), ledger=ledger)
 
     def check_ledger(self) -> dict[str, Any]:
