@@ -36,49 +36,40 @@ class TxPool(Protocol):
     @property
     def config(self) -> PoolV1Config | PoolV2Config:
         """The pool's configuration."""
-        ...
 
     def add(self, tx: Transaction, now: float) -> AddResult:
         """Offer one transaction at time ``now`` (s)."""
-        ...
 
     def add_batch(self, txs: Sequence[Transaction], now: float) -> list[AddResult]:
         """Offer several transactions; one result each, in order."""
-        ...
 
     def best(self, gas_limit: int) -> list[Transaction]:
         """Greedy block fill in priority order, without removing anything."""
-        ...
 
     def take_for_block(self, gas_limit: int, now: float) -> list[Transaction]:
         """:meth:`best`, then remove those transactions as included."""
-        ...
 
     def remove_included(self, tx_hashes: Iterable[int], now: float) -> int:
         """Remove the resident ones among ``tx_hashes`` as included; return how many."""
-        ...
 
     def expire(self, now: float) -> list[Transaction]:
         """One age-cleanup pass at ``now``; return what expired."""
-        ...
 
     def evict_all(self, now: float) -> list[Transaction]:
         """Remove every resident as evicted (restart, hand-over); return them."""
-        ...
 
     def get(self, tx_hash: int) -> Transaction | None:
         """The resident transaction with this hash, if any."""
-        ...
 
-    def __contains__(self, tx_hash: object) -> bool: ...
+    def __contains__(self, tx_hash: object) -> bool:
+        """Whether a transaction with this hash is resident."""
 
-    def __len__(self) -> int: ...
+    def __len__(self) -> int:
+        """The number of resident transactions."""
 
     @property
     def memory_bytes(self) -> int:
         """Resident bytes under the per-entry model."""
-        ...
 
     def stats(self) -> PoolStats:
         """The guide's pool metrics (see each pool's ``stats``)."""
-        ...

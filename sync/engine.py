@@ -20,69 +20,53 @@ class SyncEngine(Protocol):
     @property
     def processing_workers(self) -> int:
         """Blocks the caller may process at once."""
-        ...
 
     @property
     def synced_to(self) -> int:
         """Newest imported block number."""
-        ...
 
     @property
     def best_known(self) -> int:
         """Highest block number the engine knows of."""
-        ...
 
     @property
     def cached_blocks(self) -> int:
         """Downloaded (or queued) blocks not yet imported."""
-        ...
 
     @property
     def in_flight(self) -> int:
         """Requests awaiting an answer."""
-        ...
 
     def start(self, now: float) -> list[Action]:
         """Begin syncing."""
-        ...
 
     def restart(self, now: float) -> list[Action]:
         """Crash and resume from the last checkpoint."""
-        ...
 
     def peer_connected(self, peer_id: str, head_number: int, now: float) -> list[Action]:
         """A peer connected with this head."""
-        ...
 
     def peer_head(self, peer_id: str, head_number: int, now: float) -> list[Action]:
         """A connected peer announced a new head."""
-        ...
 
     def peer_disconnected(self, peer_id: str, now: float) -> list[Action]:
         """A peer went away."""
-        ...
 
     def on_response(self, request_id: int, response: Response, now: float) -> list[Action]:
         """A peer answered a request."""
-        ...
 
     def on_timer(self, now: float) -> list[Action]:
         """The wake-up asked for by :meth:`next_timer` is due."""
-        ...
 
     def blocks_processed(self, blocks: list[Block] | tuple[Block, ...],
                          now: float) -> list[Action]:
         """These blocks finished processing."""
-        ...
 
     def next_timer(self) -> float | None:
         """When the engine next wants :meth:`on_timer`, or None."""
-        ...
 
     def metrics(self, now: float) -> dict[str, float | int | bool]:
         """The guide's sync metrics and counters."""
-        ...
 
     def imported_matches(self, chain: Chain) -> bool:
         """Whether the imported chain is a prefix of ``chain``."""
-        ...
