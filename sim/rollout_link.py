@@ -20,9 +20,12 @@ module on ``v1`` stays on V1 whatever its split. A schedule step sets both versi
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from sim.control import ModuleRouter
 from sim.events import EventLog
@@ -50,17 +53,58 @@ POOL = "transaction_pool"
 SYNC = "sync_service"
 
 
-def snapshot_from_row(row: dict[str, float]) -> dict[str, dict[str, dict[str, float]]]:
-    """The rollout snapshot ``[module][version][metric]`` of one sample row."""
+_SUMMED = ("request_count", "error_count")
+_MEANS = ("throughput_tps", "cpu_usage_percent", "sync_speed_bps", "network_bandwidth_mbps",
+          "peer_disconnect_rate_percent")
+_WEIGHTED = ("avg_latency_ms", "p95_latency_ms", "p99_latency_ms")
+_SYNCED_BEHIND = 2.0
+"""An engine this many blocks (or fewer) behind the head counts as synced."""
+_V1_BASELINE_SHARE = 0.5
+"""V1 figures are a baseline only from windows where V1 carried at least this share."""
+
+
+def _column(rows: Sequence[dict[str, float]], key: str) -> list[float]:
+    return [r[key] for r in rows if key in r and not math.isnan(r[key])]
+
+
+def snapshot_from_rows(rows: Sequence[dict[str, float]]
+                       ) -> dict[str, dict[str, dict[str, float]]]:
+    """The rollout snapshot ``[module][version][metric]`` of a window of sample rows.
+
+    Counts are summed over the window, rates and CPU averaged, latencies averaged weighted by
+    each sample's requests, gauges taken from the last sample; the pool's error rate is the
+    window's errors over its attempts.
+    """
     snap: dict[str, dict[str, dict[str, float]]] = {POOL: {}, SYNC: {}}
+    last = rows[-1]
     for module, names in ((POOL, POOL_METRICS), (SYNC, SYNC_METRICS)):
         for version in ("v1", "v2"):
             prefix = f"{module}.{version}."
-            values = {n: row[prefix + n] for n in names if prefix + n in row}
-            if module == SYNC:
-                serving = row.get(f"{SYNC}.serving.{version}.requests")
-                if serving is not None:
-                    values["request_count"] = serving
+            values: dict[str, float] = {}
+            for name in names:
+                key = prefix + name
+                if name in _SUMMED:
+                    col = _column(rows, key)
+                    values[name] = float(sum(col)) if col else math.nan
+                elif name in _MEANS:
+                    col = _column(rows, key)
+                    values[name] = float(np.mean(col)) if col else math.nan
+                elif name in _WEIGHTED:
+                    pairs = [(r[key], r.get(prefix + "request_count", 0.0)) for r in rows
+                             if key in r and not math.isnan(r[key])]
+                    weight = sum(w for _, w in pairs)
+                    values[name] = (sum(v * w for v, w in pairs) / weight if weight > 0
+                                    else math.nan)
+                elif key in last:
+                    values[name] = last[key]
+            if module == POOL:
+                attempts = values.get("request_count", math.nan)
+                errors = sum(_column(rows, prefix + "error_count"))
+                values["error_rate_percent"] = (100.0 * errors / attempts
+                                                if attempts > 0 else math.nan)
+            else:
+                col = _column(rows, f"{SYNC}.serving.{version}.requests")
+                values["request_count"] = float(sum(col)) if col else math.nan
             snap[module][version] = values
     return snap
 
@@ -77,8 +121,12 @@ class RolloutLink:
     """
 
     def __init__(self, section: RolloutSection, profile: str, router: ModuleRouter,
-                 events: EventLog, retire_v1: Callable[[float], dict[str, Any]]) -> None:
+                 events: EventLog, retire_v1: Callable[[float], dict[str, Any]],
+                 metrics_interval: float) -> None:
         self.section = section
+        self._window: deque[dict[str, float]] = deque()
+        self._window_rows = max(1, round(section.health_window / metrics_interval))
+        self._v1_baseline: dict[str, float] | None = None
         self.router = router
         self.events = events
         self._retire_v1 = retire_v1
@@ -157,14 +205,37 @@ class RolloutLink:
                 self.rollbacks.append({"time": act.time, "source": origin,
                                        "reason": fields.get("reason", "")})
 
-    def _snapshot(self, row: dict[str, float]) -> dict[str, dict[str, dict[str, float]]]:
-        snap = snapshot_from_row(row)
-        v1 = snap[POOL]["v1"].get("request_count", 0.0)
-        v2 = snap[POOL]["v2"].get("request_count", 0.0)
+    def _snapshot(self) -> dict[str, dict[str, dict[str, float]]]:
+        """The health window's snapshot, rates per unit of traffic share, V1 as baseline.
+
+        Pool throughput and CPU grow with a version's share of the pool's requests, so they
+        are divided by it (:func:`~sim.rollout.normalise_rates`). V1's pool figures are used
+        as the baseline only from windows where V1 carried at least half the traffic; later
+        windows compare V2 with the last such baseline (at a 10 % share, V1's figures scaled
+        by ten are mostly noise, and at 0 % there are none).
+        """
+        snap = snapshot_from_rows(self._window)
+        v1 = snap[POOL]["v1"].get("request_count", math.nan)
+        v2 = snap[POOL]["v2"].get("request_count", math.nan)
+        v1 = 0.0 if math.isnan(v1) else v1
+        v2 = 0.0 if math.isnan(v2) else v2
         total = v1 + v2
+        # Both sync engines do the whole sync side by side: their rates compare as they are.
         shares = {POOL: {"v1": v1 / total if total else math.nan,
-                         "v2": v2 / total if total else math.nan}}
-        return normalise_rates(snap, shares)
+                         "v2": v2 / total if total else math.nan},
+                  SYNC: {"v1": 1.0, "v2": 1.0}}
+        out = normalise_rates(snap, shares)
+        for version in ("v1", "v2"):
+            sync = out[SYNC][version]
+            # A synced engine's speed is the chain's growth rate (1 block per slot), not what
+            # it could do: comparing it with an engine still catching up means nothing.
+            if sync.get("blocks_behind", math.inf) <= _SYNCED_BEHIND:
+                sync["sync_speed_bps"] = math.nan
+        if total and v1 / total >= _V1_BASELINE_SHARE:
+            self._v1_baseline = dict(out[POOL]["v1"])
+        elif self._v1_baseline is not None:
+            out[POOL]["v1"] = dict(self._v1_baseline)
+        return out
 
     # -- the per-sample hook -------------------------------------------------------------
 
@@ -184,9 +255,12 @@ class RolloutLink:
                                        "reason": "scripts/rollback_v2.sh"})
             self.events.emit(st.time, "manual_rollback_step", step=st.kind,
                              module=st.module, index=st.index)
+        self._window.append(row)
+        while len(self._window) > self._window_rows:
+            self._window.popleft()
         snap: dict[str, dict[str, dict[str, float]]] | None = None
         if self.alerts is not None and self.alerts.next_evaluation <= now:
-            snap = self._snapshot(row)
+            snap = self._snapshot()
             for ev in self.alerts.evaluate(now, snap):
                 record = ev.to_event()
                 kind = str(record.pop("kind"))
@@ -197,7 +271,7 @@ class RolloutLink:
             while self._resumes and self._resumes[0] <= now:
                 self._apply(ctrl.resume(self._resumes.pop(0)), "resume")
             if ctrl.next_check_time <= now:
-                snap = snap if snap is not None else self._snapshot(row)
+                snap = snap if snap is not None else self._snapshot()
                 assert self.health is not None
                 result = self.health.evaluate(now, snap)
                 self.checks += 1
@@ -206,7 +280,7 @@ class RolloutLink:
                     self.events.emit(now, "health_check_failed", reason=result.reason)
                 self._apply(ctrl.on_check(now, result), "controller")
         if self.auto is not None and self.auto.next_evaluation <= now:
-            snap = snap if snap is not None else self._snapshot(row)
+            snap = snap if snap is not None else self._snapshot()
             self._apply(self.auto.evaluate(now, snap, ctrl), "auto_rollback")
         self._maybe_retire(now)
 

@@ -134,7 +134,8 @@ class Model:
                                   scenario.run.chunk, scenario.duration)
         # Rollout.
         self.rollout = RolloutLink(scenario.rollout, scenario.profile, self.router,
-                                   self.events, self._retire_v1)
+                                   self.events, self._retire_v1,
+                                   scenario.run.metrics_interval)
         # Metrics.
         self.series = TimeSeries()
         self.inclusion_window = LogHistogram()

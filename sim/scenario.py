@@ -390,8 +390,14 @@ class DeprecationSection(_Section):
 
 
 class RolloutSection(_Section):
-    """Everything that changes versions and splits during a run."""
+    """Everything that changes versions and splits during a run.
 
+    ``health_window`` is the span of samples a health check, an alert evaluation or an
+    AutoRollback evaluation judges (counts summed, rates averaged): long enough that a 5 %
+    canary's few requests are not judged on noise.
+    """
+
+    health_window: PositiveSeconds = 300.0
     controller: ControllerSection | None = None
     auto_rollback: AutoRollbackSection | None = None
     alerts: AlertsSection = AlertsSection()

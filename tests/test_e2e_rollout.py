@@ -78,8 +78,10 @@ def test_as_written_controller_skips_five_percent_and_auto_rollback_does_not_pau
         "duration": 1500,
         "profile": "as_written",
         "modules": {"transaction_pool": {"version": "v2"}, "sync_service": {"version": "v2"}},
+        # A one-minute health window: the controller's next check no longer sees the errors
+        # from before the auto-rollback (with a longer window it rolls back on its own).
         "rollout": {"controller": {"stability_period": "5m", "nil_health_crash": False},
-                    "auto_rollback": {}},
+                    "auto_rollback": {}, "health_window": 60},
         "faults": [{"kind": "v2_regression", "module": "transaction_pool", "start": 400,
                     "error_rate": 0.3, "latency_factor": 3.0}],
     })

@@ -47,8 +47,11 @@ SYNC_METRICS: Final = (
 )
 """Sync metrics: the guide's ``V2Metrics`` sync names (L472-491) plus the Alerts inputs."""
 
-RATE_METRICS: Final = ("throughput_tps", "sync_speed_bps", "network_bandwidth_mbps")
+RATE_METRICS: Final = ("throughput_tps", "sync_speed_bps", "network_bandwidth_mbps",
+                       "cpu_usage_percent")
 """Metrics proportional to a version's traffic share (divided by :func:`normalise_rates`).
+
+CPU is among them: a GenServer's busy fraction grows with the requests it serves.
 
 ``request_count`` is proportional too but is left as a count: the low-traffic guard needs
 the real number of requests."""
