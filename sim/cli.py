@@ -148,6 +148,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except LedgerError as exc:
         print(f"mana-sim: ledger does not balance: {exc}", file=sys.stderr)
         return EXIT_LEDGER
+    except ConfigError as exc:
+        # A setting only the built model can check (e.g. an alerts file that vanished).
+        return _fail(str(exc))
     finally:
         if bar is not None:
             bar.close()

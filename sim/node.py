@@ -407,11 +407,19 @@ class Node:
             item.action()
 
     def step_to(self, time: float) -> None:
-        """Bring the node to ``time`` before handling an input at that time."""
-        if self._heap and self._heap[0].time < time:
-            self.run_internal(time)
-        self.now = time
-        self.pool_v2.mailbox.flush(time)
+        """Bring the node to ``time`` before handling an input at that time.
+
+        Flushing V2's waiting batch can schedule replies before ``time``; they are run too,
+        until nothing earlier than ``time`` is left.
+        """
+        heap = self._heap
+        while True:
+            if heap and heap[0].time < time:
+                self.run_internal(time)
+            self.now = time
+            self.pool_v2.mailbox.flush(time)
+            if not heap or heap[0].time >= time:
+                return
 
     def settle(self, until: float) -> None:
         """Finish every piece of work that starts before ``until`` (before a read at it)."""
@@ -449,24 +457,25 @@ class Node:
         """
         self.settle(now)
         lost_pool = 0
+        lost_queued = 0
         for inst in (self.pool_v1, self.pool_v2):
             lost_pool += len(inst.pool.evict_all(now))
-            waiting = inst.mailbox.reset(now)
-            self.ledger.dropped["restart"] += len(waiting)
-        lost_tx_replies = 0
-        for entry in self._heap:
-            if entry.carries_tx:
-                lost_tx_replies += 1
-        self.ledger.dropped["restart"] += lost_tx_replies
+            lost_queued += len(inst.mailbox.reset(now))
+        # A pending reply is a request whose caller never hears back: unserved. One that
+        # still owed its transaction a home (a failed V2 call awaiting its V1 retry) also
+        # loses the transaction.
+        lost_tx_replies = sum(1 for entry in self._heap if entry.carries_tx)
+        lost_replies = len(self._heap)
+        self.ledger.dropped["restart"] += lost_queued + lost_tx_replies
         self._heap.clear()
         self._replies_due.clear()
         lost_requests = 0
         for versions in self.services.values():
             for service in versions.values():
                 lost_requests += len(service.mailbox.reset(now))
-        self.unserved += lost_requests
-        return {"pool_transactions": lost_pool, "queued_transactions": lost_tx_replies,
-                "queued_requests": lost_requests}
+        self.unserved += lost_queued + lost_replies + lost_requests
+        return {"pool_transactions": lost_pool, "queued_transactions": lost_queued,
+                "pending_replies": lost_replies, "queued_requests": lost_requests}
 
     def retire_v1(self, now: float) -> dict[str, int]:
         """V1 deprecation: V1's pool hands its pending transactions to V2, then stops.

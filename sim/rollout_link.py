@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,7 +46,7 @@ from sim.rollout import (
 )
 from sim.rollout.schedule import RollbackScriptStep
 from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
-from sim.scenario import RolloutSection
+from sim.scenario import RolloutSection, alert_rules_source
 
 POOL = "transaction_pool"
 SYNC = "sync_service"
@@ -133,9 +132,7 @@ class RolloutLink:
         self.alerts: AlertEvaluator | None = None
         if section.alerts.enabled:
             text = section.alerts.rules
-            source: str | Path | None = text
-            if text is not None and "\n" not in text and Path(text).is_file():
-                source = Path(text)
+            source = None if text is None else alert_rules_source(text)
             self.alerts = AlertEvaluator(load_alert_rules(source),
                                          interval=section.alerts.interval,
                                          start=section.alerts.interval)

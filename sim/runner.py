@@ -358,6 +358,13 @@ class Model:
         row["rate_limit.refused"] = float(limited - self._rate_limited_mark)
         self._rate_limited_mark = limited
         row["chain.height"] = float(self.chain.height)
+        self._log_breaker_transitions()
+        for module in (POOL, SYNC, "filter_manager", "subscription_manager"):
+            row[f"{module}.traffic_split"] = float(self.router.split(module))
+        self.series.sample(now, row)
+        return row
+
+    def _log_breaker_transitions(self) -> None:
         for module in (POOL, SYNC, "filter_manager", "subscription_manager"):
             breaker = self.router.breaker(module)
             seen = self._breaker_marks.get(module, 0)
@@ -366,19 +373,16 @@ class Model:
                                  from_state=tr.from_state.value, to_state=tr.to_state.value,
                                  reason=tr.reason)
             self._breaker_marks[module] = breaker.transition_count
-        for module in (POOL, SYNC, "filter_manager", "subscription_manager"):
-            row[f"{module}.traffic_split"] = float(self.router.split(module))
-        self.series.sample(now, row)
-        return row
 
     def close_windows(self) -> None:
         """Fold the work after the last metrics sample into the whole-run totals.
 
-        The sampler's last sample falls before the end (SimPy does not process events at
-        exactly ``until``), so without this the summary's request counts, latencies and
-        inclusion delays would miss the final interval and whatever completed while draining.
+        Work that completed while draining after the last sample would otherwise be missing
+        from the summary's request counts, latencies and inclusion delays; breaker
+        transitions after the last sample would be missing from the event log.
         """
         node = self.node
+        self._log_breaker_transitions()
         for inst in (node.pool_v1, node.pool_v2):
             inst.stats.roll()
         for versions in node.services.values():
@@ -577,7 +581,10 @@ class Model:
         return [
             zero_downtime(node.unserved, int(routing.get("total_requests", 0))),
             performance(capacity(v1), capacity(v2), t1["p95_latency_ms"], t2["p95_latency_ms"]),
-            error_rate_window(np.nan_to_num(err2), np.nan_to_num(req2), interval),
+            # The 48-h window in whole sampling intervals (e.g. 48 h +- a few seconds when the
+            # interval does not divide it); the criterion's name shows the window used.
+            error_rate_window(np.nan_to_num(err2), np.nan_to_num(req2), interval,
+                              window=max(1, round(48 * 3600 / interval)) * interval),
             memory_increase(m1, m2),
         ]
 

@@ -45,6 +45,7 @@ from sim.control import BreakerConfig, GenericService, apply_breaker_env
 from sim.control.breaker_config import default_breaker_configs
 from sim.duration import parse_duration
 from sim.envfile import MODULES, EnvError, EnvSettings, interpret_env, parse_env_text
+from sim.rollout.alerts import load_alert_rules
 from sim.rollout.schedule import ScheduleStep
 from sim.workload import TxStream
 from sync.peers import PROFILES
@@ -356,6 +357,13 @@ class ControllerSection(_Section):
     no_resume: bool | None = None
     stops_checking_after_rollback: bool | None = None
 
+    @model_validator(mode="after")
+    def _stages_increase(self) -> ControllerSection:
+        if not self.stages or list(self.stages) != sorted(set(self.stages)):
+            raise ValueError(f"stages {list(self.stages)}: need one or more strictly "
+                             "increasing percentages in 1-100")
+        return self
+
 
 class AutoRollbackSection(_Section):
     """The guide's ``AutoRollback`` triggers, evaluated on an interval."""
@@ -374,7 +382,25 @@ class AlertsSection(_Section):
     enabled: bool = True
     interval: PositiveSeconds = 15.0
     rules: str | None = Field(
-        default=None, description="alerts.yml text or a path; default: the guide's file")
+        default=None, description="alerts.yml text or a path (relative to the working "
+        "directory); default: the guide's file")
+
+    @model_validator(mode="after")
+    def _rules_load(self) -> AlertsSection:
+        if self.rules is not None:
+            try:
+                load_alert_rules(alert_rules_source(self.rules))
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+
+def alert_rules_source(rules: str) -> str | Path:
+    """A rules setting as a path (one line naming a file or a ``.yml``) or as YAML text."""
+    one_line = "\n" not in rules
+    if one_line and (Path(rules).is_file() or rules.strip().endswith((".yml", ".yaml"))):
+        return Path(rules.strip())
+    return rules
 
 
 class DeprecationSection(_Section):

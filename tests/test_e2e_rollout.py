@@ -202,3 +202,14 @@ def test_unknown_breaker_state_switch_sends_everything_to_v1() -> None:
     assert pool["v1"]["requests"] > 0
     assert result.summary["routing"]["emergency_v1_requests"] > 0
     assert_balanced(result)
+
+
+@pytest.mark.slow
+def test_automated_rollout_reaches_full_traffic_and_deprecates_v1() -> None:
+    result = run(load_scenario("automated-rollout"))
+    assert split_times(result) == [(60.0, 5), (3660.0, 25), (7260.0, 50), (10860.0, 75),
+                                   (14460.0, 90), (18060.0, 100)]
+    assert result.summary["rollout"]["rollbacks"] == []
+    assert result.summary["rollout"]["v1_deprecated_at"] == 18060.0 + 1800.0
+    assert result.summary["unserved_requests"] == 0
+    assert_balanced(result)
