@@ -477,17 +477,18 @@ class Node:
         return {"pool_transactions": lost_pool, "queued_transactions": lost_queued,
                 "pending_replies": lost_replies, "queued_requests": lost_requests}
 
-    def retire_v1(self, now: float) -> dict[str, int]:
+    def retire_v1(self, now: float, sync: bool) -> dict[str, int]:
         """V1 deprecation: V1's pool hands its pending transactions to V2, then stops.
 
         Queued V1 work finishes first (the mailbox drains up to ``now``). Each pending V1
         transaction is offered to the V2 pool at ``now`` (one migration batch on V2's
         mailbox); V2 admits or refuses it by its own rules, so every one is accounted for:
         evicted from V1 and entered into V2 (added or rejected with a reason). From then on a
-        pool or sync-serving request that reaches V1 fails.
+        pool request that reaches V1 fails, and so does a sync-serving one if ``sync``.
 
         Args:
             now: Deprecation time, seconds.
+            sync: Retire V1's sync serving too (only when sync runs fully on V2).
 
         Returns:
             Counts: migrated, admitted by V2, refused by V2.
@@ -501,7 +502,7 @@ class Node:
         v2.mailbox.serve(now, v2.cost.batch(len(moved), resident))
         self.ledger.migrated += len(moved)
         self.pool_v1.retired = True
-        self.services[SYNC]["v1"].retired = True
+        self.services[SYNC]["v1"].retired = sync
         return {"migrated": len(moved), "admitted_by_v2": admitted,
                 "refused_by_v2": len(moved) - admitted}
 

@@ -172,6 +172,7 @@ class RolloutLink:
             if section.manual_rollback_at is not None else [])
         self.deprecation = section.deprecation
         self.retired_at: float | None = None
+        self.retired_modules: set[str] = set()
         self._full_since: float | None = None
         self.stage_log: list[dict[str, Any]] = []
         self.rollbacks: list[dict[str, Any]] = []
@@ -184,6 +185,11 @@ class RolloutLink:
 
     def _set_split(self, now: float, module: str, percent: int, source: str) -> None:
         if self.router.split(module) == percent:
+            return
+        if module in self.retired_modules and percent < 100:
+            # V1 is gone: there is nothing left to roll back to.
+            self.events.emit(now, "split_refused", module=module, split=percent,
+                             source=source, reason="V1 deprecated")
             return
         self.router.set_split(module, percent)
         self.stage_log.append({"time": now, "module": module, "split": percent,
@@ -285,20 +291,33 @@ class RolloutLink:
         dep = self.deprecation
         if dep is None or not dep.enabled or self.retired_at is not None:
             return
-        full = (self.router.version(POOL) == "v2" and self.router.split(POOL) >= 100)
         if dep.at is not None:
-            due = now >= dep.at
-        else:
-            if not full:
-                self._full_since = None
-                return
-            if self._full_since is None:
-                self._full_since = now
-            due = now - self._full_since >= dep.hold
-        if due:
-            self.retired_at = now
-            report = self._retire_v1(now)
-            self.events.emit(now, "v1_deprecated", **report)
+            return  # a fixed time: the runner calls cut_over() at exactly that time
+        full = (self.router.version(POOL) == "v2" and self.router.split(POOL) >= 100)
+        if not full:
+            self._full_since = None
+            return
+        if self._full_since is None:
+            self._full_since = now
+        if now - self._full_since >= dep.hold:
+            self._retire(now)
+
+    def cut_over(self, now: float) -> None:
+        """Deprecation at a fixed time: the pool goes fully to V2, then V1 is retired."""
+        if self.retired_at is not None:
+            return
+        if self.router.version(POOL) != "v2":
+            self.router.set_version(POOL, "v2")
+        self._set_split(now, POOL, 100, "deprecation")
+        self._retire(now)
+
+    def _retire(self, now: float) -> None:
+        self.retired_at = now
+        report = self._retire_v1(now)
+        self.retired_modules.add(POOL)
+        if report.get("sync_retired"):
+            self.retired_modules.add(SYNC)
+        self.events.emit(now, "v1_deprecated", **report)
 
     def summary(self) -> dict[str, Any]:
         """What the rollout did, for the run summary."""

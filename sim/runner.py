@@ -153,9 +153,14 @@ class Model:
         self.links["v2"] = SyncLink(self.env, "v2", engine, self.chain, self.network)
 
     def _retire_v1(self, now: float) -> dict[str, Any]:
-        report = self.node.retire_v1(now)
+        self.advance(now)
+        # V1 sync is retired only if sync runs fully on V2; otherwise it keeps serving.
+        sync = self.router.version(SYNC) == "v2" and self.router.split(SYNC) >= 100
+        report: dict[str, Any] = dict(self.node.retire_v1(now, sync))
+        report["sync_retired"] = sync
         v1 = self.links.get("v1")
-        if v1 is not None:
+        if v1 is not None and sync:
+            # The hand-over: V2 has synced side by side; the event records how far each got.
             report["v1_sync_checkpoint"] = v1.engine.synced_to
             v1.stop()
         v2 = self.links.get("v2")
@@ -236,6 +241,7 @@ class Model:
         self.events.emit(env.now, "fault_start", fault=fault.kind, index=index)
         targets: list[str] = []
         if isinstance(fault, RegressionFault):
+            self.node.settle(env.now)  # work that started before the fault runs without it
             self.node.start_regression(fault.module, Regression(
                 fault.error_rate, fault.latency_factor,
                 fault.memory_leak_mb_per_hour * MIB / 3600.0, env.now))
@@ -255,6 +261,7 @@ class Model:
         self.advance(env.now)
         self.events.emit(env.now, "fault_end", fault=fault.kind, index=index)
         if isinstance(fault, RegressionFault):
+            self.node.settle(env.now)
             self.node.end_regression(fault.module, env.now)
         elif isinstance(fault, PeerFault):
             for peer_id in targets:
@@ -264,6 +271,11 @@ class Model:
                     self.network.set_behaviour(peer_id, fault.kind, False)
         else:
             self.network.partition(targets, False)
+
+    def _deprecate_at(self, at: float) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(at)
+        self.advance(self.env.now)
+        self.rollout.cut_over(self.env.now)
 
     def _restart(self) -> None:
         now = self.env.now
@@ -404,6 +416,9 @@ class Model:
         env.process(self._sampler())
         for i in range(len(scenario.faults)):
             env.process(self._fault(i))
+        dep = scenario.rollout.deprecation
+        if dep is not None and dep.enabled and dep.at is not None:
+            env.process(self._deprecate_at(dep.at))
         for peer in self.network.peers:
             if peer.profile.churns:
                 env.process(self._churn(peer.peer_id))
