@@ -150,8 +150,10 @@ class PoolInstance:
     """One version of the transaction pool: pool, cost model, mailbox, stats."""
 
     def __init__(self, node: Node, version: str, pool: TxPoolV1 | TxPoolV2, cost: CostModel,
-                 batch_size: int, base_memory: float = 0.0) -> None:
+                 batch_size: int, fault_rng: np.random.Generator,
+                 base_memory: float = 0.0) -> None:
         self.node = node
+        self.fault_rng = fault_rng
         self.base_memory = base_memory
         self.version = version
         self.pool = pool
@@ -171,7 +173,7 @@ class PoolInstance:
         stored = 0
         for item in items:
             if regression is not None and regression.error_rate > 0.0 and (
-                node.fault_rng.random() < regression.error_rate
+                self.fault_rng.random() < regression.error_rate
             ):
                 failed.append(True)
                 continue
@@ -230,8 +232,9 @@ class ServiceInstance:
     """One version of a request/response module (sync serving, filter, subscription)."""
 
     def __init__(self, node: Node, module: str, version: str, service: GenericService,
-                 rng: np.random.Generator) -> None:
+                 rng: np.random.Generator, fault_rng: np.random.Generator) -> None:
         self.node = node
+        self.fault_rng = fault_rng
         self.module = module
         self.version = version
         self.service = service
@@ -251,7 +254,7 @@ class ServiceInstance:
             fail = not ok
             if regression is not None:
                 cost *= regression.latency_factor
-                if regression.error_rate > 0.0 and node.fault_rng.random() < regression.error_rate:
+                if regression.error_rate > 0.0 and self.fault_rng.random() < regression.error_rate:
                     fail = True
             service += cost
             node.complete_request(self, item, start + service, fail)
@@ -312,7 +315,8 @@ class Node:
         tx_peer_limit: Per-peer transactions per minute in V2 input validation.
         peer_limiter: The guide's per-peer limiter for inbound sync requests.
         events: The run's event log.
-        fault_rng: Stream for regression error draws.
+        fault_rng: Parent of each instance's own regression-error stream (a regression of
+            one module never shifts another module's draws); not drawn from itself.
         service_rng: Parent of the service instances' own streams (see
             :class:`~sim.service_draws.ServiceDraws`); not drawn from itself.
         pool_base_memory: Bytes each pool process holds besides its transactions.
@@ -334,22 +338,26 @@ class Node:
     ) -> None:
         self.router = router
         self.events = events
-        self.fault_rng = fault_rng
+        fault_streams = iter(fault_rng.spawn(2 + 2 * len(services)))
         self.input_limits = input_limits
         self.sender_limiter = PeerRateLimiter(sender_limit)
         self.tx_peer_limiter = PeerRateLimiter(tx_peer_limit)
         self.peer_limiter = peer_limiter
         self.ledger = NodeLedger()
         (v1_pool, v1_cost), (v2_pool, v2_cost) = pools
-        self.pool_v1 = PoolInstance(self, "v1", v1_pool, v1_cost, 1, pool_base_memory)
+        self.pool_v1 = PoolInstance(self, "v1", v1_pool, v1_cost, 1, next(fault_streams),
+                                    pool_base_memory)
         self.pool_v2 = PoolInstance(self, "v2", v2_pool, v2_cost,
-                                    v2_pool.config.batch_processing_size, pool_base_memory)
+                                    v2_pool.config.batch_processing_size, next(fault_streams),
+                                    pool_base_memory)
         # One stream per instance, spawned from service_rng in the order of ``services`` (V1
         # then V2 per module), so an instance's draws never depend on other instances' traffic.
         rngs = iter(service_rng.spawn(2 * len(services)))
         self.services: dict[str, dict[str, ServiceInstance]] = {
-            module: {"v1": ServiceInstance(self, module, "v1", s1, next(rngs)),
-                     "v2": ServiceInstance(self, module, "v2", s2, next(rngs))}
+            module: {"v1": ServiceInstance(self, module, "v1", s1, next(rngs),
+                                           next(fault_streams)),
+                     "v2": ServiceInstance(self, module, "v2", s2, next(rngs),
+                                           next(fault_streams))}
             for module, (s1, s2) in services.items()
         }
         self.regressions: dict[str, Regression] = {}
