@@ -123,11 +123,12 @@ class NodeLedger:
 
     Once the node has drained (:meth:`Node.drain`),
     ``arrived + double_executions + migrated == v1 entered + v2 entered + dropped`` must
-    hold: each arrival ends in exactly one pool's ledger or in ``dropped`` (refused by V2
-    input validation, a V2 error nobody retried, a restart that lost the mailbox, a request
-    that reached a deprecated V1), except that a V2 timeout's retry puts one arrival into
-    both pools and V1 deprecation hands V1's pending transactions (settled there as evicted)
-    to V2 (``migrated``).
+    hold. It counts *executions*: each execution of an arrival ends in exactly one pool's
+    ledger or in ``dropped`` (refused by V2 input validation, a V2 error nobody retried, a
+    restart that lost it, a request that reached a deprecated V1). A V2 call that timed out
+    executed on V2 (stored, or refused there) and is executed again on V1
+    (``double_executions``); V1 deprecation hands V1's pending transactions, settled there as
+    evicted, to V2 (``migrated``).
     """
 
     def __init__(self) -> None:
