@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from sync.chain import Block, Chain
+from sync.ledger import ImportedChain
 from sync.messages import Action, Response
 
 
@@ -70,3 +71,42 @@ class SyncEngine(Protocol):
 
     def imported_matches(self, chain: Chain) -> bool:
         """Whether the imported chain is a prefix of ``chain``."""
+
+
+class ImportingEngine:
+    """What both engines share: the imported chain and the highest block number heard of.
+
+    Subclasses set :attr:`ledger` and ``_highest`` in their constructors.
+
+    Attributes:
+        ledger: The blocks imported so far.
+    """
+
+    ledger: ImportedChain
+    _highest: int
+
+    @property
+    def synced_to(self) -> int:
+        """Number of the newest imported block."""
+        return self.ledger.tip
+
+    @property
+    def best_imported(self) -> int:
+        """Alias of :attr:`synced_to`."""
+        return self.ledger.tip
+
+    @property
+    def best_known(self) -> int:
+        """Highest block number announced by any peer or seen in a header (or imported)."""
+        return max(self._highest, self.ledger.tip)
+
+    def imported_matches(self, chain: Chain) -> bool:
+        """Whether the imported chain is a prefix of ``chain``.
+
+        Args:
+            chain: The canonical chain.
+
+        Returns:
+            True when every imported block is canonical.
+        """
+        return self.ledger.matches(chain)

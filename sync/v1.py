@@ -44,7 +44,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sync.chain import HEADER_BYTES, Block, Chain, ChainRules
+from sync.chain import HEADER_BYTES, Block, ChainRules
+from sync.engine import ImportingEngine
 from sync.ledger import ImportedChain
 from sync.messages import (
     Action,
@@ -86,7 +87,6 @@ class SyncV1Config:
     stall_after_s: float = 60.0
     metrics_window_s: float = 30.0
 
-
     @property
     def startup_delay_s(self) -> float:
         """``startup_delay_ms`` in seconds."""
@@ -114,7 +114,7 @@ class _Item:
         self.ready = False
 
 
-class SyncV1:
+class SyncV1(ImportingEngine):
     """``ExWire.Sync`` as written (see the module docstring).
 
     Args:
@@ -155,21 +155,6 @@ class SyncV1:
     # -- accessors -------------------------------------------------------------------------
 
     @property
-    def synced_to(self) -> int:
-        """Number of the newest imported block."""
-        return self.ledger.tip
-
-    @property
-    def best_imported(self) -> int:
-        """Alias of :attr:`synced_to`."""
-        return self.ledger.tip
-
-    @property
-    def best_known(self) -> int:
-        """Highest block number the engine knows of (peer heads and headers seen)."""
-        return max(self._highest, self.ledger.tip)
-
-    @property
     def connected_peers(self) -> tuple[str, ...]:
         """Connected peer ids in connection order."""
         return tuple(self._peers)
@@ -184,17 +169,6 @@ class SyncV1:
     def in_flight(self) -> int:
         """1 while a request awaits its answer, else 0 (V1 has one batch in flight)."""
         return 0 if self._outstanding is None else 1
-
-    def imported_matches(self, chain: Chain) -> bool:
-        """Whether the imported chain is a prefix of ``chain``.
-
-        Args:
-            chain: The canonical chain.
-
-        Returns:
-            True when every imported block is canonical.
-        """
-        return self.ledger.matches(chain)
 
     def next_timer(self) -> float | None:
         """Next simulated time the engine wants ``on_timer``, or None."""

@@ -59,7 +59,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sync.chain import HEADER_BYTES, Block, Chain, ChainRules
+from sync.chain import HEADER_BYTES, Block, ChainRules
+from sync.engine import ImportingEngine
 from sync.ledger import ImportedChain
 from sync.messages import (
     Action,
@@ -194,7 +195,7 @@ class _InFlight:
     sent_at: float
 
 
-class SyncV2:
+class SyncV2(ImportingEngine):
     """The V2 sync engine (see the module docstring for the design and its anchors).
 
     Args:
@@ -248,21 +249,6 @@ class SyncV2:
         return self.config.block_processing_concurrency
 
     @property
-    def synced_to(self) -> int:
-        """Number of the newest imported block."""
-        return self.ledger.tip
-
-    @property
-    def best_imported(self) -> int:
-        """Alias of :attr:`synced_to`."""
-        return self.ledger.tip
-
-    @property
-    def best_known(self) -> int:
-        """Highest block number announced by any peer (or imported)."""
-        return max(self._highest, self.ledger.tip)
-
-    @property
     def connected_peers(self) -> tuple[str, ...]:
         """Connected peer ids in connection order."""
         return tuple(self._connected)
@@ -307,17 +293,6 @@ class SyncV2:
         """
         peer = self._table.get(peer_id)
         return peer is not None and peer.banned_until > now
-
-    def imported_matches(self, chain: Chain) -> bool:
-        """Whether the imported chain is a prefix of ``chain``.
-
-        Args:
-            chain: The canonical chain.
-
-        Returns:
-            True when every imported block is canonical.
-        """
-        return self.ledger.matches(chain)
 
     def next_timer(self) -> float | None:
         """Earliest deadline of a request in flight, or None."""
