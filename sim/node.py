@@ -169,7 +169,7 @@ class PoolInstance:
         node = self.node
         pool = self.pool
         resident = len(pool)
-        regression = node.regression(POOL, start) if self.version == "v2" else None
+        regression = node.regression(POOL) if self.version == "v2" else None
         failed: list[bool] = []
         stored = 0
         for item in items:
@@ -247,7 +247,7 @@ class ServiceInstance:
 
     def _run_batch(self, start: float, items: list[PeerRequest]) -> float:
         node = self.node
-        regression = node.regression(self.module, start) if self.version == "v2" else None
+        regression = node.regression(self.module) if self.version == "v2" else None
         service = 0.0
         draws = self.draws
         for item in items:
@@ -373,8 +373,12 @@ class Node:
 
     # -- faults --------------------------------------------------------------------------
 
-    def regression(self, module: str, now: float) -> Regression | None:
-        """The active V2 regression of ``module`` at ``now``, if any."""
+    def regression(self, module: str) -> Regression | None:
+        """The V2 regression of ``module`` active now, if any.
+
+        Fault processes switch regressions on and off at their times, on a settled node, so
+        the state read here is the state at the time of the work being done.
+        """
         return self.regressions.get(module)
 
     def leaked_bytes(self, module: str, now: float) -> float:
