@@ -582,13 +582,18 @@ class Model:
             return inst.stats.total_requests / busy if busy > 0 else math.nan
 
         t1, t2 = v1.stats.totals(), v2.stats.totals()
-        series = self.series.arrays()
+        names = set(self.series.names)
+
+        def column(name: str) -> Any:
+            # Only the columns needed: copying the whole series would double its memory.
+            return self.series.column(name) if name in names else np.zeros(0)
+
         interval = self.scenario.run.metrics_interval
-        req1 = series.get(f"{POOL}.v1.request_count", np.zeros(0))
-        req2 = series.get(f"{POOL}.v2.request_count", np.zeros(0))
-        err2 = series.get(f"{POOL}.v2.error_count", np.zeros(0))
-        mem1 = series.get(f"{POOL}.v1.memory_usage_mb", np.zeros(0))
-        mem2 = series.get(f"{POOL}.v2.memory_usage_mb", np.zeros(0))
+        req1 = column(f"{POOL}.v1.request_count")
+        req2 = column(f"{POOL}.v2.request_count")
+        err2 = column(f"{POOL}.v2.error_count")
+        mem1 = column(f"{POOL}.v1.memory_usage_mb")
+        mem2 = column(f"{POOL}.v2.memory_usage_mb")
         only1 = (req1 > 0) & (req2 == 0)
         only2 = (req2 > 0) & (req1 == 0)
         m1 = float(np.mean(mem1[only1])) if only1.any() else math.nan
