@@ -8,10 +8,19 @@ recorded on the module's breaker and the request is retried on V1, the guide's r
 which costs a second execution (DESIGN.md, "The model").
 
 **Time order.** High-rate inputs (transactions, inbound peer requests, filter and
-subscription requests) are offered in timestamp order by :meth:`Node.advance`. Work the node
-generates for itself (a V2 reply that arrives later and may trigger a V1 retry) goes into an
-internal heap and is interleaved with the inputs by time, so the breaker sees every outcome at
-its completion time and every routing decision sees the breaker as of its own time.
+subscription requests) are offered in timestamp order by the runner's
+:class:`~sim.inputs.InputFeeder` (:meth:`Node.submit_tx`, :meth:`Node.submit_request`). Work
+the node generates for itself (a V2 reply that arrives later and may trigger a V1 retry) goes
+into an internal heap and is interleaved with the inputs by time, so the breaker sees every
+outcome at its completion time and every routing decision sees the breaker as of its own
+time. A message's effect (a pool add) is applied when its mailbox accepts it, at its computed
+start time; this is exact while a mailbox's backlog never spans another reader's time (a
+block, a sample), which holds far from saturation, and is stated as a limit otherwise.
+
+**Fast paths.** V1 has no fault model and serves one message at a time, so a request routed
+to V1 is served directly (:meth:`PoolInstance.add_direct`, :meth:`ServiceInstance.serve_direct`)
+and a module that sends everything to V1 without a draw is served a stretch at a time
+(:meth:`Node.submit_requests`); tests check both against the general path.
 
 **Where a V2 failure leaves the transaction.** A V2 *error* (the V2 process raised while
 handling the message) means V2 did not store it; the V1 retry does. A V2 *timeout* means the
