@@ -172,6 +172,9 @@ class TimeSeries:
 
     Args:
         block_rows: Rows kept in memory before they are spilled to the column files.
+
+    Raises:
+        ValueError: If ``block_rows`` is below 1.
     """
 
     def __init__(self, block_rows: int = 4096) -> None:

@@ -108,3 +108,8 @@ def test_timeseries_empty_final() -> None:
     final = TimeSeries(block_rows=2).arrays(final=True)
     assert list(final) == ["time"]
     assert final["time"].shape == (0,)
+
+
+def test_timeseries_refuses_empty_blocks() -> None:
+    with pytest.raises(ValueError, match="block_rows"):
+        TimeSeries(block_rows=0)
