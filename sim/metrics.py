@@ -17,7 +17,11 @@ Memory is reported in MiB (2**20 bytes).
 from __future__ import annotations
 
 import math
+import os
+import tempfile
+import weakref
 from array import array
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -150,18 +154,41 @@ class RequestStats:
         }
 
 
+def _close_all(files: dict[str, BinaryIO]) -> None:
+    for f in files.values():
+        f.close()
+
+
 class TimeSeries:
     """Columns of samples taken at a fixed interval; column ``time`` is seconds.
 
     A column first appearing at a later sample is back-filled with NaN, so all columns always
-    have the same length. Columns are C-double arrays (8 bytes a value, not a 32-byte float
-    object and pointer), so a long run's series costs ~6.6 MB a simulated day at the default
-    10-s interval instead of ~26 MB: the series is the only part of a run that grows with
-    simulated time.
+    have the same length. The series is the only part of a run that grows with simulated time
+    (~95 columns x 8,640 rows, ~6.6 MB a simulated day at the default 10-s interval), so only
+    the current block of ``block_rows`` rows is held in memory as C-double arrays; each full
+    block is spilled to one anonymous temporary file per column (column-major, native
+    float64). A run's memory then stays flat in simulated time, and the final series is
+    file-backed (:meth:`arrays` with ``final=True``): the OS pages it in only when read.
+
+    Args:
+        block_rows: Rows kept in memory before they are spilled to the column files.
+
+    Raises:
+        ValueError: If ``block_rows`` is below 1.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, block_rows: int = 4096) -> None:
+        if block_rows < 1:
+            raise ValueError(f"block_rows must be >= 1, got {block_rows}")
+        self._block_rows = block_rows
+        # Rows not yet spilled; every column holds the same number of them.
         self._columns: dict[str, array[float]] = {"time": array("d")}
+        # Spilled rows, one file per column; every file holds `_spilled` float64 values.
+        self._files: dict[str, BinaryIO] = {}
+        self._spilled = 0
+        # Close the files when the series is collected (an unclosed file is a ResourceWarning);
+        # final memmap views keep working: each map holds its own duplicate of the descriptor.
+        weakref.finalize(self, _close_all, self._files)
 
     def sample(self, time: float, values: dict[str, float]) -> None:
         """Append one row.
@@ -177,13 +204,45 @@ class TimeSeries:
             if column is None:
                 column = array("d", [math.nan]) * n
                 self._columns[name] = column
+                if self._spilled:
+                    self._backfill_file(name)
             column.append(value)
         for column in self._columns.values():
             if len(column) == n:
                 column.append(math.nan)
+        if n + 1 >= self._block_rows:
+            self._spill()
+
+    def _file(self, name: str) -> BinaryIO:
+        f = self._files.get(name)
+        if f is None:
+            # Lives as long as the series (closed when it is collected), not one block.
+            f = self._files[name] = tempfile.TemporaryFile()  # noqa: SIM115
+        return f
+
+    def _backfill_file(self, name: str) -> None:
+        # A late column's spilled rows are NaN, written a block at a time so a column that
+        # appears after days of samples does not allocate its whole back-fill at once.
+        f = self._file(name)
+        nan_block = array("d", [math.nan]) * self._block_rows
+        left = self._spilled
+        while left:
+            k = min(left, self._block_rows)
+            nan_block[:k].tofile(f)
+            left -= k
+
+    def _spill(self) -> None:
+        """Move the in-memory rows to the end of the column files."""
+        if not self._columns["time"]:
+            return
+        rows = len(self._columns["time"])
+        for name, column in self._columns.items():
+            column.tofile(self._file(name))
+            del column[:]
+        self._spilled += rows
 
     def __len__(self) -> int:
-        return len(self._columns["time"])
+        return self._spilled + len(self._columns["time"])
 
     @property
     def names(self) -> list[str]:
@@ -194,19 +253,45 @@ class TimeSeries:
         """Every column as a float64 array, ``time`` first then sorted names.
 
         Args:
-            final: Share the columns' memory instead of copying it (no copy of a long run's
-                series at the end). The series cannot take further samples afterwards: a
-                column whose buffer is shared cannot grow.
+            final: Spill the rows still in memory and return read-only :class:`numpy.memmap`
+                views of the column files instead of copies (no copy of a long run's series
+                at the end; pages are read only when used). The views stay valid after the
+                series is garbage-collected: each map holds its own handle on the file.
+
+        Returns:
+            Column name to array; copies unless ``final``.
         """
-        if final:
-            return {name: np.frombuffer(self._columns[name], dtype=np.float64)
-                    for name in self.names}
-        return {name: self.column(name) for name in self.names}
+        if not final:
+            return {name: self.column(name) for name in self.names}
+        self._spill()
+        n = self._spilled
+        out: dict[str, npt.NDArray[np.float64]] = {}
+        for name in self.names:
+            if n == 0:
+                # mmap cannot map an empty file.
+                empty = np.zeros(0, dtype=np.float64)
+                empty.flags.writeable = False
+                out[name] = empty
+                continue
+            f = self._files[name]
+            f.flush()
+            out[name] = np.memmap(f, dtype=np.float64, mode="r", shape=(n,))
+        return out
 
     def column(self, name: str) -> npt.NDArray[np.float64]:
-        """One column as a float64 array.
+        """One column as a float64 array (spilled rows then in-memory rows; a copy).
 
         Raises:
             KeyError: If there is no such column.
         """
-        return np.frombuffer(self._columns[name], dtype=np.float64).copy()
+        tail = self._columns[name]
+        out = np.empty(self._spilled + len(tail), dtype=np.float64)
+        if self._spilled:
+            f = self._files[name]
+            f.seek(0)
+            data = f.read(self._spilled * 8)
+            # Later spills append: leave the file positioned at its end.
+            f.seek(0, os.SEEK_END)
+            out[:self._spilled] = np.frombuffer(data, dtype=np.float64)
+        out[self._spilled:] = np.frombuffer(tail, dtype=np.float64)
+        return out

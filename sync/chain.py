@@ -22,6 +22,8 @@ Time is in simulated seconds; the chain grows one block per ``slot_s`` (12 s on 
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -181,11 +183,21 @@ class ChainConfig:
 class Chain:
     """The canonical chain: a genesis plus blocks appended over time.
 
+    The chain grows with simulated time (one block a slot, 7,200 a day), so its blocks are
+    stored column-wise in C arrays (hash, body root, size, cost: 32 bytes a block instead of
+    ~250 for a :class:`Block` and its int objects) and rebuilt as equal :class:`Block` values
+    on demand; a block's parent hash is the previous block's hash. Hash lookups use a sorted
+    index of the older blocks plus a small dict of the newest ones (below).
+
     Args:
         rng: Source of the seal key and of block sizes and costs.
         config: Block shape.
         length: Blocks to create beyond genesis at construction.
     """
+
+    _TAIL_MAX = 1024
+    """Newest blocks kept in the hash dict before they are merged into the sorted index: a
+    merge costs one sort of the whole chain, so it runs once per this many blocks."""
 
     def __init__(self, rng: np.random.Generator, config: ChainConfig | None = None,
                  length: int = 0) -> None:
@@ -195,20 +207,29 @@ class Chain:
         genesis_root = combine_hash(seal_key, 0, 0xB0D1)
         genesis_hash = _seal(seal_key, 0, 0, genesis_root, 0, 0.0)
         self.rules = ChainRules(seal_key, Block(0, genesis_hash, 0, genesis_root, 0, 0.0))
-        self._blocks: list[Block] = [self.rules.genesis]
-        self._by_hash: dict[int, int] = {self.rules.genesis.hash: 0}
+        # Column i holds block i's field; every column has height + 1 entries.
+        self._hash = array("Q", [genesis_hash])
+        self._root = array("Q", [genesis_root])
+        self._size = array("q", [0])
+        self._cost = array("d", [0.0])
+        # hash -> number: blocks [0, len(_index_numbers)) sit in the sorted index (hashes
+        # ascending, with their numbers alongside); newer ones are in the tail dict. A dict
+        # for the whole chain would cost ~100 bytes a block for the life of the run.
+        self._index_hashes = array("Q")
+        self._index_numbers = array("q")
+        self._tail: dict[int, int] = {genesis_hash: 0}
         if length:
             self.extend(length)
 
     @property
     def head(self) -> Block:
         """The newest block."""
-        return self._blocks[-1]
+        return self.block(self.height)
 
     @property
     def height(self) -> int:
         """Number of the newest block."""
-        return len(self._blocks) - 1
+        return len(self._hash) - 1
 
     def block(self, number: int) -> Block:
         """Return block ``number``.
@@ -217,14 +238,15 @@ class Chain:
             number: Block number, ``0 <= number <= height``.
 
         Returns:
-            The canonical block.
+            The canonical block (a new value equal to every earlier one of that number).
 
         Raises:
             IndexError: If the block does not exist yet.
         """
         if number < 0 or number > self.height:
             raise IndexError(f"block {number} not in chain of height {self.height}")
-        return self._blocks[number]
+        return Block(number, self._hash[number], self._hash[number - 1] if number else 0,
+                     self._root[number], self._size[number], self._cost[number])
 
     def number_of(self, block_hash: int) -> int | None:
         """Look a block number up by hash.
@@ -235,7 +257,14 @@ class Chain:
         Returns:
             The canonical block's number, or None for an unknown hash.
         """
-        return self._by_hash.get(block_hash)
+        number = self._tail.get(block_hash)
+        if number is not None:
+            return number
+        hashes = self._index_hashes
+        i = bisect_left(hashes, block_hash)
+        if i < len(hashes) and hashes[i] == block_hash:
+            return self._index_numbers[i]
+        return None
 
     def body(self, number: int) -> Body:
         """Return the genuine body of block ``number``.
@@ -246,8 +275,9 @@ class Chain:
         Returns:
             The body whose root matches the header.
         """
-        b = self.block(number)
-        return Body(b.body_root, max(0, b.size - HEADER_BYTES))
+        if number < 0 or number > self.height:
+            raise IndexError(f"block {number} not in chain of height {self.height}")
+        return Body(self._root[number], max(0, self._size[number] - HEADER_BYTES))
 
     def extend(self, n: int) -> None:
         """Append ``n`` new sealed blocks (sizes and costs drawn in one vectorised call).
@@ -260,20 +290,34 @@ class Chain:
         cfg = self.config
         sizes = self._rng.lognormal(np.log(cfg.size_median), cfg.size_sigma, n)
         costs = self._rng.lognormal(np.log(cfg.cost_median_s), cfg.cost_sigma, n)
-        parent = self._blocks[-1]
+        number = self.height
+        parent_hash = self._hash[number]
         key = self.rules.seal_key
         seal = self.rules.seal
         for i in range(n):
-            number = parent.number + 1
+            number += 1
             size = max(HEADER_BYTES + 1, int(sizes[i]))
             # Round the cost to whole microseconds so the seal (which hashes it) is exact.
             cost = round(float(costs[i]) * 1e6) / 1e6
             root = combine_hash(key, number, 0xB0D1)
-            block = Block(number, seal(number, parent.hash, root, size, cost),
-                          parent.hash, root, size, cost)
-            self._blocks.append(block)
-            self._by_hash[block.hash] = number
-            parent = block
+            block_hash = seal(number, parent_hash, root, size, cost)
+            self._hash.append(block_hash)
+            self._root.append(root)
+            self._size.append(size)
+            self._cost.append(cost)
+            self._tail[block_hash] = number
+            parent_hash = block_hash
+        if len(self._tail) >= self._TAIL_MAX:
+            self._merge_tail()
+
+    def _merge_tail(self) -> None:
+        """Rebuild the sorted hash index over the whole chain and empty the tail dict."""
+        hashes = np.frombuffer(self._hash, dtype=np.uint64)
+        # Stable: with a (2**-64-rare) duplicate hash the lowest number comes first.
+        order = np.argsort(hashes, kind="stable")
+        self._index_hashes = array("Q", hashes[order].tobytes())
+        self._index_numbers = array("q", order.astype(np.int64).tobytes())
+        self._tail.clear()
 
     def grow_to(self, now: float) -> int:
         """Grow the chain so it holds one block per elapsed slot since time 0.

@@ -38,3 +38,78 @@ def test_timeseries_backfills_late_and_missing_columns() -> None:
     assert math.isnan(arrays["a"][1])
     assert math.isnan(arrays["b"][0])
     assert len(ts) == 2
+
+
+def _fill(ts: TimeSeries, rows: int, late_at: int = -1) -> None:
+    for i in range(rows):
+        values = {"a": float(i) * 0.5}
+        if i % 3 == 0:
+            values["sparse"] = float(-i)
+        if late_at >= 0 and i >= late_at:
+            values["late"] = float(i) + 0.25
+        ts.sample(10.0 * i, values)
+
+
+def _assert_same(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> None:
+    assert list(got) == list(want)
+    for name in want:
+        # Bit-identical, NaN included (array_equal with equal_nan would miss NaN payloads).
+        assert got[name].tobytes() == want[name].tobytes(), name
+
+
+@pytest.mark.parametrize(("rows", "late_at"), [
+    (4, -1),    # exactly one block
+    (3, 1),     # partial block only
+    (9, 5),     # late column after two spills
+    (8, 4),     # late column appearing exactly at a block boundary
+    (13, 12),   # late column in the last row
+])
+def test_timeseries_spill_matches_in_memory(rows: int, late_at: int) -> None:
+    reference = TimeSeries(block_rows=10**6)
+    spilled = TimeSeries(block_rows=4)
+    _fill(reference, rows, late_at)
+    _fill(spilled, rows, late_at)
+    want = reference.arrays()
+    assert len(spilled) == rows
+    _assert_same(spilled.arrays(), want)
+    for name in want:
+        assert spilled.column(name).tobytes() == want[name].tobytes()
+    final = spilled.arrays(final=True)
+    _assert_same(final, want)
+    for view in final.values():
+        assert isinstance(view, np.memmap)
+        assert not view.flags.writeable
+    if late_at >= 0:
+        assert np.isnan(final["late"][:late_at]).all()
+        assert final["late"][late_at] == late_at + 0.25
+
+
+def test_timeseries_keeps_only_one_block_in_memory() -> None:
+    ts = TimeSeries(block_rows=4)
+    _fill(ts, 9)
+    assert all(len(c) == 1 for c in ts._columns.values())
+    assert ts._spilled == 8
+    assert ts.column("a").tolist() == [i * 0.5 for i in range(9)]
+
+
+def test_timeseries_final_views_outlive_the_series_and_sampling_goes_on() -> None:
+    ts = TimeSeries(block_rows=2)
+    _fill(ts, 5)
+    final = ts.arrays(final=True)
+    ts.sample(50.0, {"a": 99.0})
+    assert len(ts) == 6
+    assert ts.column("a")[-1] == 99.0
+    assert final["a"].shape == (5,)
+    del ts
+    assert final["a"].tolist() == [i * 0.5 for i in range(5)]
+
+
+def test_timeseries_empty_final() -> None:
+    final = TimeSeries(block_rows=2).arrays(final=True)
+    assert list(final) == ["time"]
+    assert final["time"].shape == (0,)
+
+
+def test_timeseries_refuses_empty_blocks() -> None:
+    with pytest.raises(ValueError, match="block_rows"):
+        TimeSeries(block_rows=0)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sync import PROFILES, Chain, SendRequest, build_peers
-from sync.chain import ChainConfig, corrupt_body, corrupt_header
+from sync.chain import Body, ChainConfig, corrupt_body, corrupt_header
 from sync.peers import Peer, with_lag
 
 
@@ -12,7 +12,9 @@ def test_chain_is_linked_sealed_and_grows_per_slot() -> None:
     chain = Chain(np.random.default_rng(1), length=50)
     rules = chain.rules
     assert chain.height == 50
-    assert chain.head is chain.block(50)
+    # Blocks are rebuilt on demand from the chain's columns: equal values, not one object.
+    assert chain.head == chain.block(50)
+    assert chain.block(0) == rules.genesis
     for n in range(1, 51):
         b = chain.block(n)
         assert b.parent_hash == chain.block(n - 1).hash
@@ -36,6 +38,24 @@ def test_same_seed_same_chain_and_wrong_data_is_detected() -> None:
     # Another chain's blocks do not carry this chain's seal.
     other = Chain(np.random.default_rng(8), length=5)
     assert not a.rules.header_ok(other.block(5))
+
+
+def test_hash_lookup_across_the_sorted_index_and_the_newest_blocks() -> None:
+    # 2,500 blocks: two merges into the sorted index, the newest still in the tail dict.
+    chain = Chain(np.random.default_rng(3), length=1000)
+    chain.extend(1000)
+    for _ in range(500):
+        chain.extend(1)
+    assert chain.height == 2500
+    assert 0 < len(chain._tail) < Chain._TAIL_MAX
+    for n in range(chain.height + 1):
+        assert chain.number_of(chain.block(n).hash) == n
+    assert chain.number_of(corrupt_header(chain.block(7), 1).hash) is None
+    assert chain.number_of(-1) is None
+    assert chain.number_of(1 << 70) is None
+    assert chain.body(2500) == Body(chain.head.body_root, chain.head.size - 508)
+    with pytest.raises(IndexError):
+        chain.body(2501)
 
 
 def peer(name: str, seed: int = 0) -> Peer:
