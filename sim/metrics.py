@@ -253,16 +253,24 @@ class TimeSeries:
         """Every column as a float64 array, ``time`` first then sorted names.
 
         Args:
-            final: Spill the rows still in memory and return read-only :class:`numpy.memmap`
-                views of the column files instead of copies (no copy of a long run's series
-                at the end; pages are read only when used). The views stay valid after the
-                series is garbage-collected: each map holds its own handle on the file.
+            final: For a series that has spilled to files, spill the rows still in memory and
+                return read-only :class:`numpy.memmap` views of the column files instead of
+                copies (no copy of a long run's series at the end; pages are read only when
+                used; each map holds its own file handle, valid after the series is
+                garbage-collected). A series that never spilled is returned in memory.
 
         Returns:
             Column name to array; copies unless ``final``.
         """
         if not final:
             return {name: self.column(name) for name in self.names}
+        if self._spilled == 0:
+            # A series that never outgrew one block stays in memory: a run that short needs no
+            # files, and a sweep holding many short results holds no file handles.
+            out_mem = {name: self.column(name) for name in self.names}
+            for column in out_mem.values():
+                column.flags.writeable = False  # read-only either way
+            return out_mem
         self._spill()
         n = self._spilled
         out: dict[str, npt.NDArray[np.float64]] = {}

@@ -74,10 +74,12 @@ def test_timeseries_spill_matches_in_memory(rows: int, late_at: int) -> None:
     _assert_same(spilled.arrays(), want)
     for name in want:
         assert spilled.column(name).tobytes() == want[name].tobytes()
+    was_spilled = spilled._spilled > 0
     final = spilled.arrays(final=True)
     _assert_same(final, want)
     for view in final.values():
-        assert isinstance(view, np.memmap)
+        # File-backed only once the series has outgrown a block; read-only either way.
+        assert isinstance(view, np.memmap) == was_spilled
         assert not view.flags.writeable
     if late_at >= 0:
         assert np.isnan(final["late"][:late_at]).all()
@@ -113,3 +115,12 @@ def test_timeseries_empty_final() -> None:
 def test_timeseries_refuses_empty_blocks() -> None:
     with pytest.raises(ValueError, match="block_rows"):
         TimeSeries(block_rows=0)
+
+
+def test_a_series_that_never_spilled_opens_no_files() -> None:
+    ts = TimeSeries(block_rows=100)
+    _fill(ts, 10)
+    final = ts.arrays(final=True)
+    assert not ts._files
+    assert final["time"].tolist() == ts.column("time").tolist()
+    assert not final["time"].flags.writeable
