@@ -5,6 +5,9 @@ Every figure is a ratio measured in one run (benchmarks/README.md, "Network mode
 * **speed**: the full model for one simulated day at 20 tx/s with 50 peers and every
   control-plane feature busy, against a bare SimPy loop that only schedules one
   ``env.timeout`` per arriving transaction at the same rate for the same day.
+* **floors** under that ratio, each against the same bare loop: the model with no load at all
+  (:func:`idle_scenario`), the pools' own work for the day's traffic without the model
+  (:func:`pools_only`) and drawing the transactions alone (:func:`workload_only`).
 * **memory**: peak RSS of a 4-day run over that of a 1-day run, each in its own subprocess
   (``resource.getrusage(RUSAGE_CHILDREN)``), so the runs share no heap.
 * **scaling**: wall time at 1x, 2x, 4x the transaction rate and with 10, 50, 200 peers, over
@@ -27,9 +30,12 @@ import numpy as np
 import pytest
 import simpy
 
+from pool import TxPoolV1, TxPoolV2
+from sim.blocks import merge_candidates
+from sim.rng import RngStreams
 from sim.runner import run
 from sim.scenario import Scenario, load_scenario
-from sim.workload import ConstantRate
+from sim.workload import ConstantRate, TxWorkload
 
 DAY = 86_400.0
 HOUR = 3_600.0
@@ -69,6 +75,98 @@ def full_scenario(duration: float, rate_factor: float = 1.0, peers: int = 50) ->
     return base.model_copy(update={"name": "bench", "duration": duration,
                                    "workload": (stream,),
                                    "network": network})
+
+
+def idle_scenario(duration: float) -> Scenario:
+    """The benchmarked model with no load: no transactions, no inbound or client requests.
+
+    What remains is the coarse machinery every simulated second pays for whatever the load:
+    12-s blocks (empty), the chain growing and both sync engines following it from the 50
+    peers, churn, pool cleanups, 10-s metric samples and the rollout link's health windows.
+    Its cost over the bare loop is a floor under the full model's ratio.
+
+    Args:
+        duration: Simulated seconds.
+
+    Returns:
+        The scenario.
+    """
+    sc = full_scenario(duration)
+    stream = sc.workload[0].model_copy(update={"rate": ConstantRate(rate=0.0)})
+    return sc.model_copy(update={
+        "workload": (stream,),
+        "network": sc.network.model_copy(update={"inbound_rate": 0.0}),
+        "filter_manager": sc.filter_manager.model_copy(update={"rate": 0.0}),
+        "subscription_manager": sc.subscription_manager.model_copy(update={"rate": 0.0}),
+    })
+
+
+def workload_only(duration: float, seed: int = 1) -> int:
+    """Drawing the benchmark's transactions alone (12-s chunks, as :func:`pools_only`).
+
+    Args:
+        duration: Simulated seconds.
+        seed: Seed of the workload draws.
+
+    Returns:
+        Transactions drawn.
+    """
+    scenario = full_scenario(duration)
+    workload = TxWorkload(tuple(scenario.workload), RngStreams(seed).get("workload"))
+    slot = scenario.blocks.slot
+    drawn = 0
+    t = 0.0
+    while t < duration:
+        end = min(duration, t + slot)
+        drawn += len(workload.chunk(t, end).txs)
+        t = end
+    return drawn
+
+
+def pools_only(duration: float, seed: int = 1) -> int:
+    """The pools' own work for the benchmark's traffic, with no model around them.
+
+    The benchmark's transaction stream (same workload model and rates), 5 % of it offered to
+    a ``TxPoolV2`` and the rest to a ``TxPoolV1`` (the canary split, drawn with numpy), a
+    block every 12 s from both pools (``best`` + ``merge_candidates`` + ``remove_included``,
+    as the model builds it) and each pool's age cleanup on its own interval. No SimPy, no
+    router, no mailboxes, no metrics: a floor for what any model that keeps the real pools
+    pays per transaction. Drawing the transactions is included (:func:`workload_only`
+    measures that part alone).
+
+    Args:
+        duration: Simulated seconds.
+        seed: Seed of the workload and split draws.
+
+    Returns:
+        Transactions offered.
+    """
+    scenario = full_scenario(duration)
+    streams = RngStreams(seed)
+    workload = TxWorkload(tuple(scenario.workload), streams.get("workload"))
+    split_rng = streams.get("router")
+    cost_v1, cost_v2 = scenario.pool.cost_models()
+    v1, v2 = TxPoolV1(scenario.pool.v1, cost_v1), TxPoolV2(scenario.pool.v2, cost_v2)
+    slot, gas_limit = scenario.blocks.slot, scenario.blocks.gas_limit
+    next_clean = {id(v1): v1.cleanup_interval, id(v2): v2.cleanup_interval}
+    offered = 0
+    t = 0.0
+    while t < duration:
+        end = min(duration, t + slot)
+        txs = workload.chunk(t, end).txs
+        to_v2 = (split_rng.random(len(txs)) < 0.05).tolist()
+        for tx, second in zip(txs, to_v2, strict=True):
+            (v2 if second else v1).add(tx, tx.arrival)
+        offered += len(txs)
+        block = merge_candidates([v1.best(gas_limit), v2.best(gas_limit)], gas_limit)
+        hashes = [tx.tx_hash for tx in block]
+        for pool in (v1, v2):
+            pool.remove_included(hashes, end)
+            if next_clean[id(pool)] <= end:
+                pool.expire(end)
+                next_clean[id(pool)] += pool.cleanup_interval
+        t = end
+    return offered
 
 
 def bare_simpy(duration: float, rate: float = RATE, seed: int = 1) -> int:
@@ -141,6 +239,26 @@ def test_bare_simpy_day(benchmark) -> None:
 
 
 @pytest.mark.benchmark(group="model-day")
+def test_idle_model_day(benchmark) -> None:
+    result = benchmark.pedantic(lambda: run(idle_scenario(DAY), seed=1), rounds=1,
+                                iterations=1)
+    assert result.ledger["node"]["arrived"] == 0
+    assert result.summary["inclusion"]["blocks"] == round(DAY / 12.0)
+
+
+@pytest.mark.benchmark(group="model-day")
+def test_pools_only_day(benchmark) -> None:
+    n = benchmark.pedantic(pools_only, args=(DAY,), rounds=1, iterations=1)
+    assert abs(n - RATE * DAY) < 5 * (RATE * DAY) ** 0.5
+
+
+@pytest.mark.benchmark(group="model-day")
+def test_workload_only_day(benchmark) -> None:
+    n = benchmark.pedantic(workload_only, args=(DAY,), rounds=1, iterations=1)
+    assert abs(n - RATE * DAY) < 5 * (RATE * DAY) ** 0.5
+
+
+@pytest.mark.benchmark(group="model-day")
 def test_full_model_day(benchmark) -> None:
     n = benchmark.pedantic(model_run, args=(DAY,), rounds=1, iterations=1)
     assert abs(n - RATE * DAY) < 5 * (RATE * DAY) ** 0.5
@@ -178,10 +296,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if "speed" not in args.skip:
         d = args.days * DAY
-        t = _median_times({"bare": lambda: bare_simpy(d), "model": lambda: model_run(d)},
-                          args.reps)
+        t = _median_times({"bare": lambda: bare_simpy(d), "model": lambda: model_run(d),
+                           "idle": lambda: run(idle_scenario(d), seed=1),
+                           "pools": lambda: pools_only(d),
+                           "workload": lambda: workload_only(d)}, args.reps)
         print(f"speed ({args.days:g} day): bare SimPy {t['bare']:.2f} s, model "
               f"{t['model']:.2f} s, ratio model/bare = {t['model'] / t['bare']:.2f}")
+        print(f"  floors: idle model (no load) {t['idle']:.2f} s, ratio "
+              f"{t['idle'] / t['bare']:.2f}; pools alone {t['pools']:.2f} s, ratio "
+              f"{t['pools'] / t['bare']:.2f} (drawing the transactions alone "
+              f"{t['workload']:.2f} s, ratio {t['workload'] / t['bare']:.2f})")
     if "memory" not in args.skip:
         # As shipped (a sample every 10 s: the time series is output that grows with the
         # run), and with hourly samples (what remains is the model's own state).
