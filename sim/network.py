@@ -75,6 +75,12 @@ class Network:
         """The peer's best block number."""
         return self.by_id[peer_id].head(self.chain)
 
+    def heads(self, peer_ids: Sequence[str]) -> list[int]:
+        """Best block numbers of several peers (:meth:`head` each, the height read once)."""
+        height = self.chain.height
+        by_id = self.by_id
+        return [by_id[p].head_at(height) for p in peer_ids]
+
     def serve(self, peer_id: str, request: SendRequest, chain: Chain, now: float
               ) -> Reply | None:
         """The peer's answer to a request, with faults applied; None = no answer."""

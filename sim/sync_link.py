@@ -103,11 +103,19 @@ class SyncLink:
         """Every connected peer announces its head (called once per slot)."""
         if self.stopped:
             return
-        engine = self.engine
+        peer_heads = self.engine.peer_heads
         now = self.env.now
-        for peer_id in list(self.connected):
-            if peer_id in self.connected:
-                self._apply(engine.peer_head(peer_id, self.network.head(peer_id), now))
+        connected = self.connected
+        ids = list(connected)
+        # Heads are pure reads of the network (nothing below changes the chain or a profile).
+        # The generator is lazy: a peer dropped by an action applied in between is skipped,
+        # as in a loop of peer_head calls. The engine returns at the first announcement that
+        # gives actions; the announcements that gave none need no _apply (see _apply's note
+        # on the wake-up invariant).
+        pending = ((p, h) for p, h in zip(ids, self.network.heads(ids), strict=True)
+                   if p in connected)
+        while actions := peer_heads(pending, now):
+            self._apply(actions)
 
     def restart(self) -> None:
         """The node restarted: in-flight work is lost; the engine resumes from checkpoint."""
@@ -129,6 +137,11 @@ class SyncLink:
     # -- carrying out actions ------------------------------------------------------------
 
     def _apply(self, actions: list[Action]) -> None:
+        # Invariant on return (stopped aside): next_timer() is None, or a wake-up is pending
+        # at _wake_at <= next_timer(). _wake_at only goes back to None just before an _apply
+        # (in _wake and restart) and the engine only changes inside calls whose answer goes
+        # to _apply; so an engine call that answers [] and cannot move next_timer (peer_head:
+        # V1 never, V2 only by sending) would leave _apply([]) with nothing to do.
         if self.stopped:
             return
         for act in actions:

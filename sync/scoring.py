@@ -23,6 +23,7 @@ exists"). The formula is mana-sim's, built from two real designs
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 NEUTRAL = 0.5
@@ -66,10 +67,14 @@ class PeerScore:
         now: Simulated time of creation in seconds.
     """
 
-    __slots__ = ("_cfg", "latency", "rate", "reliability", "rtt", "throughput", "updated_at")
+    __slots__ = ("_cfg", "_decay_k", "latency", "rate", "reliability", "rtt", "throughput",
+                 "updated_at")
 
     def __init__(self, config: ScoringConfig, now: float) -> None:
         self._cfg = config
+        # The decay exponent per second, hoisted: ``-log(2) / h * dt`` evaluates left to right
+        # as ``(-log(2) / h) * dt``, so ``_decay_k * dt`` is the very same float.
+        self._decay_k = -math.log(2) / config.half_life_s
         self.latency = NEUTRAL
         self.reliability = NEUTRAL
         self.throughput = NEUTRAL
@@ -81,7 +86,7 @@ class PeerScore:
     def _decay(self, now: float) -> None:
         dt = now - self.updated_at
         if dt > 0:
-            keep = math.exp(-math.log(2) / self._cfg.half_life_s * dt)
+            keep = math.exp(self._decay_k * dt)
             self.latency = NEUTRAL + (self.latency - NEUTRAL) * keep
             self.reliability = NEUTRAL + (self.reliability - NEUTRAL) * keep
             self.throughput = NEUTRAL + (self.throughput - NEUTRAL) * keep
@@ -152,11 +157,7 @@ class PeerScore:
         Returns:
             The weighted, clipped score.
         """
-        self._decay(now)
-        cfg = self._cfg
-        raw = (cfg.latency_weight * self.latency + cfg.reliability_weight * self.reliability
-               + cfg.throughput_weight * self.throughput)
-        return min(cfg.max_score, max(cfg.min_score, raw))
+        return values_at((self,), now)[0]
 
     def capacity(self, kind: str, target_rtt_s: float) -> int:
         """Items this peer is expected to deliver within ``target_rtt_s`` (geth formula).
@@ -169,3 +170,45 @@ class PeerScore:
             ``ceil(1 + 1.01 * rate * target_rtt_s)``, at least 1.
         """
         return max(1, math.ceil(1 + 1.01 * self.rate.get(kind, 0.0) * target_rtt_s))
+
+
+def values_at(scores: Sequence[PeerScore], now: float) -> list[float]:
+    """Each score's :meth:`PeerScore.value` at ``now``, in order, in one call.
+
+    The same arithmetic as decaying each score to ``now`` and weighting it, written as one
+    loop because the V2 engine ranks every connected peer on each dispatch: the per-peer
+    method calls cost more than the arithmetic. The decay is applied to each score exactly
+    as :meth:`PeerScore.value` does (each score's state after this call is the same).
+
+    Args:
+        scores: The scores to read (decayed in place to ``now``).
+        now: Simulated time in seconds.
+
+    Returns:
+        The weighted, clipped scores, in the order given.
+    """
+    out: list[float] = []
+    append = out.append
+    exp = math.exp
+    for s in scores:
+        cfg = s._cfg
+        lat, rel, thr = s.latency, s.reliability, s.throughput
+        dt = now - s.updated_at
+        if dt > 0:
+            s.updated_at = now
+            # A neutral peer (most of them: never asked, or long forgiven) decays to exactly
+            # NEUTRAL + 0.0 * keep == NEUTRAL, so its decay is skipped without changing a bit.
+            if lat != NEUTRAL or rel != NEUTRAL or thr != NEUTRAL:
+                keep = exp(s._decay_k * dt)
+                lat = s.latency = NEUTRAL + (lat - NEUTRAL) * keep
+                rel = s.reliability = NEUTRAL + (rel - NEUTRAL) * keep
+                thr = s.throughput = NEUTRAL + (thr - NEUTRAL) * keep
+        raw = (cfg.latency_weight * lat + cfg.reliability_weight * rel
+               + cfg.throughput_weight * thr)
+        # min(max_score, max(min_score, raw)) without the two calls; same result for floats.
+        lo = cfg.min_score
+        if not raw > lo:
+            raw = lo
+        hi = cfg.max_score
+        append(raw if raw < hi else hi)
+    return out

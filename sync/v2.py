@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import insort
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,7 +73,7 @@ from sync.messages import (
     SendRequest,
     WriteCheckpoint,
 )
-from sync.scoring import PeerScore, ScoringConfig
+from sync.scoring import PeerScore, ScoringConfig, values_at
 from sync.telemetry import Telemetry
 
 PEER_BYTES = 1_024
@@ -384,9 +385,53 @@ class SyncV2(ImportingEngine):
         peer = self._table.get(peer_id)
         if peer is None or not peer.connected:
             return []
-        peer.head = max(peer.head, head_number)
-        self._highest = max(self._highest, head_number)
+        # max() spelled out: this runs for every peer every slot.
+        if head_number > peer.head:
+            peer.head = head_number
+        if head_number > self._highest:
+            self._highest = head_number
         return self._fill(now)
+
+    def peer_heads(self, announcements: Iterator[tuple[str, int]], now: float
+                   ) -> list[Action]:
+        """Several head announcements, exactly as consecutive :meth:`peer_head` calls.
+
+        Takes ``(peer_id, head_number)`` pairs from ``announcements`` until one of them
+        produces actions, and returns those; the rest stay in the iterator. A caller performs
+        the actions and calls again with the same iterator, so it acts at the very points
+        where calling :meth:`peer_head` one by one would have given it something to do.
+
+        Args:
+            announcements: ``(peer_id, head_number)`` pairs; consumed up to and including
+                the first that produces actions.
+            now: Simulated time in seconds.
+
+        Returns:
+            The first non-empty :meth:`peer_head` answer, or ``[]`` once the iterator is
+            exhausted.
+        """
+        table = self._table
+        tip = self.ledger.tip  # only imports move it, and nothing here imports
+        reach = tip + self.config.block_cache_size
+        for peer_id, head_number in announcements:
+            peer = table.get(peer_id)
+            if peer is None or not peer.connected:
+                continue
+            if head_number > peer.head:
+                peer.head = head_number
+            if head_number > self._highest:
+                self._highest = head_number
+            # _fill is skipped only when it would provably return [] having changed nothing:
+            # not started, or no task queued and _extend_tasks would add none (its limit is
+            # min(best_known, tip + block_cache_size), best_known = max(_highest, tip)).
+            if not self._started or (
+                    not self._body_tasks and not self._header_tasks
+                    and self._next_header > min(max(self._highest, tip), reach)):
+                continue
+            out = self._fill(now)
+            if out:
+                return out
+        return []
 
     def peer_disconnected(self, peer_id: str, now: float) -> list[Action]:
         """A peer went away: re-queue what it owed.
@@ -567,7 +612,10 @@ class SyncV2(ImportingEngine):
     def _extend_tasks(self) -> None:
         cfg = self.config
         batch = cfg.block_request_batch_size
-        limit = min(self.best_known, self.ledger.tip + cfg.block_cache_size)
+        tip = self.ledger.tip
+        limit = min(max(self._highest, tip), tip + cfg.block_cache_size)  # best_known, inlined
+        if self._next_header > limit:
+            return  # the common case (every peer's head announcement after the first)
         min_chunk = max(1, min(batch // 4, cfg.block_cache_size))
         while self._next_header <= limit:
             room = limit - self._next_header + 1
@@ -578,10 +626,15 @@ class SyncV2(ImportingEngine):
             self._next_header += count
 
     def _ordered_peers(self, now: float) -> list[_Peer]:
-        peers = [self._table[p] for p in self._connected]
+        table = self._table
+        peers = [table[p] for p in self._connected]
         if self.config.peer_scoring_enabled:
-            # Stable sort: equal scores keep connection order (ids could encode behaviour).
-            peers.sort(key=lambda p: -p.score.value(now))
+            # Stable sort on -score: equal scores keep connection order (ids could encode
+            # behaviour). The scores are computed (and decayed) in one call, in list order,
+            # as a key function would; sorting indices by the precomputed keys is the same
+            # stable sort.
+            keys = [-v for v in values_at([p.score for p in peers], now)]
+            peers = [peers[i] for i in sorted(range(len(peers)), key=keys.__getitem__)]
         elif len(peers) > 1:
             order = self._rng.permutation(len(peers))
             peers = [peers[int(i)] for i in order]
