@@ -7,6 +7,8 @@ processed on the engine's workers (V1: its single GenServer, serially; V2:
 ``block_processing_concurrency`` workers), each block's processing cost is a timeout; and the
 engine's timers use **one** pending wake-up at a time (SimPy timeouts cannot be cancelled, so a
 timeout per request would pile up in the event heap; simulation-anchors.md §2 "Timeout").
+Each of these delays is a :func:`~sim.call_later.call_later` (the event order of a one-timeout
+process, at half its cost).
 The same rules as the sync package's own test driver (``sync/driver.py``).
 
 The network's state (which peers are online, partitioned, silenced, slowed or lying) lives
@@ -16,11 +18,11 @@ in :class:`~sim.network.Network`; the link asks it before delivering anything.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import simpy
 
+from sim.call_later import call_later
 from sync.chain import Block, Chain
 from sync.engine import SyncEngine
 from sync.messages import (
@@ -159,7 +161,7 @@ class SyncLink:
         when = self.engine.next_timer()
         if when is not None and (self._wake_at is None or when < self._wake_at):
             self._wake_at = when
-            self.env.process(self._wake(when, self._epoch))
+            call_later(self.env, max(0.0, when - self.env.now), self._wake, when, self._epoch)
 
     def _send(self, req: SendRequest) -> None:
         self.requests += 1
@@ -169,12 +171,10 @@ class SyncLink:
         if reply is None:
             return
         self._pending[req.request_id] = req.peer_id
-        self.env.process(self._deliver(req.request_id, req.peer_id, reply.response,
-                                       reply.delay, self._epoch))
+        call_later(self.env, reply.delay, self._deliver, req.request_id, req.peer_id,
+                   reply.response, self._epoch)
 
-    def _deliver(self, request_id: int, peer_id: str, response: Response, delay: float,
-                 epoch: int) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(delay)
+    def _deliver(self, request_id: int, peer_id: str, response: Response, epoch: int) -> None:
         if epoch != self._epoch or self._pending.pop(request_id, None) is None:
             return
         if peer_id not in self.connected or not self.network.is_reachable(peer_id):
@@ -186,17 +186,15 @@ class SyncLink:
         while self._idle > 0 and self._work:
             block = self._work.popleft()
             self._idle -= 1
-            self.env.process(self._process(block, self._epoch))
+            call_later(self.env, block.processing_cost, self._process, block, self._epoch)
 
-    def _process(self, block: Block, epoch: int) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(block.processing_cost)
+    def _process(self, block: Block, epoch: int) -> None:
         self._idle += 1
         if epoch == self._epoch and not self.stopped:
             self._apply(self.engine.blocks_processed((block,), self.env.now))
         self._start_work()
 
-    def _wake(self, when: float, epoch: int) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(max(0.0, when - self.env.now))
+    def _wake(self, when: float, epoch: int) -> None:
         if self._wake_at != when or epoch != self._epoch or self.stopped:
             return
         self._wake_at = None
