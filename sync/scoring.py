@@ -190,25 +190,41 @@ def values_at(scores: Sequence[PeerScore], now: float) -> list[float]:
     out: list[float] = []
     append = out.append
     exp = math.exp
+    neutral_cfg: ScoringConfig | None = None
+    neutral_value = 0.0
     for s in scores:
         cfg = s._cfg
         lat, rel, thr = s.latency, s.reliability, s.throughput
+        if lat == NEUTRAL and rel == NEUTRAL and thr == NEUTRAL:
+            # Most peers (never asked, or long forgiven): decay maps NEUTRAL to
+            # NEUTRAL + 0.0 * keep == NEUTRAL whatever dt is, so only the time stamp moves
+            # (``now > t`` iff ``now - t > 0`` for floats), and the value is the same
+            # formula on the same three numbers: worked out once per config.
+            if now > s.updated_at:
+                s.updated_at = now
+            if cfg is not neutral_cfg:
+                neutral_cfg = cfg
+                neutral_value = _clipped(cfg, cfg.latency_weight * NEUTRAL
+                                         + cfg.reliability_weight * NEUTRAL
+                                         + cfg.throughput_weight * NEUTRAL)
+            append(neutral_value)
+            continue
         dt = now - s.updated_at
         if dt > 0:
             s.updated_at = now
-            # A neutral peer (most of them: never asked, or long forgiven) decays to exactly
-            # NEUTRAL + 0.0 * keep == NEUTRAL, so its decay is skipped without changing a bit.
-            if lat != NEUTRAL or rel != NEUTRAL or thr != NEUTRAL:
-                keep = exp(s._decay_k * dt)
-                lat = s.latency = NEUTRAL + (lat - NEUTRAL) * keep
-                rel = s.reliability = NEUTRAL + (rel - NEUTRAL) * keep
-                thr = s.throughput = NEUTRAL + (thr - NEUTRAL) * keep
-        raw = (cfg.latency_weight * lat + cfg.reliability_weight * rel
-               + cfg.throughput_weight * thr)
-        # min(max_score, max(min_score, raw)) without the two calls; same result for floats.
-        lo = cfg.min_score
-        if not raw > lo:
-            raw = lo
-        hi = cfg.max_score
-        append(raw if raw < hi else hi)
+            keep = exp(s._decay_k * dt)
+            lat = s.latency = NEUTRAL + (lat - NEUTRAL) * keep
+            rel = s.reliability = NEUTRAL + (rel - NEUTRAL) * keep
+            thr = s.throughput = NEUTRAL + (thr - NEUTRAL) * keep
+        append(_clipped(cfg, cfg.latency_weight * lat + cfg.reliability_weight * rel
+                        + cfg.throughput_weight * thr))
     return out
+
+
+def _clipped(cfg: ScoringConfig, raw: float) -> float:
+    """``min(max_score, max(min_score, raw))`` without the two calls (same float)."""
+    lo = cfg.min_score
+    if not raw > lo:
+        raw = lo
+    hi = cfg.max_score
+    return raw if raw < hi else hi

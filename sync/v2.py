@@ -629,12 +629,13 @@ class SyncV2(ImportingEngine):
         table = self._table
         peers = [table[p] for p in self._connected]
         if self.config.peer_scoring_enabled:
-            # Stable sort on -score: equal scores keep connection order (ids could encode
+            # Best score first, equal scores in connection order (ids could encode
             # behaviour). The scores are computed (and decayed) in one call, in list order,
-            # as a key function would; sorting indices by the precomputed keys is the same
-            # stable sort.
-            keys = [-v for v in values_at([p.score for p in peers], now)]
-            peers = [peers[i] for i in sorted(range(len(peers)), key=keys.__getitem__)]
+            # as a key function would. A reverse sort is still stable in Python, so sorting
+            # by score with reverse=True orders exactly as a stable sort on -score.
+            values = values_at([p.score for p in peers], now)
+            peers = [peers[i] for i in sorted(range(len(peers)), key=values.__getitem__,
+                                              reverse=True)]
         elif len(peers) > 1:
             order = self._rng.permutation(len(peers))
             peers = [peers[int(i)] for i in order]

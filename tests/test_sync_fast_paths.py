@@ -211,3 +211,33 @@ def test_peer_heads_equals_peer_head_one_by_one(kind: str, seed: int, scoring: b
             assert _announce_batched(fast, heads, now) == one
             both(lambda e: [a for acts in one for a in acts])  # noqa: B023
         assert _state(ref, now) == _state(fast, now)
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 9), st.floats(0.0, 50.0)),
+                max_size=40), st.floats(0.0, 2_000.0))
+@settings(max_examples=100, deadline=None)
+def test_ranking_equals_a_stable_sort_on_minus_score(ops: list[tuple[int, int, float]],
+                                                     later: float) -> None:
+    chain = Chain(np.random.default_rng(0), length=10)
+    eng = SyncV2(chain.rules, np.random.default_rng(1))
+    for i in range(10):
+        eng.peer_connected(f"p{i}", 10, 0.0)
+    now = 0.0
+    for op, who, dt in ops:
+        now += dt
+        score = eng._table[f"p{who}"].score
+        if op == 0:
+            score.on_success(now, "headers", 0.5, 16, 8_000)
+        elif op == 1:
+            score.on_timeout(now, "headers", 30.0)
+        else:  # equal samples on two peers at once give exactly tied scores
+            score.on_failure(now)
+            eng._table[f"p{(who + 1) % 10}"].score.on_failure(now)
+    now += later
+    ref = [(p.peer_id, _RefScore(ScoringConfig(), 0.0)) for p in eng._table.values()]
+    for (_, r), p in zip(ref, eng._table.values(), strict=True):
+        r.latency, r.reliability, r.throughput = (p.score.latency, p.score.reliability,
+                                                  p.score.throughput)
+        r.updated_at = p.score.updated_at
+    want = [pid for pid, _ in sorted(ref, key=lambda x: -x[1].value(now))]
+    assert [p.peer_id for p in eng._ordered_peers(now)] == want

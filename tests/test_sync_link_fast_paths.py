@@ -6,6 +6,7 @@
   the link as first written (``_ReferenceLink``: a process per delay, one ``peer_head`` call
   and one ``_apply`` per announcement), on a scenario with every peer fault, a partition, a
   restart and churning, silent, lying and flaky peers.
+* ``Network.reachable`` (kept between changes) equals the reachability of every peer.
 """
 
 import hashlib
@@ -202,3 +203,24 @@ def _find(tree: dict[str, Any], key: str) -> dict[str, Any]:
             except KeyError:
                 pass
     raise KeyError(key)
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 11), st.booleans()), max_size=60))
+def test_network_reachable_list_follows_every_change(ops: list[tuple[int, int, bool]]) -> None:
+    from sim.network import Network
+    from sync.chain import Chain
+
+    net = Network(Chain(np.random.default_rng(0), length=3), {"honest": 8, "churning": 4},
+                  np.random.default_rng(1))
+    ids = [p.peer_id for p in net.peers]
+    for op, i, flag in ops:
+        if op == 0:
+            net.set_online(ids[i], flag)
+        elif op == 1:
+            net.crash(ids[i], flag)
+        else:
+            net.partition(ids[i:i + 3], flag)
+        got = net.reachable()
+        assert got == [p for p in ids if net.is_reachable(p)]
+        got.clear()  # the caller's copy: the network's own list is untouched
+        assert net.reachable() == [p for p in ids if net.is_reachable(p)]
