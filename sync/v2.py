@@ -422,12 +422,15 @@ class SyncV2(ImportingEngine):
             if head_number > self._highest:
                 self._highest = head_number
             # _fill is skipped only when it would provably return [] having changed nothing:
-            # not started, or no task queued and _extend_tasks would add none (its limit is
-            # min(best_known, tip + block_cache_size), best_known = max(_highest, tip)).
-            if not self._started or (
-                    not self._body_tasks and not self._header_tasks
-                    and self._next_header > min(max(self._highest, tip), reach)):
+            # not started, or no task queued and _extend_tasks would add none: its limit is
+            # min(best_known, reach) with best_known = max(_highest, tip), and
+            # nxt > min(max(h, tip), reach)  <=>  nxt > reach or (nxt > h and nxt > tip).
+            if not self._started:
                 continue
+            if not self._body_tasks and not self._header_tasks:
+                nxt = self._next_header
+                if nxt > reach or (nxt > self._highest and nxt > tip):
+                    continue
             out = self._fill(now)
             if out:
                 return out
