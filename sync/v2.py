@@ -219,6 +219,10 @@ class SyncV2(ImportingEngine):
                                    stall_after_s=cfg.stall_after_s)
         self._table: dict[str, _Peer] = {}
         self._connected: dict[str, None] = {}
+        # Table entries whose score has had a sample: every other score is exactly neutral
+        # (see _ordered_peers). A superset is fine; entries leave with their table entry.
+        self._scored: dict[str, None] = {}
+        self._neutral_value = values_at([PeerScore(cfg.scoring, 0.0)], 0.0)[0]
         self._highest = 0
         self._next_id = 0
         self._started = False
@@ -473,6 +477,7 @@ class SyncV2(ImportingEngine):
             peer = self._table[inf.req.peer_id]
             peer.busy -= 1
             peer.score.on_timeout(now, inf.req.kind, now - inf.sent_at)
+            self._scored[peer.peer_id] = None
             self._requeue(inf.task, peer.peer_id)
             out += self._check_min_score(peer, now)
         out += self._fill(now)
@@ -498,6 +503,7 @@ class SyncV2(ImportingEngine):
         peer = self._table[inf.req.peer_id]
         peer.busy -= 1
         peer.last_seen = now
+        self._scored[peer.peer_id] = None  # most branches below sample the score
         out: list[Action] = []
         if response.failure is not None:
             tel.requests_failed += 1
@@ -583,6 +589,7 @@ class SyncV2(ImportingEngine):
         if victim is None:
             return False
         del self._table[victim.peer_id]
+        self._scored.pop(victim.peer_id, None)
         return True
 
     def _disconnect(self, peer: _Peer, now: float) -> None:
@@ -630,19 +637,38 @@ class SyncV2(ImportingEngine):
 
     def _ordered_peers(self, now: float) -> list[_Peer]:
         table = self._table
-        peers = [table[p] for p in self._connected]
-        if self.config.peer_scoring_enabled:
-            # Best score first, equal scores in connection order (ids could encode
-            # behaviour). The scores are computed (and decayed) in one call, in list order,
-            # as a key function would. A reverse sort is still stable in Python, so sorting
-            # by score with reverse=True orders exactly as a stable sort on -score.
-            values = values_at([p.score for p in peers], now)
-            peers = [peers[i] for i in sorted(range(len(peers)), key=values.__getitem__,
-                                              reverse=True)]
-        elif len(peers) > 1:
-            order = self._rng.permutation(len(peers))
-            peers = [peers[int(i)] for i in order]
-        return peers
+        connected = self._connected
+        if not self.config.peer_scoring_enabled:
+            peers = [table[p] for p in connected]
+            if len(peers) > 1:
+                order = self._rng.permutation(len(peers))
+                peers = [peers[int(i)] for i in order]
+            return peers
+        # Best score first, equal scores in connection order (ids could encode behaviour):
+        # a stable sort on -score. Built without touching the (many) peers never scored:
+        # * their score is exactly neutral, so its value is _neutral_value, and decaying it
+        #   would only move its time stamp (decay maps NEUTRAL to NEUTRAL for any dt, and the
+        #   stamp is read by nothing but the decay), so skipping it changes no later value;
+        # * so the order is: scored peers above neutral (best first, ties in connection
+        #   order), then every peer at exactly the neutral value in connection order, then
+        #   scored peers below it. A reverse sort is still stable in Python.
+        scored = self._scored
+        ids = [p for p in connected if p in scored]
+        if not ids:
+            return [table[p] for p in connected]
+        values = values_at([table[p].score for p in ids], now)  # decayed, in list order
+        neutral = self._neutral_value
+        above = [k for k, v in enumerate(values) if v > neutral]
+        below = [k for k, v in enumerate(values) if v < neutral]
+        if not above and not below:
+            return [table[p] for p in connected]
+        above.sort(key=values.__getitem__, reverse=True)
+        below.sort(key=values.__getitem__, reverse=True)
+        off = {ids[k] for k in above}
+        off.update(ids[k] for k in below)
+        return ([table[ids[k]] for k in above]
+                + [table[p] for p in connected if p not in off]
+                + [table[ids[k]] for k in below])
 
     def _slots(self, peer: _Peer, kind: RequestKind) -> int:
         cap = peer.score.capacity(kind, self._target_rtt_s)

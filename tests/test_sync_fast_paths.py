@@ -125,6 +125,9 @@ def _state(eng: SyncV1 | SyncV2, now: float) -> tuple[object, ...]:
               eng.best_known, eng._rng.bit_generator.state)
     if isinstance(eng, SyncV1):
         return (*common, dict(eng._peers))
+    # The ranking's premise: a peer the engine never marked as scored is exactly neutral.
+    assert all((e.score.latency, e.score.reliability, e.score.throughput) == (NEUTRAL,) * 3
+               for p, e in eng._table.items() if p not in eng._scored)
     peers = {p: (e.head, e.busy, e.connected, e.score.latency, e.score.reliability,
                  e.score.throughput, e.score.updated_at) for p, e in eng._table.items()}
     tasks = [(t.start, t.kind, t.count, t.avoid) for t in eng._header_tasks + eng._body_tasks]
@@ -226,6 +229,8 @@ def test_ranking_equals_a_stable_sort_on_minus_score(ops: list[tuple[int, int, f
     for op, who, dt in ops:
         now += dt
         score = eng._table[f"p{who}"].score
+        # Sampled here directly, so marked as the engine marks the peers it samples.
+        eng._scored[f"p{who}"] = None
         if op == 0:
             score.on_success(now, "headers", 0.5, 16, 8_000)
         elif op == 1:
@@ -233,6 +238,7 @@ def test_ranking_equals_a_stable_sort_on_minus_score(ops: list[tuple[int, int, f
         else:  # equal samples on two peers at once give exactly tied scores
             score.on_failure(now)
             eng._table[f"p{(who + 1) % 10}"].score.on_failure(now)
+            eng._scored[f"p{(who + 1) % 10}"] = None
     now += later
     ref = [(p.peer_id, _RefScore(ScoringConfig(), 0.0)) for p in eng._table.values()]
     for (_, r), p in zip(ref, eng._table.values(), strict=True):
