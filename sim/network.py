@@ -5,9 +5,11 @@ slow, silent, flaky, liar, churning). Each peer serves the node's sync requests,
 transactions to it and sends it sync requests of its own (drawn by :mod:`sim.inputs`).
 
 Reachability: a peer is reachable when it is online (churning peers come and go), not
-crashed and not cut off by a partition. Faults change a peer's behaviour for a while:
-``peer_silence`` (it stops answering), ``peer_slowness`` (its latency and transfer time grow by
-a factor), ``peer_lying`` (it corrupts half its answers) and ``peer_crash`` (it disconnects).
+crashed and not cut off by a partition. It changes only through :meth:`Network.set_online`,
+:meth:`Network.crash` and :meth:`Network.partition` (which keep the reachable list current).
+Faults change a peer's behaviour for a while: ``peer_silence`` (it stops answering),
+``peer_slowness`` (its latency and transfer time grow by a factor), ``peer_lying`` (it
+corrupts half its answers) and ``peer_crash`` (it disconnects).
 A fault picks the first ``n`` peers of the (seeded, shuffled) population whose own profile is
 honest, so a fault is never hidden by a peer that already misbehaves. Sync links are told
 when a peer goes down or comes up.
@@ -59,6 +61,8 @@ class Network:
         self.listeners: list[Listener] = []
         self.disconnects = 0
         self.connects = 0
+        # reachable(), kept until a change: online/crashed/partitioned only change in _set.
+        self._reachable: list[str] | None = None
 
     # -- queries -------------------------------------------------------------------------
 
@@ -68,12 +72,20 @@ class Network:
                 and peer_id not in self.partitioned)
 
     def reachable(self) -> list[str]:
-        """Reachable peer ids, in population order."""
-        return [p.peer_id for p in self.peers if self.is_reachable(p.peer_id)]
+        """Reachable peer ids, in population order (a new list each call)."""
+        if self._reachable is None:
+            self._reachable = [p.peer_id for p in self.peers if self.is_reachable(p.peer_id)]
+        return list(self._reachable)
 
     def head(self, peer_id: str) -> int:
         """The peer's best block number."""
         return self.by_id[peer_id].head(self.chain)
+
+    def heads(self, peer_ids: Sequence[str]) -> list[int]:
+        """Best block numbers of several peers (:meth:`head` each, the height read once)."""
+        height = self.chain.height
+        by_id = self.by_id
+        return [by_id[p].head_at(height) for p in peer_ids]
 
     def serve(self, peer_id: str, request: SendRequest, chain: Chain, now: float
               ) -> Reply | None:
@@ -101,6 +113,7 @@ class Network:
     def _set(self, peer_id: str, change: Callable[[], None]) -> None:
         before = self.is_reachable(peer_id)
         change()
+        self._reachable = None
         after = self.is_reachable(peer_id)
         if before != after:
             if after:

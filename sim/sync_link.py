@@ -7,6 +7,8 @@ processed on the engine's workers (V1: its single GenServer, serially; V2:
 ``block_processing_concurrency`` workers), each block's processing cost is a timeout; and the
 engine's timers use **one** pending wake-up at a time (SimPy timeouts cannot be cancelled, so a
 timeout per request would pile up in the event heap; simulation-anchors.md §2 "Timeout").
+Each of these delays is a :func:`~sim.call_later.call_later` (the event order of a one-timeout
+process, at half its cost).
 The same rules as the sync package's own test driver (``sync/driver.py``).
 
 The network's state (which peers are online, partitioned, silenced, slowed or lying) lives
@@ -16,11 +18,11 @@ in :class:`~sim.network.Network`; the link asks it before delivering anything.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import simpy
 
+from sim.call_later import call_later
 from sync.chain import Block, Chain
 from sync.engine import SyncEngine
 from sync.messages import (
@@ -103,11 +105,19 @@ class SyncLink:
         """Every connected peer announces its head (called once per slot)."""
         if self.stopped:
             return
-        engine = self.engine
+        peer_heads = self.engine.peer_heads
         now = self.env.now
-        for peer_id in list(self.connected):
-            if peer_id in self.connected:
-                self._apply(engine.peer_head(peer_id, self.network.head(peer_id), now))
+        connected = self.connected
+        ids = list(connected)
+        # Heads are pure reads of the network (nothing below changes the chain or a profile).
+        # The generator is lazy: a peer dropped by an action applied in between is skipped,
+        # as in a loop of peer_head calls. The engine returns at the first announcement that
+        # gives actions; the announcements that gave none need no _apply (see _apply's note
+        # on the wake-up invariant).
+        pending = ((p, h) for p, h in zip(ids, self.network.heads(ids), strict=True)
+                   if p in connected)
+        while actions := peer_heads(pending, now):
+            self._apply(actions)
 
     def restart(self) -> None:
         """The node restarted: in-flight work is lost; the engine resumes from checkpoint."""
@@ -129,6 +139,11 @@ class SyncLink:
     # -- carrying out actions ------------------------------------------------------------
 
     def _apply(self, actions: list[Action]) -> None:
+        # Invariant on return (stopped aside): next_timer() is None, or a wake-up is pending
+        # at _wake_at <= next_timer(). _wake_at only goes back to None just before an _apply
+        # (in _wake and restart) and the engine only changes inside calls whose answer goes
+        # to _apply; so an engine call that answers [] and cannot move next_timer (peer_head:
+        # V1 never, V2 only by sending) would leave _apply([]) with nothing to do.
         if self.stopped:
             return
         for act in actions:
@@ -146,7 +161,7 @@ class SyncLink:
         when = self.engine.next_timer()
         if when is not None and (self._wake_at is None or when < self._wake_at):
             self._wake_at = when
-            self.env.process(self._wake(when, self._epoch))
+            call_later(self.env, max(0.0, when - self.env.now), self._wake, when, self._epoch)
 
     def _send(self, req: SendRequest) -> None:
         self.requests += 1
@@ -156,12 +171,10 @@ class SyncLink:
         if reply is None:
             return
         self._pending[req.request_id] = req.peer_id
-        self.env.process(self._deliver(req.request_id, req.peer_id, reply.response,
-                                       reply.delay, self._epoch))
+        call_later(self.env, reply.delay, self._deliver, req.request_id, req.peer_id,
+                   reply.response, self._epoch)
 
-    def _deliver(self, request_id: int, peer_id: str, response: Response, delay: float,
-                 epoch: int) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(delay)
+    def _deliver(self, request_id: int, peer_id: str, response: Response, epoch: int) -> None:
         if epoch != self._epoch or self._pending.pop(request_id, None) is None:
             return
         if peer_id not in self.connected or not self.network.is_reachable(peer_id):
@@ -173,17 +186,15 @@ class SyncLink:
         while self._idle > 0 and self._work:
             block = self._work.popleft()
             self._idle -= 1
-            self.env.process(self._process(block, self._epoch))
+            call_later(self.env, block.processing_cost, self._process, block, self._epoch)
 
-    def _process(self, block: Block, epoch: int) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(block.processing_cost)
+    def _process(self, block: Block, epoch: int) -> None:
         self._idle += 1
         if epoch == self._epoch and not self.stopped:
             self._apply(self.engine.blocks_processed((block,), self.env.now))
         self._start_work()
 
-    def _wake(self, when: float, epoch: int) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(max(0.0, when - self.env.now))
+    def _wake(self, when: float, epoch: int) -> None:
         if self._wake_at != when or epoch != self._epoch or self.stopped:
             return
         self._wake_at = None

@@ -8,6 +8,7 @@ per request (SimPy timeouts cannot be cancelled).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
 from sync.chain import Block, Chain
@@ -49,6 +50,10 @@ class SyncEngine(Protocol):
 
     def peer_head(self, peer_id: str, head_number: int, now: float) -> list[Action]:
         """A connected peer announced a new head."""
+
+    def peer_heads(self, announcements: Iterator[tuple[str, int]], now: float
+                   ) -> list[Action]:
+        """Consecutive :meth:`peer_head` calls, up to the first that returns actions."""
 
     def peer_disconnected(self, peer_id: str, now: float) -> list[Action]:
         """A peer went away."""

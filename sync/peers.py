@@ -118,7 +118,19 @@ class Peer:
         Returns:
             ``chain.height - head_lag``, at least 0.
         """
-        return max(0, chain.height - self.profile.head_lag)
+        return self.head_at(chain.height)
+
+    def head_at(self, height: int) -> int:
+        """The peer's best block number when the chain's newest block is ``height``.
+
+        Args:
+            height: Number of the canonical chain's newest block.
+
+        Returns:
+            ``height - head_lag``, at least 0.
+        """
+        lag = self.profile.head_lag
+        return height - lag if height > lag else 0
 
     def online_s(self) -> float:
         """Draw the length of the next online session (inf for a peer that stays)."""

@@ -23,6 +23,7 @@ exists"). The formula is mana-sim's, built from two real designs
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 NEUTRAL = 0.5
@@ -66,10 +67,14 @@ class PeerScore:
         now: Simulated time of creation in seconds.
     """
 
-    __slots__ = ("_cfg", "latency", "rate", "reliability", "rtt", "throughput", "updated_at")
+    __slots__ = ("_cfg", "_decay_k", "latency", "rate", "reliability", "rtt", "throughput",
+                 "updated_at")
 
     def __init__(self, config: ScoringConfig, now: float) -> None:
         self._cfg = config
+        # The decay exponent per second, hoisted: ``-log(2) / h * dt`` evaluates left to right
+        # as ``(-log(2) / h) * dt``, so ``_decay_k * dt`` is the very same float.
+        self._decay_k = -math.log(2) / config.half_life_s
         self.latency = NEUTRAL
         self.reliability = NEUTRAL
         self.throughput = NEUTRAL
@@ -81,7 +86,7 @@ class PeerScore:
     def _decay(self, now: float) -> None:
         dt = now - self.updated_at
         if dt > 0:
-            keep = math.exp(-math.log(2) / self._cfg.half_life_s * dt)
+            keep = math.exp(self._decay_k * dt)
             self.latency = NEUTRAL + (self.latency - NEUTRAL) * keep
             self.reliability = NEUTRAL + (self.reliability - NEUTRAL) * keep
             self.throughput = NEUTRAL + (self.throughput - NEUTRAL) * keep
@@ -152,11 +157,7 @@ class PeerScore:
         Returns:
             The weighted, clipped score.
         """
-        self._decay(now)
-        cfg = self._cfg
-        raw = (cfg.latency_weight * self.latency + cfg.reliability_weight * self.reliability
-               + cfg.throughput_weight * self.throughput)
-        return min(cfg.max_score, max(cfg.min_score, raw))
+        return values_at((self,), now)[0]
 
     def capacity(self, kind: str, target_rtt_s: float) -> int:
         """Items this peer is expected to deliver within ``target_rtt_s`` (geth formula).
@@ -169,3 +170,61 @@ class PeerScore:
             ``ceil(1 + 1.01 * rate * target_rtt_s)``, at least 1.
         """
         return max(1, math.ceil(1 + 1.01 * self.rate.get(kind, 0.0) * target_rtt_s))
+
+
+def values_at(scores: Sequence[PeerScore], now: float) -> list[float]:
+    """Each score's :meth:`PeerScore.value` at ``now``, in order, in one call.
+
+    The same arithmetic as decaying each score to ``now`` and weighting it, written as one
+    loop because the V2 engine ranks every connected peer on each dispatch: the per-peer
+    method calls cost more than the arithmetic. The decay is applied to each score exactly
+    as :meth:`PeerScore.value` does (each score's state after this call is the same).
+
+    Args:
+        scores: The scores to read (decayed in place to ``now``).
+        now: Simulated time in seconds.
+
+    Returns:
+        The weighted, clipped scores, in the order given.
+    """
+    out: list[float] = []
+    append = out.append
+    exp = math.exp
+    neutral_cfg: ScoringConfig | None = None
+    neutral_value = 0.0
+    for s in scores:
+        cfg = s._cfg
+        lat, rel, thr = s.latency, s.reliability, s.throughput
+        if lat == NEUTRAL and rel == NEUTRAL and thr == NEUTRAL:
+            # Most peers (never asked, or long forgiven): decay maps NEUTRAL to
+            # NEUTRAL + 0.0 * keep == NEUTRAL whatever dt is, so only the time stamp moves
+            # (``now > t`` iff ``now - t > 0`` for floats), and the value is the same
+            # formula on the same three numbers: worked out once per config.
+            if now > s.updated_at:
+                s.updated_at = now
+            if cfg is not neutral_cfg:
+                neutral_cfg = cfg
+                neutral_value = _clipped(cfg, cfg.latency_weight * NEUTRAL
+                                         + cfg.reliability_weight * NEUTRAL
+                                         + cfg.throughput_weight * NEUTRAL)
+            append(neutral_value)
+            continue
+        dt = now - s.updated_at
+        if dt > 0:
+            s.updated_at = now
+            keep = exp(s._decay_k * dt)
+            lat = s.latency = NEUTRAL + (lat - NEUTRAL) * keep
+            rel = s.reliability = NEUTRAL + (rel - NEUTRAL) * keep
+            thr = s.throughput = NEUTRAL + (thr - NEUTRAL) * keep
+        append(_clipped(cfg, cfg.latency_weight * lat + cfg.reliability_weight * rel
+                        + cfg.throughput_weight * thr))
+    return out
+
+
+def _clipped(cfg: ScoringConfig, raw: float) -> float:
+    """``min(max_score, max(min_score, raw))`` without the two calls (same float)."""
+    lo = cfg.min_score
+    if not raw > lo:
+        raw = lo
+    hi = cfg.max_score
+    return raw if raw < hi else hi

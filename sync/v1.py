@@ -40,6 +40,7 @@ bad block is dropped, so it is never requested again and sync stops importing th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -254,6 +255,32 @@ class SyncV1(ImportingEngine):
         if peer_id in self._peers:
             self._peers[peer_id] = max(self._peers[peer_id], head_number)
             self._highest = max(self._highest, head_number)
+        return []
+
+    def peer_heads(self, announcements: Iterator[tuple[str, int]], now: float
+                   ) -> list[Action]:
+        """Several head announcements: :meth:`peer_head` for each ``(peer_id, head_number)``.
+
+        V1 only learns the numbers, so every announcement is taken in this one call.
+
+        Args:
+            announcements: ``(peer_id, head_number)`` pairs, consumed to the end.
+            now: Simulated time in seconds.
+
+        Returns:
+            No actions.
+        """
+        peers = self._peers
+        highest = self._highest
+        for peer_id, head_number in announcements:
+            known = peers.get(peer_id)
+            if known is not None:
+                # max() spelled out (this runs for every peer every slot); ints, so equal.
+                if head_number > known:
+                    peers[peer_id] = head_number
+                if head_number > highest:
+                    highest = head_number
+        self._highest = highest
         return []
 
     def peer_disconnected(self, peer_id: str, now: float) -> list[Action]:

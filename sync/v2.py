@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import insort
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,7 +73,7 @@ from sync.messages import (
     SendRequest,
     WriteCheckpoint,
 )
-from sync.scoring import PeerScore, ScoringConfig
+from sync.scoring import PeerScore, ScoringConfig, values_at
 from sync.telemetry import Telemetry
 
 PEER_BYTES = 1_024
@@ -218,6 +219,10 @@ class SyncV2(ImportingEngine):
                                    stall_after_s=cfg.stall_after_s)
         self._table: dict[str, _Peer] = {}
         self._connected: dict[str, None] = {}
+        # Table entries whose score has had a sample: every other score is exactly neutral
+        # (see _ordered_peers). A superset is fine; entries leave with their table entry.
+        self._scored: dict[str, None] = {}
+        self._neutral_value = values_at([PeerScore(cfg.scoring, 0.0)], 0.0)[0]
         self._highest = 0
         self._next_id = 0
         self._started = False
@@ -384,9 +389,56 @@ class SyncV2(ImportingEngine):
         peer = self._table.get(peer_id)
         if peer is None or not peer.connected:
             return []
-        peer.head = max(peer.head, head_number)
-        self._highest = max(self._highest, head_number)
+        # max() spelled out: this runs for every peer every slot.
+        if head_number > peer.head:
+            peer.head = head_number
+        if head_number > self._highest:
+            self._highest = head_number
         return self._fill(now)
+
+    def peer_heads(self, announcements: Iterator[tuple[str, int]], now: float
+                   ) -> list[Action]:
+        """Several head announcements, exactly as consecutive :meth:`peer_head` calls.
+
+        Takes ``(peer_id, head_number)`` pairs from ``announcements`` until one of them
+        produces actions, and returns those; the rest stay in the iterator. A caller performs
+        the actions and calls again with the same iterator, so it acts at the very points
+        where calling :meth:`peer_head` one by one would have given it something to do.
+
+        Args:
+            announcements: ``(peer_id, head_number)`` pairs; consumed up to and including
+                the first that produces actions.
+            now: Simulated time in seconds.
+
+        Returns:
+            The first non-empty :meth:`peer_head` answer, or ``[]`` once the iterator is
+            exhausted.
+        """
+        table = self._table
+        tip = self.ledger.tip  # only imports move it, and nothing here imports
+        reach = tip + self.config.block_cache_size
+        for peer_id, head_number in announcements:
+            peer = table.get(peer_id)
+            if peer is None or not peer.connected:
+                continue
+            if head_number > peer.head:
+                peer.head = head_number
+            if head_number > self._highest:
+                self._highest = head_number
+            # _fill is skipped only when it would provably return [] having changed nothing:
+            # not started, or no task queued and _extend_tasks would add none: its limit is
+            # min(best_known, reach) with best_known = max(_highest, tip), and
+            # nxt > min(max(h, tip), reach)  <=>  nxt > reach or (nxt > h and nxt > tip).
+            if not self._started:
+                continue
+            if not self._body_tasks and not self._header_tasks:
+                nxt = self._next_header
+                if nxt > reach or (nxt > self._highest and nxt > tip):
+                    continue
+            out = self._fill(now)
+            if out:
+                return out
+        return []
 
     def peer_disconnected(self, peer_id: str, now: float) -> list[Action]:
         """A peer went away: re-queue what it owed.
@@ -425,6 +477,7 @@ class SyncV2(ImportingEngine):
             peer = self._table[inf.req.peer_id]
             peer.busy -= 1
             peer.score.on_timeout(now, inf.req.kind, now - inf.sent_at)
+            self._scored[peer.peer_id] = None
             self._requeue(inf.task, peer.peer_id)
             out += self._check_min_score(peer, now)
         out += self._fill(now)
@@ -450,6 +503,7 @@ class SyncV2(ImportingEngine):
         peer = self._table[inf.req.peer_id]
         peer.busy -= 1
         peer.last_seen = now
+        self._scored[peer.peer_id] = None  # most branches below sample the score
         out: list[Action] = []
         if response.failure is not None:
             tel.requests_failed += 1
@@ -535,6 +589,7 @@ class SyncV2(ImportingEngine):
         if victim is None:
             return False
         del self._table[victim.peer_id]
+        self._scored.pop(victim.peer_id, None)
         return True
 
     def _disconnect(self, peer: _Peer, now: float) -> None:
@@ -567,7 +622,10 @@ class SyncV2(ImportingEngine):
     def _extend_tasks(self) -> None:
         cfg = self.config
         batch = cfg.block_request_batch_size
-        limit = min(self.best_known, self.ledger.tip + cfg.block_cache_size)
+        tip = self.ledger.tip
+        limit = min(max(self._highest, tip), tip + cfg.block_cache_size)  # best_known, inlined
+        if self._next_header > limit:
+            return  # the common case (every peer's head announcement after the first)
         min_chunk = max(1, min(batch // 4, cfg.block_cache_size))
         while self._next_header <= limit:
             room = limit - self._next_header + 1
@@ -578,14 +636,39 @@ class SyncV2(ImportingEngine):
             self._next_header += count
 
     def _ordered_peers(self, now: float) -> list[_Peer]:
-        peers = [self._table[p] for p in self._connected]
-        if self.config.peer_scoring_enabled:
-            # Stable sort: equal scores keep connection order (ids could encode behaviour).
-            peers.sort(key=lambda p: -p.score.value(now))
-        elif len(peers) > 1:
-            order = self._rng.permutation(len(peers))
-            peers = [peers[int(i)] for i in order]
-        return peers
+        table = self._table
+        connected = self._connected
+        if not self.config.peer_scoring_enabled:
+            peers = [table[p] for p in connected]
+            if len(peers) > 1:
+                order = self._rng.permutation(len(peers))
+                peers = [peers[int(i)] for i in order]
+            return peers
+        # Best score first, equal scores in connection order (ids could encode behaviour):
+        # a stable sort on -score. Built without touching the (many) peers never scored:
+        # * their score is exactly neutral, so its value is _neutral_value, and decaying it
+        #   would only move its time stamp (decay maps NEUTRAL to NEUTRAL for any dt, and the
+        #   stamp is read by nothing but the decay), so skipping it changes no later value;
+        # * so the order is: scored peers above neutral (best first, ties in connection
+        #   order), then every peer at exactly the neutral value in connection order, then
+        #   scored peers below it. A reverse sort is still stable in Python.
+        scored = self._scored
+        ids = [p for p in connected if p in scored]
+        if not ids:
+            return [table[p] for p in connected]
+        values = values_at([table[p].score for p in ids], now)  # decayed, in list order
+        neutral = self._neutral_value
+        above = [k for k, v in enumerate(values) if v > neutral]
+        below = [k for k, v in enumerate(values) if v < neutral]
+        if not above and not below:
+            return [table[p] for p in connected]
+        above.sort(key=values.__getitem__, reverse=True)
+        below.sort(key=values.__getitem__, reverse=True)
+        off = {ids[k] for k in above}
+        off.update(ids[k] for k in below)
+        return ([table[ids[k]] for k in above]
+                + [table[p] for p in connected if p not in off]
+                + [table[ids[k]] for k in below])
 
     def _slots(self, peer: _Peer, kind: RequestKind) -> int:
         cap = peer.score.capacity(kind, self._target_rtt_s)
