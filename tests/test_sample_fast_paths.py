@@ -1,0 +1,69 @@
+"""The metric-sampling fast paths give exactly what the general paths give."""
+
+import math
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
+from sim.rollout_link import HealthWindow, _mean, snapshot_from_rows
+
+KEYS = [f"{module}.{version}.{name}"
+        for module, names in (("transaction_pool", POOL_METRICS), ("sync_service", SYNC_METRICS))
+        for version in ("v1", "v2") for name in names]
+KEYS += [f"transaction_pool.{v}.error_count" for v in ("v1", "v2")]
+KEYS += [f"sync_service.serving.{v}.requests" for v in ("v1", "v2")]
+
+finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False)
+value = st.one_of(finite, st.just(math.nan), st.just(0.0), st.just(-0.0),
+                  st.integers(0, 50).map(float))
+rows = st.lists(st.dictionaries(st.sampled_from(KEYS), value, max_size=len(KEYS)),
+                min_size=1, max_size=12)
+
+
+def same(a: float, b: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def assert_same_snapshot(got: dict, want: dict) -> None:
+    assert list(got) == list(want)
+    for module in want:
+        assert list(got[module]) == list(want[module])
+        for version in want[module]:
+            g, w = got[module][version], want[module][version]
+            assert list(g) == list(w), (module, version)
+            for name in w:
+                assert same(g[name], w[name]), (module, version, name, g[name], w[name])
+
+
+@given(rows, st.integers(1, 5))
+def test_health_window_snapshot_equals_snapshot_from_rows(rs: list[dict[str, float]],
+                                                          size: int) -> None:
+    window = HealthWindow(size)
+    for i, row in enumerate(rs):
+        window.append(row)
+        assert_same_snapshot(window.snapshot(), snapshot_from_rows(rs[max(0, i + 1 - size):i + 1]))
+
+
+def test_health_window_snapshot_of_model_like_rows() -> None:
+    # Every key present, some latencies NaN (a window without requests), as the model samples.
+    rng = np.random.default_rng(3)
+    window = HealthWindow(30)
+    history = []
+    for i in range(100):
+        row = {k: float(rng.integers(0, 40)) if k.endswith(("request_count", "error_count",
+                                                             "requests"))
+               else float(rng.exponential(3.0)) for k in KEYS}
+        if i % 7 == 0:
+            row["transaction_pool.v2.p95_latency_ms"] = math.nan
+        history.append(row)
+        window.append(row)
+        assert_same_snapshot(window.snapshot(), snapshot_from_rows(history[-30:]))
+
+
+@given(st.lists(finite, min_size=1, max_size=300))
+def test_mean_equals_numpy_mean(xs: list[float]) -> None:
+    assert same(_mean(xs), float(np.mean(xs)))
