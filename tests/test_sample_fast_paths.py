@@ -6,6 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sim.histogram import LogHistogram
 from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
 from sim.rollout_link import HealthWindow, _mean, snapshot_from_rows
 
@@ -67,3 +68,69 @@ def test_health_window_snapshot_of_model_like_rows() -> None:
 @given(st.lists(finite, min_size=1, max_size=300))
 def test_mean_equals_numpy_mean(xs: list[float]) -> None:
     assert same(_mean(xs), float(np.mean(xs)))
+
+
+in_range = st.floats(min_value=1e-7, max_value=1e5, exclude_max=True)
+
+
+def _bucket_edges() -> list[float]:
+    # Values at and next to the bucket edges, where a different rounding would show first.
+    h = LogHistogram()
+    edges = []
+    for k in range(0, h.n_buckets - 2, 7):
+        x = math.exp(h._log_lo + k * h._log_gamma)
+        edges += [math.nextafter(x, 0.0), x, math.nextafter(x, math.inf)]
+    return [x for x in edges if h.lo <= x < h.hi]
+
+
+@given(st.lists(st.one_of(in_range, st.sampled_from(_bucket_edges())), min_size=1,
+                max_size=300))
+def test_in_range_extend_equals_adding_one_by_one(xs: list[float]) -> None:
+    one, many = LogHistogram(), LogHistogram()
+    one.add(0.5)  # a running total and extremes that the batch has to extend
+    many.add(0.5)
+    for x in xs:
+        one.add(x)
+    many.extend(xs)
+    assert np.array_equal(one._counts, many._counts)
+    assert (one.count, one.total, one.min, one.max) == (many.count, many.total, many.min,
+                                                        many.max)
+
+
+def test_extend_of_all_bucket_edges_equals_adding_one_by_one() -> None:
+    xs = _bucket_edges()
+    one, many = LogHistogram(), LogHistogram()
+    for x in xs:
+        one.add(x)
+    many.extend(xs)
+    assert np.array_equal(one._counts, many._counts)
+    assert one.total == many.total
+
+
+def test_extend_with_nan_fails_as_adding_it_does() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="NaN"):
+        LogHistogram().add(math.nan)
+    with pytest.raises(ValueError, match="NaN"):
+        LogHistogram().extend([0.01, math.nan])
+
+
+@given(st.lists(st.floats(min_value=-1.0, max_value=1e6), max_size=100),
+       st.lists(st.sampled_from([0.0, 0.5, 0.9, 0.95, 0.99, 1.0]), min_size=1, max_size=4))
+def test_quantiles_equal_quantile_each(xs: list[float], qs: list[float]) -> None:
+    h = LogHistogram()
+    h.extend(xs)
+    got = h.quantiles(*qs)
+    assert all(same(g, h.quantile(q)) for g, q in zip(got, qs, strict=True))
+
+
+def test_reset_of_an_empty_histogram_keeps_it_empty() -> None:
+    h = LogHistogram()
+    h.add(0.3)
+    h.reset()
+    h.reset()
+    assert h.count == 0
+    assert not h._counts.any()
+    h.add(0.2)
+    assert h.quantile(0.5) == 0.2
