@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.histogram import LogHistogram
+from sim.metrics import TimeSeries
 from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
 from sim.rollout_link import HealthWindow, _mean, snapshot_from_rows
 
@@ -134,3 +135,27 @@ def test_reset_of_an_empty_histogram_keeps_it_empty() -> None:
     assert not h._counts.any()
     h.add(0.2)
     assert h.quantile(0.5) == 0.2
+
+
+key_orders = st.sampled_from([("a", "b", "c"), ("a", "b", "c"), ("c", "a", "b"), ("a", "b"),
+                              ("b",), ("a", "b", "c", "d"), ()])
+
+
+@given(st.lists(key_orders, max_size=30), st.integers(1, 6))
+def test_time_series_equals_naive_columns(orders: list[tuple[str, ...]], block: int) -> None:
+    series = TimeSeries(block_rows=block)
+    want: dict[str, list[float]] = {"time": []}
+    for i, keys in enumerate(orders):
+        row = {k: float(i * 10 + j) for j, k in enumerate(keys)}
+        series.sample(float(i), row)
+        for k in keys:
+            want.setdefault(k, [math.nan] * i)
+        want["time"].append(float(i))
+        for k, col in want.items():
+            if k != "time":
+                col.append(row.get(k, math.nan))
+    got = series.arrays()
+    assert list(got) == ["time", *sorted(k for k in want if k != "time")]
+    for k, col in want.items():
+        np.testing.assert_array_equal(got[k], np.array(col, dtype=np.float64))
+    assert len(series) == len(orders)
