@@ -22,6 +22,9 @@ from functools import reduce
 import numpy as np
 import numpy.typing as npt
 
+_VECTOR_MIN = 24
+"""Batches at least this long are bucketed with numpy arithmetic (fewer: per value is faster)."""
+
 
 class LogHistogram:
     """Geometric-bucket histogram with bounded relative quantile error.
@@ -87,25 +90,22 @@ class LogHistogram:
             return
         lo, hi, last = self.lo, self.hi, self.n_buckets - 1
         log, log_lo, log_gamma = math.log, self._log_lo, self._log_gamma
-        arr = np.asarray(values, dtype=np.float64)
-        vmin, vmax = float(arr.min()), float(arr.max())
-        if lo <= vmin and vmax < hi:
-            # Every value is in range (so none is NaN and all are > 0): each takes the
+        # Left to right, one addition at a time, like `add` (sum() compensates from 3.12 on).
+        total = reduce(operator.add, values, self.total)
+        low, high = min(values), max(values)
+        if len(values) >= _VECTOR_MIN and total == total and lo <= low and high < hi:
+            # No NaN (the total would be NaN) and every value in range: each takes the
             # `1 + int((log(v) - log_lo) / log_gamma)` branch below. The logs are still
             # math.log's; the subtraction and division are the same IEEE operations done by
             # numpy, and astype(int64) truncates toward zero like int().
             logs = np.fromiter(map(log, values), dtype=np.float64, count=len(values))
             self._counts += np.bincount(1 + ((logs - log_lo) / log_gamma).astype(np.int64),
                                         minlength=self.n_buckets)
-            # All > 0: numpy's min and max are Python's min and max.
-            low, high = vmin, vmax
         else:
             idx = [0 if v < lo else last if v >= hi
                    else 1 + int((log(v) - log_lo) / log_gamma) for v in values]
             self._counts += np.bincount(idx, minlength=self.n_buckets)
-            low, high = min(values), max(values)
-        # Left to right, one addition at a time, like `add` (sum() compensates from 3.12 on).
-        self.total = reduce(operator.add, values, self.total)
+        self.total = total
         self.count += len(values)
         self.min = min(self.min, low)
         self.max = max(self.max, high)

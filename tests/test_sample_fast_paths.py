@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.histogram import LogHistogram
+from sim.histogram import _VECTOR_MIN, LogHistogram
 from sim.metrics import TimeSeries
 from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
 from sim.rollout_link import HealthWindow, _mean, snapshot_from_rows
@@ -84,8 +84,8 @@ def _bucket_edges() -> list[float]:
     return [x for x in edges if h.lo <= x < h.hi]
 
 
-@given(st.lists(st.one_of(in_range, st.sampled_from(_bucket_edges())), min_size=1,
-                max_size=300))
+@given(st.lists(st.one_of(in_range, st.sampled_from(_bucket_edges())),
+                min_size=_VECTOR_MIN, max_size=300))
 def test_in_range_extend_equals_adding_one_by_one(xs: list[float]) -> None:
     one, many = LogHistogram(), LogHistogram()
     one.add(0.5)  # a running total and extremes that the batch has to extend
@@ -115,6 +115,8 @@ def test_extend_with_nan_fails_as_adding_it_does() -> None:
         LogHistogram().add(math.nan)
     with pytest.raises(ValueError, match="NaN"):
         LogHistogram().extend([0.01, math.nan])
+    with pytest.raises(ValueError, match="NaN"):  # a batch long enough for the numpy path
+        LogHistogram().extend([0.01] * 30 + [math.nan] + [0.02] * 30)
 
 
 @given(st.lists(st.floats(min_value=-1.0, max_value=1e6), max_size=100),
