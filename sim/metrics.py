@@ -125,7 +125,8 @@ class RequestStats:
         """
         self._flush()
         h = self.window_latency
-        p95, p99 = h.quantiles(0.95, 0.99)
+        # An empty window's quantiles are NaN (the common case: V2 at a small share, idle).
+        p95, p99 = h.quantiles(0.95, 0.99) if h.count else (math.nan, math.nan)
         out = (float(self.requests), float(self.errors), float(self.timeouts),
                float(self.refused), h.mean * 1e3, p95 * 1e3, p99 * 1e3)
         self.total_requests += self.requests

@@ -161,6 +161,9 @@ class HealthWindow:
             prefix: deque(maxlen=rows) for _, _, prefix, ops in _PLAN
             if any(op == _WEIGHT for _, op, _ in ops)}
         self._weight_keys = {prefix: prefix + "request_count" for prefix in self._weights}
+        # NaNs per column: a column with none or only NaNs needs no per-value test.
+        self._nans = dict.fromkeys(self._columns, 0)
+        self._rows = rows
         self._last: dict[str, float] = {}
 
     def __len__(self) -> int:
@@ -168,16 +171,27 @@ class HealthWindow:
 
     def append(self, row: dict[str, float]) -> None:
         """Add the latest sample row (the oldest row leaves once the window is full)."""
-        nan = math.nan
+        nan, isnan, full, nans = math.nan, math.isnan, len(self) == self._rows, self._nans
         for key, column in self._columns.items():
-            column.append(row.get(key, nan))
+            value = row.get(key, nan)
+            if isnan(value):
+                nans[key] += 1
+            if full and isnan(column[0]):
+                nans[key] -= 1  # the oldest value leaves on this append
+            column.append(value)
         for prefix, weights in self._weights.items():
             weights.append(row.get(self._weight_keys[prefix], 0.0))
         self._last = row
 
     def _valid(self, key: str) -> list[float]:
+        column = self._columns[key]
+        nans = self._nans[key]
+        if not nans:
+            return list(column)
+        if nans == len(column):
+            return []
         isnan = math.isnan
-        return [v for v in self._columns[key] if not isnan(v)]
+        return [v for v in column if not isnan(v)]
 
     def snapshot(self) -> dict[str, dict[str, dict[str, float]]]:
         """The window's snapshot ``[module][version][metric]``: see :func:`snapshot_from_rows`.
@@ -203,10 +217,16 @@ class HealthWindow:
                 elif op == _WEIGHT:
                     ws: list[float] = []
                     vws: list[float] = []
-                    for v, w in zip(self._columns[key], self._weights[prefix], strict=True):
-                        if not isnan(v):
-                            ws.append(w)
-                            vws.append(v * w)
+                    column, weights = self._columns[key], self._weights[prefix]
+                    nans = self._nans[key]
+                    if not nans:
+                        ws = list(weights)
+                        vws = [v * w for v, w in zip(column, weights, strict=True)]
+                    elif nans < len(column):
+                        for v, w in zip(column, weights, strict=True):
+                            if not isnan(v):
+                                ws.append(w)
+                                vws.append(v * w)
                     weight = sum(ws)
                     values[name] = sum(vws) / weight if weight > 0 else math.nan
                 elif key in last:
