@@ -388,7 +388,9 @@ class Model:
                     row[keys[name]] = value
         disconnects = self.network.disconnects - self._disconnect_mark
         self._disconnect_mark = self.network.disconnects
-        reachable = max(1, len(self.network.reachable()))
+        # No disconnects: the rate is 100.0 * 0 / reachable = 0.0 whatever the count (>= 1), so
+        # the peers need not be walked to count the reachable ones.
+        reachable = max(1, len(self.network.reachable())) if disconnects else 1
         for version, link in self.links.items():
             m = link.engine.metrics(now)
             keys = keys_of(f"{SYNC}.{version}")
