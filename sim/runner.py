@@ -413,9 +413,11 @@ class Model:
         return row
 
     def _log_breaker_transitions(self) -> None:
-        for module in (POOL, SYNC, "filter_manager", "subscription_manager"):
+        for module in _MODULES:
             breaker = self.router.breaker(module)
             seen = self._breaker_marks.get(module, 0)
+            if breaker.transition_count == seen:
+                continue  # nothing new (the usual case); the mark already says `seen`
             for tr in breaker.transitions_since(seen):
                 self.events.emit(tr.time, "breaker_transition", module=module,
                                  from_state=tr.from_state.value, to_state=tr.to_state.value,
