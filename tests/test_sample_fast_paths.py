@@ -161,3 +161,24 @@ def test_time_series_equals_naive_columns(orders: list[tuple[str, ...]], block: 
     for k, col in want.items():
         np.testing.assert_array_equal(got[k], np.array(col, dtype=np.float64))
     assert len(series) == len(orders)
+
+
+def test_rollout_window_equals_snapshot_from_rows_in_a_model_run() -> None:
+    from sim.runner import Model
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario("regression-rollback")
+    model = Model(scenario.model_copy(update={"duration": 1800.0}), seed=1)
+    link = model.rollout
+    seen: list[dict[str, float]] = []
+    on_sample = link.on_sample
+
+    def checked(now: float, row: dict[str, float]) -> None:
+        seen.append(row)
+        on_sample(now, row)
+        want = snapshot_from_rows(seen[-link._window._rows:])
+        assert_same_snapshot(link._window.snapshot(), want)
+
+    link.on_sample = checked  # type: ignore[method-assign]
+    model.execute()
+    assert len(seen) == 180
