@@ -32,6 +32,11 @@ MIB = float(2**20)
 """Bytes per MiB; ``*_mb`` metrics are MiB."""
 
 
+WINDOW_FIGURES = ("requests", "errors", "timeouts", "refused", "avg_latency_ms",
+                  "p95_latency_ms", "p99_latency_ms")
+"""The names of :meth:`RequestStats.roll`'s figures, in :meth:`RequestStats.roll_figures` order."""
+
+
 class RequestStats:
     """Request counters and latency histograms for one module instance (module, version).
 
@@ -109,17 +114,21 @@ class RequestStats:
             ``requests, errors, timeouts, refused, avg_latency_ms, p95_latency_ms,
             p99_latency_ms`` of the window (latencies NaN when it saw no request).
         """
+        return dict(zip(WINDOW_FIGURES, self.roll_figures(), strict=True))
+
+    def roll_figures(self) -> tuple[float, float, float, float, float, float, float]:
+        """:meth:`roll` as a tuple in :data:`WINDOW_FIGURES` order (the sampler's form).
+
+        Returns:
+            ``(requests, errors, timeouts, refused, avg_latency_ms, p95_latency_ms,
+            p99_latency_ms)`` of the window.
+        """
         self._flush()
         h = self.window_latency
-        out = {
-            "requests": float(self.requests),
-            "errors": float(self.errors),
-            "timeouts": float(self.timeouts),
-            "refused": float(self.refused),
-            "avg_latency_ms": h.mean * 1e3,
-            "p95_latency_ms": h.quantile(0.95) * 1e3,
-            "p99_latency_ms": h.quantile(0.99) * 1e3,
-        }
+        # An empty window's quantiles are NaN (the common case: V2 at a small share, idle).
+        p95, p99 = h.quantiles(0.95, 0.99) if h.count else (math.nan, math.nan)
+        out = (float(self.requests), float(self.errors), float(self.timeouts),
+               float(self.refused), h.mean * 1e3, p95 * 1e3, p99 * 1e3)
         self.total_requests += self.requests
         self.total_errors += self.errors
         self.total_timeouts += self.timeouts
@@ -139,6 +148,7 @@ class RequestStats:
         """
         h = self.total_latency
         n = self.total_requests
+        p50, p95, p99 = h.quantiles(0.50, 0.95, 0.99)
         return {
             "requests": float(n),
             "errors": float(self.total_errors),
@@ -148,9 +158,9 @@ class RequestStats:
                                    / (n + self.total_refused) if n + self.total_refused
                                    else 0.0),
             "avg_latency_ms": h.mean * 1e3,
-            "p50_latency_ms": h.quantile(0.50) * 1e3,
-            "p95_latency_ms": h.quantile(0.95) * 1e3,
-            "p99_latency_ms": h.quantile(0.99) * 1e3,
+            "p50_latency_ms": p50 * 1e3,
+            "p95_latency_ms": p95 * 1e3,
+            "p99_latency_ms": p99 * 1e3,
         }
 
 
@@ -183,6 +193,11 @@ class TimeSeries:
         self._block_rows = block_rows
         # Rows not yet spilled; every column holds the same number of them.
         self._columns: dict[str, array[float]] = {"time": array("d")}
+        self._time = self._columns["time"]
+        # Keys of the last row, in order, and their columns, when that row named every column
+        # (the usual case: the sampler writes the same keys every time); else None.
+        self._row_keys: tuple[str, ...] | None = None
+        self._row_columns: list[array[float]] = []
         # Spilled rows, one file per column; every file holds `_spilled` float64 values.
         self._files: dict[str, BinaryIO] = {}
         self._spilled = 0
@@ -197,6 +212,16 @@ class TimeSeries:
             time: Sample time, seconds.
             values: Column name to value (columns missing from this row get NaN).
         """
+        keys = tuple(values)
+        if keys == self._row_keys:
+            # The same columns as the last row and no others: each column gets its value,
+            # exactly what the loops below would do (no column is new, none is back-filled).
+            self._time.append(time)
+            for known, value in zip(self._row_columns, values.values(), strict=True):
+                known.append(value)
+            if len(self._time) >= self._block_rows:
+                self._spill()
+            return
         n = len(self._columns["time"])
         self._columns["time"].append(time)
         for name, value in values.items():
@@ -210,6 +235,12 @@ class TimeSeries:
         for column in self._columns.values():
             if len(column) == n:
                 column.append(math.nan)
+        if "time" not in values and len(values) + 1 == len(self._columns):
+            # The row named every column: the next row with the same keys takes the path above.
+            self._row_keys = keys
+            self._row_columns = [self._columns[name] for name in keys]
+        else:
+            self._row_keys = None
         if n + 1 >= self._block_rows:
             self._spill()
 

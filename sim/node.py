@@ -725,19 +725,18 @@ class Node:
 
     def pool_metrics(self, inst: PoolInstance, now: float, interval: float) -> dict[str, float]:
         """The guide's pool metrics of one instance over the last interval."""
-        window = inst.stats.roll()
+        requests, errors, _, refused, avg_ms, p95_ms, p99_ms = inst.stats.roll_figures()
         busy = inst.mailbox.busy_time - inst.busy_mark
         inst.busy_mark = inst.mailbox.busy_time
         stats = inst.pool.stats()
-        requests = window["requests"]
         # Calls refused by V2's open breaker are failed attempts of V2 (see RouteDecision).
-        attempts = requests + window["refused"]
-        failed = window["errors"] + window["refused"]
+        attempts = requests + refused
+        failed = errors + refused
         out = {
             "throughput_tps": requests / interval,
-            "avg_latency_ms": window["avg_latency_ms"],
-            "p95_latency_ms": window["p95_latency_ms"],
-            "p99_latency_ms": window["p99_latency_ms"],
+            "avg_latency_ms": avg_ms,
+            "p95_latency_ms": p95_ms,
+            "p99_latency_ms": p99_ms,
             "memory_usage_mb": inst.memory_bytes(now) / MIB,
             "cpu_usage_percent": min(100.0, 100.0 * busy / interval),
             "pool_size": float(len(inst.pool)),
@@ -757,16 +756,15 @@ class Node:
     def service_metrics(self, inst: ServiceInstance, now: float, interval: float
                         ) -> dict[str, float]:
         """Request metrics of a service instance over the last interval."""
-        window = inst.stats.roll()
+        requests, errors, _, refused, avg_ms, p95_ms, _ = inst.stats.roll_figures()
         busy = inst.mailbox.busy_time - inst.busy_mark
         inst.busy_mark = inst.mailbox.busy_time
-        requests = window["requests"]
-        attempts = requests + window["refused"]
-        failed = window["errors"] + window["refused"]
+        attempts = requests + refused
+        failed = errors + refused
         out = {
             "throughput_rps": requests / interval,
-            "avg_latency_ms": window["avg_latency_ms"],
-            "p95_latency_ms": window["p95_latency_ms"],
+            "avg_latency_ms": avg_ms,
+            "p95_latency_ms": p95_ms,
             "cpu_usage_percent": min(100.0, 100.0 * busy / interval),
             "error_rate_percent": 100.0 * failed / attempts if attempts else math.nan,
             "queue_size": float(inst.mailbox.in_system(now)),

@@ -59,6 +59,32 @@ Progress = Callable[[float], None]
 """Called with the simulated time reached (for a progress bar)."""
 
 
+_MODULES = (POOL, SYNC, "filter_manager", "subscription_manager")
+_SYNC_ENGINE_METRICS = ("sync_speed_bps", "blocks_behind", "avg_block_processing_ms",
+                        "connected_peers", "peer_connection_success_rate",
+                        "network_bandwidth_mbps", "block_queue_size", "peer_request_queue_size")
+"""The sync engine's own figures that go into the series as they are."""
+_INCLUSION_AVG = f"{POOL}.inclusion_delay_avg_s"
+_INCLUSION_P95 = f"{POOL}.inclusion_delay_p95_s"
+_TRAFFIC_SPLIT_KEYS = tuple((module, f"{module}.traffic_split") for module in _MODULES)
+
+
+class _ColumnKeys(dict[str, str]):
+    """``name -> prefix.name``, each key string made on first use and then reused.
+
+    Reusing the strings saves formatting ~100 keys per sample, and lets the time series see
+    the same key objects in every row (its same-columns check is then pointer comparisons).
+    """
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def __missing__(self, name: str) -> str:
+        key = self[name] = f"{self.prefix}.{name}"
+        return key
+
+
 class LedgerError(RuntimeError):
     """The transaction ledger does not balance at the end of a run."""
 
@@ -143,6 +169,7 @@ class Model:
         self.blocks_built = 0
         self.included = 0
         self._breaker_marks: dict[str, int] = {}
+        self._row_keys: dict[str, _ColumnKeys] = {}
         self._disconnect_mark = 0
         self._rate_limited_mark = 0
 
@@ -329,17 +356,26 @@ class Model:
 
     # -- metrics -------------------------------------------------------------------------
 
+    def _keys(self, prefix: str) -> dict[str, str]:
+        """Column keys ``prefix.name`` by name, made once per name (not once per sample)."""
+        keys = self._row_keys.get(prefix)
+        if keys is None:
+            keys = self._row_keys[prefix] = _ColumnKeys(prefix)
+        return keys
+
     def sample(self, now: float, interval: float) -> dict[str, float]:
         """Take one metrics sample at ``now`` into the time series; return it."""
         self.node.settle(now)
         row: dict[str, float] = {}
         node = self.node
+        keys_of = self._keys
         for inst in (node.pool_v1, node.pool_v2):
+            keys = keys_of(f"{POOL}.{inst.version}")
             for name, value in node.pool_metrics(inst, now, interval).items():
-                row[f"{POOL}.{inst.version}.{name}"] = value
+                row[keys[name]] = value
         h = self.inclusion_window
-        row[f"{POOL}.inclusion_delay_avg_s"] = h.mean
-        row[f"{POOL}.inclusion_delay_p95_s"] = h.quantile(0.95)
+        row[_INCLUSION_AVG] = h.mean
+        row[_INCLUSION_P95] = h.quantile(0.95)
         if h.count:
             self.inclusion_total.merge(h)
         h.reset()
@@ -347,39 +383,41 @@ class Model:
             # Sync's request serving is reported apart from the sync engine's own metrics.
             prefix = f"{SYNC}.serving" if module == SYNC else module
             for version, service in versions.items():
+                keys = keys_of(f"{prefix}.{version}")
                 for name, value in node.service_metrics(service, now, interval).items():
-                    row[f"{prefix}.{version}.{name}"] = value
+                    row[keys[name]] = value
         disconnects = self.network.disconnects - self._disconnect_mark
         self._disconnect_mark = self.network.disconnects
-        reachable = max(1, len(self.network.reachable()))
+        # No disconnects: the rate is 100.0 * 0 / reachable = 0.0 whatever the count (>= 1), so
+        # the peers need not be walked to count the reachable ones.
+        reachable = max(1, len(self.network.reachable())) if disconnects else 1
         for version, link in self.links.items():
             m = link.engine.metrics(now)
-            for name in ("sync_speed_bps", "blocks_behind", "avg_block_processing_ms",
-                         "connected_peers", "peer_connection_success_rate",
-                         "network_bandwidth_mbps", "block_queue_size",
-                         "peer_request_queue_size"):
-                row[f"{SYNC}.{version}.{name}"] = float(m[name])
-            row[f"{SYNC}.{version}.memory_usage_mb"] = (
+            keys = keys_of(f"{SYNC}.{version}")
+            for name in _SYNC_ENGINE_METRICS:
+                row[keys[name]] = float(m[name])
+            row[keys["memory_usage_mb"]] = (
                 self.scenario.sync.base_memory_mb + float(m["memory_bytes"]) / MIB
                 + (node.leaked_bytes(SYNC, now) / MIB if version == "v2" else 0.0))
-            row[f"{SYNC}.{version}.peer_disconnect_rate_percent"] = (
-                100.0 * disconnects / reachable)
-            row[f"{SYNC}.{version}.block_processing_delay_s"] = (
+            row[keys["peer_disconnect_rate_percent"]] = 100.0 * disconnects / reachable
+            row[keys["block_processing_delay_s"]] = (
                 float(m["blocks_behind"]) * self.scenario.blocks.slot)
         limited = self.peer_limiter.refused
         row["rate_limit.refused"] = float(limited - self._rate_limited_mark)
         self._rate_limited_mark = limited
         row["chain.height"] = float(self.chain.height)
         self._log_breaker_transitions()
-        for module in (POOL, SYNC, "filter_manager", "subscription_manager"):
-            row[f"{module}.traffic_split"] = float(self.router.split(module))
+        for module, key in _TRAFFIC_SPLIT_KEYS:
+            row[key] = float(self.router.split(module))
         self.series.sample(now, row)
         return row
 
     def _log_breaker_transitions(self) -> None:
-        for module in (POOL, SYNC, "filter_manager", "subscription_manager"):
+        for module in _MODULES:
             breaker = self.router.breaker(module)
             seen = self._breaker_marks.get(module, 0)
+            if breaker.transition_count == seen:
+                continue  # nothing new (the usual case); the mark already says `seen`
             for tr in breaker.transitions_since(seen):
                 self.events.emit(tr.time, "breaker_transition", module=module,
                                  from_state=tr.from_state.value, to_state=tr.to_state.value,

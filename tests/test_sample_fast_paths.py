@@ -1,0 +1,184 @@
+"""The metric-sampling fast paths give exactly what the general paths give."""
+
+import math
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.histogram import _VECTOR_MIN, LogHistogram
+from sim.metrics import TimeSeries
+from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
+from sim.rollout_link import HealthWindow, _mean, snapshot_from_rows
+
+KEYS = [f"{module}.{version}.{name}"
+        for module, names in (("transaction_pool", POOL_METRICS), ("sync_service", SYNC_METRICS))
+        for version in ("v1", "v2") for name in names]
+KEYS += [f"transaction_pool.{v}.error_count" for v in ("v1", "v2")]
+KEYS += [f"sync_service.serving.{v}.requests" for v in ("v1", "v2")]
+
+finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False)
+value = st.one_of(finite, st.just(math.nan), st.just(0.0), st.just(-0.0),
+                  st.integers(0, 50).map(float))
+rows = st.lists(st.dictionaries(st.sampled_from(KEYS), value, max_size=len(KEYS)),
+                min_size=1, max_size=12)
+
+
+def same(a: float, b: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def assert_same_snapshot(got: dict, want: dict) -> None:
+    assert list(got) == list(want)
+    for module in want:
+        assert list(got[module]) == list(want[module])
+        for version in want[module]:
+            g, w = got[module][version], want[module][version]
+            assert list(g) == list(w), (module, version)
+            for name in w:
+                assert same(g[name], w[name]), (module, version, name, g[name], w[name])
+
+
+@given(rows, st.integers(1, 5))
+def test_health_window_snapshot_equals_snapshot_from_rows(rs: list[dict[str, float]],
+                                                          size: int) -> None:
+    window = HealthWindow(size)
+    for i, row in enumerate(rs):
+        window.append(row)
+        assert_same_snapshot(window.snapshot(), snapshot_from_rows(rs[max(0, i + 1 - size):i + 1]))
+
+
+def test_health_window_snapshot_of_model_like_rows() -> None:
+    # Every key present, some latencies NaN (a window without requests), as the model samples.
+    rng = np.random.default_rng(3)
+    window = HealthWindow(30)
+    history = []
+    for i in range(100):
+        row = {k: float(rng.integers(0, 40)) if k.endswith(("request_count", "error_count",
+                                                             "requests"))
+               else float(rng.exponential(3.0)) for k in KEYS}
+        if i % 7 == 0:
+            row["transaction_pool.v2.p95_latency_ms"] = math.nan
+        history.append(row)
+        window.append(row)
+        assert_same_snapshot(window.snapshot(), snapshot_from_rows(history[-30:]))
+
+
+@given(st.lists(finite, min_size=1, max_size=300))
+def test_mean_equals_numpy_mean(xs: list[float]) -> None:
+    assert same(_mean(xs), float(np.mean(xs)))
+
+
+in_range = st.floats(min_value=1e-7, max_value=1e5, exclude_max=True)
+
+
+def _bucket_edges() -> list[float]:
+    # Values at and next to the bucket edges, where a different rounding would show first.
+    h = LogHistogram()
+    edges = []
+    for k in range(0, h.n_buckets - 2, 7):
+        x = math.exp(h._log_lo + k * h._log_gamma)
+        edges += [math.nextafter(x, 0.0), x, math.nextafter(x, math.inf)]
+    return [x for x in edges if h.lo <= x < h.hi]
+
+
+@given(st.lists(st.one_of(in_range, st.sampled_from(_bucket_edges())),
+                min_size=_VECTOR_MIN, max_size=300))
+def test_in_range_extend_equals_adding_one_by_one(xs: list[float]) -> None:
+    one, many = LogHistogram(), LogHistogram()
+    one.add(0.5)  # a running total and extremes that the batch has to extend
+    many.add(0.5)
+    for x in xs:
+        one.add(x)
+    many.extend(xs)
+    assert np.array_equal(one._counts, many._counts)
+    assert (one.count, one.total, one.min, one.max) == (many.count, many.total, many.min,
+                                                        many.max)
+
+
+def test_extend_of_all_bucket_edges_equals_adding_one_by_one() -> None:
+    xs = _bucket_edges()
+    one, many = LogHistogram(), LogHistogram()
+    for x in xs:
+        one.add(x)
+    many.extend(xs)
+    assert np.array_equal(one._counts, many._counts)
+    assert one.total == many.total
+
+
+def test_extend_with_nan_fails_as_adding_it_does() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="NaN"):
+        LogHistogram().add(math.nan)
+    with pytest.raises(ValueError, match="NaN"):
+        LogHistogram().extend([0.01, math.nan])
+    with pytest.raises(ValueError, match="NaN"):  # a batch long enough for the numpy path
+        LogHistogram().extend([0.01] * 30 + [math.nan] + [0.02] * 30)
+
+
+@given(st.lists(st.floats(min_value=-1.0, max_value=1e6), max_size=100),
+       st.lists(st.sampled_from([0.0, 0.5, 0.9, 0.95, 0.99, 1.0]), min_size=1, max_size=4))
+def test_quantiles_equal_quantile_each(xs: list[float], qs: list[float]) -> None:
+    h = LogHistogram()
+    h.extend(xs)
+    got = h.quantiles(*qs)
+    assert all(same(g, h.quantile(q)) for g, q in zip(got, qs, strict=True))
+
+
+def test_reset_of_an_empty_histogram_keeps_it_empty() -> None:
+    h = LogHistogram()
+    h.add(0.3)
+    h.reset()
+    h.reset()
+    assert h.count == 0
+    assert not h._counts.any()
+    h.add(0.2)
+    assert h.quantile(0.5) == 0.2
+
+
+key_orders = st.sampled_from([("a", "b", "c"), ("a", "b", "c"), ("c", "a", "b"), ("a", "b"),
+                              ("b",), ("a", "b", "c", "d"), ()])
+
+
+@given(st.lists(key_orders, max_size=30), st.integers(1, 6))
+def test_time_series_equals_naive_columns(orders: list[tuple[str, ...]], block: int) -> None:
+    series = TimeSeries(block_rows=block)
+    want: dict[str, list[float]] = {"time": []}
+    for i, keys in enumerate(orders):
+        row = {k: float(i * 10 + j) for j, k in enumerate(keys)}
+        series.sample(float(i), row)
+        for k in keys:
+            want.setdefault(k, [math.nan] * i)
+        want["time"].append(float(i))
+        for k, col in want.items():
+            if k != "time":
+                col.append(row.get(k, math.nan))
+    got = series.arrays()
+    assert list(got) == ["time", *sorted(k for k in want if k != "time")]
+    for k, col in want.items():
+        np.testing.assert_array_equal(got[k], np.array(col, dtype=np.float64))
+    assert len(series) == len(orders)
+
+
+def test_rollout_window_equals_snapshot_from_rows_in_a_model_run() -> None:
+    from sim.runner import Model
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario("regression-rollback")
+    model = Model(scenario.model_copy(update={"duration": 1800.0}), seed=1)
+    link = model.rollout
+    seen: list[dict[str, float]] = []
+    on_sample = link.on_sample
+
+    def checked(now: float, row: dict[str, float]) -> None:
+        seen.append(row)
+        on_sample(now, row)
+        want = snapshot_from_rows(seen[-link._window._rows:])
+        assert_same_snapshot(link._window.snapshot(), want)
+
+    link.on_sample = checked  # type: ignore[method-assign]
+    model.execute()
+    assert len(seen) == 180
