@@ -23,6 +23,7 @@ pool adds) at the start time.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -45,10 +46,12 @@ class Mailbox(Generic[T]):
         busy_time: Total service time so far, seconds (CPU busy = busy_time / elapsed).
         served: Messages served (batch items count one each).
         batches: Batches run.
+        waiting_start: Start time of the waiting batch, ``inf`` when none waits: a caller
+            that sees ``waiting_start > t`` knows :meth:`flush` at ``t`` would do nothing.
     """
 
     __slots__ = ("_finishes", "_pending", "_pending_start", "_run_batch", "batch_size",
-                 "batches", "busy_time", "busy_until", "served")
+                 "batches", "busy_time", "busy_until", "served", "waiting_start")
 
     def __init__(self, run_batch: BatchRunner[T], batch_size: int = 1) -> None:
         if batch_size < 1:
@@ -61,11 +64,13 @@ class Mailbox(Generic[T]):
         self.batches = 0
         self._pending: list[T] = []
         self._pending_start = 0.0
+        self.waiting_start = math.inf
         self._finishes: deque[tuple[float, int]] = deque()
 
     def _run_pending(self) -> None:
         items = self._pending
         self._pending = []
+        self.waiting_start = math.inf
         start = self._pending_start
         service = self._run_batch(start, items)
         finish = start + service
@@ -89,6 +94,7 @@ class Mailbox(Generic[T]):
         if not self._pending:
             self._pending_start = arrival if arrival > self.busy_until else self.busy_until
         self._pending.append(item)
+        self.waiting_start = self._pending_start
         # Idle server, or a full batch: nobody else can join, so run it now.
         if self._pending_start <= arrival or len(self._pending) >= self.batch_size:
             self._run_pending()
@@ -213,6 +219,7 @@ class Mailbox(Generic[T]):
         """
         lost = self._pending
         self._pending = []
+        self.waiting_start = math.inf
         self._finishes.clear()
         self.busy_until = now
         return lost

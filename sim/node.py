@@ -62,6 +62,7 @@ from sim.control import (
 )
 from sim.control.validation import InputLimits
 from sim.events import EventLog
+from sim.inputs import KIND_TX, REQUEST_MODULES
 from sim.mailbox import Mailbox
 from sim.metrics import MIB, RequestStats
 from sim.service_draws import ServiceDraws
@@ -544,6 +545,83 @@ class Node:
             self._to_v1_pool(now, TxRequest(tx, peer, now, now, None, decision.emergency))
         else:
             self.pool_v1.add_direct(tx, now, decision.emergency)
+
+    def submit_inputs(self, kinds: list[int], args: list[int], times: list[float],
+                      txs: Sequence[Transaction], relays: Sequence[int]) -> None:
+        """Handle a stretch of inputs in time order, cheaper than one call each.
+
+        Exactly :meth:`submit_tx` on each transaction and :meth:`submit_request` on each
+        request. The loop inlines the common case of both methods: nothing due on the internal heap
+        or in V2's waiting batch (then :meth:`step_to` only sets the time), and a routing
+        decision that is one draw against the split (:meth:`ModuleRouter.split_rule`). The
+        draws are taken from the router's one shared stream in input order, as
+        :meth:`~ModuleRouter.decide` takes them. Routing rules are read once per stretch:
+        only the rollout changes them, and it runs at coarse events, never inside a stretch
+        (a V2 reply run from the heap records outcomes but never reroutes). Every other case
+        calls the general method.
+
+        Args:
+            kinds: Per input, ``KIND_TX`` or a request kind (``sim.inputs``).
+            args: Per input, the index into ``txs`` or the caller id.
+            times: Per input, its time, seconds (a transaction's is its ``arrival``).
+            txs: The chunk's transactions.
+            relays: Per transaction (by index), the relaying peer id.
+        """
+        router = self.router
+        heap = self._heap
+        v2_box = self.pool_v2.mailbox
+        step_to = self.step_to
+        v1 = self.pool_v1
+        pool_rule = None if v1.retired else router.split_rule(POOL)
+        sync_v1 = self.services[SYNC]["v1"]
+        sync_rule = None if sync_v1.retired else router.split_rule(SYNC)
+        draw = router.next_draw
+        # The V1 pool's direct path (:meth:`PoolInstance.add_direct`), unrolled.
+        v1_pool, v1_box, v1_cost, v1_stats = v1.pool, v1.mailbox, v1.cost, v1.stats
+        record_v1 = router.record_v1
+        allow = self.peer_limiter.allow
+        emit = self.events.emit
+        pool_breaker = router.breaker(POOL)
+        sync_breaker = router.breaker(SYNC)
+        ledger = self.ledger
+        for kind, arg, t in zip(kinds, args, times, strict=True):
+            if kind == KIND_TX:
+                if pool_rule is None:
+                    self.submit_tx(txs[arg], relays[arg])
+                    continue
+                if (heap and heap[0].time < t) or v2_box.waiting_start <= t:
+                    step_to(t)
+                ledger.arrived += 1
+                tx = txs[arg]
+                if pool_rule[0] and pool_rule[1] >= draw():
+                    if pool_breaker.allow(t):
+                        v2_box.offer(t, TxRequest(tx, relays[arg], t, t, None, False))
+                        continue
+                    self.pool_v2.stats.record_refused()
+                resident = len(v1_pool)
+                v1_pool.add(tx, v1_box.start_time(t))
+                latency = v1_box.serve_one(t, v1_cost.batch(1, resident)) - t
+                v1_stats.record(latency)
+                record_v1(POOL, True, latency, False)
+                continue
+            module = REQUEST_MODULES[kind]
+            if module != SYNC or sync_rule is None:
+                self.submit_request(module, arg, t)
+                continue
+            if (heap and heap[0].time < t) or v2_box.waiting_start <= t:
+                step_to(t)
+            if not allow(arg, t):
+                emit(t, "rate_limited", peer=arg)
+                continue
+            if sync_rule[0] and sync_rule[1] >= draw():
+                if sync_breaker.allow(t):
+                    self.services[SYNC]["v2"].mailbox.offer(
+                        t, PeerRequest(SYNC, arg, t, t, None, False))
+                    continue
+                self.services[SYNC]["v2"].stats.record_refused()
+            sync_v1.serve_direct(t, False)
+        if times:
+            self.now = times[-1]
 
     def _to_v1_pool(self, at: float, request: TxRequest) -> None:
         if not self.pool_v1.retired:

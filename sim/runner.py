@@ -178,13 +178,18 @@ class Model:
     def advance(self, until: float) -> None:
         """Feed every input before ``until`` (fast mode); no-op in trace mode."""
         if self.scenario.run.mode == "fast":
-            self.feeder.advance(until, self.node.submit_tx, self._on_request, self._on_requests)
+            self.feeder.advance(until, self.node.submit_tx, self._on_request, self._on_requests,
+                                self._on_stretch)
 
     def _on_request(self, kind: int, caller: int, time: float) -> None:
         self.node.submit_request(REQUEST_MODULES[kind], caller, time)
 
     def _on_requests(self, kind: int, times: list[float]) -> bool:
         return self.node.submit_requests(REQUEST_MODULES[kind], times)
+
+    def _on_stretch(self, kinds: list[int], args: list[int], times: list[float],
+                    txs: list[Transaction], relays: list[int]) -> None:
+        self.node.submit_inputs(kinds, args, times, txs, relays)
 
     # -- processes -----------------------------------------------------------------------
 
