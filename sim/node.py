@@ -356,6 +356,7 @@ class Node:
         self.peer_limiter = peer_limiter
         self.ledger = NodeLedger()
         (v1_pool, v1_cost), (v2_pool, v2_cost) = pools
+        self._v1_pool = v1_pool  # typed as V1 for the stretch loop's TxPoolV1.offer
         self.pool_v1 = PoolInstance(self, "v1", v1_pool, v1_cost, 1, next(fault_streams),
                                     pool_base_memory)
         self.pool_v2 = PoolInstance(self, "v2", v2_pool, v2_cost,
@@ -577,8 +578,10 @@ class Node:
         sync_rule = None if sync_v1.retired else router.split_rule(SYNC)
         draw = router.next_draw
         # The V1 pool's direct path (:meth:`PoolInstance.add_direct`), unrolled.
-        v1_pool, v1_box, v1_cost, v1_stats = v1.pool, v1.mailbox, v1.cost, v1.stats
-        record_v1 = router.record_v1
+        v1_pool, v1_box, v1_cost, v1_stats = self._v1_pool, v1.mailbox, v1.cost, v1.stats
+        v1_offer = v1_pool.offer
+        # record_v1(POOL, True, latency), unrolled (split_rule implies the intended profile).
+        pool_counts = router.v1_counters(POOL)
         allow = self.peer_limiter.allow
         emit = self.events.emit
         pool_breaker = router.breaker(POOL)
@@ -599,10 +602,13 @@ class Node:
                         continue
                     self.pool_v2.stats.record_refused()
                 resident = len(v1_pool)
-                v1_pool.add(tx, v1_box.start_time(t))
+                v1_offer(tx, v1_box.start_time(t))
                 latency = v1_box.serve_one(t, v1_cost.batch(1, resident)) - t
                 v1_stats.record(latency)
-                record_v1(POOL, True, latency, False)
+                pool_counts.executions += 1
+                pool_counts.requests += 1
+                pool_counts.successes += 1
+                pool_counts.total_latency += latency
                 continue
             module = REQUEST_MODULES[kind]
             if module != SYNC or sync_rule is None:

@@ -565,6 +565,20 @@ class ModuleRouter:
             return None
         return st.version == _V2, st.split
 
+    def v1_counters(self, module: str) -> VersionStats:
+        """A module's V1 routing counters, for a loop that inlines :meth:`record_v1`.
+
+        In the ``intended`` profile, ``record_v1(module, ok, latency)`` (not emergency) is
+        exactly ``executions += 1`` then :meth:`VersionStats.add` ``(ok, latency)`` on them.
+
+        Args:
+            module: Module type.
+
+        Returns:
+            The live counters (mutating them is recording).
+        """
+        return self._get(module).v1
+
     @property
     def next_draw(self) -> Callable[[], int]:
         """The shared draw stream's next value, as :meth:`decide` takes it (see split_rule)."""
