@@ -583,6 +583,10 @@ class Node:
         # record_v1(POOL, True, latency), unrolled (split_rule implies the intended profile).
         pool_counts = router.v1_counters(POOL)
         allow = self.peer_limiter.allow
+        # ServiceInstance.serve_direct of V1 sync serving, unrolled likewise.
+        sync_draw = sync_v1.draws.next
+        sync_box, sync_stats = sync_v1.mailbox, sync_v1.stats
+        sync_counts = router.v1_counters(SYNC)
         emit = self.events.emit
         pool_breaker = router.breaker(POOL)
         sync_breaker = router.breaker(SYNC)
@@ -625,7 +629,15 @@ class Node:
                         t, PeerRequest(SYNC, arg, t, t, None, False))
                     continue
                 self.services[SYNC]["v2"].stats.record_refused()
-            sync_v1.serve_direct(t, False)
+            ok, cost = sync_draw()
+            latency = sync_box.serve_one(t, cost) - t
+            sync_stats.record(latency, ok)
+            sync_counts.executions += 1
+            sync_counts.requests += 1
+            sync_counts.successes += ok
+            sync_counts.total_latency += latency
+            if not ok:
+                self.unserved += 1
         if times:
             self.now = times[-1]
 

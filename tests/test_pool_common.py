@@ -152,3 +152,36 @@ def test_age_heap_stays_bounded_under_churn() -> None:
     assert len(pool) == 0
     assert len(pool._age_heap) <= 1024 + 1  # compacted, not 20k stale entries
     pool.ledger.check(0)
+
+
+def test_segmented_queue_keeps_order_across_list_and_sortedlist_forms() -> None:
+    # A band grows past the list -> SortedList threshold and shrinks back; the keys, their
+    # order and the refusal of an absent key never depend on the form.
+    import random
+
+    from pool.segmented_queue import _GROW, _SHRINK
+
+    rng = random.Random(7)
+    q = SegmentedQueue([100])
+    ref: list[tuple[int, int]] = []
+    seq = 0
+    forms = []
+    for phase_adds, phase_removes in ((2 * _GROW + 500, 0),
+                                      (0, 2 * _GROW + 500 - _SHRINK // 2), (300, 200)):
+        for _ in range(phase_adds):
+            price = rng.choice([5, 50, 500, 5000])
+            q.add(priority_key(price, seq), price)
+            ref.append((priority_key(price, seq), price))
+            seq += 1
+        for _ in range(phase_removes):
+            key, price = ref.pop(rng.randrange(len(ref)))
+            q.remove(key, price)
+        assert list(q) == sorted(k for k, p in ref if p >= 100) + sorted(
+            k for k, p in ref if p < 100)
+        assert list(q.worst_first()) == list(reversed(list(q)))
+        assert len(q) == len(ref)
+        forms.append([type(segment).__name__ for segment in q._segments])
+    assert "SortedList" in forms[0]
+    assert forms[1] == ["list", "list"]
+    with pytest.raises(ValueError, match="not in queue"):
+        q.remove(priority_key(5, seq + 1), 5)
