@@ -80,7 +80,8 @@ class SegmentedQueue:
             key: From :func:`priority_key`.
             gas_price: The price the key was built from.
         """
-        band = bisect_right(self._bounds, gas_price)
+        bounds = self._bounds
+        band = bisect_right(bounds, gas_price) if bounds else 0
         segment = self._segments[band]
         if isinstance(segment, list):
             insort(segment, key)
@@ -100,7 +101,8 @@ class SegmentedQueue:
         Raises:
             ValueError: If the key is absent.
         """
-        band = bisect_right(self._bounds, gas_price)
+        bounds = self._bounds
+        band = bisect_right(bounds, gas_price) if bounds else 0
         segment = self._segments[band]
         if isinstance(segment, list):
             i = bisect_left(segment, key)

@@ -606,8 +606,9 @@ class Node:
                         continue
                     self.pool_v2.stats.record_refused()
                 resident = len(v1_pool)
-                v1_offer(tx, v1_box.start_time(t))
-                latency = v1_box.serve_one(t, v1_cost.batch(1, resident)) - t
+                busy = v1_box.busy_until  # v1_box.start_time(t), inlined
+                v1_offer(tx, t if t > busy else busy)
+                latency = v1_box.serve_one(t, v1_cost.single(resident)) - t
                 v1_stats.record(latency)
                 pool_counts.executions += 1
                 pool_counts.requests += 1

@@ -1,6 +1,8 @@
 import dataclasses
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pool import (
     GWEI,
@@ -185,3 +187,15 @@ def test_segmented_queue_keeps_order_across_list_and_sortedlist_forms() -> None:
     assert forms[1] == ["list", "list"]
     with pytest.raises(ValueError, match="not in queue"):
         q.remove(priority_key(5, seq + 1), 5)
+
+
+@given(st.integers(0, 200_000), st.floats(0.0, 1e-3), st.floats(0.0, 1e-3),
+       st.floats(0.0, 1e-6), st.integers(1, 500))
+def test_cost_single_is_batch_of_one_bit_for_bit(resident: int, overhead: float,
+                                                 validate: float, unit: float,
+                                                 batch_size: int) -> None:
+    for base in (CostModel.v1(), CostModel.v2()):
+        model = dataclasses.replace(base, call_overhead_s=overhead, validate_s=validate,
+                                    index_unit_s=unit, batch_size=batch_size)
+        assert model.single(resident) == model.batch(1, resident)
+        assert base.single(resident) == base.batch(1, resident)
