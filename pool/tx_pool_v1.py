@@ -60,16 +60,13 @@ _V1_PIPELINE = (
 _ZERO_SENDER = 0
 
 UnsignedFields = tuple[int, int, int, int, int, int, int]
+"""The fields :func:`pool.transaction.unsigned_hash` covers, as a dict key: ``(nonce,
+gas_price, gas_limit, to, value, data_len, data_tag)``.
 
-
-def _unsigned_fields(tx: Transaction) -> UnsignedFields:
-    """The fields :func:`pool.transaction.unsigned_hash` covers, as a dict key.
-
-    Equal tuples are exactly equal unsigned hashes' inputs, so keying by the tuple reproduces
-    the real hash's collisions (and none of a 64-bit hash's accidental ones) at a fraction of
-    the cost of computing the hash in Python.
-    """
-    return (tx.nonce, tx.gas_price, tx.gas_limit, tx.to, tx.value, tx.data_len, tx.data_tag)
+Equal tuples are exactly equal unsigned hashes' inputs, so keying by the tuple reproduces the
+real hash's collisions (and none of a 64-bit hash's accidental ones) at a fraction of the cost
+of computing the hash in Python. Built inline where used (the add and removal hot paths).
+"""
 
 
 class TxPoolV1(PoolBase):
@@ -140,7 +137,7 @@ class TxPoolV1(PoolBase):
         if cfg.hash_ignores_signature:
             # The tuple is built once for the lookup and the index (hot path).
             fields = (tx.nonce, tx.gas_price, tx.gas_limit, tx.to, tx.value, tx.data_len,
-                      tx.data_tag)  # _unsigned_fields(tx), inlined
+                      tx.data_tag)  # UnsignedFields
             known = fields in self._unsigned
         else:
             known = tx.tx_hash in self._by_hash
@@ -169,15 +166,19 @@ class TxPoolV1(PoolBase):
         return [add(tx, now) for tx in txs]
 
     def _index_remove(self, tx: Transaction, key: int) -> None:
-        if self.config.hash_ignores_signature:
-            del self._unsigned[_unsigned_fields(tx)]
-        sender = _ZERO_SENDER if self.config.constant_zero_sender else tx.sender
-        left = self._senders[sender] - 1
-        if left or self.config.constant_zero_sender:
+        cfg = self.config
+        if cfg.hash_ignores_signature:
+            del self._unsigned[(tx.nonce, tx.gas_price, tx.gas_limit, tx.to, tx.value,
+                                tx.data_len, tx.data_tag)]  # UnsignedFields
+        zero = cfg.constant_zero_sender
+        sender = _ZERO_SENDER if zero else tx.sender
+        senders = self._senders
+        left = senders[sender] - 1
+        if left or zero:
             # As written, an emptied by_address list stays ([]), so the zero address is kept.
-            self._senders[sender] = left
+            senders[sender] = left
         else:
-            del self._senders[sender]
+            del senders[sender]
 
     def next_nonce(self, address: int) -> int:
         """``get_next_nonce/1``: highest pending nonce of ``address`` plus one, else 0.
