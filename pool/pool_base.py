@@ -15,7 +15,7 @@ as V1 stamps ``timestamp: System.system_time(:second)`` when it decodes
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pool.ledger import Ledger, TxState
 from pool.protocol import PoolStats
@@ -64,6 +64,15 @@ class PoolBase:
     # --- lookups ----------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self._by_key)
+
+    @property
+    def size_of(self) -> Callable[[], int]:
+        """A zero-argument callable that returns ``len(pool)``, for hot loops.
+
+        It is the index dict's own ``__len__`` (a C call, cheaper than the Python-level
+        :meth:`__len__`); the dict lives as long as the pool, so the callable stays valid.
+        """
+        return self._by_key.__len__
 
     def __contains__(self, tx_hash: object) -> bool:
         return tx_hash in self._by_hash

@@ -580,6 +580,7 @@ class Node:
         # The V1 pool's direct path (:meth:`PoolInstance.add_direct`), unrolled.
         v1_pool, v1_box, v1_cost, v1_stats = self._v1_pool, v1.mailbox, v1.cost, v1.stats
         v1_offer = v1_pool.offer
+        v1_size = v1_pool.size_of
         # record_v1(POOL, True, latency), unrolled (split_rule implies the intended profile).
         pool_counts = router.v1_counters(POOL)
         allow = self.peer_limiter.allow
@@ -605,7 +606,7 @@ class Node:
                         v2_box.offer(t, TxRequest(tx, relays[arg], t, t, None, False))
                         continue
                     self.pool_v2.stats.record_refused()
-                resident = len(v1_pool)
+                resident = v1_size()
                 busy = v1_box.busy_until  # v1_box.start_time(t), inlined
                 v1_offer(tx, t if t > busy else busy)
                 latency = v1_box.serve_one(t, v1_cost.single(resident)) - t

@@ -199,3 +199,17 @@ def test_cost_single_is_batch_of_one_bit_for_bit(resident: int, overhead: float,
                                     index_unit_s=unit, batch_size=batch_size)
         assert model.single(resident) == model.batch(1, resident)
         assert base.single(resident) == base.batch(1, resident)
+
+
+def test_size_of_tracks_len_through_adds_removals_and_eviction() -> None:
+    for pool in (TxPoolV1(), TxPoolV2()):
+        size = pool.size_of
+        txs = [Transaction.create(sender=i, nonce=0, gas_price=(2 + i) * GWEI)
+               for i in range(20)]
+        for tx in txs:
+            pool.add(tx, 1.0)
+            assert size() == len(pool)
+        pool.remove_included([tx.tx_hash for tx in txs[:5]], 2.0)
+        assert size() == len(pool) == 15
+        pool.evict_all(3.0)
+        assert size() == len(pool) == 0
