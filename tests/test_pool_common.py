@@ -213,3 +213,23 @@ def test_size_of_tracks_len_through_adds_removals_and_eviction() -> None:
         assert size() == len(pool) == 15
         pool.evict_all(3.0)
         assert size() == len(pool) == 0
+
+
+@pytest.mark.parametrize("track", [False, True])
+def test_settle_many_equals_settle_one_by_one(track: bool) -> None:
+    states = (TxState.INCLUDED, TxState.EVICTED, TxState.EXPIRED, TxState.REPLACED)
+    one, many = Ledger(track=track), Ledger(track=track)
+    for ledger in (one, many):
+        for h in range(40):
+            ledger.admit(h)
+    for i, state in enumerate(states):
+        hashes = list(range(10 * i, 10 * i + 10))
+        for h in hashes:
+            one.settle(h, state)
+        many.settle_many(hashes, state)
+    assert one.as_dict() == many.as_dict()
+    with pytest.raises(ValueError, match="cannot settle"):
+        many.settle_many([1], TxState.PENDING)
+    if track:
+        with pytest.raises(LedgerImbalanceError):
+            many.settle_many([3], TxState.INCLUDED)  # already settled
