@@ -109,7 +109,7 @@ class InputFeeder:
         arrivals = self.workload.chunk(t0, t1)
         txs = arrivals.txs
         n_tx = len(txs)
-        parts_t = [np.fromiter((tx.arrival for tx in txs), dtype=np.float64, count=n_tx)]
+        parts_t = [arrivals.times]
         parts_k = [np.full(n_tx, KIND_TX, dtype=np.int64)]
         parts_a = [np.arange(n_tx, dtype=np.int64)]
         relays = self.relay_peers[self.rng.integers(0, self.relay_peers.size, size=n_tx)]

@@ -552,14 +552,15 @@ class Node:
         """Handle a stretch of inputs in time order, cheaper than one call each.
 
         Exactly :meth:`submit_tx` on each transaction and :meth:`submit_request` on each
-        request. The loop inlines the common case of both methods: nothing due on the internal heap
-        or in V2's waiting batch (then :meth:`step_to` only sets the time), and a routing
+        request. The loop inlines the common case of both methods: nothing due on the internal
+        heap or in V2's waiting batch (then :meth:`step_to` only sets the time), and a routing
         decision that is one draw against the split (:meth:`ModuleRouter.split_rule`). The
         draws are taken from the router's one shared stream in input order, as
         :meth:`~ModuleRouter.decide` takes them. Routing rules are read once per stretch:
         only the rollout changes them, and it runs at coarse events, never inside a stretch
         (a V2 reply run from the heap records outcomes but never reroutes). Every other case
-        calls the general method.
+        (as_written, the emergency path, a retired V1, filter and subscription calls) calls
+        the general method. ``tests/test_input_stretch.py`` checks it against them.
 
         Args:
             kinds: Per input, ``KIND_TX`` or a request kind (``sim.inputs``).
