@@ -158,14 +158,13 @@ class PoolBase:
         out: list[Transaction] = []
         room = gas_limit
         floor = self._min_gas_limit
-        by_key = self._by_key
-        for key in self._queue:
+        for tx in map(self._by_key.__getitem__, self._queue):
             if room < floor:
                 break
-            tx = by_key[key]
-            if tx.gas_limit <= room:
+            gas = tx.gas_limit
+            if gas <= room:
                 out.append(tx)
-                room -= tx.gas_limit
+                room -= gas
         return out
 
     def take_for_block(self, gas_limit: int, now: float) -> list[Transaction]:

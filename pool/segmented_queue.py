@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator, Sequence
-from itertools import pairwise
+from itertools import chain, pairwise
 
 from sortedcontainers import SortedList
 
@@ -120,10 +120,9 @@ class SegmentedQueue:
 
     def __iter__(self) -> Iterator[int]:
         """Keys best-first: highest band first, each band in ascending key order."""
-        for segment in reversed(self._segments):
-            yield from segment
+        # chain, not a generator: a block walk reads thousands of keys (C-level iteration).
+        return chain.from_iterable(reversed(self._segments))
 
     def worst_first(self) -> Iterator[int]:
         """Keys worst-first: lowest price, and newest among equal prices, first."""
-        for segment in self._segments:
-            yield from reversed(segment)
+        return chain.from_iterable(map(reversed, self._segments))
