@@ -24,7 +24,7 @@ pool adds) at the start time.
 from __future__ import annotations
 
 import math
-from collections import deque
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -65,7 +65,10 @@ class Mailbox(Generic[T]):
         self._pending: list[T] = []
         self._pending_start = 0.0
         self.waiting_start = math.inf
-        self._finishes: deque[tuple[float, int]] = deque()
+        # Finish time of every message served and not yet seen finished by in_system, one
+        # entry per message. The server is FIFO and service times are >= 0, so the entries
+        # never decrease: in_system finds the finished prefix by bisection.
+        self._finishes: list[float] = []
 
     def _run_pending(self) -> None:
         items = self._pending
@@ -78,7 +81,7 @@ class Mailbox(Generic[T]):
         self.busy_time += service
         self.served += len(items)
         self.batches += 1
-        self._finishes.append((finish, len(items)))
+        self._finishes.extend([finish] * len(items))
 
     def offer(self, arrival: float, item: T) -> None:
         """Offer one batchable message. Offers must come in non-decreasing arrival order.
@@ -127,7 +130,7 @@ class Mailbox(Generic[T]):
         self.busy_until = finish
         self.busy_time += service
         self.served += 1
-        self._finishes.append((finish, 1))
+        self._finishes.append(finish)
         return finish
 
     def serve_one(self, arrival: float, service: float) -> float:
@@ -153,7 +156,7 @@ class Mailbox(Generic[T]):
         self.busy_time += service
         self.served += 1
         self.batches += 1
-        self._finishes.append((finish, 1))
+        self._finishes.append(finish)
         return finish
 
     def serve_many(self, arrivals: list[float], services: list[float]) -> list[float]:
@@ -171,12 +174,11 @@ class Mailbox(Generic[T]):
         busy_until = self.busy_until
         busy_time = self.busy_time
         finishes: list[float] = []
-        log = self._finishes
         for arrival, service in zip(arrivals, services, strict=True):
             busy_until = (arrival if arrival > busy_until else busy_until) + service
             busy_time += service
             finishes.append(busy_until)
-            log.append((busy_until, 1))
+        self._finishes.extend(finishes)
         self.busy_until = busy_until
         self.busy_time = busy_time
         self.served += len(finishes)
@@ -204,9 +206,10 @@ class Mailbox(Generic[T]):
             The mailbox length, counting batch items one each.
         """
         finishes = self._finishes
-        while finishes and finishes[0][0] <= now:
-            finishes.popleft()
-        return sum(n for _, n in finishes) + len(self._pending)
+        done = bisect_right(finishes, now)
+        if done:
+            del finishes[:done]
+        return len(finishes) + len(self._pending)
 
     def reset(self, now: float) -> list[T]:
         """Drop all queued work (a restart); the server is idle from ``now``.
