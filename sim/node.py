@@ -20,7 +20,10 @@ block, a sample), which holds far from saturation, and is stated as a limit othe
 **Fast paths.** V1 has no fault model and serves one message at a time, so a request routed
 to V1 is served directly (:meth:`PoolInstance.add_direct`, :meth:`ServiceInstance.serve_direct`)
 and a module that sends everything to V1 without a draw is served a stretch at a time
-(:meth:`Node.submit_requests`); tests check both against the general path.
+(:meth:`Node.submit_requests`). The runner hands each stretch of inputs to
+:meth:`Node.submit_inputs`, one loop that inlines the idle-node, one-draw routing and V1
+cases of :meth:`Node.submit_tx` and :meth:`Node.submit_request` and calls them otherwise;
+tests check all of these against the general path.
 
 **Where a V2 failure leaves the transaction.** A V2 *error* (the V2 process raised while
 handling the message) means V2 did not store it; the V1 retry does. A V2 *timeout* means the
