@@ -62,3 +62,33 @@ def test_stretch_loop_meets_the_cases_it_must_handle() -> None:
     assert reg.summary["routing"]["v2_fallbacks"] > 0
     assert reg.summary["transaction_pool"]["v2"]["refused_by_breaker"] > 0
     assert reg.summary["breakers"]["transaction_pool"]["transitions"] > 0
+
+
+def test_split_rule_and_next_draw_reproduce_decide() -> None:
+    from dataclasses import replace
+
+    from sim.control import ModuleRouter
+
+    def router(profile: str = "intended") -> ModuleRouter:
+        return ModuleRouter(np.random.default_rng(11), profile=profile,  # type: ignore[arg-type]
+                            versions={"transaction_pool": "v2"},
+                            splits={"transaction_pool": 30, "sync_service": 70})
+
+    ref, fast = router(), router()
+    rule = fast.split_rule("transaction_pool")
+    assert rule == (True, 30)
+    assert fast.split_rule("sync_service") == (False, 70)  # on v1: no draw
+    draw = fast.next_draw
+    for i in range(3_000):
+        module = "transaction_pool" if i % 3 else "sync_service"
+        want = ref.decide(module, float(i)).version
+        draws, split = fast.split_rule(module)  # type: ignore[misc]
+        got = "v2" if draws and split >= draw() else "v1"
+        assert got == want
+    assert fast.draws_made == ref.draws_made == 2_000
+    assert router("as_written").split_rule("transaction_pool") is None
+    emergency = router()
+    breaker = emergency.breaker("transaction_pool")
+    breaker.config = replace(breaker.config, unknown_state_emergency_v1=True)
+    assert emergency.split_rule("transaction_pool") is None
+    assert fast.v1_counters("sync_service") is fast.v1_counters("sync_service")
