@@ -18,6 +18,7 @@ So ``entered == pending + included + evicted + expired + rejected + replaced`` a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 
@@ -128,6 +129,34 @@ class Ledger:
             if self._states.get(tx_hash) is not TxState.PENDING:
                 raise LedgerImbalanceError(f"tx {tx_hash:#x} settled as {state} but not pending")
             self._states[tx_hash] = state
+
+    def settle_many(self, tx_hashes: Sequence[int], state: TxState) -> None:
+        """:meth:`settle` for many transactions moving to the same state (same counters).
+
+        Args:
+            tx_hashes: The transactions' hashes.
+            state: One of included, evicted, expired, replaced.
+
+        Raises:
+            LedgerImbalanceError: If tracking and a hash is not pending.
+            ValueError: If ``state`` is not a final state reachable from pending.
+        """
+        if not self.track:
+            n = len(tx_hashes)
+            if state is TxState.INCLUDED:
+                self.included += n
+            elif state is TxState.EVICTED:
+                self.evicted += n
+            elif state is TxState.EXPIRED:
+                self.expired += n
+            elif state is TxState.REPLACED:
+                self.replaced += n
+            else:
+                raise ValueError(f"cannot settle a pending transaction as {state}")
+            return
+        settle = self.settle
+        for h in tx_hashes:
+            settle(h, state)
 
     def state_of(self, tx_hash: int) -> TxState | None:
         """The last state of an admitted hash (tracking only).

@@ -15,7 +15,7 @@ as V1 stamps ``timestamp: System.system_time(:second)`` when it decodes
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pool.ledger import Ledger, TxState
 from pool.protocol import PoolStats
@@ -64,6 +64,15 @@ class PoolBase:
     # --- lookups ----------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self._by_key)
+
+    @property
+    def size_of(self) -> Callable[[], int]:
+        """A zero-argument callable that returns ``len(pool)``, for hot loops.
+
+        It is the index dict's own ``__len__`` (a C call, cheaper than the Python-level
+        :meth:`__len__`); the dict lives as long as the pool, so the callable stays valid.
+        """
+        return self._by_key.__len__
 
     def __contains__(self, tx_hash: object) -> bool:
         return tx_hash in self._by_hash
@@ -149,14 +158,13 @@ class PoolBase:
         out: list[Transaction] = []
         room = gas_limit
         floor = self._min_gas_limit
-        by_key = self._by_key
-        for key in self._queue:
+        for tx in map(self._by_key.__getitem__, self._queue):
             if room < floor:
                 break
-            tx = by_key[key]
-            if tx.gas_limit <= room:
+            gas = tx.gas_limit
+            if gas <= room:
                 out.append(tx)
-                room -= tx.gas_limit
+                room -= gas
         return out
 
     def take_for_block(self, gas_limit: int, now: float) -> list[Transaction]:
@@ -185,14 +193,32 @@ class PoolBase:
         Returns:
             How many were resident and removed.
         """
-        removed = 0
+        # _remove, unrolled: a block removes hundreds of transactions (hot path). The ledger
+        # is settled once for all of them, and the age heap compacted (if due) once at the
+        # end: its stale entries are skipped when popped, so when it is compacted never
+        # changes what expires.
+        removed: list[int] = []
         by_hash = self._by_hash
+        by_key = self._by_key
+        queue_remove = self._queue.remove
+        index_remove = self._index_remove
+        overhead = self._overhead
+        mem = self._mem
         for h in tx_hashes:
-            key = by_hash.get(h)
-            if key is not None:
-                self._remove(key, self._by_key[key], TxState.INCLUDED)
-                removed += 1
-        return removed
+            key = by_hash.pop(h, None)
+            if key is None:
+                continue
+            tx = by_key.pop(key)
+            queue_remove(key, tx.gas_price)
+            mem -= overhead + tx.size
+            index_remove(tx, key)
+            removed.append(h)
+        self._mem = mem
+        self.ledger.settle_many(removed, TxState.INCLUDED)
+        if len(self._age_heap) > 2 * len(by_key) + _COMPACT_SLACK:
+            self._age_heap = [e for e in self._age_heap if e[1] in by_key]
+            heapq.heapify(self._age_heap)
+        return len(removed)
 
     def expire(self, now: float) -> list[Transaction]:
         """One cleanup pass: remove transactions admitted before ``now - max_age``.

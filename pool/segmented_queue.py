@@ -1,22 +1,30 @@
 """A priority queue split into gas-price bands: the guide's "segmented priority queue".
 
-Each band is a :class:`sortedcontainers.SortedList` of integer keys. A key packs the
-priority as ``(-gas_price << 40) + seq``: smaller is better, so a band's ascending order is gas
-price descending and, among equal prices, insertion (FIFO) order. Bands are contiguous price
-ranges, so reading the bands from the most expensive down yields exactly the global order:
-the number of bands changes how large each sorted list is (speed), never the order. The guide
-names ``priority_queue_segments`` (guide L651-663) but no code implements it
-(``reference/mana-source-facts.md`` §3.3); banding by price follows reth's and Erigon's
+Each band is a sorted sequence of integer keys: a plain ``list`` kept sorted with ``bisect``
+while the band is small (C-speed inserts, cheaper than a ``SortedList`` below a few thousand
+keys), a :class:`sortedcontainers.SortedList` once it outgrows ``_GROW`` (O(log n) inserts).
+Both hold the same keys in the same ascending order, so the form never changes an outcome.
+A key packs the priority as ``(-gas_price << 40) + seq``: smaller is better, so a band's
+ascending order is gas price descending and, among equal prices, insertion (FIFO) order. Bands
+are contiguous price ranges, so reading the bands from the most expensive down yields exactly
+the global order: the number of bands changes how large each sorted list is (speed), never the
+order. The guide names ``priority_queue_segments`` (guide L651-663) but no code implements
+it (``reference/mana-source-facts.md`` §3.3); banding by price follows reth's and Erigon's
 subpools in spirit (``reference/client-anchors.md`` §1.2, §1.4).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator, Sequence
-from itertools import pairwise
+from itertools import chain, pairwise
 
 from sortedcontainers import SortedList
+
+_GROW = 4096
+"""A band holding more keys than this becomes a ``SortedList``."""
+_SHRINK = 1024
+"""A ``SortedList`` band holding fewer keys than this becomes a plain list again."""
 
 SEQ_BITS = 40
 """Bits reserved for the FIFO sequence number in a key (10^12 insertions)."""
@@ -52,7 +60,8 @@ class SegmentedQueue:
         if any(b >= c for b, c in pairwise(bounds)):
             raise ValueError("segment bounds must be strictly increasing")
         self._bounds = list(bounds)
-        self._segments: list[SortedList[int]] = [SortedList() for _ in range(len(bounds) + 1)]
+        self._segments: list[list[int] | SortedList[int]] = [
+            [] for _ in range(len(bounds) + 1)]
         self._len = 0
 
     @property
@@ -71,7 +80,15 @@ class SegmentedQueue:
             key: From :func:`priority_key`.
             gas_price: The price the key was built from.
         """
-        self._segments[bisect_right(self._bounds, gas_price)].add(key)
+        bounds = self._bounds
+        band = bisect_right(bounds, gas_price) if bounds else 0
+        segment = self._segments[band]
+        if isinstance(segment, list):
+            insort(segment, key)
+            if len(segment) > _GROW:
+                self._segments[band] = SortedList(segment)
+        else:
+            segment.add(key)
         self._len += 1
 
     def remove(self, key: int, gas_price: int) -> None:
@@ -84,7 +101,18 @@ class SegmentedQueue:
         Raises:
             ValueError: If the key is absent.
         """
-        self._segments[bisect_right(self._bounds, gas_price)].remove(key)
+        bounds = self._bounds
+        band = bisect_right(bounds, gas_price) if bounds else 0
+        segment = self._segments[band]
+        if isinstance(segment, list):
+            i = bisect_left(segment, key)
+            if i == len(segment) or segment[i] != key:
+                raise ValueError(f"{key} not in queue")
+            del segment[i]
+        else:
+            segment.remove(key)
+            if len(segment) < _SHRINK:
+                self._segments[band] = list(segment)
         self._len -= 1
 
     def __len__(self) -> int:
@@ -92,10 +120,9 @@ class SegmentedQueue:
 
     def __iter__(self) -> Iterator[int]:
         """Keys best-first: highest band first, each band in ascending key order."""
-        for segment in reversed(self._segments):
-            yield from segment
+        # chain, not a generator: a block walk reads thousands of keys (C-level iteration).
+        return chain.from_iterable(reversed(self._segments))
 
     def worst_first(self) -> Iterator[int]:
         """Keys worst-first: lowest price, and newest among equal prices, first."""
-        for segment in self._segments:
-            yield from reversed(segment)
+        return chain.from_iterable(map(reversed, self._segments))

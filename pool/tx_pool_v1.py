@@ -60,16 +60,13 @@ _V1_PIPELINE = (
 _ZERO_SENDER = 0
 
 UnsignedFields = tuple[int, int, int, int, int, int, int]
+"""The fields :func:`pool.transaction.unsigned_hash` covers, as a dict key: ``(nonce,
+gas_price, gas_limit, to, value, data_len, data_tag)``.
 
-
-def _unsigned_fields(tx: Transaction) -> UnsignedFields:
-    """The fields :func:`pool.transaction.unsigned_hash` covers, as a dict key.
-
-    Equal tuples are exactly equal unsigned hashes' inputs, so keying by the tuple reproduces
-    the real hash's collisions (and none of a 64-bit hash's accidental ones) at a fraction of
-    the cost of computing the hash in Python.
-    """
-    return (tx.nonce, tx.gas_price, tx.gas_limit, tx.to, tx.value, tx.data_len, tx.data_tag)
+Equal tuples are exactly equal unsigned hashes' inputs, so keying by the tuple reproduces the
+real hash's collisions (and none of a 64-bit hash's accidental ones) at a fraction of the cost
+of computing the hash in Python. Built inline where used (the add and removal hot paths).
+"""
 
 
 class TxPoolV1(PoolBase):
@@ -111,6 +108,24 @@ class TxPoolV1(PoolBase):
         Returns:
             Added, duplicate (success, no change) or rejected with the real reason.
         """
+        reason = self.offer(tx, now)
+        if reason is None:
+            return AddResult(AddStatus.ADDED, None, tx)
+        if reason == V1_DUPLICATE:
+            return AddResult(AddStatus.DUPLICATE, V1_DUPLICATE, tx)
+        return AddResult(AddStatus.REJECTED, reason, tx)
+
+    def offer(self, tx: Transaction, now: float) -> str | None:
+        """:meth:`add` without building its result (the simulator's hot path).
+
+        Args:
+            tx: The transaction.
+            now: Simulated time in seconds; becomes the entry's timestamp.
+
+        Returns:
+            ``None`` if added, :data:`~pool.result.V1_DUPLICATE` for a duplicate, else the
+            rejection reason.
+        """
         cfg = self.config
         reason = first_violation(tx, _V1_PIPELINE, cfg.min_gas_price, cfg.min_gas_limit,
                                  cfg.max_gas_limit, cfg.max_transaction_size, False)
@@ -118,20 +133,24 @@ class TxPoolV1(PoolBase):
             reason = V1_POOL_FULL
         if reason is not None:
             self.ledger.reject(reason)
-            return AddResult(AddStatus.REJECTED, reason, tx)
+            return reason
         if cfg.hash_ignores_signature:
-            known = _unsigned_fields(tx) in self._unsigned
+            # The tuple is built once for the lookup and the index (hot path).
+            fields = (tx.nonce, tx.gas_price, tx.gas_limit, tx.to, tx.value, tx.data_len,
+                      tx.data_tag)  # UnsignedFields
+            known = fields in self._unsigned
         else:
             known = tx.tx_hash in self._by_hash
         if known:
             self.ledger.reject(V1_DUPLICATE)
-            return AddResult(AddStatus.DUPLICATE, V1_DUPLICATE, tx)
+            return V1_DUPLICATE
         self._insert(tx, now)
         if cfg.hash_ignores_signature:
-            self._unsigned[_unsigned_fields(tx)] = tx.tx_hash
+            self._unsigned[fields] = tx.tx_hash
         sender = _ZERO_SENDER if cfg.constant_zero_sender else tx.sender
-        self._senders[sender] = self._senders.get(sender, 0) + 1
-        return AddResult(AddStatus.ADDED, None, tx)
+        senders = self._senders
+        senders[sender] = senders.get(sender, 0) + 1
+        return None
 
     def add_batch(self, txs: Sequence[Transaction], now: float) -> list[AddResult]:
         """Offer transactions one call each (V1 has no batch API).
@@ -147,15 +166,19 @@ class TxPoolV1(PoolBase):
         return [add(tx, now) for tx in txs]
 
     def _index_remove(self, tx: Transaction, key: int) -> None:
-        if self.config.hash_ignores_signature:
-            del self._unsigned[_unsigned_fields(tx)]
-        sender = _ZERO_SENDER if self.config.constant_zero_sender else tx.sender
-        left = self._senders[sender] - 1
-        if left or self.config.constant_zero_sender:
+        cfg = self.config
+        if cfg.hash_ignores_signature:
+            del self._unsigned[(tx.nonce, tx.gas_price, tx.gas_limit, tx.to, tx.value,
+                                tx.data_len, tx.data_tag)]  # UnsignedFields
+        zero = cfg.constant_zero_sender
+        sender = _ZERO_SENDER if zero else tx.sender
+        senders = self._senders
+        left = senders[sender] - 1
+        if left or zero:
             # As written, an emptied by_address list stays ([]), so the zero address is kept.
-            self._senders[sender] = left
+            senders[sender] = left
         else:
-            del self._senders[sender]
+            del senders[sender]
 
     def next_nonce(self, address: int) -> int:
         """``get_next_nonce/1``: highest pending nonce of ``address`` plus one, else 0.

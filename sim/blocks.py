@@ -15,7 +15,7 @@ defaults (client-anchors.md §1.6; the guide's era).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from pool import Transaction
 
@@ -25,6 +25,34 @@ MIN_TX_GAS = 21_000
 
 def _key(tx: Transaction) -> tuple[int, float, int]:
     return (-tx.gas_price, tx.arrival, tx.tx_hash)
+
+
+def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction]) -> Iterator[Transaction]:
+    """``heapq.merge(a, b, key=_key)``, element for element, without the heap.
+
+    ``heapq.merge`` yields the head with the smaller ``(key, input index)``, so on equal keys
+    ``a`` first, and once one input is exhausted the rest of the other as it is. The same
+    rule written as two cursors also needs no key for that tail (usually most of ``a``).
+    """
+    na, nb = len(a), len(b)
+    i = j = 0
+    if na and nb:
+        ka, kb = _key(a[0]), _key(b[0])
+        while True:
+            if kb < ka:
+                yield b[j]
+                j += 1
+                if j == nb:
+                    break
+                kb = _key(b[j])
+            else:
+                yield a[i]
+                i += 1
+                if i == na:
+                    break
+                ka = _key(a[i])
+    yield from a[i:]
+    yield from b[j:]
 
 
 def merge_candidates(
@@ -42,7 +70,9 @@ def merge_candidates(
     block: list[Transaction] = []
     seen: set[int] = set()
     used = 0
-    for tx in heapq.merge(*candidates, key=_key):
+    merged = (_merge_two(candidates[0], candidates[1]) if len(candidates) == 2
+              else heapq.merge(*candidates, key=_key))
+    for tx in merged:
         if gas_limit - used < MIN_TX_GAS:
             break
         if tx.tx_hash in seen or used + tx.gas_limit > gas_limit:

@@ -34,6 +34,10 @@ REQUEST_MODULES = {KIND_SYNC: "sync_service", KIND_FILTER: "filter_manager",
 BatchHandler = Callable[[int, list[float]], bool]
 """``on_requests(kind, times) -> taken``: may serve all of a stretch's requests of one kind."""
 
+StretchHandler = Callable[[list[int], list[int], list[float], list[Transaction], list[int]],
+                          None]
+"""``on_stretch(kinds, args, times, txs, relays)``: handles a stretch's inputs in order."""
+
 
 @dataclass(frozen=True, slots=True)
 class RequestSource:
@@ -96,6 +100,8 @@ class InputFeeder:
         self.end = end
         self._chunk_index = 0
         self._chunk: Chunk | None = None
+        # The chunk's relays as Python ints, converted once per chunk (not once per stretch).
+        self._relays: list[int] = []
         self._pos = 0
         self.fed = 0
 
@@ -103,7 +109,7 @@ class InputFeeder:
         arrivals = self.workload.chunk(t0, t1)
         txs = arrivals.txs
         n_tx = len(txs)
-        parts_t = [np.fromiter((tx.arrival for tx in txs), dtype=np.float64, count=n_tx)]
+        parts_t = [arrivals.times]
         parts_k = [np.full(n_tx, KIND_TX, dtype=np.int64)]
         parts_a = [np.arange(n_tx, dtype=np.int64)]
         relays = self.relay_peers[self.rng.integers(0, self.relay_peers.size, size=n_tx)]
@@ -131,7 +137,8 @@ class InputFeeder:
 
     def advance(self, until: float, on_tx: Callable[[Transaction, int], None],
                 on_request: Callable[[int, int, float], None],
-                on_requests: BatchHandler | None = None) -> None:
+                on_requests: BatchHandler | None = None,
+                on_stretch: StretchHandler | None = None) -> None:
         """Feed every input with time < ``until`` to the handlers, in time order.
 
         Args:
@@ -142,6 +149,9 @@ class InputFeeder:
                 fed at once (their times, in order); when it returns True it has handled
                 them and they are not fed one by one. The handler must only take a batch
                 whose handling does not depend on the other inputs of the stretch.
+            on_stretch: If given, called once per stretch with the inputs left (kinds, args,
+                times, the chunk's transactions and relays) instead of ``on_tx`` and
+                ``on_request`` on each; it must handle them exactly as those would, in order.
         """
         while True:
             chunk = self._chunk
@@ -152,9 +162,9 @@ class InputFeeder:
                 if chunk is None:
                     return
                 self._chunk, self._pos = chunk, 0
+                self._relays = chunk.relays.tolist()
                 continue
-            times, kinds, args, txs, relays = (chunk.times, chunk.kinds, chunk.args, chunk.txs,
-                                               chunk.relays)
+            times, kinds, args, txs = chunk.times, chunk.kinds, chunk.args, chunk.txs
             stop = int(np.searchsorted(times, until, side="left"))
             pos = self._pos
             if stop <= pos:
@@ -172,13 +182,23 @@ class InputFeeder:
             kinds_l = seg_kinds.tolist()
             args_l = seg_args.tolist()
             times_l = seg_times.tolist()
-            relays_l = relays.tolist()
-            for kind, arg, t in zip(kinds_l, args_l, times_l, strict=True):
-                if kind == KIND_TX:
-                    on_tx(txs[arg], relays_l[arg])
-                else:
-                    on_request(kind, arg, t)
+            relays_l = self._relays
+            if on_stretch is not None:
+                on_stretch(kinds_l, args_l, times_l, txs, relays_l)
+            else:
+                self._feed(kinds_l, args_l, times_l, txs, relays_l, on_tx, on_request)
             self.fed += stop - pos
             self._pos = stop
             if stop < times.size:
                 return
+
+    @staticmethod
+    def _feed(kinds_l: list[int], args_l: list[int], times_l: list[float],
+              txs: list[Transaction], relays_l: list[int],
+              on_tx: Callable[[Transaction, int], None],
+              on_request: Callable[[int, int, float], None]) -> None:
+        for kind, arg, t in zip(kinds_l, args_l, times_l, strict=True):
+            if kind == KIND_TX:
+                on_tx(txs[arg], relays_l[arg])
+            else:
+                on_request(kind, arg, t)

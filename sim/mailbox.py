@@ -23,7 +23,8 @@ pool adds) at the start time.
 
 from __future__ import annotations
 
-from collections import deque
+import math
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -45,10 +46,12 @@ class Mailbox(Generic[T]):
         busy_time: Total service time so far, seconds (CPU busy = busy_time / elapsed).
         served: Messages served (batch items count one each).
         batches: Batches run.
+        waiting_start: Start time of the waiting batch, ``inf`` when none waits: a caller
+            that sees ``waiting_start > t`` knows :meth:`flush` at ``t`` would do nothing.
     """
 
     __slots__ = ("_finishes", "_pending", "_pending_start", "_run_batch", "batch_size",
-                 "batches", "busy_time", "busy_until", "served")
+                 "batches", "busy_time", "busy_until", "served", "waiting_start")
 
     def __init__(self, run_batch: BatchRunner[T], batch_size: int = 1) -> None:
         if batch_size < 1:
@@ -61,11 +64,16 @@ class Mailbox(Generic[T]):
         self.batches = 0
         self._pending: list[T] = []
         self._pending_start = 0.0
-        self._finishes: deque[tuple[float, int]] = deque()
+        self.waiting_start = math.inf
+        # Finish time of every message served and not yet seen finished by in_system, one
+        # entry per message. The server is FIFO and service times are >= 0, so the entries
+        # never decrease: in_system finds the finished prefix by bisection.
+        self._finishes: list[float] = []
 
     def _run_pending(self) -> None:
         items = self._pending
         self._pending = []
+        self.waiting_start = math.inf
         start = self._pending_start
         service = self._run_batch(start, items)
         finish = start + service
@@ -73,7 +81,7 @@ class Mailbox(Generic[T]):
         self.busy_time += service
         self.served += len(items)
         self.batches += 1
-        self._finishes.append((finish, len(items)))
+        self._finishes.extend([finish] * len(items))
 
     def offer(self, arrival: float, item: T) -> None:
         """Offer one batchable message. Offers must come in non-decreasing arrival order.
@@ -89,6 +97,7 @@ class Mailbox(Generic[T]):
         if not self._pending:
             self._pending_start = arrival if arrival > self.busy_until else self.busy_until
         self._pending.append(item)
+        self.waiting_start = self._pending_start
         # Idle server, or a full batch: nobody else can join, so run it now.
         if self._pending_start <= arrival or len(self._pending) >= self.batch_size:
             self._run_pending()
@@ -121,7 +130,7 @@ class Mailbox(Generic[T]):
         self.busy_until = finish
         self.busy_time += service
         self.served += 1
-        self._finishes.append((finish, 1))
+        self._finishes.append(finish)
         return finish
 
     def serve_one(self, arrival: float, service: float) -> float:
@@ -147,7 +156,7 @@ class Mailbox(Generic[T]):
         self.busy_time += service
         self.served += 1
         self.batches += 1
-        self._finishes.append((finish, 1))
+        self._finishes.append(finish)
         return finish
 
     def serve_many(self, arrivals: list[float], services: list[float]) -> list[float]:
@@ -165,12 +174,11 @@ class Mailbox(Generic[T]):
         busy_until = self.busy_until
         busy_time = self.busy_time
         finishes: list[float] = []
-        log = self._finishes
         for arrival, service in zip(arrivals, services, strict=True):
             busy_until = (arrival if arrival > busy_until else busy_until) + service
             busy_time += service
             finishes.append(busy_until)
-            log.append((busy_until, 1))
+        self._finishes.extend(finishes)
         self.busy_until = busy_until
         self.busy_time = busy_time
         self.served += len(finishes)
@@ -198,9 +206,10 @@ class Mailbox(Generic[T]):
             The mailbox length, counting batch items one each.
         """
         finishes = self._finishes
-        while finishes and finishes[0][0] <= now:
-            finishes.popleft()
-        return sum(n for _, n in finishes) + len(self._pending)
+        done = bisect_right(finishes, now)
+        if done:
+            del finishes[:done]
+        return len(finishes) + len(self._pending)
 
     def reset(self, now: float) -> list[T]:
         """Drop all queued work (a restart); the server is idle from ``now``.
@@ -213,6 +222,7 @@ class Mailbox(Generic[T]):
         """
         lost = self._pending
         self._pending = []
+        self.waiting_start = math.inf
         self._finishes.clear()
         self.busy_until = now
         return lost

@@ -20,7 +20,10 @@ block, a sample), which holds far from saturation, and is stated as a limit othe
 **Fast paths.** V1 has no fault model and serves one message at a time, so a request routed
 to V1 is served directly (:meth:`PoolInstance.add_direct`, :meth:`ServiceInstance.serve_direct`)
 and a module that sends everything to V1 without a draw is served a stretch at a time
-(:meth:`Node.submit_requests`); tests check both against the general path.
+(:meth:`Node.submit_requests`). The runner hands each stretch of inputs to
+:meth:`Node.submit_inputs`, one loop that inlines the idle-node, one-draw routing and V1
+cases of :meth:`Node.submit_tx` and :meth:`Node.submit_request` and calls them otherwise;
+tests check all of these against the general path.
 
 **Where a V2 failure leaves the transaction.** A V2 *error* (the V2 process raised while
 handling the message) means V2 did not store it; the V1 retry does. A V2 *timeout* means the
@@ -62,6 +65,7 @@ from sim.control import (
 )
 from sim.control.validation import InputLimits
 from sim.events import EventLog
+from sim.inputs import KIND_TX, REQUEST_MODULES
 from sim.mailbox import Mailbox
 from sim.metrics import MIB, RequestStats
 from sim.service_draws import ServiceDraws
@@ -355,6 +359,7 @@ class Node:
         self.peer_limiter = peer_limiter
         self.ledger = NodeLedger()
         (v1_pool, v1_cost), (v2_pool, v2_cost) = pools
+        self._v1_pool = v1_pool  # typed as V1 for the stretch loop's TxPoolV1.offer
         self.pool_v1 = PoolInstance(self, "v1", v1_pool, v1_cost, 1, next(fault_streams),
                                     pool_base_memory)
         self.pool_v2 = PoolInstance(self, "v2", v2_pool, v2_cost,
@@ -544,6 +549,103 @@ class Node:
             self._to_v1_pool(now, TxRequest(tx, peer, now, now, None, decision.emergency))
         else:
             self.pool_v1.add_direct(tx, now, decision.emergency)
+
+    def submit_inputs(self, kinds: list[int], args: list[int], times: list[float],
+                      txs: Sequence[Transaction], relays: Sequence[int]) -> None:
+        """Handle a stretch of inputs in time order, cheaper than one call each.
+
+        Exactly :meth:`submit_tx` on each transaction and :meth:`submit_request` on each
+        request. The loop inlines the common case of both methods: nothing due on the internal
+        heap or in V2's waiting batch (then :meth:`step_to` only sets the time), and a routing
+        decision that is one draw against the split (:meth:`ModuleRouter.split_rule`). The
+        draws are taken from the router's one shared stream in input order, as
+        :meth:`~ModuleRouter.decide` takes them. Routing rules are read once per stretch:
+        only the rollout changes them, and it runs at coarse events, never inside a stretch
+        (a V2 reply run from the heap records outcomes but never reroutes). Every other case
+        (as_written, the emergency path, a retired V1, filter and subscription calls) calls
+        the general method. ``tests/test_input_stretch.py`` checks it against them.
+
+        Args:
+            kinds: Per input, ``KIND_TX`` or a request kind (``sim.inputs``).
+            args: Per input, the index into ``txs`` or the caller id.
+            times: Per input, its time, seconds (a transaction's is its ``arrival``).
+            txs: The chunk's transactions.
+            relays: Per transaction (by index), the relaying peer id.
+        """
+        router = self.router
+        heap = self._heap
+        v2_box = self.pool_v2.mailbox
+        step_to = self.step_to
+        v1 = self.pool_v1
+        pool_rule = None if v1.retired else router.split_rule(POOL)
+        sync_v1 = self.services[SYNC]["v1"]
+        sync_rule = None if sync_v1.retired else router.split_rule(SYNC)
+        draw = router.next_draw
+        # The V1 pool's direct path (:meth:`PoolInstance.add_direct`), unrolled.
+        v1_pool, v1_box, v1_cost, v1_stats = self._v1_pool, v1.mailbox, v1.cost, v1.stats
+        v1_offer = v1_pool.offer
+        v1_size = v1_pool.size_of
+        # record_v1(POOL, True, latency), unrolled (split_rule implies the intended profile).
+        pool_counts = router.v1_counters(POOL)
+        allow = self.peer_limiter.allow
+        # ServiceInstance.serve_direct of V1 sync serving, unrolled likewise.
+        sync_draw = sync_v1.draws.next
+        sync_box, sync_stats = sync_v1.mailbox, sync_v1.stats
+        sync_counts = router.v1_counters(SYNC)
+        emit = self.events.emit
+        pool_breaker = router.breaker(POOL)
+        sync_breaker = router.breaker(SYNC)
+        ledger = self.ledger
+        for kind, arg, t in zip(kinds, args, times, strict=True):
+            if kind == KIND_TX:
+                if pool_rule is None:
+                    self.submit_tx(txs[arg], relays[arg])
+                    continue
+                if (heap and heap[0].time < t) or v2_box.waiting_start <= t:
+                    step_to(t)
+                ledger.arrived += 1
+                tx = txs[arg]
+                if pool_rule[0] and pool_rule[1] >= draw():
+                    if pool_breaker.allow(t):
+                        v2_box.offer(t, TxRequest(tx, relays[arg], t, t, None, False))
+                        continue
+                    self.pool_v2.stats.record_refused()
+                resident = v1_size()
+                busy = v1_box.busy_until  # v1_box.start_time(t), inlined
+                v1_offer(tx, t if t > busy else busy)
+                latency = v1_box.serve_one(t, v1_cost.single(resident)) - t
+                v1_stats.record(latency)
+                pool_counts.executions += 1
+                pool_counts.requests += 1
+                pool_counts.successes += 1
+                pool_counts.total_latency += latency
+                continue
+            module = REQUEST_MODULES[kind]
+            if module != SYNC or sync_rule is None:
+                self.submit_request(module, arg, t)
+                continue
+            if (heap and heap[0].time < t) or v2_box.waiting_start <= t:
+                step_to(t)
+            if not allow(arg, t):
+                emit(t, "rate_limited", peer=arg)
+                continue
+            if sync_rule[0] and sync_rule[1] >= draw():
+                if sync_breaker.allow(t):
+                    self.services[SYNC]["v2"].mailbox.offer(
+                        t, PeerRequest(SYNC, arg, t, t, None, False))
+                    continue
+                self.services[SYNC]["v2"].stats.record_refused()
+            ok, cost = sync_draw()
+            latency = sync_box.serve_one(t, cost) - t
+            sync_stats.record(latency, ok)
+            sync_counts.executions += 1
+            sync_counts.requests += 1
+            sync_counts.successes += ok
+            sync_counts.total_latency += latency
+            if not ok:
+                self.unserved += 1
+        if times:
+            self.now = times[-1]
 
     def _to_v1_pool(self, at: float, request: TxRequest) -> None:
         if not self.pool_v1.retired:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator
 from functools import partial
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,9 @@ from sim.sync_link import SyncLink
 from sync.chain import Chain, ChainConfig
 from sync.v1 import SyncV1
 from sync.v2 import SyncV2
+
+_ARRIVAL = attrgetter("arrival")
+"""A transaction's arrival (a C-level getter for the per-block inclusion delays)."""
 
 Progress = Callable[[float], None]
 """Called with the simulated time reached (for a progress bar)."""
@@ -205,13 +209,18 @@ class Model:
     def advance(self, until: float) -> None:
         """Feed every input before ``until`` (fast mode); no-op in trace mode."""
         if self.scenario.run.mode == "fast":
-            self.feeder.advance(until, self.node.submit_tx, self._on_request, self._on_requests)
+            self.feeder.advance(until, self.node.submit_tx, self._on_request, self._on_requests,
+                                self._on_stretch)
 
     def _on_request(self, kind: int, caller: int, time: float) -> None:
         self.node.submit_request(REQUEST_MODULES[kind], caller, time)
 
     def _on_requests(self, kind: int, times: list[float]) -> bool:
         return self.node.submit_requests(REQUEST_MODULES[kind], times)
+
+    def _on_stretch(self, kinds: list[int], args: list[int], times: list[float],
+                    txs: list[Transaction], relays: list[int]) -> None:
+        self.node.submit_inputs(kinds, args, times, txs, relays)
 
     # -- processes -----------------------------------------------------------------------
 
@@ -227,7 +236,7 @@ class Model:
             self.blocks_built += 1
             self.included += len(block)
             if block:
-                delays = now - np.fromiter((tx.arrival for tx in block), dtype=np.float64,
+                delays = now - np.fromiter(map(_ARRIVAL, block), dtype=np.float64,
                                            count=len(block))
                 self.inclusion_window.add_many(delays)
             self.chain.extend(1)

@@ -251,10 +251,13 @@ class Arrivals:
     Attributes:
         txs: The transactions, sorted by arrival time (ties keep stream order).
         stream: Index of the stream each transaction came from.
+        times: Each transaction's ``arrival``, as an array (saves rebuilding it from the
+            transactions).
     """
 
     txs: list[Transaction]
     stream: IntArray
+    times: FloatArray
 
 
 class _StreamState:
@@ -302,17 +305,18 @@ class TxWorkload:
             if times.size:
                 parts.append((times, self._make(state, times), index))
         if not parts:
-            return Arrivals([], np.empty(0, dtype=np.int64))
+            return Arrivals([], np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
         if len(parts) == 1:
             times, txs, index = parts[0]
             self.generated += len(txs)
-            return Arrivals(txs, np.full(len(txs), index, dtype=np.int64))
+            return Arrivals(txs, np.full(len(txs), index, dtype=np.int64), times)
         all_times = np.concatenate([p[0] for p in parts])
         all_stream = np.concatenate([np.full(p[0].size, p[2], dtype=np.int64) for p in parts])
         all_txs = [tx for p in parts for tx in p[1]]
         order = np.argsort(all_times, kind="stable")
         self.generated += len(all_txs)
-        return Arrivals([all_txs[i] for i in order.tolist()], all_stream[order])
+        return Arrivals([all_txs[i] for i in order.tolist()], all_stream[order],
+                        all_times[order])
 
     def iter_chunks(self, t0: float, t1: float, step: float) -> Iterator[Arrivals]:
         """Chunks of length ``step`` covering ``[t0, t1)``.

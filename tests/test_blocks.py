@@ -30,3 +30,29 @@ def test_skips_what_does_not_fit_and_stops_when_full() -> None:
 def test_a_transaction_in_both_pools_is_included_once() -> None:
     t = tx(5)
     assert merge_candidates([[t], [t]], 10**9) == [t]
+
+
+def test_two_way_merge_equals_heapq_merge_element_for_element() -> None:
+    import heapq
+
+    import numpy as np
+
+    from sim.blocks import _key, _merge_two
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        lists = []
+        for _side in range(2):
+            n = int(rng.integers(0, 8))
+            # Few prices and arrivals, so equal keys (and a shared tx) occur; not always sorted.
+            lst = [tx(int(rng.integers(1, 4)), arrival=float(rng.integers(0, 3)),
+                      sender=int(rng.integers(1, 4))) for _ in range(n)]
+            if rng.random() < 0.7:
+                lst.sort(key=_key)
+            lists.append(lst)
+        if lists[0] and rng.random() < 0.3:
+            lists[1].insert(0, lists[0][0])
+        want = list(heapq.merge(*lists, key=_key))
+        assert list(_merge_two(*lists)) == want
+        assert [t.tx_hash for t in merge_candidates(lists, 10**9)] == [
+            t.tx_hash for t in merge_candidates([*lists, []], 10**9)]

@@ -143,3 +143,34 @@ def test_agrees_with_a_simpy_server(
     assert rec.finish.keys() == ref.keys()
     for i, f in ref.items():
         assert rec.finish[i] == pytest.approx(f, rel=1e-9, abs=1e-9)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["offer", "serve", "one", "many", "look"]),
+                          st.floats(0.0, 2.0), st.floats(0.0, 1.5)), max_size=60),
+       st.integers(1, 4))
+def test_in_system_counts_every_message_not_yet_finished(
+        ops: list[tuple[str, float, float]], batch_size: int) -> None:
+    # Brute force: every message's finish time, counted against each look's time.
+    rec = Recorder(0.1, 0.2)
+    box: Mailbox[int] = Mailbox(rec, batch_size)
+    finishes: list[float] = []
+    t = 0.0
+    next_item = 0
+    last_look = 0.0
+    for kind, gap, service in ops:
+        t += gap
+        if kind == "offer":
+            box.offer(t, next_item)
+            next_item += 1
+        elif kind == "serve":
+            finishes.append(box.serve(t, service))
+        elif kind == "one":
+            finishes.append(box.serve_one(t, service))
+        elif kind == "many":
+            finishes.extend(box.serve_many([t, t, t + 0.1], [service, 0.0, service]))
+            t += 0.1
+        else:
+            last_look = max(last_look, t)
+            done = list(rec.finish.values()) + finishes
+            waiting = next_item - len(rec.finish)
+            assert box.in_system(last_look) == sum(f > last_look for f in done) + waiting

@@ -1,6 +1,8 @@
 import dataclasses
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pool import (
     GWEI,
@@ -152,3 +154,82 @@ def test_age_heap_stays_bounded_under_churn() -> None:
     assert len(pool) == 0
     assert len(pool._age_heap) <= 1024 + 1  # compacted, not 20k stale entries
     pool.ledger.check(0)
+
+
+def test_segmented_queue_keeps_order_across_list_and_sortedlist_forms() -> None:
+    # A band grows past the list -> SortedList threshold and shrinks back; the keys, their
+    # order and the refusal of an absent key never depend on the form.
+    import random
+
+    from pool.segmented_queue import _GROW, _SHRINK
+
+    rng = random.Random(7)
+    q = SegmentedQueue([100])
+    ref: list[tuple[int, int]] = []
+    seq = 0
+    forms = []
+    for phase_adds, phase_removes in ((2 * _GROW + 500, 0),
+                                      (0, 2 * _GROW + 500 - _SHRINK // 2), (300, 200)):
+        for _ in range(phase_adds):
+            price = rng.choice([5, 50, 500, 5000])
+            q.add(priority_key(price, seq), price)
+            ref.append((priority_key(price, seq), price))
+            seq += 1
+        for _ in range(phase_removes):
+            key, price = ref.pop(rng.randrange(len(ref)))
+            q.remove(key, price)
+        assert list(q) == sorted(k for k, p in ref if p >= 100) + sorted(
+            k for k, p in ref if p < 100)
+        assert list(q.worst_first()) == list(reversed(list(q)))
+        assert len(q) == len(ref)
+        forms.append([type(segment).__name__ for segment in q._segments])
+    assert "SortedList" in forms[0]
+    assert forms[1] == ["list", "list"]
+    with pytest.raises(ValueError, match="not in queue"):
+        q.remove(priority_key(5, seq + 1), 5)
+
+
+@given(st.integers(0, 200_000), st.floats(0.0, 1e-3), st.floats(0.0, 1e-3),
+       st.floats(0.0, 1e-6), st.integers(1, 500))
+def test_cost_single_is_batch_of_one_bit_for_bit(resident: int, overhead: float,
+                                                 validate: float, unit: float,
+                                                 batch_size: int) -> None:
+    for base in (CostModel.v1(), CostModel.v2()):
+        model = dataclasses.replace(base, call_overhead_s=overhead, validate_s=validate,
+                                    index_unit_s=unit, batch_size=batch_size)
+        assert model.single(resident) == model.batch(1, resident)
+        assert base.single(resident) == base.batch(1, resident)
+
+
+def test_size_of_tracks_len_through_adds_removals_and_eviction() -> None:
+    for pool in (TxPoolV1(), TxPoolV2()):
+        size = pool.size_of
+        txs = [Transaction.create(sender=i, nonce=0, gas_price=(2 + i) * GWEI)
+               for i in range(20)]
+        for tx in txs:
+            pool.add(tx, 1.0)
+            assert size() == len(pool)
+        pool.remove_included([tx.tx_hash for tx in txs[:5]], 2.0)
+        assert size() == len(pool) == 15
+        pool.evict_all(3.0)
+        assert size() == len(pool) == 0
+
+
+@pytest.mark.parametrize("track", [False, True])
+def test_settle_many_equals_settle_one_by_one(track: bool) -> None:
+    states = (TxState.INCLUDED, TxState.EVICTED, TxState.EXPIRED, TxState.REPLACED)
+    one, many = Ledger(track=track), Ledger(track=track)
+    for ledger in (one, many):
+        for h in range(40):
+            ledger.admit(h)
+    for i, state in enumerate(states):
+        hashes = list(range(10 * i, 10 * i + 10))
+        for h in hashes:
+            one.settle(h, state)
+        many.settle_many(hashes, state)
+    assert one.as_dict() == many.as_dict()
+    with pytest.raises(ValueError, match="cannot settle"):
+        many.settle_many([1], TxState.PENDING)
+    if track:
+        with pytest.raises(LedgerImbalanceError):
+            many.settle_many([3], TxState.INCLUDED)  # already settled

@@ -10,8 +10,8 @@ the same check must reject, so the suite provably detects a bias of that size.
 * (b) Capacity binding: per-slot inclusions equal the recursion D_k = min(a_k + Q_{k-1}, C),
   Q_k = Q_{k-1} + a_k - D_k, computed here with numpy from the same arrivals. The per-slot
   counts and the arrival times are taken by wrapping ``Node.build_block`` and
-  ``Node.submit_tx`` on the run's :class:`sim.runner.Model` (a test-side hook; the model is
-  unchanged).
+  ``TxWorkload.chunk`` (every generated transaction reaches the node; the ledger checks it)
+  on the run's :class:`sim.runner.Model` (a test-side hook; the model is unchanged).
 * (c) Little's law: time-average pool size (both pools, from the model's own ``pool_size``
   samples) = arrival rate x mean time in pool, within 1 % on every replication.
 * (d) A module mailbox as M/M/1 (filter_manager: Poisson requests, ``distribution:
@@ -31,6 +31,7 @@ import pytest
 from pool import Transaction
 from sim.runner import Model, run
 from sim.scenario import Scenario, parse_scenario
+from sim.workload import Arrivals
 
 pytestmark = pytest.mark.validation
 
@@ -142,7 +143,7 @@ def run_with_block_log(scenario: Scenario, seed: int) -> BlockLog:
     model = Model(scenario, seed)
     log = BlockLog([], [], {})
     build_block = model.node.build_block
-    submit_tx = model.node.submit_tx
+    chunk = model.workload.chunk
 
     def logged_build(now: float, gas_limit: int,
                      merge: Callable[[Sequence[Sequence[Transaction]], int], list[Transaction]],
@@ -151,12 +152,13 @@ def run_with_block_log(scenario: Scenario, seed: int) -> BlockLog:
         log.blocks.append((now, len(block)))
         return block
 
-    def logged_submit(tx: Transaction, peer: int) -> None:
-        log.arrivals.append(tx.arrival)
-        submit_tx(tx, peer)
+    def logged_chunk(t0: float, t1: float) -> Arrivals:
+        arrivals = chunk(t0, t1)
+        log.arrivals.extend(tx.arrival for tx in arrivals.txs)
+        return arrivals
 
     model.node.build_block = logged_build  # type: ignore[method-assign]
-    model.node.submit_tx = logged_submit  # type: ignore[method-assign]
+    model.workload.chunk = logged_chunk  # type: ignore[method-assign]
     log.summary = model.execute().summary
     return log
 

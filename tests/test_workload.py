@@ -46,6 +46,12 @@ def test_arrivals_sorted_and_in_range() -> None:
     assert times == sorted(times)
     assert all(5.0 <= t < 17.0 for t in times)
     assert set(arr.stream.tolist()) == {0, 1}
+    # The times array is exactly the transactions' arrivals (one stream, two, none).
+    assert arr.times.dtype == np.float64
+    assert arr.times.tolist() == times
+    one = gen((TxStream(),)).chunk(5.0, 17.0)
+    assert one.times.tolist() == [tx.arrival for tx in one.txs]
+    assert gen((TxStream(rate=ConstantRate(rate=0.0)),)).chunk(0.0, 5.0).times.size == 0
 
 
 def test_constant_rate_count_matches_poisson_mean() -> None:

@@ -545,6 +545,45 @@ class ModuleRouter:
             return _TO_V1
         return None
 
+    def split_rule(self, module: str) -> tuple[bool, int] | None:
+        """How :meth:`decide` picks the version, when it is one draw against the split.
+
+        For a node's per-stretch loop: in the ``intended`` profile without the emergency path,
+        :meth:`decide` sends a request to V1 with no draw while the module's version is
+        ``"v1"``, and otherwise makes one draw (:meth:`next_draw`) and sends it to V1 iff
+        ``split < draw``, else asks the breaker (:meth:`admit`). The rule holds until the
+        version, split, profile or breaker config changes (only the rollout does that).
+
+        Args:
+            module: Module type.
+
+        Returns:
+            ``(draws, split)``, or None when :meth:`decide` must be called instead.
+        """
+        st = self._modules.get(module) or self._get(module)
+        if self.profile != "intended" or st.breaker.config.unknown_state_emergency_v1:
+            return None
+        return st.version == _V2, st.split
+
+    def v1_counters(self, module: str) -> VersionStats:
+        """A module's V1 routing counters, for a loop that inlines :meth:`record_v1`.
+
+        In the ``intended`` profile, ``record_v1(module, ok, latency)`` (not emergency) is
+        exactly ``executions += 1`` then :meth:`VersionStats.add` ``(ok, latency)`` on them.
+
+        Args:
+            module: Module type.
+
+        Returns:
+            The live counters (mutating them is recording).
+        """
+        return self._get(module).v1
+
+    @property
+    def next_draw(self) -> Callable[[], int]:
+        """The shared draw stream's next value, as :meth:`decide` takes it (see split_rule)."""
+        return self._draws.next
+
     def _rescued(
         self, st: _Module, module: str, spent: float, rescue: CallOutcome | None
     ) -> RoutedResult:

@@ -1,0 +1,94 @@
+"""The per-stretch input loop (Node.submit_inputs) gives exactly the one-by-one results."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sim.inputs import InputFeeder
+from sim.runner import Model
+from sim.scenario import load_scenario
+
+
+def _run(name: str, seconds: float, stretch: bool, seed: int = 3, **update):  # type: ignore[no-untyped-def]
+    if name == "canary-regression":
+        # regression-rollback's V2 pool regression, early in the canary (5 % on V2).
+        faults = load_scenario("regression-rollback").faults
+        sc = load_scenario("canary")
+        update["faults"] = tuple(f.model_copy(update={"start": 120.0}) for f in faults)
+    else:
+        sc = load_scenario(name)
+    sc = sc.model_copy(update={"duration": min(sc.duration, seconds), **update})
+    model = Model(sc, seed)
+    if not stretch:
+        node = model.node
+
+        def one_by_one(kinds, args, times, txs, relays):  # type: ignore[no-untyped-def]
+            InputFeeder._feed(kinds, args, times, txs, relays, node.submit_tx,
+                              model._on_request)
+
+        model._on_stretch = one_by_one  # type: ignore[method-assign]
+    return model, model.execute()
+
+
+def _same(a, b) -> None:  # type: ignore[no-untyped-def]
+    assert json.dumps(a.summary, sort_keys=True) == json.dumps(b.summary, sort_keys=True)
+    assert a.events == b.events
+    assert a.timeseries.keys() == b.timeseries.keys()
+    for name, column in a.timeseries.items():
+        np.testing.assert_array_equal(column, b.timeseries[name])
+
+
+@pytest.mark.parametrize(("name", "seconds", "update"), [
+    ("canary", 600.0, {}),
+    # A V2 regression: errors, timeouts, fallbacks, the breaker opening (refused calls).
+    ("canary-regression", 900.0, {}),
+    # Rate-limited flooding peers: the limiter refuses, its log must stay in order.
+    ("peer-flood", 900.0, {}),
+    ("canary", 300.0, {"profile": "as_written"}),
+])
+def test_stretch_loop_equals_one_by_one(name: str, seconds: float, update: dict) -> None:  # type: ignore[type-arg]
+    _, fast = _run(name, seconds, True, **update)
+    _, slow = _run(name, seconds, False, **update)
+    _same(fast, slow)
+    assert fast.summary["ledger"]["node"]["arrived"] > 1_000
+
+
+def test_stretch_loop_meets_the_cases_it_must_handle() -> None:
+    # The scenarios above really exercise V2 offers, breaker refusals and limiter refusals.
+    _, flood = _run("peer-flood", 900.0, True)
+    assert flood.summary["rate_limit"]["refused"] > 0
+    _, reg = _run("canary-regression", 900.0, True)
+    assert reg.summary["routing"]["v2_fallbacks"] > 0
+    assert reg.summary["transaction_pool"]["v2"]["refused_by_breaker"] > 0
+    assert reg.summary["breakers"]["transaction_pool"]["transitions"] > 0
+
+
+def test_split_rule_and_next_draw_reproduce_decide() -> None:
+    from dataclasses import replace
+
+    from sim.control import ModuleRouter
+
+    def router(profile: str = "intended") -> ModuleRouter:
+        return ModuleRouter(np.random.default_rng(11), profile=profile,  # type: ignore[arg-type]
+                            versions={"transaction_pool": "v2"},
+                            splits={"transaction_pool": 30, "sync_service": 70})
+
+    ref, fast = router(), router()
+    rule = fast.split_rule("transaction_pool")
+    assert rule == (True, 30)
+    assert fast.split_rule("sync_service") == (False, 70)  # on v1: no draw
+    draw = fast.next_draw
+    for i in range(3_000):
+        module = "transaction_pool" if i % 3 else "sync_service"
+        want = ref.decide(module, float(i)).version
+        draws, split = fast.split_rule(module)  # type: ignore[misc]
+        got = "v2" if draws and split >= draw() else "v1"
+        assert got == want
+    assert fast.draws_made == ref.draws_made == 2_000
+    assert router("as_written").split_rule("transaction_pool") is None
+    emergency = router()
+    breaker = emergency.breaker("transaction_pool")
+    breaker.config = replace(breaker.config, unknown_state_emergency_v1=True)
+    assert emergency.split_rule("transaction_pool") is None
+    assert fast.v1_counters("sync_service") is fast.v1_counters("sync_service")
