@@ -169,6 +169,7 @@ class PoolInstance:
         self.node = node
         self.fault_rng = fault_rng
         self.base_memory = base_memory
+        self.module = POOL
         self.version = version
         self.pool = pool
         self.cost = cost
@@ -309,11 +310,12 @@ class ServiceInstance:
         node.unserved += oks.count(False)
 
 
-class _Internal(NamedTuple):
-    time: float
-    seq: int
-    action: Callable[[], None]
-    carries_tx: bool
+_Reply = tuple[float, int, bool, "PoolInstance | ServiceInstance", float, bool, float,
+               "TxRequest | PeerRequest | None"]
+"""A V2 reply on the node's internal heap: ``(time, seq, carries_tx, instance, latency, fail,
+origin, message)``. A plain tuple, not a closure or a NamedTuple: one is built per V2 call, and
+the heap compares only ``(time, seq)`` (``seq`` is unique). ``message`` may be None only for a
+successful reply within the breaker's timeout, the one case that never needs it (no retry)."""
 
 
 class Node:
@@ -377,7 +379,7 @@ class Node:
         }
         self.regressions: dict[str, Regression] = {}
         self._leaks: dict[str, float] = {}
-        self._heap: list[_Internal] = []
+        self._heap: list[_Reply] = []
         # V2 replies still on the heap, per module: while a module has one, a V1 retry may
         # still land in its V1 mailbox, so its requests cannot be served as one batch.
         self._replies_due: Counter[str] = Counter()
@@ -416,10 +418,6 @@ class Node:
 
     # -- internal event heap -------------------------------------------------------------
 
-    def _schedule(self, time: float, action: Callable[[], None], carries_tx: bool) -> None:
-        self._seq += 1
-        heapq.heappush(self._heap, _Internal(time, self._seq, action, carries_tx))
-
     def run_internal(self, until: float) -> None:
         """Run the node's own pending work up to (excluding) ``until``.
 
@@ -427,11 +425,33 @@ class Node:
             until: Time bound, seconds.
         """
         heap = self._heap
-        while heap and heap[0].time < until:
-            item = heapq.heappop(heap)
-            self.now = item.time
-            self.pool_v2.mailbox.flush(item.time)
-            item.action()
+        flush = self.pool_v2.mailbox.flush
+        reply = self._reply
+        while heap and heap[0][0] < until:
+            time, _, _, inst, latency, fail, origin, item = heapq.heappop(heap)
+            self.now = time
+            flush(time)
+            reply(inst, latency, fail, origin, item)
+
+    def _reply(self, inst: PoolInstance | ServiceInstance, latency: float, fail: bool,
+               origin: float, item: TxRequest | PeerRequest | None) -> None:
+        """A V2 call's reply reaches its caller (at ``origin + min(latency, timeout)``)."""
+        module = inst.module
+        if module != POOL:
+            self._replies_due[module] -= 1
+        timeout = self.router.breaker(module).config.timeout
+        if not fail and latency <= timeout:
+            # The common case, exactly the general branches below with ok and no timeout:
+            # min(latency, timeout) == latency, no rescue, record() of an "ok" outcome.
+            inst.stats.record(latency)
+            self.router.record_v2_ok(module, latency, origin)
+            return
+        if isinstance(inst, PoolInstance):
+            assert isinstance(item, TxRequest)
+            self._reply_tx(inst, item, latency, fail, timeout)
+        else:
+            assert isinstance(item, PeerRequest)
+            self._reply_request(inst, item, latency, fail, timeout)
 
     def step_to(self, time: float) -> None:
         """Bring the node to ``time`` before handling an input at that time.
@@ -441,11 +461,11 @@ class Node:
         """
         heap = self._heap
         while True:
-            if heap and heap[0].time < time:
+            if heap and heap[0][0] < time:
                 self.run_internal(time)
             self.now = time
             self.pool_v2.mailbox.flush(time)
-            if not heap or heap[0].time >= time:
+            if not heap or heap[0][0] >= time:
                 return
 
     def settle(self, until: float) -> None:
@@ -491,7 +511,7 @@ class Node:
         # A pending reply is a request whose caller never hears back: unserved. One that
         # still owed its transaction a home (a failed V2 call awaiting its V1 retry) also
         # loses the transaction.
-        lost_tx_replies = sum(1 for entry in self._heap if entry.carries_tx)
+        lost_tx_replies = sum(1 for entry in self._heap if entry[2])
         lost_replies = len(self._heap)
         self.ledger.dropped["restart"] += lost_queued + lost_tx_replies
         self._heap.clear()
@@ -601,7 +621,7 @@ class Node:
                 if pool_rule is None:
                     self.submit_tx(txs[arg], relays[arg])
                     continue
-                if (heap and heap[0].time < t) or v2_box.waiting_start <= t:
+                if (heap and heap[0][0] < t) or v2_box.waiting_start <= t:
                     step_to(t)
                 ledger.arrived += 1
                 tx = txs[arg]
@@ -624,7 +644,7 @@ class Node:
             if module != SYNC or sync_rule is None:
                 self.submit_request(module, arg, t)
                 continue
-            if (heap and heap[0].time < t) or v2_box.waiting_start <= t:
+            if (heap and heap[0][0] < t) or v2_box.waiting_start <= t:
                 step_to(t)
             if not allow(arg, t):
                 emit(t, "rate_limited", peer=arg)
@@ -673,31 +693,33 @@ class Node:
                 self.router.record(POOL, "v2", item.rescue_of, item.origin,
                                    rescue=CallOutcome("ok", latency))
             return
-        outcome = CallOutcome("error" if fail else "ok", latency)
-
-        def reply() -> None:
-            timeout = self.router.breaker(POOL).config.timeout
-            timed_out = not fail and latency > timeout
-            inst.stats.record(min(latency, timeout), ok=not fail, timed_out=timed_out)
-            if self.router.needs_rescue(POOL, "v2", outcome):
-                if timed_out:
-                    self.ledger.double_executions += 1
-                retry_at = item.origin + min(latency, timeout)
-                self.events.emit(retry_at, "fallback", module=POOL,
-                                 cause="timeout" if timed_out else "error")
-                self._to_v1_pool(
-                    retry_at, TxRequest(item.tx, item.peer, item.origin, retry_at, outcome))
-            else:
-                if fail:
-                    # as_written: the error reply reaches the caller; nobody stores the tx.
-                    self.ledger.dropped["v2_error"] += 1
-                    self.unserved += 1
-                self.router.record(POOL, "v2", outcome, item.origin)
-
-        timeout_at = item.origin + min(latency, self.router.breaker(POOL).config.timeout)
+        timeout = self.router.breaker(POOL).config.timeout
         # Only a failed reply still owes the transaction a home (the V1 retry); a successful
         # or timed-out V2 call has already stored it.
-        self._schedule(timeout_at, reply, carries_tx=fail)
+        self._seq += 1
+        heapq.heappush(self._heap, (item.origin + min(latency, timeout), self._seq, fail, inst,
+                                    latency, fail, item.origin, item))
+
+    def _reply_tx(self, inst: PoolInstance, item: TxRequest, latency: float, fail: bool,
+                  timeout: float) -> None:
+        """A V2 pool reply that failed or timed out (see :meth:`_reply` for the ok case)."""
+        outcome = CallOutcome("error" if fail else "ok", latency)
+        timed_out = not fail and latency > timeout
+        inst.stats.record(min(latency, timeout), ok=not fail, timed_out=timed_out)
+        if self.router.needs_rescue(POOL, "v2", outcome):
+            if timed_out:
+                self.ledger.double_executions += 1
+            retry_at = item.origin + min(latency, timeout)
+            self.events.emit(retry_at, "fallback", module=POOL,
+                             cause="timeout" if timed_out else "error")
+            self._to_v1_pool(
+                retry_at, TxRequest(item.tx, item.peer, item.origin, retry_at, outcome))
+        else:
+            if fail:
+                # as_written: the error reply reaches the caller; nobody stores the tx.
+                self.ledger.dropped["v2_error"] += 1
+                self.unserved += 1
+            self.router.record(POOL, "v2", outcome, item.origin)
 
     # -- peer requests, filter and subscription calls -------------------------------------
 
@@ -777,26 +799,29 @@ class Node:
             if fail:
                 self.unserved += 1
             return
-        outcome = CallOutcome("error" if fail else "ok", latency)
         timeout = self.router.breaker(module).config.timeout
-        spent = min(latency, timeout)
-
-        def reply() -> None:
-            self._replies_due[module] -= 1
-            timed_out = not fail and latency > timeout
-            inst.stats.record(spent, ok=not fail, timed_out=timed_out)
-            if self.router.needs_rescue(module, "v2", outcome):
-                retry_at = item.origin + spent
-                self.events.emit(retry_at, "fallback", module=module,
-                                 cause="timeout" if timed_out else "error")
-                self._to_v1_service(
-                    retry_at, PeerRequest(module, item.caller, item.origin, retry_at, outcome))
-            else:
-                self.unserved += int(fail)
-                self.router.record(module, "v2", outcome, item.origin)
-
         self._replies_due[module] += 1
-        self._schedule(item.origin + spent, reply, carries_tx=False)
+        self._seq += 1
+        heapq.heappush(self._heap, (item.origin + min(latency, timeout), self._seq, False, inst,
+                                    latency, fail, item.origin, item))
+
+    def _reply_request(self, inst: ServiceInstance, item: PeerRequest, latency: float,
+                       fail: bool, timeout: float) -> None:
+        """A V2 request reply that failed or timed out (see :meth:`_reply` for the ok case)."""
+        module = item.module
+        outcome = CallOutcome("error" if fail else "ok", latency)
+        spent = min(latency, timeout)
+        timed_out = not fail and latency > timeout
+        inst.stats.record(spent, ok=not fail, timed_out=timed_out)
+        if self.router.needs_rescue(module, "v2", outcome):
+            retry_at = item.origin + spent
+            self.events.emit(retry_at, "fallback", module=module,
+                             cause="timeout" if timed_out else "error")
+            self._to_v1_service(
+                retry_at, PeerRequest(module, item.caller, item.origin, retry_at, outcome))
+        else:
+            self.unserved += int(fail)
+            self.router.record(module, "v2", outcome, item.origin)
 
     # -- blocks and cleanup --------------------------------------------------------------
 

@@ -501,6 +501,27 @@ class ModuleRouter:
             # as_written wraps {:error, _} in {:ok, _}: an error reply is still a success there.
             v1.add(ok or self.profile != "intended", latency)
 
+    def record_v2_ok(self, module: str, latency: float, now: float) -> None:
+        """Account one V2 call that replied ``ok`` within the breaker's timeout (hot path).
+
+        Same effect as ``record(module, "v2", CallOutcome("ok", latency), now)`` when
+        ``latency <= timeout``: then :meth:`needs_rescue` is False in both profiles, so
+        :meth:`record` counts an execution, records a success on the breaker at
+        ``now + latency`` and adds an ok to the V2 stats, in that order, as here.
+
+        Args:
+            module: Module type.
+            latency: Its latency in seconds (at most the breaker's ``timeout``).
+            now: Request time in seconds.
+        """
+        st = self._modules.get(module) or self._get(module)
+        v2 = st.v2
+        v2.executions += 1
+        st.breaker.record_success(now + latency, latency)
+        v2.requests += 1
+        v2.successes += 1
+        v2.total_latency += latency
+
     def record_v1_many(self, module: str, oks: list[bool], latencies: list[float],
                        emergency: bool = False) -> None:
         """:meth:`record_v1` for many requests in order (same counters, same float sums).
