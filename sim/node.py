@@ -235,6 +235,43 @@ class PoolInstance:
         self.stats.record(latency)
         self.node.router.record_v1(POOL, True, latency, emergency)
 
+    def offer_v2(self, tx: Transaction, peer: int, now: float) -> None:
+        """V2 only: offer a routed transaction, exactly as ``mailbox.offer`` of its message.
+
+        When nothing waits in the mailbox, the server is free at ``now`` and no regression is
+        active, :meth:`Mailbox.offer` would run a batch of this one message at once, starting
+        at ``now`` and never failing: this does that batch's work (:meth:`_run_batch` for one
+        item, then :meth:`Node.complete_tx`) without the message, the list and the callback,
+        and builds the message only if its reply may need a retry. Otherwise it offers the
+        message to the mailbox. ``tests/test_v2_path.py`` checks it against the mailbox.
+
+        Args:
+            tx: The transaction.
+            peer: Relaying peer id.
+            now: Its arrival, seconds.
+        """
+        node = self.node
+        mailbox = self.mailbox
+        if (mailbox.waiting_start != math.inf or now < mailbox.busy_until
+                or node.regressions.get(POOL) is not None):
+            mailbox.offer(now, TxRequest(tx, peer, now, now, None, False))
+            return
+        pool = self.pool
+        resident = len(pool)
+        reason = validate_transaction_input(
+            tx, now, limits=node.input_limits, sender_limiter=node.sender_limiter,
+            peer_limiter=node.tx_peer_limiter, peer_id=peer)
+        if reason is not None:
+            node.ledger.dropped[reason] += 1
+        else:
+            pool.add(tx, now)
+        finish = mailbox.serve_one(now, self.cost.batch(1, resident))
+        latency = finish - now
+        if latency <= node.router.breaker(POOL).config.timeout:
+            node.push_ok_reply(self, latency, now)
+        else:
+            node.complete_tx(self, TxRequest(tx, peer, now, now, None, False), finish, False)
+
     def memory_bytes(self, now: float) -> float:
         """Process baseline plus pool bytes plus any leak."""
         leak = 0.0
@@ -293,6 +330,36 @@ class ServiceInstance:
         node.router.record_v1(self.module, ok, latency, emergency)
         if not ok:
             node.unserved += 1
+
+    def call_v2(self, now: float, caller: int) -> None:
+        """V2 only: offer a routed request, exactly as ``mailbox.offer`` of its message.
+
+        The mailbox serves one message at a time, so :meth:`Mailbox.offer` runs the message
+        at once as a batch of its own, starting when the server frees: this does that
+        (:meth:`_run_batch` for one item, then :meth:`Node.complete_request`) without the
+        message, the list and the callback, and builds the message only if its reply may need
+        a retry. ``tests/test_v2_path.py`` checks it against the mailbox.
+
+        Args:
+            now: Its arrival, seconds.
+            caller: Caller id (peer id or client id).
+        """
+        node = self.node
+        ok, cost = self.draws.next()
+        fail = not ok
+        regression = node.regressions.get(self.module)
+        if regression is not None:
+            cost *= regression.latency_factor
+            if regression.error_rate > 0.0 and self.fault_rng.random() < regression.error_rate:
+                fail = True
+        # _run_batch's service is 0.0 + cost, which is cost.
+        finish = self.mailbox.serve_one(now, cost)
+        latency = finish - now
+        if not fail and latency <= node.router.breaker(self.module).config.timeout:
+            node.push_ok_reply(self, latency, now)
+        else:
+            node.complete_request(self, PeerRequest(self.module, caller, now, now, None, False),
+                                  finish, fail)
 
     def serve_direct_many(self, times: list[float], emergency: bool) -> None:
         """:meth:`serve_direct` for many requests in time order (identical results).
@@ -417,6 +484,25 @@ class Node:
                 0.0, now - r.start)
 
     # -- internal event heap -------------------------------------------------------------
+
+    def push_ok_reply(self, inst: PoolInstance | ServiceInstance, latency: float,
+                      origin: float) -> None:
+        """Schedule a V2 call's successful reply within the breaker's timeout.
+
+        What :meth:`complete_tx` / :meth:`complete_request` schedule for a call that did not
+        fail and took ``latency <= timeout`` (its reply at ``origin + latency``), without the
+        message, which such a reply never reads.
+
+        Args:
+            inst: The V2 instance that ran the call.
+            latency: Its latency, seconds (at most the breaker's timeout).
+            origin: When the request entered the node, seconds.
+        """
+        if inst.module != POOL:
+            self._replies_due[inst.module] += 1
+        self._seq += 1
+        heapq.heappush(self._heap, (origin + latency, self._seq, False, inst, latency, False,
+                                    origin, None))
 
     def run_internal(self, until: float) -> None:
         """Run the node's own pending work up to (excluding) ``until``.
@@ -615,6 +701,10 @@ class Node:
         emit = self.events.emit
         pool_breaker = router.breaker(POOL)
         sync_breaker = router.breaker(SYNC)
+        # Routed to V2: the mailboxes' direct paths (PoolInstance.offer_v2,
+        # ServiceInstance.call_v2), equal to offering the message.
+        v2_offer = self.pool_v2.offer_v2
+        sync_v2_call = self.services[SYNC]["v2"].call_v2
         ledger = self.ledger
         for kind, arg, t in zip(kinds, args, times, strict=True):
             if kind == KIND_TX:
@@ -627,7 +717,7 @@ class Node:
                 tx = txs[arg]
                 if pool_rule[0] and pool_rule[1] >= draw():
                     if pool_breaker.allow(t):
-                        v2_box.offer(t, TxRequest(tx, relays[arg], t, t, None, False))
+                        v2_offer(tx, relays[arg], t)
                         continue
                     self.pool_v2.stats.record_refused()
                 resident = v1_size()
@@ -651,8 +741,7 @@ class Node:
                 continue
             if sync_rule[0] and sync_rule[1] >= draw():
                 if sync_breaker.allow(t):
-                    self.services[SYNC]["v2"].mailbox.offer(
-                        t, PeerRequest(SYNC, arg, t, t, None, False))
+                    sync_v2_call(t, arg)
                     continue
                 self.services[SYNC]["v2"].stats.record_refused()
             ok, cost = sync_draw()
