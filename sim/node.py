@@ -58,6 +58,7 @@ from pool.tx_pool_v1 import TxPoolV1
 from pool.tx_pool_v2 import TxPoolV2
 from sim.control import (
     CallOutcome,
+    CircuitBreaker,
     GenericService,
     ModuleRouter,
     PeerRateLimiter,
@@ -447,6 +448,9 @@ class Node:
         self.regressions: dict[str, Regression] = {}
         self._leaks: dict[str, float] = {}
         self._heap: list[_Reply] = []
+        # Each module's V2 breaker (the router keeps one object per module for the whole run).
+        self._breakers: dict[str, CircuitBreaker] = {
+            module: router.breaker(module) for module in (POOL, *services)}
         # V2 replies still on the heap, per module: while a module has one, a V1 retry may
         # still land in its V1 mailbox, so its requests cannot be served as one batch.
         self._replies_due: Counter[str] = Counter()
@@ -511,27 +515,31 @@ class Node:
             until: Time bound, seconds.
         """
         heap = self._heap
-        flush = self.pool_v2.mailbox.flush
-        reply = self._reply
+        v2_box = self.pool_v2.mailbox
+        breakers = self._breakers
+        record_ok = self.router.record_v2_ok
+        replies_due = self._replies_due
         while heap and heap[0][0] < until:
             time, _, _, inst, latency, fail, origin, item = heapq.heappop(heap)
             self.now = time
-            flush(time)
-            reply(inst, latency, fail, origin, item)
+            if v2_box.waiting_start <= time:  # else flush(time) would do nothing
+                v2_box.flush(time)
+            # The reply reaches its caller (at origin + min(latency, timeout)).
+            module = inst.module
+            if module != POOL:
+                replies_due[module] -= 1
+            if not fail and latency <= breakers[module].config.timeout:
+                # The common case, exactly _reply_tx / _reply_request with an ok outcome and
+                # no timeout: min(latency, timeout) == latency, no rescue, record() of an ok.
+                inst.stats.record(latency)
+                record_ok(module, latency, origin)
+            else:
+                self._reply_failed(inst, latency, fail, item)
 
-    def _reply(self, inst: PoolInstance | ServiceInstance, latency: float, fail: bool,
-               origin: float, item: TxRequest | PeerRequest | None) -> None:
-        """A V2 call's reply reaches its caller (at ``origin + min(latency, timeout)``)."""
-        module = inst.module
-        if module != POOL:
-            self._replies_due[module] -= 1
-        timeout = self.router.breaker(module).config.timeout
-        if not fail and latency <= timeout:
-            # The common case, exactly the general branches below with ok and no timeout:
-            # min(latency, timeout) == latency, no rescue, record() of an "ok" outcome.
-            inst.stats.record(latency)
-            self.router.record_v2_ok(module, latency, origin)
-            return
+    def _reply_failed(self, inst: PoolInstance | ServiceInstance, latency: float, fail: bool,
+                      item: TxRequest | PeerRequest | None) -> None:
+        """A V2 call's reply that failed or timed out (the ok case is in :meth:`run_internal`)."""
+        timeout = self._breakers[inst.module].config.timeout
         if isinstance(inst, PoolInstance):
             assert isinstance(item, TxRequest)
             self._reply_tx(inst, item, latency, fail, timeout)

@@ -303,13 +303,14 @@ class CircuitBreaker:
         return self._state
 
     def _count_success(self, now: float) -> None:
-        cfg = self.config
-        step = 2 if cfg.double_count_successes else 1
         self.total_calls += 1
         self.total_successes += 1
         self.consecutive_failures = 0
-        if not cfg.enabled:
+        cfg = self.config
+        # A closed breaker stays closed on a success (_advance moves only an open one).
+        if self._state is _CLOSED or not cfg.enabled:
             return
+        step = 2 if cfg.double_count_successes else 1
         if self._advance(now) is _HALF_OPEN:
             self.consecutive_successes += step
             if self.consecutive_successes >= cfg.success_threshold:

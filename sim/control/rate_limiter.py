@@ -31,6 +31,7 @@ Choices where the guide is silent (its ``should_reset_limit?/1`` and
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Hashable
 
@@ -49,6 +50,8 @@ class PeerRateLimiter:
     """
 
     __slots__ = (
+        "_head_due",
+        "_head_key",
         "_table",
         "allowed",
         "evicted",
@@ -88,6 +91,12 @@ class PeerRateLimiter:
         self.max_tracked_peers = int(max_tracked_peers)
         # peer -> [count, window_start], least recently seen first.
         self._table: OrderedDict[Hashable, list[float]] = OrderedDict()
+        # The head row's key and expiry (start + window), read by the expiry loop; -inf when
+        # unknown. Only a pop from the head, a move_to_end of the head or a first insert
+        # changes the head, and a row's start changes only with its move_to_end, so the cache
+        # holds between those: `now < _head_due` is exactly the loop's first test.
+        self._head_key: Hashable = None
+        self._head_due = -math.inf
         self.allowed = 0
         self.refused = 0
         self.evicted = 0
@@ -109,13 +118,18 @@ class PeerRateLimiter:
         """
         table = self._table
         window = self.window
-        # Amortised expiry from the least-recently-seen end; an expired row equals no row.
-        while table:
-            head_row = next(iter(table.values()))
-            if now < head_row[1] + window:
-                break
-            table.popitem(last=False)
-            self.expired += 1
+        if now >= self._head_due:
+            # Amortised expiry from the least-recently-seen end; an expired row equals no row.
+            self._head_due = -math.inf
+            while table:
+                head_key, head_row = next(iter(table.items()))
+                due = head_row[1] + window
+                if now < due:
+                    self._head_key = head_key
+                    self._head_due = due
+                    break
+                table.popitem(last=False)
+                self.expired += 1
         row = table.get(peer_id)
         if row is None or now >= row[1] + window:
             if row is None:
@@ -123,13 +137,18 @@ class PeerRateLimiter:
                 if len(table) > self.max_tracked_peers:
                     table.popitem(last=False)
                     self.evicted += 1
+                    self._head_due = -math.inf
             else:
                 row[0] = 1
                 row[1] = now
                 table.move_to_end(peer_id)
+                if peer_id == self._head_key:
+                    self._head_due = -math.inf
             self.allowed += 1
             return True
         table.move_to_end(peer_id)
+        if peer_id == self._head_key:
+            self._head_due = -math.inf
         if row[0] < self.max_requests_per_minute:
             row[0] += 1
             self.allowed += 1
