@@ -268,7 +268,7 @@ class PoolInstance:
             pool.add(tx, now)
         finish = mailbox.serve_one(now, self.cost.batch(1, resident))
         latency = finish - now
-        if latency <= node.router.breaker(POOL).config.timeout:
+        if latency <= node.breakers[POOL].config.timeout:
             node.push_ok_reply(self, latency, now)
         else:
             node.complete_tx(self, TxRequest(tx, peer, now, now, None, False), finish, False)
@@ -356,7 +356,7 @@ class ServiceInstance:
         # _run_batch's service is 0.0 + cost, which is cost.
         finish = self.mailbox.serve_one(now, cost)
         latency = finish - now
-        if not fail and latency <= node.router.breaker(self.module).config.timeout:
+        if not fail and latency <= node.breakers[self.module].config.timeout:
             node.push_ok_reply(self, latency, now)
         else:
             node.complete_request(self, PeerRequest(self.module, caller, now, now, None, False),
@@ -449,7 +449,7 @@ class Node:
         self._leaks: dict[str, float] = {}
         self._heap: list[_Reply] = []
         # Each module's V2 breaker (the router keeps one object per module for the whole run).
-        self._breakers: dict[str, CircuitBreaker] = {
+        self.breakers: dict[str, CircuitBreaker] = {
             module: router.breaker(module) for module in (POOL, *services)}
         # V2 replies still on the heap, per module: while a module has one, a V1 retry may
         # still land in its V1 mailbox, so its requests cannot be served as one batch.
@@ -516,7 +516,7 @@ class Node:
         """
         heap = self._heap
         v2_box = self.pool_v2.mailbox
-        breakers = self._breakers
+        breakers = self.breakers
         record_ok = self.router.record_v2_ok
         replies_due = self._replies_due
         while heap and heap[0][0] < until:
@@ -539,7 +539,7 @@ class Node:
     def _reply_failed(self, inst: PoolInstance | ServiceInstance, latency: float, fail: bool,
                       item: TxRequest | PeerRequest | None) -> None:
         """A V2 call's reply that failed or timed out (the ok case is in :meth:`run_internal`)."""
-        timeout = self._breakers[inst.module].config.timeout
+        timeout = self.breakers[inst.module].config.timeout
         if isinstance(inst, PoolInstance):
             assert isinstance(item, TxRequest)
             self._reply_tx(inst, item, latency, fail, timeout)
@@ -554,11 +554,13 @@ class Node:
         until nothing earlier than ``time`` is left.
         """
         heap = self._heap
+        v2_box = self.pool_v2.mailbox
         while True:
             if heap and heap[0][0] < time:
                 self.run_internal(time)
             self.now = time
-            self.pool_v2.mailbox.flush(time)
+            if v2_box.waiting_start <= time:  # else flush(time) would do nothing
+                v2_box.flush(time)
             if not heap or heap[0][0] >= time:
                 return
 
