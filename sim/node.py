@@ -236,7 +236,8 @@ class PoolInstance:
         self.stats.record(latency)
         self.node.router.record_v1(POOL, True, latency, emergency)
 
-    def offer_v2(self, tx: Transaction, peer: int, now: float) -> None:
+    def offer_v2(self, tx: Transaction, peer: int, now: float,
+                 next_time: float = -math.inf) -> None:
         """V2 only: offer a routed transaction, exactly as ``mailbox.offer`` of its message.
 
         When nothing waits in the mailbox, the server is free at ``now`` and no regression is
@@ -250,6 +251,7 @@ class PoolInstance:
             tx: The transaction.
             peer: Relaying peer id.
             now: Its arrival, seconds.
+            next_time: When the node next handles an input (see :meth:`Node.reply_ok`).
         """
         node = self.node
         mailbox = self.mailbox
@@ -269,7 +271,7 @@ class PoolInstance:
         finish = mailbox.serve_one(now, self.cost.batch(1, resident))
         latency = finish - now
         if latency <= node.breakers[POOL].config.timeout:
-            node.push_ok_reply(self, latency, now)
+            node.reply_ok(self, latency, now, next_time)
         else:
             node.complete_tx(self, TxRequest(tx, peer, now, now, None, False), finish, False)
 
@@ -332,7 +334,7 @@ class ServiceInstance:
         if not ok:
             node.unserved += 1
 
-    def call_v2(self, now: float, caller: int) -> None:
+    def call_v2(self, now: float, caller: int, next_time: float = -math.inf) -> None:
         """V2 only: offer a routed request, exactly as ``mailbox.offer`` of its message.
 
         The mailbox serves one message at a time, so :meth:`Mailbox.offer` runs the message
@@ -344,6 +346,7 @@ class ServiceInstance:
         Args:
             now: Its arrival, seconds.
             caller: Caller id (peer id or client id).
+            next_time: When the node next handles an input (see :meth:`Node.reply_ok`).
         """
         node = self.node
         ok, cost = self.draws.next()
@@ -357,7 +360,7 @@ class ServiceInstance:
         finish = self.mailbox.serve_one(now, cost)
         latency = finish - now
         if not fail and latency <= node.breakers[self.module].config.timeout:
-            node.push_ok_reply(self, latency, now)
+            node.reply_ok(self, latency, now, next_time)
         else:
             node.complete_request(self, PeerRequest(self.module, caller, now, now, None, False),
                                   finish, fail)
@@ -489,24 +492,38 @@ class Node:
 
     # -- internal event heap -------------------------------------------------------------
 
-    def push_ok_reply(self, inst: PoolInstance | ServiceInstance, latency: float,
-                      origin: float) -> None:
-        """Schedule a V2 call's successful reply within the breaker's timeout.
+    def reply_ok(self, inst: PoolInstance | ServiceInstance, latency: float, origin: float,
+                 next_time: float = -math.inf) -> None:
+        """A V2 call's successful reply within the breaker's timeout: deliver or schedule it.
 
         What :meth:`complete_tx` / :meth:`complete_request` schedule for a call that did not
         fail and took ``latency <= timeout`` (its reply at ``origin + latency``), without the
-        message, which such a reply never reads.
+        message, which such a reply never reads. The reply is delivered at once when nothing
+        else can happen before its time: no heap entry due before or at it, no waiting V2
+        pool batch that a flush up to it would run, and no input until after it
+        (``next_time``, which the caller guarantees: the next input of its stretch; the
+        stretch ends before the next coarse event). Its effects (stats, routing counters,
+        the breaker's record at ``origin + latency``) take their times as arguments, so
+        applying them now equals applying them at their time; the skipped ``self.now``
+        update is overwritten before anything reads it.
 
         Args:
             inst: The V2 instance that ran the call.
             latency: Its latency, seconds (at most the breaker's timeout).
             origin: When the request entered the node, seconds.
+            next_time: When the node next handles an input; ``-inf`` (unknown) schedules.
         """
+        time = origin + latency
+        heap = self._heap
+        if (time < next_time and (not heap or heap[0][0] > time)
+                and self.pool_v2.mailbox.waiting_start > time):
+            inst.stats.record(latency)
+            self.router.record_v2_ok(inst.module, latency, origin)
+            return
         if inst.module != POOL:
             self._replies_due[inst.module] += 1
         self._seq += 1
-        heapq.heappush(self._heap, (origin + latency, self._seq, False, inst, latency, False,
-                                    origin, None))
+        heapq.heappush(heap, (time, self._seq, False, inst, latency, False, origin, None))
 
     def run_internal(self, until: float) -> None:
         """Run the node's own pending work up to (excluding) ``until``.
@@ -716,7 +733,10 @@ class Node:
         v2_offer = self.pool_v2.offer_v2
         sync_v2_call = self.services[SYNC]["v2"].call_v2
         ledger = self.ledger
-        for kind, arg, t in zip(kinds, args, times, strict=True):
+        # Each input's successor's time (-inf for the last: the next one is not known).
+        nexts = times[1:]
+        nexts.append(-math.inf)
+        for kind, arg, t, t_next in zip(kinds, args, times, nexts, strict=True):
             if kind == KIND_TX:
                 if pool_rule is None:
                     self.submit_tx(txs[arg], relays[arg])
@@ -727,7 +747,7 @@ class Node:
                 tx = txs[arg]
                 if pool_rule[0] and pool_rule[1] >= draw():
                     if pool_breaker.allow(t):
-                        v2_offer(tx, relays[arg], t)
+                        v2_offer(tx, relays[arg], t, t_next)
                         continue
                     self.pool_v2.stats.record_refused()
                 resident = v1_size()
@@ -751,7 +771,7 @@ class Node:
                 continue
             if sync_rule[0] and sync_rule[1] >= draw():
                 if sync_breaker.allow(t):
-                    sync_v2_call(t, arg)
+                    sync_v2_call(t, arg, t_next)
                     continue
                 self.services[SYNC]["v2"].stats.record_refused()
             ok, cost = sync_draw()
