@@ -22,8 +22,12 @@ to V1 is served directly (:meth:`PoolInstance.add_direct`, :meth:`ServiceInstanc
 and a module that sends everything to V1 without a draw is served a stretch at a time
 (:meth:`Node.submit_requests`). The runner hands each stretch of inputs to
 :meth:`Node.submit_inputs`, one loop that inlines the idle-node, one-draw routing and V1
-cases of :meth:`Node.submit_tx` and :meth:`Node.submit_request` and calls them otherwise;
-tests check all of these against the general path.
+cases of :meth:`Node.submit_tx` and :meth:`Node.submit_request` and calls them otherwise.
+A request it routes to V2 skips the message object when the mailbox would run it at once
+(:meth:`PoolInstance.offer_v2`, :meth:`ServiceInstance.call_v2`), and a V2 reply is a plain
+heap tuple, not a closure; a successful reply that nothing can precede is delivered at once
+(:meth:`Node.reply_ok`). Tests check all of these against the general path
+(``tests/test_input_stretch.py``, ``tests/test_v2_path.py``).
 
 **Where a V2 failure leaves the transaction.** A V2 *error* (the V2 process raised while
 handling the message) means V2 did not store it; the V1 retry does. A V2 *timeout* means the
