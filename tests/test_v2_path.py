@@ -66,7 +66,7 @@ _REGRESSIONS = (
 )
 
 
-@pytest.mark.parametrize("case", ["plain", "regression", "timeouts", "as_written"])
+@pytest.mark.parametrize("case", ["plain", "regression", "timeouts", "slow_sync", "as_written"])
 def test_v2_direct_paths_equal_mailbox_offers(case: str) -> None:
     kwargs: dict = {  # type: ignore[type-arg]
         "plain": {},
@@ -75,6 +75,10 @@ def test_v2_direct_paths_equal_mailbox_offers(case: str) -> None:
         # slowed V2 pool times out too (retry on V1 / double execution).
         "timeouts": {"timeout_ms": "1", "faults": (RegressionFault(
             module="transaction_pool", start=100.0, end=200.0, latency_factor=50.0),)},
+        # Slow V2 sync replies (no errors): ok replies due after later inputs and samples,
+        # which must not be delivered early (Node.reply_ok's conditions).
+        "slow_sync": {"faults": (RegressionFault(module="sync_service", start=100.0, end=300.0,
+                                                 latency_factor=20.0),)},
         "as_written": {"profile": "as_written", "faults": _REGRESSIONS},
     }[case]
     model, fast = _run(420.0, True, **kwargs)
