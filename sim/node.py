@@ -739,7 +739,8 @@ class Node:
         ledger = self.ledger
         # Each input's successor's time (-inf for the last: the next one is not known).
         nexts = times[1:]
-        nexts.append(-math.inf)
+        if times:
+            nexts.append(-math.inf)
         for kind, arg, t, t_next in zip(kinds, args, times, nexts, strict=True):
             if kind == KIND_TX:
                 if pool_rule is None:

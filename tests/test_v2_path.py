@@ -177,3 +177,11 @@ def test_rate_limiter_equals_plain_expiry_loop(calls: list[tuple[int, float]], l
         assert list(fast._table.items()) == list(ref.table.items())
     assert (fast.allowed, fast.refused, fast.evicted, fast.expired) == (
         ref.allowed, ref.refused, ref.evicted, ref.expired)
+
+
+def test_empty_stretch_is_a_no_op() -> None:
+    model = Model(load_scenario("canary"), 1)
+    node = model.node
+    node.submit_inputs([], [], [], [], [])
+    assert node.ledger.arrived == 0
+    assert node.now == 0.0
