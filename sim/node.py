@@ -826,7 +826,7 @@ class Node:
 
     def _reply_tx(self, inst: PoolInstance, item: TxRequest, latency: float, fail: bool,
                   timeout: float) -> None:
-        """A V2 pool reply that failed or timed out (see :meth:`_reply` for the ok case)."""
+        """A V2 pool reply that failed or timed out (the ok case is in :meth:`run_internal`)."""
         outcome = CallOutcome("error" if fail else "ok", latency)
         timed_out = not fail and latency > timeout
         inst.stats.record(min(latency, timeout), ok=not fail, timed_out=timed_out)
@@ -931,7 +931,7 @@ class Node:
 
     def _reply_request(self, inst: ServiceInstance, item: PeerRequest, latency: float,
                        fail: bool, timeout: float) -> None:
-        """A V2 request reply that failed or timed out (see :meth:`_reply` for the ok case)."""
+        """A V2 request reply that failed or timed out (the ok case is in :meth:`run_internal`)."""
         module = item.module
         outcome = CallOutcome("error" if fail else "ok", latency)
         spent = min(latency, timeout)
