@@ -94,6 +94,9 @@ class InputFeeder:
                  end: float) -> None:
         self.workload = workload
         self.sources = sources
+        # Each source's callers as an array, converted once (a thousand-caller tuple costs
+        # more to convert than the rest of a chunk's request draws).
+        self._callers = [np.asarray(src.callers, dtype=np.int64) for src in sources]
         self.relay_peers = np.asarray(relay_peers or (0,), dtype=np.int64)
         self.rng = rng
         self.chunk_len = chunk
@@ -113,14 +116,13 @@ class InputFeeder:
         parts_k = [np.full(n_tx, KIND_TX, dtype=np.int64)]
         parts_a = [np.arange(n_tx, dtype=np.int64)]
         relays = self.relay_peers[self.rng.integers(0, self.relay_peers.size, size=n_tx)]
-        for src in self.sources:
+        for src, callers in zip(self.sources, self._callers, strict=True):
             a, b = max(t0, src.start), min(t1, src.end)
-            if b <= a or src.rate <= 0.0 or not src.callers:
+            if b <= a or src.rate <= 0.0 or not callers.size:
                 continue
             n = int(self.rng.poisson(src.rate * (b - a)))
             parts_t.append(self.rng.uniform(a, b, size=n))
             parts_k.append(np.full(n, src.kind, dtype=np.int64))
-            callers = np.asarray(src.callers, dtype=np.int64)
             parts_a.append(callers[self.rng.integers(0, callers.size, size=n)])
         times = np.concatenate(parts_t)
         order = np.argsort(times, kind="stable")
