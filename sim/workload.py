@@ -367,9 +367,10 @@ class TxWorkload:
         data_len = np.minimum(data_len, 100_000)
         call_gas = np.floor(spec.median_call_gas * np.exp(spec.call_gas_sigma * normals[n:]))
         gas_limit = np.where(is_call, call_gas, 21_000.0).astype(np.int64)
-        gas_limit = np.clip(
-            np.maximum(gas_limit, 21_000 + 16 * data_len), 21_000, spec.max_call_gas
-        )
+        # Raised to the intrinsic gas (itself >= 21,000, so the floor of 21,000 holds), then
+        # capped: np.clip(x, 21_000, max_call_gas) without its Python-level wrapper.
+        np.maximum(gas_limit, 21_000 + 16 * data_len, out=gas_limit)
+        np.minimum(gas_limit, spec.max_call_gas, out=gas_limit)
         size = spec.base_size_bytes + data_len
 
         # Nonces: each sender's next nonce plus the transaction's rank among that sender's
