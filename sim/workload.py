@@ -417,11 +417,10 @@ class TxWorkload:
         rlp = np.full(n, 9, dtype=np.int64)
         r = np.ones(n, dtype=np.int64)
         sig_ok = np.ones(n, dtype=bool)
-        invalid = uniforms[2 * n :] < spec.invalid_share
+        bad = np.flatnonzero(uniforms[2 * n :] < spec.invalid_share)
         kinds = spec.invalid_kinds
-        if kinds and invalid.any():
+        if kinds and bad.size:
             which = rng.integers(0, len(kinds), size=n)
-            bad = np.flatnonzero(invalid)
             self._spoil(kinds, bad, which[bad], rlp, gas_price_i, gas_limit, r, sig_ok,
                         data_len, size)
 
