@@ -170,7 +170,7 @@ class InputFeeder:
                         return
                     self._chunk, self._pos = chunk, 0
                     self._relays = chunk.relays.tolist()
-                    txs = chunk.txs
+                    txs = chunk.txs  # drops this frame's hold on the used-up chunk's list
                 continue
             times, kinds, args, txs = chunk.times, chunk.kinds, chunk.args, chunk.txs
             stop = int(np.searchsorted(times, until, side="left"))
