@@ -72,14 +72,14 @@ def combine_hash(*parts: int) -> int:
 
 
 _U64 = np.uint64
-
-
-def _mix64_array(z: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    # uint64 array arithmetic wraps modulo 2**64, exactly like the masked Python version.
-    z = z + _U64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
-    return z ^ (z >> _U64(31))
+# The SplitMix64 constants as numpy scalars (made once: converting a Python int per call costs
+# more than the arithmetic on a chunk of a few hundred values).
+_GOLDEN = _U64(0x9E3779B97F4A7C15)
+_MUL1 = _U64(0xBF58476D1CE4E5B9)
+_MUL2 = _U64(0x94D049BB133111EB)
+_SHIFT1 = _U64(30)
+_SHIFT2 = _U64(27)
+_SHIFT3 = _U64(31)
 
 
 def combine_hash_array(*parts: npt.NDArray[np.int64] | npt.NDArray[np.uint64]) -> npt.NDArray[
@@ -100,8 +100,22 @@ def combine_hash_array(*parts: npt.NDArray[np.int64] | npt.NDArray[np.uint64]) -
     """
     n = len(parts[0])
     h = np.full(n, 0x6A09E667F3BCC908, dtype=np.uint64)
+    tmp = np.empty(n, dtype=np.uint64)
+    xor, shift, mul = np.bitwise_xor, np.right_shift, np.multiply
     for part in parts:
-        h = _mix64_array(h ^ part.astype(np.uint64, copy=False))
+        # mix64(h ^ part), in place: uint64 arithmetic wraps modulo 2**64, exactly like the
+        # masked Python version, and an int64 column reinterpreted as uint64 is its two's
+        # complement (what ``& _MASK64`` gives).
+        xor(h, part.astype(np.uint64, copy=False), out=h)
+        np.add(h, _GOLDEN, out=h)
+        shift(h, _SHIFT1, out=tmp)
+        xor(h, tmp, out=h)
+        mul(h, _MUL1, out=h)
+        shift(h, _SHIFT2, out=tmp)
+        xor(h, tmp, out=h)
+        mul(h, _MUL2, out=h)
+        shift(h, _SHIFT3, out=tmp)
+        xor(h, tmp, out=h)
     return h
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pool import Transaction
+from sim.gc_pause import GcPause
 from sim.workload import TxWorkload
 
 KIND_TX = 0
@@ -94,6 +95,9 @@ class InputFeeder:
                  end: float) -> None:
         self.workload = workload
         self.sources = sources
+        # Each source's callers as an array, converted once (a thousand-caller tuple costs
+        # more to convert than the rest of a chunk's request draws).
+        self._callers = [np.asarray(src.callers, dtype=np.int64) for src in sources]
         self.relay_peers = np.asarray(relay_peers or (0,), dtype=np.int64)
         self.rng = rng
         self.chunk_len = chunk
@@ -113,14 +117,13 @@ class InputFeeder:
         parts_k = [np.full(n_tx, KIND_TX, dtype=np.int64)]
         parts_a = [np.arange(n_tx, dtype=np.int64)]
         relays = self.relay_peers[self.rng.integers(0, self.relay_peers.size, size=n_tx)]
-        for src in self.sources:
+        for src, callers in zip(self.sources, self._callers, strict=True):
             a, b = max(t0, src.start), min(t1, src.end)
-            if b <= a or src.rate <= 0.0 or not src.callers:
+            if b <= a or src.rate <= 0.0 or not callers.size:
                 continue
             n = int(self.rng.poisson(src.rate * (b - a)))
             parts_t.append(self.rng.uniform(a, b, size=n))
             parts_k.append(np.full(n, src.kind, dtype=np.int64))
-            callers = np.asarray(src.callers, dtype=np.int64)
             parts_a.append(callers[self.rng.integers(0, callers.size, size=n)])
         times = np.concatenate(parts_t)
         order = np.argsort(times, kind="stable")
@@ -158,11 +161,16 @@ class InputFeeder:
             if chunk is None or self._pos >= chunk.times.size:
                 if self._chunk_index * self.chunk_len >= min(until, self.end):
                     return
-                chunk = self._next_chunk()
-                if chunk is None:
-                    return
-                self._chunk, self._pos = chunk, 0
-                self._relays = chunk.relays.tolist()
+                # Draw the next chunk, then let go of the used-up one (and its transactions),
+                # both with the garbage collector paused: the frees then offset the draw's
+                # allocations in its count, so it seldom runs (sim/gc_pause.py).
+                with GcPause():
+                    chunk = self._next_chunk()
+                    if chunk is None:
+                        return
+                    self._chunk, self._pos = chunk, 0
+                    self._relays = chunk.relays.tolist()
+                    txs = chunk.txs  # drops this frame's hold on the used-up chunk's list
                 continue
             times, kinds, args, txs = chunk.times, chunk.kinds, chunk.args, chunk.txs
             stop = int(np.searchsorted(times, until, side="left"))

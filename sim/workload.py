@@ -28,6 +28,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import repeat
 from typing import Annotated, Literal
 
 import numpy as np
@@ -338,11 +339,16 @@ class TxWorkload:
             k += 1
 
     def _make(self, state: _StreamState, times: FloatArray) -> list[Transaction]:
+        # A chunk holds a few hundred transactions, so the cost here is the number of numpy
+        # calls, not their length: every step below is written to need few of them. The
+        # draws are the same values, in the same order, as one call per column (see
+        # tests/test_workload_fast_path.py, which checks this against a per-column
+        # reference).
         spec = state.spec
         rng = self._rng
         n = times.size
         sender_idx = np.searchsorted(state.cdf, rng.random(n), side="right")
-        sender_idx = np.minimum(sender_idx, spec.senders - 1).astype(np.int64)
+        sender_idx = np.minimum(sender_idx, spec.senders - 1).astype(np.int64, copy=False)
 
         noise = rng.standard_normal(n)
         price_gwei = spec.median_gas_price_gwei * np.exp(spec.gas_price_sigma * noise)
@@ -350,106 +356,136 @@ class TxWorkload:
         gas_price_i = gas_price.astype(np.int64)
 
         is_call = rng.random(n) >= spec.transfer_share
+        # Generator.standard_normal and .random keep no state between calls beyond the bit
+        # generator's, so one draw of 2n (3n) values is the two (three) draws of n in a row.
+        normals = rng.standard_normal(2 * n)
         data_len = np.where(
             is_call,
-            np.floor(spec.median_data_bytes * np.exp(spec.data_sigma * rng.standard_normal(n))),
+            np.floor(spec.median_data_bytes * np.exp(spec.data_sigma * normals[:n])),
             0.0,
         ).astype(np.int64)
         data_len = np.minimum(data_len, 100_000)
-        gas_noise = rng.standard_normal(n)
-        call_gas = np.floor(spec.median_call_gas * np.exp(spec.call_gas_sigma * gas_noise))
+        call_gas = np.floor(spec.median_call_gas * np.exp(spec.call_gas_sigma * normals[n:]))
         gas_limit = np.where(is_call, call_gas, 21_000.0).astype(np.int64)
-        gas_limit = np.clip(
-            np.maximum(gas_limit, 21_000 + 16 * data_len), 21_000, spec.max_call_gas
-        )
+        # Raised to the intrinsic gas (itself >= 21,000, so the floor of 21,000 holds), then
+        # capped: np.clip(x, 21_000, max_call_gas) without its Python-level wrapper.
+        np.maximum(gas_limit, 21_000 + 16 * data_len, out=gas_limit)
+        np.minimum(gas_limit, spec.max_call_gas, out=gas_limit)
         size = spec.base_size_bytes + data_len
 
         # Nonces: each sender's next nonce plus the transaction's rank among that sender's
-        # arrivals in this chunk (vectorised group-by via a stable sort).
+        # arrivals in this chunk (vectorised group-by via a stable sort). In sorted order,
+        # ``first[i]`` is True where a sender's group starts and ``group_start[i]`` is the
+        # position where element i's group starts.
         order = np.argsort(sender_idx, kind="stable")
         sorted_s = sender_idx[order]
-        starts = np.flatnonzero(np.r_[True, sorted_s[1:] != sorted_s[:-1]])
-        group_start = np.repeat(starts, np.diff(np.r_[starts, n]))
+        first = np.empty(n, dtype=bool)
+        first[0] = True
+        np.not_equal(sorted_s[1:], sorted_s[:-1], out=first[1:])
+        position = np.arange(n, dtype=np.int64)
+        group_start = np.maximum.accumulate(np.where(first, position, 0))
         occurrence = np.empty(n, dtype=np.int64)
-        occurrence[order] = np.arange(n) - group_start
-        nonce = state.next_nonce[sender_idx] + occurrence
+        occurrence[order] = position - group_start
+        next_nonce = state.next_nonce[sender_idx]
 
         # Replacements: re-send the sender's latest nonce from before this chunk with a bump.
-        is_repl = (rng.random(n) < spec.replacement_share) & (state.next_nonce[sender_idx] > 0)
-        bump = 1.0 + rng.random(n) * spec.replacement_bump_max
+        uniforms = rng.random(3 * n)
+        is_repl = (uniforms[:n] < spec.replacement_share) & (next_nonce > 0)
+        bump = 1.0 + uniforms[n : 2 * n] * spec.replacement_bump_max
         repl_price = (state.last_price[sender_idx] * bump).astype(np.int64)
         gas_price_i = np.where(is_repl, np.maximum(repl_price, 1), gas_price_i)
         # A replacement does not consume a fresh nonce: later arrivals shift down by one.
-        repl_before = np.zeros(n, dtype=np.int64)
         repl_sorted = is_repl[order].astype(np.int64)
         cum = np.cumsum(repl_sorted) - repl_sorted
-        group_cum_start = np.repeat(cum[starts], np.diff(np.r_[starts, n]))
-        repl_before[order] = cum - group_cum_start
-        nonce = np.where(is_repl, state.next_nonce[sender_idx] - 1, nonce - repl_before)
+        repl_before = np.empty(n, dtype=np.int64)
+        repl_before[order] = cum - cum[group_start]
+        nonce = np.where(is_repl, next_nonce - 1, next_nonce + occurrence - repl_before)
 
-        fresh = ~is_repl
-        np.add.at(state.next_nonce, sender_idx[fresh], 1)
-        # Last price per sender = the price of its newest nonce: the last fresh arrival of the
-        # chunk, or (for senders with only replacements here) the last replacement.
-        last_pos = np.r_[starts[1:] - 1, n - 1]
-        state.last_price[sorted_s[last_pos]] = gas_price_i[order][last_pos]
-        fresh_order = order[fresh[order]]
-        if fresh_order.size:
-            fs = sender_idx[fresh_order]
-            fresh_last = np.r_[fs[1:] != fs[:-1], True]
-            state.last_price[fs[fresh_last]] = gas_price_i[fresh_order[fresh_last]]
+        # Per sender of the chunk (one group each, so no index repeats): the fresh nonces it
+        # used, and its last price = the price of its newest nonce, i.e. of its last fresh
+        # arrival, or (for senders with only replacements here) of its last replacement.
+        # ``key`` ranks fresh arrivals above replacements, then later above earlier, so its
+        # maximum over a group is that arrival (decoded by ``% n``).
+        starts = np.flatnonzero(first)
+        senders_here = sorted_s[starts]
+        fresh_sorted = 1 - repl_sorted
+        state.next_nonce[senders_here] += np.add.reduceat(fresh_sorted, starts)
+        key = fresh_sorted * n + position
+        newest = np.maximum.reduceat(key, starts) % n
+        state.last_price[senders_here] = gas_price_i[order[newest]]
 
         rlp = np.full(n, 9, dtype=np.int64)
         r = np.ones(n, dtype=np.int64)
         sig_ok = np.ones(n, dtype=bool)
-        invalid = rng.random(n) < spec.invalid_share
+        bad = np.flatnonzero(uniforms[2 * n :] < spec.invalid_share)
         kinds = spec.invalid_kinds
-        if invalid.any() and kinds:
+        if kinds and bad.size:
             which = rng.integers(0, len(kinds), size=n)
-            for k, kind in enumerate(kinds):
-                m = invalid & (which == k)
-                if not m.any():
-                    continue
-                if kind is InvalidKind.BAD_RLP:
-                    rlp[m] = 8
-                elif kind is InvalidKind.LOW_GAS_PRICE:
-                    gas_price_i[m] = GWEI // 2
-                elif kind is InvalidKind.LOW_GAS_LIMIT:
-                    gas_limit[m] = 20_000
-                    data_len[m] = 0
-                elif kind is InvalidKind.HIGH_GAS_LIMIT:
-                    gas_limit[m] = 9_000_000
-                elif kind is InvalidKind.ZERO_SIGNATURE:
-                    r[m] = 0
-                elif kind is InvalidKind.BAD_ECDSA:
-                    sig_ok[m] = False
-                elif kind is InvalidKind.INTRINSIC_GAS:
-                    data_len[m] = np.maximum(data_len[m], 1_000)
-                    gas_limit[m] = 21_000 + 16 * data_len[m] - 1
-                elif kind is InvalidKind.TOO_LARGE:
-                    size[m] = 131_073
-                    data_len[m] = 0
+            self._spoil(kinds, bad, which[bad], rlp, gas_price_i, gas_limit, r, sig_ok,
+                        data_len, size)
 
         sender = sender_idx + spec.sender_offset
         to = rng.integers(1, 2**40, size=n, dtype=np.int64)
         value = rng.integers(0, 10**15, size=n, dtype=np.int64)
         data_tag = rng.integers(0, 2**62, size=n, dtype=np.int64)
-        v = np.full(n, 27, dtype=np.int64)
-        s = np.ones(n, dtype=np.int64)
         tx_hash = combine_hash_array(
-            sender, nonce, gas_price_i, gas_limit, to, value, data_len, data_tag, rlp, v, r, s,
+            sender, nonce, gas_price_i, gas_limit, to, value, data_len, data_tag, rlp,
+            np.full(n, 27, dtype=np.int64), r, np.ones(n, dtype=np.int64),
             sig_ok.astype(np.int64),
         )
-        # tuple.__new__ skips NamedTuple's Python-level __new__ wrapper: same object, about
-        # half the construction cost at a million transactions per simulated day.
-        new = tuple.__new__
-        cls = Transaction
-        return [
-            new(cls, row)
-            for row in zip(
+        # tuple.__new__ skips NamedTuple's Python-level __new__ wrapper (same object, about
+        # half the construction cost), and map() keeps the per-transaction loop in C. ``v``
+        # and ``s`` are the same for every generated transaction (27 and 1, hashed above).
+        return list(map(
+            tuple.__new__, repeat(Transaction, n),
+            zip(
                 tx_hash.tolist(), sender.tolist(), nonce.tolist(), gas_price_i.tolist(),
-                gas_limit.tolist(), size.tolist(), times.tolist(), to.tolist(), value.tolist(),
-                data_len.tolist(), data_tag.tolist(), rlp.tolist(), v.tolist(), r.tolist(),
-                s.tolist(), sig_ok.tolist(), strict=True,
-            )
-        ]
+                gas_limit.tolist(), size.tolist(), times.tolist(), to.tolist(),
+                value.tolist(), data_len.tolist(), data_tag.tolist(), rlp.tolist(),
+                repeat(27, n), r.tolist(), repeat(1, n), sig_ok.tolist(), strict=True,
+            ),
+        ))
+
+    @staticmethod
+    def _spoil(kinds: tuple[InvalidKind, ...], bad: IntArray, which: IntArray, rlp: IntArray,
+               gas_price: IntArray, gas_limit: IntArray, r: IntArray,
+               sig_ok: npt.NDArray[np.bool_], data_len: IntArray, size: IntArray) -> None:
+        """Make the transactions at positions ``bad`` invalid, each by kind ``kinds[which]``.
+
+        Each transaction gets exactly one kind, so the kinds' edits never overlap and their
+        order does not matter. A chunk usually has a handful of invalid transactions: one
+        scalar edit each then costs less than one masked edit per kind.
+        """
+        if bad.size > 2 * len(kinds):
+            for k, kind in enumerate(kinds):
+                m = bad[which == k]
+                if m.size:
+                    _spoil_kind(kind, m, rlp, gas_price, gas_limit, r, sig_ok, data_len, size)
+            return
+        for i, k in zip(bad.tolist(), which.tolist(), strict=True):
+            _spoil_kind(kinds[k], i, rlp, gas_price, gas_limit, r, sig_ok, data_len, size)
+
+
+def _spoil_kind(kind: InvalidKind, m: IntArray | int, rlp: IntArray, gas_price: IntArray,
+                gas_limit: IntArray, r: IntArray, sig_ok: npt.NDArray[np.bool_],
+                data_len: IntArray, size: IntArray) -> None:
+    # ``m`` is one position or an array of positions; the edits are element-wise either way.
+    if kind is InvalidKind.BAD_RLP:
+        rlp[m] = 8
+    elif kind is InvalidKind.LOW_GAS_PRICE:
+        gas_price[m] = GWEI // 2
+    elif kind is InvalidKind.LOW_GAS_LIMIT:
+        gas_limit[m] = 20_000
+        data_len[m] = 0
+    elif kind is InvalidKind.HIGH_GAS_LIMIT:
+        gas_limit[m] = 9_000_000
+    elif kind is InvalidKind.ZERO_SIGNATURE:
+        r[m] = 0
+    elif kind is InvalidKind.BAD_ECDSA:
+        sig_ok[m] = False
+    elif kind is InvalidKind.INTRINSIC_GAS:
+        data_len[m] = np.maximum(data_len[m], 1_000)
+        gas_limit[m] = 21_000 + 16 * data_len[m] - 1
+    elif kind is InvalidKind.TOO_LARGE:
+        size[m] = 131_073
+        data_len[m] = 0
