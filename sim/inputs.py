@@ -20,7 +20,6 @@ import numpy as np
 import numpy.typing as npt
 
 from pool import Transaction
-from sim.gc_pause import GcPause
 from sim.workload import TxWorkload
 
 KIND_TX = 0
@@ -161,16 +160,11 @@ class InputFeeder:
             if chunk is None or self._pos >= chunk.times.size:
                 if self._chunk_index * self.chunk_len >= min(until, self.end):
                     return
-                # Draw the next chunk, then let go of the used-up one (and its transactions),
-                # both with the garbage collector paused: the frees then offset the draw's
-                # allocations in its count, so it seldom runs (sim/gc_pause.py).
-                with GcPause():
-                    chunk = self._next_chunk()
-                    if chunk is None:
-                        return
-                    self._chunk, self._pos = chunk, 0
-                    self._relays = chunk.relays.tolist()
-                    txs = chunk.txs  # drops this frame's hold on the used-up chunk's list
+                chunk = self._next_chunk()
+                if chunk is None:
+                    return
+                self._chunk, self._pos = chunk, 0
+                self._relays = chunk.relays.tolist()
                 continue
             times, kinds, args, txs = chunk.times, chunk.kinds, chunk.args, chunk.txs
             stop = int(np.searchsorted(times, until, side="left"))
