@@ -201,6 +201,20 @@ def test_cost_single_is_batch_of_one_bit_for_bit(resident: int, overhead: float,
         assert base.single(resident) == base.batch(1, resident)
 
 
+@given(st.integers(0, 1_000), st.integers(0, 200_000), st.floats(0.0, 1e-6),
+       st.integers(1, 500))
+def test_cost_batch_equals_its_formula_bit_for_bit(n: int, resident: int, unit: float,
+                                                   batch_size: int) -> None:
+    # batch() inlines insert(); the formula as written with the call, for comparison.
+    for base in (CostModel.v1(), CostModel.v2()):
+        model = dataclasses.replace(base, index_unit_s=unit, batch_size=batch_size)
+        for m in (base, model):
+            expected = 0.0 if n <= 0 else (
+                -(-n // m.batch_size) * m.call_overhead_s
+                + n * (m.validate_s + m.signature_check_s + m.insert(resident)))
+            assert m.batch(n, resident) == expected
+
+
 def test_size_of_tracks_len_through_adds_removals_and_eviction() -> None:
     for pool in (TxPoolV1(), TxPoolV2()):
         size = pool.size_of

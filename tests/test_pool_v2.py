@@ -257,3 +257,25 @@ def test_offer_equals_add(specs: list[tuple[int, int, int, int, int]]) -> None:
             assert pool.ledger.as_dict() == by_add.ledger.as_dict()
             assert all(pool.sender_count(s) == by_add.sender_count(s) for s in range(3))
     by_add.ledger.check(len(by_add))
+
+
+def test_remove_included_updates_side_indexes_as_one_by_one_removal() -> None:
+    # remove_included inlines _index_remove (one hook call per block); take_for_block removes
+    # one by one through _index_remove. Same block, same indexes afterwards.
+    rng = random.Random(3)
+    txs = [tx(sender=n % 6, nonce=n, gas_price=rng.randrange(10, 40) * GWEI // 10)
+           for n in range(30)]
+    inlined, general = fresh(), fresh()
+    for pool in (inlined, general):
+        for t in txs:
+            pool.offer(t, 0.0)
+    taken = general.take_for_block(21_000 * 25, 1.0)
+    assert inlined.remove_included([t.tx_hash for t in taken] + [12345], 1.0) == 25
+    assert inlined.stats() == general.stats()
+    assert [inlined.sender_count(s) for s in range(6)] == [
+        general.sender_count(s) for s in range(6)]
+    assert 0 in [inlined.sender_count(s) for s in range(6)]  # 5 left: a sender emptied
+    for t in txs:  # the slot index: every freed slot is free again, every kept one held
+        again = t._replace(tx_hash=t.tx_hash ^ 1, gas_price=t.gas_price * 2)
+        assert inlined.add(again, 2.0).status is general.add(again, 2.0).status
+    assert inlined.transactions() == general.transactions()
