@@ -208,7 +208,6 @@ class PoolBase:
         gone: list[tuple[Transaction, int]] = []
         by_hash = self._by_hash
         by_key = self._by_key
-        queue_remove = self._queue.remove
         overhead = self._overhead
         mem = self._mem
         for h in tx_hashes:
@@ -216,11 +215,20 @@ class PoolBase:
             if key is None:
                 continue
             tx = by_key.pop(key)
-            queue_remove(key, tx.gas_price)
             mem -= overhead + tx.size
             gone.append((tx, key))
             removed.append(h)
         self._mem = mem
+        if by_key:
+            queue_remove = self._queue.remove
+            for tx, key in gone:
+                queue_remove(key, tx.gas_price)
+        else:
+            # The queue holds exactly the resident keys, so a block that takes every
+            # resident (the common case below block capacity) empties it: no key-by-key
+            # removal. Every age-heap entry is stale then too (skipped when popped).
+            self._queue.clear()
+            self._age_heap = []
         self._index_remove_many(gone)
         self.ledger.settle_many(removed, TxState.INCLUDED)
         if len(self._age_heap) > 2 * len(by_key) + _COMPACT_SLACK:

@@ -112,6 +112,10 @@ class SegmentedQueue:
             if len(segment) < _SHRINK:
                 self._segments[band] = list(segment)
 
+    def clear(self) -> None:
+        """Remove every key (each band becomes an empty list)."""
+        self._segments = [[] for _ in self._segments]
+
     def __len__(self) -> int:
         # Summed on demand (no pool hot path asks) rather than counted on every add/remove.
         return sum(map(len, self._segments))
