@@ -73,6 +73,25 @@ def test_add(benchmark: pytest.FixtureRequest, kind: str, resident: int, segment
 
 
 @pytest.mark.parametrize(("kind", "resident", "segments"), CASES, ids=IDS)
+def test_offer(benchmark: pytest.FixtureRequest, kind: str, resident: int,
+               segments: int) -> None:
+    # test_add through the simulator's hot path (no AddResult); compare with test_add.
+    pool = make_pool(kind, resident, segments)
+    fresh = make_txs(K, 10**7)
+
+    def setup() -> None:
+        pool.remove_included([t.tx_hash for t in fresh], FAR_FUTURE)
+
+    def run() -> None:
+        offer = pool.offer
+        for tx in fresh:
+            offer(tx, FAR_FUTURE)
+
+    benchmark.pedantic(run, setup=setup, rounds=ROUNDS, warmup_rounds=WARMUP)  # type: ignore[attr-defined]
+    assert len(pool) == resident + K
+
+
+@pytest.mark.parametrize(("kind", "resident", "segments"), CASES, ids=IDS)
 def test_pop(benchmark: pytest.FixtureRequest, kind: str, resident: int, segments: int) -> None:
     pool = make_pool(kind, resident, segments)
     taken: list[Transaction] = []

@@ -155,7 +155,13 @@ class CostModel:
         if n <= 0:
             return 0.0
         calls = -(-n // self.batch_size)
-        per_tx = self.validate_s + self.signature_check_s + self.insert(resident)
+        # insert(resident), inlined (one call per pool batch): the same float operations in
+        # the same order as _walk, so the same bits.
+        if self.scaling is IndexScaling.LINEAR:
+            walk = self.index_unit_s * 0.5 * resident
+        else:
+            walk = self.index_unit_s * math.log2(resident + 2)
+        per_tx = self.validate_s + self.signature_check_s + walk
         return calls * self.call_overhead_s + n * per_tx
 
     def single(self, resident: int) -> float:

@@ -141,6 +141,12 @@ class PoolBase:
     def _index_remove(self, tx: Transaction, key: int) -> None:
         """Hook: a subclass's side indexes learn of a removal."""
 
+    def _index_remove_many(self, gone: list[tuple[Transaction, int]]) -> None:
+        """Hook: :meth:`_index_remove` for each ``(tx, key)`` (a subclass may inline it)."""
+        index_remove = self._index_remove
+        for tx, key in gone:
+            index_remove(tx, key)
+
     # --- block building ---------------------------------------------------------------
     def best(self, gas_limit: int) -> list[Transaction]:
         """The transactions a block of ``gas_limit`` would take, without removing them.
@@ -193,15 +199,15 @@ class PoolBase:
         Returns:
             How many were resident and removed.
         """
-        # _remove, unrolled: a block removes hundreds of transactions (hot path). The ledger
-        # is settled once for all of them, and the age heap compacted (if due) once at the
-        # end: its stale entries are skipped when popped, so when it is compacted never
-        # changes what expires.
+        # _remove, unrolled: a block removes hundreds of transactions (hot path). The side
+        # indexes learn of all removals in one call and the ledger is settled once for all
+        # of them (the indexes are independent, so the order of updates changes nothing),
+        # and the age heap compacted (if due) once at the end: its stale entries are skipped
+        # when popped, so when it is compacted never changes what expires.
         removed: list[int] = []
+        gone: list[tuple[Transaction, int]] = []
         by_hash = self._by_hash
         by_key = self._by_key
-        queue_remove = self._queue.remove
-        index_remove = self._index_remove
         overhead = self._overhead
         mem = self._mem
         for h in tx_hashes:
@@ -209,11 +215,21 @@ class PoolBase:
             if key is None:
                 continue
             tx = by_key.pop(key)
-            queue_remove(key, tx.gas_price)
             mem -= overhead + tx.size
-            index_remove(tx, key)
+            gone.append((tx, key))
             removed.append(h)
         self._mem = mem
+        if by_key:
+            queue_remove = self._queue.remove
+            for tx, key in gone:
+                queue_remove(key, tx.gas_price)
+        else:
+            # The queue holds exactly the resident keys, so a block that takes every
+            # resident (the common case below block capacity) empties it: no key-by-key
+            # removal. Every age-heap entry is stale then too (skipped when popped).
+            self._queue.clear()
+            self._age_heap = []
+        self._index_remove_many(gone)
         self.ledger.settle_many(removed, TxState.INCLUDED)
         if len(self._age_heap) > 2 * len(by_key) + _COMPACT_SLACK:
             self._age_heap = [e for e in self._age_heap if e[1] in by_key]

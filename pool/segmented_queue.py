@@ -46,7 +46,7 @@ def priority_key(gas_price: int, seq: int) -> int:
 class SegmentedQueue:
     """Keys in gas-price bands, iterable best-first and worst-first."""
 
-    __slots__ = ("_bounds", "_len", "_segments")
+    __slots__ = ("_bounds", "_segments")
 
     def __init__(self, bounds: Sequence[int] = ()) -> None:
         """Create an empty queue.
@@ -62,7 +62,6 @@ class SegmentedQueue:
         self._bounds = list(bounds)
         self._segments: list[list[int] | SortedList[int]] = [
             [] for _ in range(len(bounds) + 1)]
-        self._len = 0
 
     @property
     def segment_count(self) -> int:
@@ -89,7 +88,6 @@ class SegmentedQueue:
                 self._segments[band] = SortedList(segment)
         else:
             segment.add(key)
-        self._len += 1
 
     def remove(self, key: int, gas_price: int) -> None:
         """Remove a key. O(log(n/k)).
@@ -113,10 +111,14 @@ class SegmentedQueue:
             segment.remove(key)
             if len(segment) < _SHRINK:
                 self._segments[band] = list(segment)
-        self._len -= 1
+
+    def clear(self) -> None:
+        """Remove every key (each band becomes an empty list)."""
+        self._segments = [[] for _ in self._segments]
 
     def __len__(self) -> int:
-        return self._len
+        # Summed on demand (no pool hot path asks) rather than counted on every add/remove.
+        return sum(map(len, self._segments))
 
     def __iter__(self) -> Iterator[int]:
         """Keys best-first: highest band first, each band in ascending key order."""

@@ -44,6 +44,7 @@ pool has no account state, so nonces only identify replacements and count toward
 from __future__ import annotations
 
 from collections.abc import Sequence
+from heapq import heappush
 
 from pool.config import PoolV2Config
 from pool.cost_model import CostModel
@@ -66,6 +67,7 @@ from pool.result import (
     AddResult,
     AddStatus,
 )
+from pool.segmented_queue import SEQ_BITS
 from pool.transaction import Transaction
 from pool.validation import first_violation
 
@@ -135,51 +137,106 @@ class TxPoolV2(PoolBase):
             Added (with any evicted), replaced (with the old one and any evicted), or
             rejected with a V2 reason.
         """
+        # The resident :meth:`offer` would replace: it holds the slot until offer runs, and
+        # offer replaces exactly it when it accepts a tx whose slot is taken.
+        old_key = self._by_slot.get((tx.sender << _NONCE_BITS) | tx.nonce)
+        old = None if old_key is None else self._by_key[old_key]
+        evicted: list[Transaction] = []
+        reason = self.offer(tx, now, evicted)
+        if reason is not None:
+            return AddResult(AddStatus.REJECTED, reason, tx)
+        if old is not None:
+            return AddResult(AddStatus.REPLACED, None, tx, tuple(evicted), old)
+        return AddResult(AddStatus.ADDED, None, tx, tuple(evicted))
+
+    def offer(self, tx: Transaction, now: float,
+              evicted: list[Transaction] | None = None) -> str | None:
+        """:meth:`add` without building its result (the simulator's hot path).
+
+        Same checks, same state changes and ledger entries as :meth:`add` (which calls it).
+
+        Args:
+            tx: The transaction.
+            now: Simulated time in seconds; the entry's age counts from it.
+            evicted: If given, the transactions evicted to make room are appended to it,
+                cheapest first.
+
+        Returns:
+            ``None`` if the transaction is now pending (added or replacing), else the V2
+            rejection reason.
+        """
         ledger = self.ledger
         reason = first_violation(tx, _V2_PIPELINE, *self._limits)
         if reason is not None:
             ledger.reject(reason)
-            return AddResult(AddStatus.REJECTED, reason, tx)
-        if tx.tx_hash in self._by_hash:
+            return reason
+        tx_hash = tx.tx_hash
+        by_hash = self._by_hash
+        if tx_hash in by_hash:
             ledger.reject(V2_ALREADY_KNOWN)
-            return AddResult(AddStatus.REJECTED, V2_ALREADY_KNOWN, tx)
+            return V2_ALREADY_KNOWN
         by_key = self._by_key
-        old_key = self._by_slot.get((tx.sender << _NONCE_BITS) | tx.nonce)
-        size_after = len(by_key)
-        mem_after = self._mem + self._overhead + tx.size
-        old: Transaction | None = None
-        if old_key is not None:
-            old = by_key[old_key]
-            if tx.gas_price * 100 < old.gas_price * self._bump:
-                ledger.reject(V2_REPLACEMENT_UNDERPRICED)
-                return AddResult(AddStatus.REJECTED, V2_REPLACEMENT_UNDERPRICED, tx)
-            mem_after -= self._overhead + old.size
-        else:
-            if self._senders.get(tx.sender, 0) >= self._max_per_sender:
+        sender = tx.sender
+        slot = (sender << _NONCE_BITS) | tx.nonce
+        by_slot = self._by_slot
+        old_key = by_slot.get(slot)
+        price = tx.gas_price
+        overhead = self._overhead
+        mem_after = self._mem + overhead + tx.size
+        senders = self._senders
+        if old_key is None:
+            count = senders.get(sender, 0)
+            if count >= self._max_per_sender:
                 ledger.reject(V2_SENDER_LIMIT)
-                return AddResult(AddStatus.REJECTED, V2_SENDER_LIMIT, tx)
-            size_after += 1
-        victims: list[tuple[int, Transaction]] = []
-        if size_after > self._max_size or mem_after > self._max_mem:
-            found = self._victims(tx.gas_price, size_after, mem_after, old_key)
-            if found is None:
-                ledger.reject(V2_UNDERPRICED)
-                return AddResult(AddStatus.REJECTED, V2_UNDERPRICED, tx)
-            victims = found
+                return V2_SENDER_LIMIT
+            size_after = len(by_key) + 1
+            if size_after > self._max_size or mem_after > self._max_mem:
+                victims = self._victims(price, size_after, mem_after, None)
+                if victims is None:
+                    ledger.reject(V2_UNDERPRICED)
+                    return V2_UNDERPRICED
+                self._evict(victims, evicted)
+                count = senders.get(sender, 0)  # a victim may have been this sender's
+        else:
+            old = by_key[old_key]
+            if price * 100 < old.gas_price * self._bump:
+                ledger.reject(V2_REPLACEMENT_UNDERPRICED)
+                return V2_REPLACEMENT_UNDERPRICED
+            mem_after -= overhead + old.size
+            size_after = len(by_key)
+            # Victims are chosen with the old tx skipped (it is leaving anyway) and removed
+            # after it.
+            victims = None
+            if size_after > self._max_size or mem_after > self._max_mem:
+                victims = self._victims(price, size_after, mem_after, old_key)
+                if victims is None:
+                    ledger.reject(V2_UNDERPRICED)
+                    return V2_UNDERPRICED
+            self._remove(old_key, old, TxState.REPLACED)
+            if victims is not None:
+                self._evict(victims, evicted)
+            count = senders.get(sender, 0)
+        # PoolBase._insert, inlined (hot path), then this pool's side indexes.
+        seq = self._seq
+        self._seq = seq + 1
+        key = (-price << SEQ_BITS) + seq
+        by_key[key] = tx
+        by_hash[tx_hash] = key
+        self._queue.add(key, price)
+        heappush(self._age_heap, (now, key))
+        self._mem += overhead + tx.size
+        ledger.admit(tx_hash)
+        by_slot[slot] = key
+        senders[sender] = count + 1
+        return None
+
+    def _evict(self, victims: list[tuple[int, Transaction]],
+               evicted: list[Transaction] | None) -> None:
         remove = self._remove
-        if old is not None and old_key is not None:
-            remove(old_key, old, TxState.REPLACED)
         for key, victim in victims:
             remove(key, victim, TxState.EVICTED)
-        key = self._insert(tx, now)
-        sender = tx.sender
-        self._by_slot[(sender << _NONCE_BITS) | tx.nonce] = key
-        senders = self._senders
-        senders[sender] = senders.get(sender, 0) + 1
-        evicted = tuple(v for _, v in victims)
-        if old is not None:
-            return AddResult(AddStatus.REPLACED, None, tx, evicted, old)
-        return AddResult(AddStatus.ADDED, None, tx, evicted)
+        if evicted is not None:
+            evicted.extend(v for _, v in victims)
 
     def _victims(self, price: int, size_after: int, mem_after: int,
                  exclude: int | None) -> list[tuple[int, Transaction]] | None:
@@ -234,6 +291,19 @@ class TxPoolV2(PoolBase):
             senders[tx.sender] = left
         else:
             del senders[tx.sender]
+
+    def _index_remove_many(self, gone: list[tuple[Transaction, int]]) -> None:
+        # _index_remove, inlined: a block removes hundreds of transactions (hot path).
+        by_slot = self._by_slot
+        senders = self._senders
+        for tx, _ in gone:
+            sender = tx.sender
+            del by_slot[(sender << _NONCE_BITS) | tx.nonce]
+            left = senders[sender] - 1
+            if left:
+                senders[sender] = left
+            else:
+                del senders[sender]
 
     def sender_count(self, sender: int) -> int:
         """Pending transactions of ``sender``.

@@ -201,6 +201,20 @@ def test_cost_single_is_batch_of_one_bit_for_bit(resident: int, overhead: float,
         assert base.single(resident) == base.batch(1, resident)
 
 
+@given(st.integers(0, 1_000), st.integers(0, 200_000), st.floats(0.0, 1e-6),
+       st.integers(1, 500))
+def test_cost_batch_equals_its_formula_bit_for_bit(n: int, resident: int, unit: float,
+                                                   batch_size: int) -> None:
+    # batch() inlines insert(); the formula as written with the call, for comparison.
+    for base in (CostModel.v1(), CostModel.v2()):
+        model = dataclasses.replace(base, index_unit_s=unit, batch_size=batch_size)
+        for m in (base, model):
+            expected = 0.0 if n <= 0 else (
+                -(-n // m.batch_size) * m.call_overhead_s
+                + n * (m.validate_s + m.signature_check_s + m.insert(resident)))
+            assert m.batch(n, resident) == expected
+
+
 def test_size_of_tracks_len_through_adds_removals_and_eviction() -> None:
     for pool in (TxPoolV1(), TxPoolV2()):
         size = pool.size_of
@@ -233,3 +247,59 @@ def test_settle_many_equals_settle_one_by_one(track: bool) -> None:
     if track:
         with pytest.raises(LedgerImbalanceError):
             many.settle_many([3], TxState.INCLUDED)  # already settled
+
+
+def test_segmented_queue_clear_empties_every_band_and_form() -> None:
+    from pool.segmented_queue import _GROW
+
+    q, fresh = SegmentedQueue([100, 1_000]), SegmentedQueue([100, 1_000])
+    for seq in range(_GROW + 10):  # one band becomes a SortedList
+        q.add(priority_key(50, seq), 50)
+    q.add(priority_key(500, 0), 500)
+    q.clear()
+    assert len(q) == 0
+    assert list(q) == []
+    assert q.segment_sizes() == [0, 0, 0]
+    assert [type(s).__name__ for s in q._segments] == ["list"] * 3
+    for seq, price in enumerate([5, 5_000, 50, 500, 50]):
+        for queue in (q, fresh):
+            queue.add(priority_key(price, seq), price)
+    assert list(q) == list(fresh)
+    assert list(q.worst_first()) == list(fresh.worst_first())
+
+
+@pytest.mark.parametrize("kind", ["v1", "v2"])
+def test_remove_included_of_every_resident_equals_removal_one_by_one(kind: str) -> None:
+    # A block that takes every resident empties the queue and the age heap at once; a pool
+    # that removed them one by one (take_for_block) must behave the same from then on.
+    def make() -> TxPoolV1 | TxPoolV2:
+        if kind == "v1":
+            return TxPoolV1(PoolV1Config(max_transaction_age_s=100.0), track=True)
+        return TxPoolV2(PoolV2Config(max_transaction_age=100.0, priority_queue_segments=4,
+                                     max_pool_size=30), track=True)
+
+    def txs(first: int) -> list[Transaction]:
+        return [Transaction.create(sender=i % 5, nonce=i, gas_price=(2 + i % 7) * GWEI)
+                for i in range(first, first + 20)]
+
+    cleared, general = make(), make()
+    for pool in (cleared, general):
+        for t in txs(0):
+            pool.add(t, 1.0)
+    hashes = [t.tx_hash for t in txs(0)]
+    assert cleared.remove_included([*hashes, 99], 2.0) == 20
+    assert len(general.take_for_block(21_000 * 20, 2.0)) == 20
+    assert len(cleared._age_heap) == 0
+    for pool in (cleared, general):
+        for i, t in enumerate(txs(100)):
+            pool.add(t, 50.0 + i)
+        pool.remove_included([*hashes[:3], txs(100)[4].tx_hash], 60.0)  # stale and live
+    assert cleared.transactions() == general.transactions()
+    assert cleared.stats() == general.stats()
+    assert cleared.best(21_000 * 7) == general.best(21_000 * 7)
+    assert cleared.expire(160.0) == general.expire(160.0) != []
+    assert cleared.transactions() == general.transactions()
+    assert cleared.ledger.as_dict() == general.ledger.as_dict()
+    cleared.ledger.check(len(cleared))
+    if isinstance(cleared, TxPoolV2) and isinstance(general, TxPoolV2):
+        assert cleared.segment_sizes() == general.segment_sizes()

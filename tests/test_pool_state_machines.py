@@ -21,6 +21,7 @@ from pool import (
     unsigned_hash,
 )
 from pool.memory_model import MIB
+from pool.result import V1_DUPLICATE
 
 OVERHEAD = 512
 MAX_AGE = 60.0
@@ -173,6 +174,20 @@ class PoolMachine(RuleBasedStateMachine):
     @rule(tx=txs())
     def add(self, tx: Transaction) -> None:
         self._check_add(tx)
+
+    @rule(tx=txs())
+    def offer(self, tx: Transaction) -> None:
+        # The hot path without a result object: its reason and evictions against the model.
+        status, evicted, _ = self.model.add(tx, self.now)
+        if isinstance(self.pool, TxPoolV2):
+            out: list[Transaction] = []
+            reason = self.pool.offer(tx, self.now, out)
+            assert out == evicted
+        else:
+            reason = self.pool.offer(tx, self.now)
+        assert (reason is None) == (status in (AddStatus.ADDED, AddStatus.REPLACED)), (
+            reason, status)
+        assert (reason == V1_DUPLICATE) == (status is AddStatus.DUPLICATE)
 
     @rule(batch=st.lists(txs(), max_size=5))
     def add_batch(self, batch: list[Transaction]) -> None:

@@ -1,6 +1,8 @@
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pool import GWEI, AddStatus, PoolV2Config, Transaction, TxPoolV2, TxState
 from pool import result as r
@@ -222,3 +224,58 @@ def test_stats_and_protocol_fields() -> None:
     assert s["rejected_transactions"] == 1
     assert s["rejected_by_reason"] == {r.V2_INVALID_SIGNATURE: 1}
     assert s["memory_bytes"] == 512 + 110
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5), st.integers(8, 40),
+                          st.sampled_from([100, 900, 5_000]), st.integers(0, 4)),
+                max_size=60))
+def test_offer_equals_add(specs: list[tuple[int, int, int, int, int]]) -> None:
+    # Tight count, memory and sender limits so that every branch (replacement, sender cap,
+    # eviction by count and by memory, underpriced) is taken; a block now and then.
+    cfg = {"max_pool_size": 6, "memory_limit_mb": 6 * 2_000 / MIB, "max_per_sender": 3,
+           "priority_queue_segments": 3, "segment_top_gas_price": 4 * GWEI}
+    by_add, by_offer, quiet = fresh(**cfg), fresh(**cfg), fresh(**cfg)
+    for i, (sender, nonce, price, size, block_now) in enumerate(specs):
+        t = tx(sender=sender, nonce=nonce, gas_price=price * GWEI // 10, size=size)
+        res = by_add.add(t, float(i))
+        out: list[Transaction] = []
+        reason = by_offer.offer(t, float(i), out)
+        assert quiet.offer(t, float(i)) == reason
+        assert reason == res.reason
+        assert (reason is None) == (res.status is not AddStatus.REJECTED)
+        assert tuple(out) == res.evicted
+        if block_now == 0:
+            block = [x.tx_hash for x in by_add.best(60_000)]
+            for pool in (by_add, by_offer, quiet):
+                pool.remove_included(block, float(i))
+        for pool in (by_offer, quiet):
+            assert pool.transactions() == by_add.transactions()
+            assert pool.stats() == by_add.stats()
+            assert pool.memory_bytes == by_add.memory_bytes
+            assert pool.segment_sizes() == by_add.segment_sizes()
+            assert pool.ledger.as_dict() == by_add.ledger.as_dict()
+            assert all(pool.sender_count(s) == by_add.sender_count(s) for s in range(3))
+    by_add.ledger.check(len(by_add))
+
+
+def test_remove_included_updates_side_indexes_as_one_by_one_removal() -> None:
+    # remove_included inlines _index_remove (one hook call per block); take_for_block removes
+    # one by one through _index_remove. Same block, same indexes afterwards.
+    rng = random.Random(3)
+    txs = [tx(sender=n % 6, nonce=n, gas_price=rng.randrange(10, 40) * GWEI // 10)
+           for n in range(30)]
+    inlined, general = fresh(), fresh()
+    for pool in (inlined, general):
+        for t in txs:
+            pool.offer(t, 0.0)
+    taken = general.take_for_block(21_000 * 25, 1.0)
+    assert inlined.remove_included([t.tx_hash for t in taken] + [12345], 1.0) == 25
+    assert inlined.stats() == general.stats()
+    assert [inlined.sender_count(s) for s in range(6)] == [
+        general.sender_count(s) for s in range(6)]
+    assert 0 in [inlined.sender_count(s) for s in range(6)]  # 5 left: a sender emptied
+    for t in txs:  # the slot index: every freed slot is free again, every kept one held
+        again = t._replace(tx_hash=t.tx_hash ^ 1, gas_price=t.gas_price * 2)
+        assert inlined.add(again, 2.0).status is general.add(again, 2.0).status
+    assert inlined.transactions() == general.transactions()
