@@ -57,7 +57,6 @@ import numpy as np
 
 from pool import Transaction
 from pool.cost_model import CostModel
-from pool.result import AddStatus
 from pool.tx_pool_v1 import TxPoolV1
 from pool.tx_pool_v2 import TxPoolV2
 from sim.control import (
@@ -190,7 +189,6 @@ class PoolInstance:
         resident = len(pool)
         regression = node.regression(POOL) if self.version == "v2" else None
         failed: list[bool] = []
-        stored = 0
         for item in items:
             if regression is not None and regression.error_rate > 0.0 and (
                 self.fault_rng.random() < regression.error_rate
@@ -207,9 +205,7 @@ class PoolInstance:
                 if reason is not None:
                     node.ledger.dropped[reason] += 1
                     continue
-            result = pool.add(item.tx, start)
-            if result.status is not AddStatus.REJECTED:
-                stored += 1
+            pool.offer(item.tx, start)
         service = self.cost.batch(len(items), resident)
         if regression is not None:
             service *= regression.latency_factor
@@ -234,8 +230,8 @@ class PoolInstance:
         pool = self.pool
         resident = len(pool)
         mailbox = self.mailbox
-        pool.add(tx, mailbox.start_time(now))
-        finish = mailbox.serve_one(now, self.cost.batch(1, resident))
+        pool.offer(tx, mailbox.start_time(now))
+        finish = mailbox.serve_one(now, self.cost.single(resident))
         latency = finish - now
         self.stats.record(latency)
         self.node.router.record_v1(POOL, True, latency, emergency)
@@ -271,8 +267,8 @@ class PoolInstance:
         if reason is not None:
             node.ledger.dropped[reason] += 1
         else:
-            pool.add(tx, now)
-        finish = mailbox.serve_one(now, self.cost.batch(1, resident))
+            pool.offer(tx, now)
+        finish = mailbox.serve_one(now, self.cost.single(resident))
         latency = finish - now
         if latency <= node.breakers[POOL].config.timeout:
             node.reply_ok(self, latency, now, next_time)
@@ -662,7 +658,7 @@ class Node:
         v2 = self.pool_v2
         resident = len(v2.pool)
         admitted = sum(1 for tx in moved
-                       if v2.pool.add(tx, now).status is not AddStatus.REJECTED)
+                       if v2.pool.offer(tx, now) is None)
         v2.mailbox.serve(now, v2.cost.batch(len(moved), resident))
         self.ledger.migrated += len(moved)
         self.pool_v1.retired = True
