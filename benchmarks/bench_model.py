@@ -127,7 +127,8 @@ def pools_only(duration: float, seed: int = 1) -> int:
     """The pools' own work for the benchmark's traffic, with no model around them.
 
     The benchmark's transaction stream (same workload model and rates), 5 % of it offered to
-    a ``TxPoolV2`` and the rest to a ``TxPoolV1`` (the canary split, drawn with numpy), a
+    a ``TxPoolV2`` and the rest to a ``TxPoolV1`` (the canary split, drawn with numpy;
+    admitted through ``offer``, the model's own path, which builds no result object), a
     block every 12 s from both pools (``best`` + ``merge_candidates`` + ``remove_included``,
     as the model builds it) and each pool's age cleanup on its own interval. No SimPy, no
     router, no mailboxes, no metrics: a floor for what any model that keeps the real pools
@@ -156,7 +157,7 @@ def pools_only(duration: float, seed: int = 1) -> int:
         txs = workload.chunk(t, end).txs
         to_v2 = (split_rng.random(len(txs)) < 0.05).tolist()
         for tx, second in zip(txs, to_v2, strict=True):
-            (v2 if second else v1).add(tx, tx.arrival)
+            (v2 if second else v1).offer(tx, tx.arrival)
         offered += len(txs)
         block = merge_candidates([v1.best(gas_limit), v2.best(gas_limit)], gas_limit)
         hashes = [tx.tx_hash for tx in block]
