@@ -184,7 +184,9 @@ def memory_increase(v1_memory_mb: float, v2_memory_mb: float,
     change = relative_change_percent(v2_memory_mb, v1_memory_mb)
     if math.isnan(change):
         return Criterion("memory_increase", None, math.nan, threshold_percent,
-                         f"not enough data: V1 {v1_memory_mb:g} MB, V2 {v2_memory_mb:g} MB")
+                         "not enough data: needs samples with V1 alone (the baseline) and "
+                         f"with V2 alone (at 100 %); V1 {v1_memory_mb:g} MB, "
+                         f"V2 {v2_memory_mb:g} MB")
     return Criterion("memory_increase", change <= threshold_percent, change,
                      threshold_percent,
                      f"V2 {v2_memory_mb:g} MB vs V1 {v1_memory_mb:g} MB: {change:+.2f}%")
