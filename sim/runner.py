@@ -212,6 +212,13 @@ class Model:
             self.feeder.advance(until, self.node.submit_tx, self._on_request, self._on_requests,
                                 self._on_stretch)
 
+    def _catch_up(self, now: float) -> None:
+        # Feed the inputs before ``now`` and run the node's replies due before it, so an
+        # event this process logs at ``now`` follows every earlier one, as in trace mode (a
+        # stretch served in bulk can leave a V2 reply due before ``now`` unrun).
+        self.advance(now)
+        self.node.step_to(now)
+
     def _on_request(self, kind: int, caller: int, time: float) -> None:
         self.node.submit_request(REQUEST_MODULES[kind], caller, time)
 
@@ -269,11 +276,11 @@ class Model:
         env = self.env
         if fault.kind == "node_restart":
             yield env.timeout(fault.at)
-            self.advance(env.now)
+            self._catch_up(env.now)
             self._restart()
             return
         yield env.timeout(fault.start)
-        self.advance(env.now)
+        self._catch_up(env.now)
         self.events.emit(env.now, "fault_start", fault=fault.kind, index=index)
         targets: list[str] = []
         if isinstance(fault, RegressionFault):
@@ -294,7 +301,7 @@ class Model:
         if fault.end is None:
             return
         yield env.timeout(fault.end - env.now)
-        self.advance(env.now)
+        self._catch_up(env.now)
         self.events.emit(env.now, "fault_end", fault=fault.kind, index=index)
         if isinstance(fault, RegressionFault):
             self.node.settle(env.now)
@@ -310,7 +317,7 @@ class Model:
 
     def _deprecate_at(self, at: float) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(at)
-        self.advance(self.env.now)
+        self._catch_up(self.env.now)
         self.rollout.cut_over(self.env.now)
 
     def _restart(self) -> None:
