@@ -733,6 +733,7 @@ class Node:
         v2_offer = self.pool_v2.offer_v2
         sync_v2_call = self.services[SYNC]["v2"].call_v2
         ledger = self.ledger
+        rules_mark = (router.rule_changes, v1.retired, sync_v1.retired)
         # Each input's successor's time (-inf for the last: the next one is not known).
         nexts = times[1:]
         if times:
@@ -784,6 +785,9 @@ class Node:
             sync_counts.total_latency += latency
             if not ok:
                 self.unserved += 1
+        if (router.rule_changes, v1.retired, sync_v1.retired) != rules_mark:
+            # The loop read the routing rules once; only coarse events may change them.
+            raise RuntimeError("routing rules changed inside a stretch of inputs")
         if times:
             self.now = times[-1]
 

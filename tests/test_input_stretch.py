@@ -92,3 +92,27 @@ def test_split_rule_and_next_draw_reproduce_decide() -> None:
     breaker.config = replace(breaker.config, unknown_state_emergency_v1=True)
     assert emergency.split_rule("transaction_pool") is None
     assert fast.v1_counters("sync_service") is fast.v1_counters("sync_service")
+
+
+def test_a_rule_change_inside_a_stretch_fails_loudly() -> None:
+    # The loop reads the routing rules once per stretch; were anything inside a stretch ever
+    # to change them, the run must stop rather than route by a stale rule.
+    sc = load_scenario("canary").model_copy(update={"duration": 60.0})
+    model = Model(sc, 1)
+    router = model.router
+
+    class Reconfiguring:
+        # The router's draws, except that drawing also changes a split.
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.inner, name)
+
+        def next(self) -> int:
+            router.set_split("transaction_pool", 50)
+            return self.inner.next()  # type: ignore[attr-defined, no-any-return]
+
+    router._draws = Reconfiguring(router._draws)  # type: ignore[assignment]
+    with pytest.raises(RuntimeError, match="routing rules changed inside a stretch"):
+        model.execute()

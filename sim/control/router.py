@@ -176,6 +176,8 @@ class ModuleRouter:
             ValueError: On an unknown module, version or split.
         """
         self.profile: Profile = check_profile(profile)
+        self.rule_changes = 0
+        """How many times a version or split was set (loops that cache a rule compare it)."""
         self._draws = PercentDraws(rng)
         defaults = default_breaker_configs(profile)
         for name, given in (("versions", versions), ("splits", splits),
@@ -257,6 +259,7 @@ class ModuleRouter:
             ValueError: On an unknown module or version.
         """
         self._get(module).version = _check_version(version)
+        self.rule_changes += 1
 
     def set_split(self, module: str, split: int) -> None:
         """Set a module's traffic split.
@@ -269,6 +272,7 @@ class ModuleRouter:
             ValueError: On an unknown module or a split outside 0..100.
         """
         self._get(module).split = _check_split(split)
+        self.rule_changes += 1
 
     def version(self, module: str) -> Version:
         """A module's configured version.
