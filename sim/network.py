@@ -53,6 +53,8 @@ class Network:
         self.peers: list[Peer] = build_peers(dict(sorted(counts.items())), rng)
         self.by_id = {p.peer_id: p for p in self.peers}
         self.index = {p.peer_id: i for i, p in enumerate(self.peers)}
+        # Read-only outside this class: change them through set_online, crash and partition,
+        # which keep the reachable() cache and the listeners right.
         self.online: dict[str, bool] = {p.peer_id: True for p in self.peers}
         self.crashed: set[str] = set()
         self.partitioned: set[str] = set()
