@@ -1,13 +1,12 @@
 """The per-stretch input loop (Node.submit_inputs) gives exactly the one-by-one results."""
 
-import json
 
 import numpy as np
 import pytest
 
-from sim.inputs import InputFeeder
 from sim.runner import Model
 from sim.scenario import load_scenario
+from tests.model_compare import assert_same_results, feed_one_by_one
 
 
 def _run(name: str, seconds: float, stretch: bool, seed: int = 3, **update):  # type: ignore[no-untyped-def]
@@ -21,22 +20,8 @@ def _run(name: str, seconds: float, stretch: bool, seed: int = 3, **update):  # 
     sc = sc.model_copy(update={"duration": min(sc.duration, seconds), **update})
     model = Model(sc, seed)
     if not stretch:
-        node = model.node
-
-        def one_by_one(kinds, args, times, txs, relays):  # type: ignore[no-untyped-def]
-            InputFeeder._feed(kinds, args, times, txs, relays, node.submit_tx,
-                              model._on_request)
-
-        model._on_stretch = one_by_one  # type: ignore[method-assign]
+        feed_one_by_one(model)
     return model, model.execute()
-
-
-def _same(a, b) -> None:  # type: ignore[no-untyped-def]
-    assert json.dumps(a.summary, sort_keys=True) == json.dumps(b.summary, sort_keys=True)
-    assert a.events == b.events
-    assert a.timeseries.keys() == b.timeseries.keys()
-    for name, column in a.timeseries.items():
-        np.testing.assert_array_equal(column, b.timeseries[name])
 
 
 @pytest.mark.parametrize(("name", "seconds", "update"), [
@@ -50,7 +35,7 @@ def _same(a, b) -> None:  # type: ignore[no-untyped-def]
 def test_stretch_loop_equals_one_by_one(name: str, seconds: float, update: dict) -> None:  # type: ignore[type-arg]
     _, fast = _run(name, seconds, True, **update)
     _, slow = _run(name, seconds, False, **update)
-    _same(fast, slow)
+    assert_same_results(fast, slow)
     assert fast.summary["ledger"]["node"]["arrived"] > 1_000
 
 

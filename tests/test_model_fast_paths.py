@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from sim.control import CallOutcome, ModuleRouter
 from sim.histogram import LogHistogram
 from sim.metrics import RequestStats
+from tests.model_compare import assert_same_results
 
 values = st.lists(st.floats(min_value=-1.0, max_value=1e6, allow_nan=False), max_size=200)
 
@@ -96,20 +97,12 @@ def _execute(scenario, batched: bool, emergency: bool = False):  # type: ignore[
     return model.execute()
 
 
-def _same(a, b) -> None:  # type: ignore[no-untyped-def]
-    import json
-
-    assert json.dumps(a.summary, sort_keys=True) == json.dumps(b.summary, sort_keys=True)
-    for name, column in a.timeseries.items():
-        np.testing.assert_array_equal(column, b.timeseries[name])
-
-
 def test_batched_v1_requests_equal_one_by_one() -> None:
     from sim.scenario import load_scenario
 
     scenario = load_scenario("canary").model_copy(update={"duration": 300.0})
     batched = _execute(scenario, True)
-    _same(batched, _execute(scenario, False))
+    assert_same_results(batched, _execute(scenario, False))
     assert batched.summary["services"]["filter_manager"]["v1"]["requests"] > 1_000
 
 
@@ -118,7 +111,7 @@ def test_batched_emergency_path_equals_one_by_one() -> None:
 
     scenario = load_scenario("canary").model_copy(update={"duration": 120.0})
     batched = _execute(scenario, True, emergency=True)
-    _same(batched, _execute(scenario, False, emergency=True))
+    assert_same_results(batched, _execute(scenario, False, emergency=True))
     assert batched.summary["routing"]["emergency_v1_requests"] > 500
 
 
@@ -127,7 +120,7 @@ def test_as_written_profile_is_fed_one_by_one_and_agrees() -> None:
 
     scenario = load_scenario("canary").model_copy(
         update={"duration": 120.0, "profile": "as_written"})
-    _same(_execute(scenario, True), _execute(scenario, False))
+    assert_same_results(_execute(scenario, True), _execute(scenario, False))
 
 
 def test_module_with_pending_v2_replies_is_not_batched() -> None:
@@ -158,4 +151,4 @@ def test_trace_mode_agrees_with_batched_fast_mode_on_the_canary() -> None:
     fast_result, trace_result = run(base, seed=6), run(trace, seed=6)
     fast_result.summary["run"].pop("mode")
     trace_result.summary["run"].pop("mode")
-    _same(fast_result, trace_result)
+    assert_same_results(fast_result, trace_result)

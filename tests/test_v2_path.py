@@ -6,7 +6,6 @@ ModuleRouter.record_v2_ok against ModuleRouter.record, and the rate limiter's ca
 against the plain expiry loop.
 """
 
-import json
 from collections import OrderedDict
 
 import numpy as np
@@ -15,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.control import CallOutcome, ModuleRouter, PeerRateLimiter
-from sim.inputs import InputFeeder
 from sim.runner import Model
 from sim.scenario import RegressionFault, load_scenario
+from tests.model_compare import assert_same_results, feed_one_by_one
 
 
 def _all_v2(env: str, timeout_ms: str | None = None) -> str:
@@ -38,22 +37,8 @@ def _run(seconds: float, stretch: bool, *, timeout_ms: str | None = None,
                                "faults": faults, "profile": profile})
     model = Model(sc, 5)
     if not stretch:
-        node = model.node
-
-        def one_by_one(kinds, args, times, txs, relays):  # type: ignore[no-untyped-def]
-            InputFeeder._feed(kinds, args, times, txs, relays, node.submit_tx,
-                              model._on_request)
-
-        model._on_stretch = one_by_one  # type: ignore[method-assign]
+        feed_one_by_one(model)
     return model, model.execute()
-
-
-def _same(a, b) -> None:  # type: ignore[no-untyped-def]
-    assert json.dumps(a.summary, sort_keys=True) == json.dumps(b.summary, sort_keys=True)
-    assert a.events == b.events
-    assert a.timeseries.keys() == b.timeseries.keys()
-    for name, column in a.timeseries.items():
-        np.testing.assert_array_equal(column, b.timeseries[name])
 
 
 # Regressions of both V2 modules: errors (retries on V1, the breaker opening and refusing),
@@ -83,7 +68,7 @@ def test_v2_direct_paths_equal_mailbox_offers(case: str) -> None:
     }[case]
     model, fast = _run(420.0, True, **kwargs)
     _, slow = _run(420.0, False, **kwargs)
-    _same(fast, slow)
+    assert_same_results(fast, slow)
     assert fast.summary["ledger"]["node"]["arrived"] > 1_000
     if case == "regression":
         assert fast.summary["routing"]["v2_fallbacks"] > 0
