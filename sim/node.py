@@ -381,10 +381,10 @@ class ServiceInstance:
         node.unserved += oks.count(False)
 
 
-_Reply = tuple[float, int, bool, "PoolInstance | ServiceInstance", float, bool, float,
+_Reply = tuple[float, int, "PoolInstance | ServiceInstance", float, bool, float,
                "TxRequest | PeerRequest | None"]
-"""A V2 reply on the node's internal heap: ``(time, seq, carries_tx, instance, latency, fail,
-origin, message)``. A plain tuple, not a closure or a NamedTuple: one is built per V2 call, and
+"""A V2 reply on the node's internal heap: ``(time, seq, instance, latency, fail, origin,
+message)``. A plain tuple, not a closure or a NamedTuple: one is built per V2 call, and
 the heap compares only ``(time, seq)`` (``seq`` is unique). ``message`` may be None only for a
 successful reply within the breaker's timeout, the one case that never needs it (no retry)."""
 
@@ -523,7 +523,7 @@ class Node:
         if inst.module != POOL:
             self._replies_due[inst.module] += 1
         self._seq += 1
-        heapq.heappush(heap, (time, self._seq, False, inst, latency, False, origin, None))
+        heapq.heappush(heap, (time, self._seq, inst, latency, False, origin, None))
 
     def run_internal(self, until: float) -> None:
         """Run the node's own pending work up to (excluding) ``until``.
@@ -537,7 +537,7 @@ class Node:
         record_ok = self.router.record_v2_ok
         replies_due = self._replies_due
         while heap and heap[0][0] < until:
-            time, _, _, inst, latency, fail, origin, item = heapq.heappop(heap)
+            time, _, inst, latency, fail, origin, item = heapq.heappop(heap)
             self.now = time
             if v2_box.waiting_start <= time:  # else flush(time) would do nothing
                 v2_box.flush(time)
@@ -624,7 +624,8 @@ class Node:
         # A pending reply is a request whose caller never hears back: unserved. One that
         # still owed its transaction a home (a failed V2 call awaiting its V1 retry) also
         # loses the transaction.
-        lost_tx_replies = sum(1 for entry in self._heap if entry[2])
+        lost_tx_replies = sum(1 for _, _, inst, _, fail, _, _ in self._heap
+                              if fail and isinstance(inst, PoolInstance))
         lost_replies = len(self._heap)
         self.ledger.dropped["restart"] += lost_queued + lost_tx_replies
         self._heap.clear()
@@ -821,7 +822,7 @@ class Node:
         # Only a failed reply still owes the transaction a home (the V1 retry); a successful
         # or timed-out V2 call has already stored it.
         self._seq += 1
-        heapq.heappush(self._heap, (item.origin + min(latency, timeout), self._seq, fail, inst,
+        heapq.heappush(self._heap, (item.origin + min(latency, timeout), self._seq, inst,
                                     latency, fail, item.origin, item))
 
     def _reply_tx(self, inst: PoolInstance, item: TxRequest, latency: float, fail: bool,
@@ -926,7 +927,7 @@ class Node:
         timeout = self.router.breaker(module).config.timeout
         self._replies_due[module] += 1
         self._seq += 1
-        heapq.heappush(self._heap, (item.origin + min(latency, timeout), self._seq, False, inst,
+        heapq.heappush(self._heap, (item.origin + min(latency, timeout), self._seq, inst,
                                     latency, fail, item.origin, item))
 
     def _reply_request(self, inst: ServiceInstance, item: PeerRequest, latency: float,
