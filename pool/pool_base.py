@@ -15,7 +15,8 @@ as V1 stamps ``timestamp: System.system_time(:second)`` when it decodes
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from operator import attrgetter
 
 from pool.ledger import Ledger, TxState
 from pool.protocol import PoolStats
@@ -23,6 +24,7 @@ from pool.segmented_queue import SEQ_BITS, SegmentedQueue
 from pool.transaction import Transaction
 
 _COMPACT_SLACK = 1024
+_GAS_LIMIT = attrgetter("gas_limit")
 
 
 class PoolBase:
@@ -161,16 +163,29 @@ class PoolBase:
         Returns:
             The chosen transactions in priority order.
         """
+        by_key = self._by_key
+        floor = self._min_gas_limit
+        txs: Iterator[Transaction] = map(by_key.__getitem__, self._queue)
+        if floor > 0 and len(by_key) * floor <= gas_limit:
+            # The whole pool may fit (the common case below block capacity): if it does, the
+            # walk below takes every transaction. With every gas >= floor > 0, the room left
+            # before a transaction is at least the gas of it and of all after it, so never
+            # below the floor, and the transaction fits. (A larger pool cannot fit, as every
+            # resident needs at least floor gas, so it skips this check.)
+            listed = list(txs)
+            gas = list(map(_GAS_LIMIT, listed))
+            if not gas or (sum(gas) <= gas_limit and min(gas) >= floor):
+                return listed
+            txs = iter(listed)
         out: list[Transaction] = []
         room = gas_limit
-        floor = self._min_gas_limit
-        for tx in map(self._by_key.__getitem__, self._queue):
+        for tx in txs:
             if room < floor:
                 break
-            gas = tx.gas_limit
-            if gas <= room:
+            gas_i = tx.gas_limit
+            if gas_i <= room:
                 out.append(tx)
-                room -= gas
+                room -= gas_i
         return out
 
     def take_for_block(self, gas_limit: int, now: float) -> list[Transaction]:
@@ -204,10 +219,17 @@ class PoolBase:
         # of them (the indexes are independent, so the order of updates changes nothing),
         # and the age heap compacted (if due) once at the end: its stale entries are skipped
         # when popped, so when it is compacted never changes what expires.
-        removed: list[int] = []
-        gone: list[tuple[Transaction, int]] = []
         by_hash = self._by_hash
         by_key = self._by_key
+        if not isinstance(tx_hashes, list):
+            tx_hashes = list(tx_hashes)
+        resident = len(by_key)
+        if resident and resident <= len(tx_hashes) and len(by_hash.keys() & tx_hashes) == resident:
+            # The block includes every resident (the common case below block capacity).
+            self._remove_all(TxState.INCLUDED)
+            return resident
+        removed: list[int] = []
+        gone: list[tuple[Transaction, int]] = []
         overhead = self._overhead
         mem = self._mem
         for h in tx_hashes:
@@ -235,6 +257,32 @@ class PoolBase:
             self._age_heap = [e for e in self._age_heap if e[1] in by_key]
             heapq.heapify(self._age_heap)
         return len(removed)
+
+    def _remove_all(self, state: TxState) -> None:
+        """Remove every resident, settled as ``state``: the removal loop's end state at once.
+
+        Equal to removing the residents one by one in any order: the indexes end empty, the
+        memory count at 0 (it is the sum of the residents' entry bytes), the queue and the age
+        heap empty (every heap entry is then stale: skipped when popped), the side indexes as
+        :meth:`_index_remove_all` leaves them, and the ledger moves every resident to
+        ``state``.
+        """
+        self._index_remove_all()
+        self.ledger.settle_many(list(self._by_hash), state)
+        self._by_key.clear()
+        self._by_hash.clear()
+        self._queue.clear()
+        self._age_heap = []
+        self._mem = 0
+
+    def _index_remove_all(self) -> None:
+        """Hook: the side indexes learn that every resident leaves (called before they do).
+
+        This default is :meth:`_index_remove_many` of every resident; a subclass may reset its
+        indexes at once instead.
+        """
+        by_key = self._by_key
+        self._index_remove_many(list(zip(by_key.values(), by_key, strict=True)))
 
     def expire(self, now: float) -> list[Transaction]:
         """One cleanup pass: remove transactions admitted before ``now - max_age``.

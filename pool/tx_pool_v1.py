@@ -31,6 +31,7 @@ real O(n) list walk is charged by :meth:`pool.cost_model.CostModel.v1`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from heapq import heappush
 
 from pool.config import PoolV1Config
 from pool.cost_model import CostModel
@@ -50,8 +51,9 @@ from pool.result import (
     AddResult,
     AddStatus,
 )
+from pool.segmented_queue import SEQ_BITS
 from pool.transaction import Transaction
-from pool.validation import first_violation
+from pool.validation import LEGACY_RLP_FIELDS, first_violation
 
 _V1_PIPELINE = (
     V1_INVALID_RLP, V1_GAS_PRICE_TOO_LOW, V1_GAS_LIMIT_TOO_LOW, V1_GAS_LIMIT_TOO_HIGH,
@@ -97,6 +99,10 @@ class TxPoolV1(PoolBase):
         self._unsigned: dict[UnsignedFields, int] = {}
         # Pending count per effective sender.
         self._senders: dict[int, int] = {}
+        # The config fields offer reads, unpacked once per call (the config is frozen).
+        self._offer_consts = (cfg.min_gas_price, cfg.min_gas_limit, cfg.max_gas_limit,
+                              cfg.max_transaction_size, cfg.max_pool_size,
+                              cfg.hash_ignores_signature, cfg.constant_zero_sender)
 
     def add(self, tx: Transaction, now: float) -> AddResult:
         """Offer one transaction, as ``handle_call({:add_transaction, raw}, …)``.
@@ -126,28 +132,56 @@ class TxPoolV1(PoolBase):
             ``None`` if added, :data:`~pool.result.V1_DUPLICATE` for a duplicate, else the
             rejection reason.
         """
-        cfg = self.config
-        reason = first_violation(tx, _V1_PIPELINE, cfg.min_gas_price, cfg.min_gas_limit,
-                                 cfg.max_gas_limit, cfg.max_transaction_size, False)
-        if reason is None and len(self._by_key) >= cfg.max_pool_size:
-            reason = V1_POOL_FULL
-        if reason is not None:
-            self.ledger.reject(reason)
-            return reason
-        if cfg.hash_ignores_signature:
+        (min_price, min_gas, max_gas, max_size, max_pool, by_fields,
+         zero_sender) = self._offer_consts
+        ledger = self.ledger
+        price = tx.gas_price
+        gas_limit = tx.gas_limit
+        # The negation of every rule of first_violation(tx, _V1_PIPELINE, min_price, min_gas,
+        # max_gas, max_size, False) (no nonce bound, no real signature check): a
+        # transaction that breaks none of them passes at the cost of one expression; one
+        # that breaks any asks the pipeline itself which rule fails first.
+        if (tx.rlp_fields != LEGACY_RLP_FIELDS or price < min_price or gas_limit < min_gas
+                or gas_limit > max_gas or tx.nonce < 0 or tx.v <= 0 or tx.r <= 0 or tx.s <= 0
+                or gas_limit < 21_000 + 16 * tx.data_len or tx.size > max_size):
+            reason = first_violation(tx, _V1_PIPELINE, min_price, min_gas, max_gas, max_size,
+                                     False)
+            if reason is not None:
+                ledger.reject(reason)
+                return reason
+        by_key = self._by_key
+        if len(by_key) >= max_pool:
+            ledger.reject(V1_POOL_FULL)
+            return V1_POOL_FULL
+        tx_hash = tx.tx_hash
+        by_hash = self._by_hash
+        if by_fields:
             # The tuple is built once for the lookup and the index (hot path).
-            fields = (tx.nonce, tx.gas_price, tx.gas_limit, tx.to, tx.value, tx.data_len,
+            fields = (tx.nonce, price, gas_limit, tx.to, tx.value, tx.data_len,
                       tx.data_tag)  # UnsignedFields
-            known = fields in self._unsigned
-        else:
-            known = tx.tx_hash in self._by_hash
-        if known:
-            self.ledger.reject(V1_DUPLICATE)
+            unsigned = self._unsigned
+            if fields in unsigned:
+                ledger.reject(V1_DUPLICATE)
+                return V1_DUPLICATE
+        elif tx_hash in by_hash:
+            ledger.reject(V1_DUPLICATE)
             return V1_DUPLICATE
-        self._insert(tx, now)
-        if cfg.hash_ignores_signature:
-            self._unsigned[fields] = tx.tx_hash
-        sender = _ZERO_SENDER if cfg.constant_zero_sender else tx.sender
+        # PoolBase._insert, inlined (hot path): the same index updates in the same order.
+        seq = self._seq
+        self._seq = seq + 1
+        key = (-price << SEQ_BITS) + seq
+        by_key[key] = tx
+        by_hash[tx_hash] = key
+        self._queue.add(key, price)
+        heappush(self._age_heap, (now, key))
+        self._mem += self._overhead + tx.size
+        if ledger.track:
+            ledger.admit(tx_hash)
+        else:
+            ledger.entered += 1  # Ledger.admit without tracking
+        if by_fields:
+            unsigned[fields] = tx_hash
+        sender = _ZERO_SENDER if zero_sender else tx.sender
         senders = self._senders
         senders[sender] = senders.get(sender, 0) + 1
         return None
@@ -179,6 +213,41 @@ class TxPoolV1(PoolBase):
             senders[sender] = left
         else:
             del senders[sender]
+
+    def _index_remove_many(self, gone: list[tuple[Transaction, int]]) -> None:
+        # _index_remove, inlined: a block removes hundreds of transactions (hot path).
+        cfg = self.config
+        if cfg.hash_ignores_signature:
+            unsigned = self._unsigned
+            for tx, _ in gone:
+                del unsigned[(tx.nonce, tx.gas_price, tx.gas_limit, tx.to, tx.value,
+                              tx.data_len, tx.data_tag)]  # UnsignedFields
+        senders = self._senders
+        if cfg.constant_zero_sender:
+            if gone:
+                # As written, an emptied by_address list stays ([]), so the zero address is
+                # kept.
+                senders[_ZERO_SENDER] -= len(gone)
+            return
+        for tx, _ in gone:
+            sender = tx.sender
+            left = senders[sender] - 1
+            if left:
+                senders[sender] = left
+            else:
+                del senders[sender]
+
+    def _index_remove_all(self) -> None:
+        # Every resident leaves: no unsigned fields stay indexed and no real sender keeps a
+        # count (a count reaching 0 is deleted), but the zero address stays at 0 (see
+        # _index_remove).
+        self._unsigned.clear()
+        senders = self._senders
+        if self.config.constant_zero_sender:
+            if self._by_key:
+                senders[_ZERO_SENDER] = 0
+        else:
+            senders.clear()
 
     def next_nonce(self, address: int) -> int:
         """``get_next_nonce/1``: highest pending nonce of ``address`` plus one, else 0.

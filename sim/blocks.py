@@ -15,44 +15,59 @@ defaults (client-anchors.md §1.6; the guide's era).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from operator import attrgetter
 
 from pool import Transaction
 
 MIN_TX_GAS = 21_000
 """The smallest gas a transaction can use; below this much room a block is full."""
 
+_GAS_LIMIT = attrgetter("gas_limit")
+_TX_HASH = attrgetter("tx_hash")
+
 
 def _key(tx: Transaction) -> tuple[int, float, int]:
     return (-tx.gas_price, tx.arrival, tx.tx_hash)
 
 
-def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction]) -> Iterator[Transaction]:
-    """``heapq.merge(a, b, key=_key)``, element for element, without the heap.
+def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction]) -> list[Transaction]:
+    """``list(heapq.merge(a, b, key=_key))``, element for element, without the heap.
 
     ``heapq.merge`` yields the head with the smaller ``(key, input index)``, so on equal keys
-    ``a`` first, and once one input is exhausted the rest of the other as it is. The same
-    rule written as two cursors also needs no key for that tail (usually most of ``a``).
+    ``a`` first, and once one input is exhausted the rest of the other as it is. Written as
+    a cursor into ``a`` per element of ``b`` (usually the short one): ``a``'s run before each
+    ``b`` element is copied as a slice. The keys' first items decide unless the gas prices
+    are equal (``-p < -q`` exactly when ``p > q`` for integers), so only equal prices
+    build the full keys.
     """
-    na, nb = len(a), len(b)
-    i = j = 0
-    if na and nb:
-        ka, kb = _key(a[0]), _key(b[0])
-        while True:
-            if kb < ka:
-                yield b[j]
+    if not b:
+        return list(a)
+    out: list[Transaction] = []
+    na = len(a)
+    i = 0
+    for y in b:
+        if i < na:
+            price = y.gas_price
+            ky = None
+            j = i
+            while j < na:
+                x_price = a[j].gas_price
+                if x_price < price:
+                    break  # _key(y) < _key(a[j]): y goes first
+                if x_price == price:
+                    if ky is None:
+                        ky = _key(y)
+                    if ky < _key(a[j]):
+                        break
                 j += 1
-                if j == nb:
-                    break
-                kb = _key(b[j])
-            else:
-                yield a[i]
-                i += 1
-                if i == na:
-                    break
-                ka = _key(a[i])
-    yield from a[i:]
-    yield from b[j:]
+            if j > i:
+                out.extend(a[i:j])
+                i = j
+        out.append(y)
+    if i < na:
+        out.extend(a[i:])
+    return out
 
 
 def merge_candidates(
@@ -67,11 +82,19 @@ def merge_candidates(
     Returns:
         The block's transactions in inclusion order.
     """
+    merged = (_merge_two(candidates[0], candidates[1]) if len(candidates) == 2
+              else list(heapq.merge(*candidates, key=_key)))
+    gas = list(map(_GAS_LIMIT, merged))
+    if (not gas or (sum(gas) <= gas_limit and min(gas) >= MIN_TX_GAS
+                    and len(set(map(_TX_HASH, merged))) == len(merged))):
+        # Everything fits (the common case below block capacity), so the loop below would
+        # take every transaction: with distinct hashes none is skipped as seen, and with
+        # every gas >= MIN_TX_GAS the room left before a transaction is at least the gas of
+        # it and of all after it, so it is never below MIN_TX_GAS and the transaction fits.
+        return merged
     block: list[Transaction] = []
     seen: set[int] = set()
     used = 0
-    merged = (_merge_two(candidates[0], candidates[1]) if len(candidates) == 2
-              else heapq.merge(*candidates, key=_key))
     for tx in merged:
         if gas_limit - used < MIN_TX_GAS:
             break
