@@ -30,6 +30,7 @@ real O(n) list walk is charged by :meth:`pool.cost_model.CostModel.v1`.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Sequence
 from heapq import heappush
 
@@ -51,7 +52,7 @@ from pool.result import (
     AddResult,
     AddStatus,
 )
-from pool.segmented_queue import SEQ_BITS
+from pool.segmented_queue import _GROW, SEQ_BITS
 from pool.transaction import Transaction
 from pool.validation import LEGACY_RLP_FIELDS, first_violation
 
@@ -135,15 +136,17 @@ class TxPoolV1(PoolBase):
         (min_price, min_gas, max_gas, max_size, max_pool, by_fields,
          zero_sender) = self._offer_consts
         ledger = self.ledger
-        price = tx.gas_price
-        gas_limit = tx.gas_limit
+        # Two slices unpacked instead of a dozen attribute reads (hot path); the field order
+        # is Transaction's (tests/test_pool_fast_paths.py pins it).
+        tx_hash, sender, nonce, price, gas_limit, size = tx[:6]
+        to, value, data_len, data_tag, rlp_fields, v, r, s = tx[7:15]
         # The negation of every rule of first_violation(tx, _V1_PIPELINE, min_price, min_gas,
         # max_gas, max_size, False) (no nonce bound, no real signature check): a
         # transaction that breaks none of them passes at the cost of one expression; one
         # that breaks any asks the pipeline itself which rule fails first.
-        if (tx.rlp_fields != LEGACY_RLP_FIELDS or price < min_price or gas_limit < min_gas
-                or gas_limit > max_gas or tx.nonce < 0 or tx.v <= 0 or tx.r <= 0 or tx.s <= 0
-                or gas_limit < 21_000 + 16 * tx.data_len or tx.size > max_size):
+        if (rlp_fields != LEGACY_RLP_FIELDS or price < min_price or gas_limit < min_gas
+                or gas_limit > max_gas or nonce < 0 or v <= 0 or r <= 0 or s <= 0
+                or gas_limit < 21_000 + 16 * data_len or size > max_size):
             reason = first_violation(tx, _V1_PIPELINE, min_price, min_gas, max_gas, max_size,
                                      False)
             if reason is not None:
@@ -153,12 +156,10 @@ class TxPoolV1(PoolBase):
         if len(by_key) >= max_pool:
             ledger.reject(V1_POOL_FULL)
             return V1_POOL_FULL
-        tx_hash = tx.tx_hash
         by_hash = self._by_hash
         if by_fields:
             # The tuple is built once for the lookup and the index (hot path).
-            fields = (tx.nonce, price, gas_limit, tx.to, tx.value, tx.data_len,
-                      tx.data_tag)  # UnsignedFields
+            fields = (nonce, price, gas_limit, to, value, data_len, data_tag)  # UnsignedFields
             unsigned = self._unsigned
             if fields in unsigned:
                 ledger.reject(V1_DUPLICATE)
@@ -172,16 +173,24 @@ class TxPoolV1(PoolBase):
         key = (-price << SEQ_BITS) + seq
         by_key[key] = tx
         by_hash[tx_hash] = key
-        self._queue.add(key, price)
+        # SegmentedQueue.add, inlined for V1's single band while it is a list that stays
+        # one (below the size at which add turns it into a SortedList).
+        queue = self._queue
+        segment = queue._segments[0]
+        if type(segment) is list and len(segment) < _GROW:
+            insort(segment, key)
+        else:
+            queue.add(key, price)
         heappush(self._age_heap, (now, key))
-        self._mem += self._overhead + tx.size
+        self._mem += self._overhead + size
         if ledger.track:
             ledger.admit(tx_hash)
         else:
             ledger.entered += 1  # Ledger.admit without tracking
         if by_fields:
             unsigned[fields] = tx_hash
-        sender = _ZERO_SENDER if zero_sender else tx.sender
+        if zero_sender:
+            sender = _ZERO_SENDER
         senders = self._senders
         senders[sender] = senders.get(sender, 0) + 1
         return None

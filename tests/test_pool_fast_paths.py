@@ -210,3 +210,37 @@ def test_v1_remove_included_equals_removal_one_by_one(by_fields: bool, zero: boo
     assert_same_v1(fast, general)
     assert fast.expire(155.5) == general.expire(155.5) != []
     assert_same_v1(fast, general)
+
+
+def test_transaction_field_order_that_v1_offer_unpacks() -> None:
+    # TxPoolV1.offer unpacks tx[:6] and tx[7:15] by position.
+    assert Transaction._fields[:15] == (
+        "tx_hash", "sender", "nonce", "gas_price", "gas_limit", "size", "arrival", "to",
+        "value", "data_len", "data_tag", "rlp_fields", "v", "r", "s")
+
+
+def test_v1_insert_keeps_the_queue_order_across_its_list_and_sortedlist_forms() -> None:
+    # offer inserts into V1's one band directly while it is a short list and leaves the
+    # change of form to SegmentedQueue.add; the order must not notice either.
+    from sortedcontainers import SortedList
+
+    from pool.segmented_queue import _GROW
+
+    pool = TxPoolV1(PoolV1Config(hash_ignores_signature=False))
+    txs = [Transaction.create(sender=i, nonce=0, gas_price=(1 + (i * 7919) % 13) * GWEI)
+           for i in range(_GROW + 300)]
+    for t in txs[:_GROW]:
+        pool.offer(t, 1.0)
+    assert type(pool._queue._segments[0]) is list
+    for t in txs[_GROW:]:
+        pool.offer(t, 1.0)
+    assert isinstance(pool._queue._segments[0], SortedList)
+    assert pool.transactions() == sorted(txs, key=lambda t: -t.gas_price)
+    gone = [t.tx_hash for t in txs[::2]]
+    assert pool.remove_included(gone, 2.0) == len(gone)
+    assert isinstance(pool._queue._segments[0], SortedList)  # above _SHRINK: stays one
+    more = [Transaction.create(sender=i, nonce=1, gas_price=(1 + i % 5) * GWEI)
+            for i in range(50)]
+    for t in more:
+        pool.offer(t, 3.0)
+    assert pool.transactions() == sorted([*txs[1::2], *more], key=lambda t: -t.gas_price)
