@@ -40,7 +40,7 @@ assembly at 2k-4k slots including EVM execution (go-ethereum issue #21899,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -81,6 +81,10 @@ class CostModel:
     select_per_tx_s: float = 50e-9
     scan_per_entry_s: float = 100e-9
     batch_size: int = 1
+    # Derived once for single() (the direct V1 path's hot call), not constants of the model.
+    _linear: bool = field(init=False, repr=False, compare=False)
+    _per_tx: float = field(init=False, repr=False, compare=False)
+    _half_unit: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Check that every constant is non-negative and ``batch_size`` positive.
@@ -94,6 +98,11 @@ class CostModel:
                 raise ValueError(f"{name} must be >= 0")
         if self.batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        # The leading operations of single(), in its order (so the same bits): Python
+        # evaluates ``a + b + w`` as ``(a + b) + w`` and ``u * 0.5 * n`` as ``(u * 0.5) * n``.
+        object.__setattr__(self, "_linear", self.scaling is IndexScaling.LINEAR)
+        object.__setattr__(self, "_per_tx", self.validate_s + self.signature_check_s)
+        object.__setattr__(self, "_half_unit", self.index_unit_s * 0.5)
 
     @classmethod
     def v1(cls) -> CostModel:
@@ -176,11 +185,12 @@ class CostModel:
         Returns:
             Seconds.
         """
-        if self.scaling is IndexScaling.LINEAR:
-            walk = self.index_unit_s * 0.5 * resident
+        if self._linear:
+            walk = self._half_unit * resident  # self.index_unit_s * 0.5 * resident
         else:
             walk = self.index_unit_s * math.log2(resident + 2)
-        return self.call_overhead_s + (self.validate_s + self.signature_check_s + walk)
+        # self.call_overhead_s + (self.validate_s + self.signature_check_s + walk)
+        return self.call_overhead_s + (self._per_tx + walk)
 
     def take(self, n: int, resident: int) -> float:
         """Service time of selecting and removing ``n`` transactions for a block.
