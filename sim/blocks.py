@@ -15,8 +15,10 @@ defaults (client-anchors.md §1.6; the guide's era).
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from collections.abc import Sequence
-from operator import attrgetter
+from itertools import islice
+from operator import attrgetter, ge, neg
 
 from pool import Transaction
 
@@ -24,6 +26,7 @@ MIN_TX_GAS = 21_000
 """The smallest gas a transaction can use; below this much room a block is full."""
 
 _GAS_LIMIT = attrgetter("gas_limit")
+_GAS_PRICE = attrgetter("gas_price")
 _TX_HASH = attrgetter("tx_hash")
 
 
@@ -39,20 +42,24 @@ def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction]) -> list[Trans
     a cursor into ``a`` per element of ``b`` (usually the short one): ``a``'s run before each
     ``b`` element is copied as a slice. The keys' first items decide unless the gas prices
     are equal (``-p < -q`` exactly when ``p > q`` for integers), so only equal prices
-    build the full keys.
+    build the full keys. When ``a`` is in pool order (gas price descending), the part of a
+    run priced above the ``b`` element is found by bisection instead of a walk.
     """
     if not b:
         return list(a)
     out: list[Transaction] = []
+    prices = list(map(_GAS_PRICE, a))
+    ordered = all(map(ge, prices, islice(prices, 1, None)))
     na = len(a)
     i = 0
     for y in b:
         if i < na:
             price = y.gas_price
+            # First j >= i priced at most y's (prices[i:] descending: -prices ascending).
+            j = bisect_left(prices, -price, i, key=neg) if ordered else i
             ky = None
-            j = i
             while j < na:
-                x_price = a[j].gas_price
+                x_price = prices[j]
                 if x_price < price:
                     break  # _key(y) < _key(a[j]): y goes first
                 if x_price == price:
