@@ -715,16 +715,21 @@ class Node:
         sync_v1 = self.services[SYNC]["v1"]
         sync_rule = None if sync_v1.retired else router.split_rule(SYNC)
         draw = router.next_draw
-        # The V1 pool's direct path (:meth:`PoolInstance.add_direct`), unrolled.
-        v1_pool, v1_box, v1_cost, v1_stats = self._v1_pool, v1.mailbox, v1.cost, v1.stats
+        # The V1 pool's direct path (:meth:`PoolInstance.add_direct`), unrolled, with its
+        # mailbox's serve_one inlined (Mailbox.log_finish: V1 mailboxes serve one message at a
+        # time, so none ever waits and serve_one is the Lindley step alone).
+        v1_pool, v1_box, v1_stats = self._v1_pool, v1.mailbox, v1.stats
         v1_offer = v1_pool.offer
         v1_size = v1_pool.size_of
+        v1_single = v1.cost.single
+        v1_log = v1_box.log_finish
         # record_v1(POOL, True, latency), unrolled (split_rule implies the intended profile).
         pool_counts = router.v1_counters(POOL)
         allow = self.peer_limiter.allow
         # ServiceInstance.serve_direct of V1 sync serving, unrolled likewise.
         sync_draw = sync_v1.draws.next
         sync_box, sync_stats = sync_v1.mailbox, sync_v1.stats
+        sync_log = sync_box.log_finish
         sync_counts = router.v1_counters(SYNC)
         emit = self.events.emit
         pool_breaker = router.breaker(POOL)
@@ -739,6 +744,8 @@ class Node:
         nexts = times[1:]
         if times:
             nexts.append(-math.inf)
+        if v1_box.batch_size != 1 or sync_box.batch_size != 1:
+            raise RuntimeError("the inlined V1 serve_one needs mailboxes that serve one at a time")
         for kind, arg, t, t_next in zip(kinds, args, times, nexts, strict=True):
             if kind == KIND_TX:
                 if pool_rule is None:
@@ -754,9 +761,19 @@ class Node:
                         continue
                     self.pool_v2.stats.record_refused()
                 resident = v1_size()
-                busy = v1_box.busy_until  # v1_box.start_time(t), inlined
-                v1_offer(tx, t if t > busy else busy)
-                latency = v1_box.serve_one(t, v1_cost.single(resident)) - t
+                busy = v1_box.busy_until
+                start = t if t > busy else busy  # v1_box.start_time(t)
+                v1_offer(tx, start)
+                # v1_box.serve_one(t, service): the offer does not touch the mailbox, so
+                # start is still serve_one's start.
+                service = v1_single(resident)
+                finish = start + service
+                v1_box.busy_until = finish
+                v1_box.busy_time += service
+                v1_box.served += 1
+                v1_box.batches += 1
+                v1_log(finish)
+                latency = finish - t
                 v1_stats.record(latency)
                 pool_counts.executions += 1
                 pool_counts.requests += 1
@@ -778,7 +795,15 @@ class Node:
                     continue
                 self.services[SYNC]["v2"].stats.record_refused()
             ok, cost = sync_draw()
-            latency = sync_box.serve_one(t, cost) - t
+            busy = sync_box.busy_until
+            # sync_box.serve_one(t, cost), inlined as for the pool above.
+            finish = (t if t > busy else busy) + cost
+            sync_box.busy_until = finish
+            sync_box.busy_time += cost
+            sync_box.served += 1
+            sync_box.batches += 1
+            sync_log(finish)
+            latency = finish - t
             sync_stats.record(latency, ok)
             sync_counts.executions += 1
             sync_counts.requests += 1
