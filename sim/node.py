@@ -746,6 +746,12 @@ class Node:
             nexts.append(-math.inf)
         if v1_box.batch_size != 1 or sync_box.batch_size != 1:
             raise RuntimeError("the inlined V1 serve_one needs mailboxes that serve one at a time")
+        # The integer counters of the inlined paths (node ledger, V1 mailboxes, V1 routing
+        # counters, unserved) are added once, after the loop: integer sums do not depend on
+        # order, and nothing reads them inside a stretch (routing stats, metrics samples and
+        # the ledger check run at coarse events). Float sums (busy_time, total_latency) and
+        # the stats' latency logs depend on order: they stay per input.
+        n_tx = n_pool = n_sync = n_sync_ok = 0
         for kind, arg, t, t_next in zip(kinds, args, times, nexts, strict=True):
             if kind == KIND_TX:
                 if pool_rule is None:
@@ -753,7 +759,7 @@ class Node:
                     continue
                 if (heap and heap[0][0] < t) or v2_box.waiting_start <= t:
                     step_to(t)
-                ledger.arrived += 1
+                n_tx += 1  # ledger.arrived
                 tx = txs[arg]
                 if pool_rule[0] and pool_rule[1] >= draw():
                     if pool_breaker.allow(t):
@@ -765,20 +771,17 @@ class Node:
                 start = t if t > busy else busy  # v1_box.start_time(t)
                 v1_offer(tx, start)
                 # v1_box.serve_one(t, service): the offer does not touch the mailbox, so
-                # start is still serve_one's start.
+                # start is still serve_one's start (served and batches += 1: n_pool).
                 service = v1_single(resident)
                 finish = start + service
                 v1_box.busy_until = finish
                 v1_box.busy_time += service
-                v1_box.served += 1
-                v1_box.batches += 1
                 v1_log(finish)
                 latency = finish - t
                 v1_stats.record(latency)
-                pool_counts.executions += 1
-                pool_counts.requests += 1
-                pool_counts.successes += 1
+                # pool_counts: executions, requests and successes += 1 (n_pool).
                 pool_counts.total_latency += latency
+                n_pool += 1
                 continue
             module = REQUEST_MODULES[kind]
             if module != SYNC or sync_rule is None:
@@ -800,17 +803,25 @@ class Node:
             finish = (t if t > busy else busy) + cost
             sync_box.busy_until = finish
             sync_box.busy_time += cost
-            sync_box.served += 1
-            sync_box.batches += 1
             sync_log(finish)
             latency = finish - t
             sync_stats.record(latency, ok)
-            sync_counts.executions += 1
-            sync_counts.requests += 1
-            sync_counts.successes += ok
+            # sync_counts: executions and requests += 1, successes += ok; unserved += not ok.
             sync_counts.total_latency += latency
-            if not ok:
-                self.unserved += 1
+            n_sync += 1
+            n_sync_ok += ok
+        ledger.arrived += n_tx
+        v1_box.served += n_pool
+        v1_box.batches += n_pool
+        pool_counts.executions += n_pool
+        pool_counts.requests += n_pool
+        pool_counts.successes += n_pool
+        sync_box.served += n_sync
+        sync_box.batches += n_sync
+        sync_counts.executions += n_sync
+        sync_counts.requests += n_sync
+        sync_counts.successes += n_sync_ok
+        self.unserved += n_sync - n_sync_ok
         if (router.rule_changes, v1.retired, sync_v1.retired) != rules_mark:
             # The loop read the routing rules once; only coarse events may change them.
             raise RuntimeError("routing rules changed inside a stretch of inputs")
