@@ -194,14 +194,16 @@ class InputFeeder:
             pos = self._pos
             if stop <= pos:
                 return
-            # The kinds whose inputs of the stretch on_requests took, in REQUEST_MODULES
-            # order: it is offered every kind with inputs in [pos, stop), their times in order.
+            # The kinds to leave out of the stretch, in REQUEST_MODULES order: on_requests is
+            # offered every kind with inputs in [pos, stop) (their times, in order) and those
+            # it takes are left out. A kind without inputs in the stretch is left out too: that
+            # changes nothing in [pos, stop), and so most stretches of a chunk share one view.
             taken: tuple[int, ...] = ()
             if on_requests is not None:
                 for kind, positions, kind_times in self._by_kind:
                     lo = bisect_left(positions, pos)
                     hi = bisect_left(positions, stop, lo)
-                    if hi > lo and on_requests(kind, kind_times[lo:hi]):
+                    if hi == lo or on_requests(kind, kind_times[lo:hi]):
                         taken += (kind,)
             view = self._views.get(taken)
             if view is None:

@@ -69,7 +69,7 @@ from sim.control import (
 )
 from sim.control.validation import InputLimits
 from sim.events import EventLog
-from sim.inputs import KIND_TX, REQUEST_MODULES
+from sim.inputs import KIND_SYNC, KIND_TX, REQUEST_MODULES
 from sim.mailbox import Mailbox
 from sim.metrics import MIB, RequestStats
 from sim.service_draws import ServiceDraws
@@ -714,6 +714,9 @@ class Node:
         pool_rule = None if v1.retired else router.split_rule(POOL)
         sync_v1 = self.services[SYNC]["v1"]
         sync_rule = None if sync_v1.retired else router.split_rule(SYNC)
+        # The rules' (draws, split) as plain locals (read only when the rule is not None).
+        pool_draws, pool_split = pool_rule or (False, 0)
+        sync_draws, sync_split = sync_rule or (False, 0)
         draw = router.next_draw
         # The V1 pool's direct path (:meth:`PoolInstance.add_direct`), unrolled, with its
         # mailbox's serve_one inlined (Mailbox.log_finish: V1 mailboxes serve one message at a
@@ -761,7 +764,7 @@ class Node:
                     step_to(t)
                 n_tx += 1  # ledger.arrived
                 tx = txs[arg]
-                if pool_rule[0] and pool_rule[1] >= draw():
+                if pool_draws and pool_split >= draw():
                     if pool_breaker.allow(t):
                         v2_offer(tx, relays[arg], t, t_next)
                         continue
@@ -783,16 +786,15 @@ class Node:
                 pool_counts.total_latency += latency
                 n_pool += 1
                 continue
-            module = REQUEST_MODULES[kind]
-            if module != SYNC or sync_rule is None:
-                self.submit_request(module, arg, t)
+            if kind != KIND_SYNC or sync_rule is None:
+                self.submit_request(REQUEST_MODULES[kind], arg, t)
                 continue
             if (heap and heap[0][0] < t) or v2_box.waiting_start <= t:
                 step_to(t)
             if not allow(arg, t):
                 emit(t, "rate_limited", peer=arg)
                 continue
-            if sync_rule[0] and sync_rule[1] >= draw():
+            if sync_draws and sync_split >= draw():
                 if sync_breaker.allow(t):
                     sync_v2_call(t, arg, t_next)
                     continue
