@@ -13,7 +13,6 @@ fast mode and the per-transaction trace mode see exactly the same inputs.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -78,23 +77,6 @@ class Chunk:
     relays: npt.NDArray[np.int64]
 
 
-@dataclass(frozen=True, slots=True)
-class _View:
-    """A chunk's inputs without some request kinds, as Python lists (made once per chunk).
-
-    Attributes:
-        kept: Chunk positions of the inputs kept, ascending (None: all are kept).
-        kinds: Their kinds.
-        args: Their args.
-        times: Their times, seconds.
-    """
-
-    kept: list[int] | None
-    kinds: list[int]
-    args: list[int]
-    times: list[float]
-
-
 class InputFeeder:
     """Draws inputs chunk by chunk and feeds them to handlers in time order.
 
@@ -121,14 +103,8 @@ class InputFeeder:
         self.end = end
         self._chunk_index = 0
         self._chunk: Chunk | None = None
-        # Per chunk, made once (a stretch is a few hundred inputs, so a stretch's cost is its
-        # number of numpy calls; a chunk holds about fifteen stretches): the relays as Python
-        # ints; per request kind, its chunk positions and times (what a stretch offers to
-        # on_requests is a slice of them); and, per set of kinds taken by on_requests, the
-        # inputs left (a stretch's inputs are a slice of that view).
+        # The chunk's relays as Python ints, converted once per chunk (not once per stretch).
         self._relays: list[int] = []
-        self._by_kind: list[tuple[int, list[int], list[float]]] = []
-        self._views: dict[tuple[int, ...], _View] = {}
         self._pos = 0
         self.fed = 0
 
@@ -187,34 +163,28 @@ class InputFeeder:
                 chunk = self._next_chunk()
                 if chunk is None:
                     return
-                self._start_chunk(chunk)
+                self._chunk, self._pos = chunk, 0
+                self._relays = chunk.relays.tolist()
                 continue
-            times = chunk.times
-            stop = int(times.searchsorted(until, side="left"))
+            times, kinds, args, txs = chunk.times, chunk.kinds, chunk.args, chunk.txs
+            stop = int(np.searchsorted(times, until, side="left"))
             pos = self._pos
             if stop <= pos:
                 return
-            # The kinds to leave out of the stretch, in REQUEST_MODULES order: on_requests is
-            # offered every kind with inputs in [pos, stop) (their times, in order) and those
-            # it takes are left out. A kind without inputs in the stretch is left out too: that
-            # changes nothing in [pos, stop), and so most stretches of a chunk share one view.
-            taken: tuple[int, ...] = ()
+            seg_kinds, seg_args, seg_times = kinds[pos:stop], args[pos:stop], times[pos:stop]
             if on_requests is not None:
-                for kind, positions, kind_times in self._by_kind:
-                    lo = bisect_left(positions, pos)
-                    hi = bisect_left(positions, stop, lo)
-                    if hi == lo or on_requests(kind, kind_times[lo:hi]):
-                        taken += (kind,)
-            view = self._views.get(taken)
-            if view is None:
-                view = self._views[taken] = self._view(chunk, taken)
-            # The view's inputs at chunk positions in [pos, stop): the stretch's inputs
-            # without the taken kinds, in order.
-            kept = view.kept
-            a, b = (pos, stop) if kept is None else (bisect_left(kept, pos),
-                                                     bisect_left(kept, stop))
-            kinds_l, args_l, times_l = view.kinds[a:b], view.args[a:b], view.times[a:b]
-            txs, relays_l = chunk.txs, self._relays
+                keep: npt.NDArray[np.bool_] | None = None
+                for kind in REQUEST_MODULES:
+                    mask = seg_kinds == kind
+                    if mask.any() and on_requests(kind, seg_times[mask].tolist()):
+                        keep = ~mask if keep is None else keep & ~mask
+                if keep is not None:
+                    seg_kinds, seg_args = seg_kinds[keep], seg_args[keep]
+                    seg_times = seg_times[keep]
+            kinds_l = seg_kinds.tolist()
+            args_l = seg_args.tolist()
+            times_l = seg_times.tolist()
+            relays_l = self._relays
             if on_stretch is not None:
                 on_stretch(kinds_l, args_l, times_l, txs, relays_l)
             else:
@@ -223,26 +193,6 @@ class InputFeeder:
             self._pos = stop
             if stop < times.size:
                 return
-
-    def _start_chunk(self, chunk: Chunk) -> None:
-        self._chunk, self._pos = chunk, 0
-        self._relays = chunk.relays.tolist()
-        self._by_kind = []
-        for kind in REQUEST_MODULES:
-            positions = np.flatnonzero(chunk.kinds == kind)
-            self._by_kind.append((kind, positions.tolist(), chunk.times[positions].tolist()))
-        self._views = {}
-
-    @staticmethod
-    def _view(chunk: Chunk, taken: tuple[int, ...]) -> _View:
-        if not taken:
-            return _View(None, chunk.kinds.tolist(), chunk.args.tolist(), chunk.times.tolist())
-        keep = chunk.kinds != taken[0]
-        for kind in taken[1:]:
-            keep &= chunk.kinds != kind
-        kept = np.flatnonzero(keep)
-        return _View(kept.tolist(), chunk.kinds[kept].tolist(), chunk.args[kept].tolist(),
-                     chunk.times[kept].tolist())
 
     @staticmethod
     def _feed(kinds_l: list[int], args_l: list[int], times_l: list[float],
