@@ -159,6 +159,18 @@ class Mailbox(Generic[T]):
         self._finishes.append(finish)
         return finish
 
+    @property
+    def log_finish(self) -> Callable[[float], None]:
+        """Append one message's finish time to the log that :meth:`in_system` reads.
+
+        For a hot loop that inlines :meth:`serve_one` on a mailbox with ``batch_size == 1``
+        (nothing ever waits in it then, since :meth:`offer` runs every message at once): the
+        loop updates ``busy_until``, ``busy_time``, ``served`` and ``batches`` as
+        :meth:`serve_one` does and logs the finish with this. The log lives as long as the
+        mailbox (it is only trimmed and cleared in place), so the callable stays valid.
+        """
+        return self._finishes.append
+
     def serve_many(self, arrivals: list[float], services: list[float]) -> list[float]:
         """Serve messages one at a time, exactly as :meth:`serve_one` on each in order.
 

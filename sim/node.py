@@ -69,7 +69,7 @@ from sim.control import (
 )
 from sim.control.validation import InputLimits
 from sim.events import EventLog
-from sim.inputs import KIND_TX, REQUEST_MODULES
+from sim.inputs import KIND_SYNC, KIND_TX, REQUEST_MODULES
 from sim.mailbox import Mailbox
 from sim.metrics import MIB, RequestStats
 from sim.service_draws import ServiceDraws
@@ -714,17 +714,25 @@ class Node:
         pool_rule = None if v1.retired else router.split_rule(POOL)
         sync_v1 = self.services[SYNC]["v1"]
         sync_rule = None if sync_v1.retired else router.split_rule(SYNC)
+        # The rules' (draws, split) as plain locals (read only when the rule is not None).
+        pool_draws, pool_split = pool_rule or (False, 0)
+        sync_draws, sync_split = sync_rule or (False, 0)
         draw = router.next_draw
-        # The V1 pool's direct path (:meth:`PoolInstance.add_direct`), unrolled.
-        v1_pool, v1_box, v1_cost, v1_stats = self._v1_pool, v1.mailbox, v1.cost, v1.stats
+        # The V1 pool's direct path (:meth:`PoolInstance.add_direct`), unrolled, with its
+        # mailbox's serve_one inlined (Mailbox.log_finish: V1 mailboxes serve one message at a
+        # time, so none ever waits and serve_one is the Lindley step alone).
+        v1_pool, v1_box, v1_stats = self._v1_pool, v1.mailbox, v1.stats
         v1_offer = v1_pool.offer
         v1_size = v1_pool.size_of
+        v1_single = v1.cost.single
+        v1_log = v1_box.log_finish
         # record_v1(POOL, True, latency), unrolled (split_rule implies the intended profile).
         pool_counts = router.v1_counters(POOL)
         allow = self.peer_limiter.allow
         # ServiceInstance.serve_direct of V1 sync serving, unrolled likewise.
         sync_draw = sync_v1.draws.next
         sync_box, sync_stats = sync_v1.mailbox, sync_v1.stats
+        sync_log = sync_box.log_finish
         sync_counts = router.v1_counters(SYNC)
         emit = self.events.emit
         pool_breaker = router.breaker(POOL)
@@ -739,6 +747,14 @@ class Node:
         nexts = times[1:]
         if times:
             nexts.append(-math.inf)
+        if v1_box.batch_size != 1 or sync_box.batch_size != 1:
+            raise RuntimeError("the inlined V1 serve_one needs mailboxes that serve one at a time")
+        # The integer counters of the inlined paths (node ledger, V1 mailboxes, V1 routing
+        # counters, unserved) are added once, after the loop: integer sums do not depend on
+        # order, and nothing reads them inside a stretch (routing stats, metrics samples and
+        # the ledger check run at coarse events). Float sums (busy_time, total_latency) and
+        # the stats' latency logs depend on order: they stay per input.
+        n_tx = n_pool = n_sync = n_sync_ok = 0
         for kind, arg, t, t_next in zip(kinds, args, times, nexts, strict=True):
             if kind == KIND_TX:
                 if pool_rule is None:
@@ -746,46 +762,68 @@ class Node:
                     continue
                 if (heap and heap[0][0] < t) or v2_box.waiting_start <= t:
                     step_to(t)
-                ledger.arrived += 1
+                n_tx += 1  # ledger.arrived
                 tx = txs[arg]
-                if pool_rule[0] and pool_rule[1] >= draw():
+                if pool_draws and pool_split >= draw():
                     if pool_breaker.allow(t):
                         v2_offer(tx, relays[arg], t, t_next)
                         continue
                     self.pool_v2.stats.record_refused()
                 resident = v1_size()
-                busy = v1_box.busy_until  # v1_box.start_time(t), inlined
-                v1_offer(tx, t if t > busy else busy)
-                latency = v1_box.serve_one(t, v1_cost.single(resident)) - t
+                busy = v1_box.busy_until
+                start = t if t > busy else busy  # v1_box.start_time(t)
+                v1_offer(tx, start)
+                # v1_box.serve_one(t, service): the offer does not touch the mailbox, so
+                # start is still serve_one's start (served and batches += 1: n_pool).
+                service = v1_single(resident)
+                finish = start + service
+                v1_box.busy_until = finish
+                v1_box.busy_time += service
+                v1_log(finish)
+                latency = finish - t
                 v1_stats.record(latency)
-                pool_counts.executions += 1
-                pool_counts.requests += 1
-                pool_counts.successes += 1
+                # pool_counts: executions, requests and successes += 1 (n_pool).
                 pool_counts.total_latency += latency
+                n_pool += 1
                 continue
-            module = REQUEST_MODULES[kind]
-            if module != SYNC or sync_rule is None:
-                self.submit_request(module, arg, t)
+            if kind != KIND_SYNC or sync_rule is None:
+                self.submit_request(REQUEST_MODULES[kind], arg, t)
                 continue
             if (heap and heap[0][0] < t) or v2_box.waiting_start <= t:
                 step_to(t)
             if not allow(arg, t):
                 emit(t, "rate_limited", peer=arg)
                 continue
-            if sync_rule[0] and sync_rule[1] >= draw():
+            if sync_draws and sync_split >= draw():
                 if sync_breaker.allow(t):
                     sync_v2_call(t, arg, t_next)
                     continue
                 self.services[SYNC]["v2"].stats.record_refused()
             ok, cost = sync_draw()
-            latency = sync_box.serve_one(t, cost) - t
+            busy = sync_box.busy_until
+            # sync_box.serve_one(t, cost), inlined as for the pool above.
+            finish = (t if t > busy else busy) + cost
+            sync_box.busy_until = finish
+            sync_box.busy_time += cost
+            sync_log(finish)
+            latency = finish - t
             sync_stats.record(latency, ok)
-            sync_counts.executions += 1
-            sync_counts.requests += 1
-            sync_counts.successes += ok
+            # sync_counts: executions and requests += 1, successes += ok; unserved += not ok.
             sync_counts.total_latency += latency
-            if not ok:
-                self.unserved += 1
+            n_sync += 1
+            n_sync_ok += ok
+        ledger.arrived += n_tx
+        v1_box.served += n_pool
+        v1_box.batches += n_pool
+        pool_counts.executions += n_pool
+        pool_counts.requests += n_pool
+        pool_counts.successes += n_pool
+        sync_box.served += n_sync
+        sync_box.batches += n_sync
+        sync_counts.executions += n_sync
+        sync_counts.requests += n_sync
+        sync_counts.successes += n_sync_ok
+        self.unserved += n_sync - n_sync_ok
         if (router.rule_changes, v1.retired, sync_v1.retired) != rules_mark:
             # The loop read the routing rules once; only coarse events may change them.
             raise RuntimeError("routing rules changed inside a stretch of inputs")

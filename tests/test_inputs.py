@@ -1,7 +1,14 @@
 import numpy as np
 
 from pool import Transaction
-from sim.inputs import KIND_FILTER, KIND_SYNC, KIND_TX, InputFeeder, RequestSource
+from sim.inputs import (
+    KIND_FILTER,
+    KIND_SUBSCRIPTION,
+    KIND_SYNC,
+    KIND_TX,
+    InputFeeder,
+    RequestSource,
+)
 from sim.workload import TxStream, TxWorkload
 
 
@@ -54,3 +61,62 @@ def test_inputs_do_not_depend_on_how_time_is_sliced() -> None:
     assert a == b
     c = collect(feeder(seed=5), [200.0])
     assert a != c
+
+
+def _stretch_feeder() -> InputFeeder:
+    # Three request kinds with different windows, so stretches see every mix of kinds.
+    return InputFeeder(
+        TxWorkload((TxStream(rate={"kind": "constant", "rate": 6.0}),),
+                   np.random.default_rng(3)),
+        [RequestSource(KIND_SYNC, 4.0, (7, 8, 9)),
+         RequestSource(KIND_FILTER, 2.0, (100, 101), start=20.0, end=150.0),
+         RequestSource(KIND_SUBSCRIPTION, 1.5, (200,), start=60.0)],
+        (1, 2, 3), np.random.default_rng(4), 30.0, 200.0)
+
+
+def test_stretches_and_batches_are_the_inputs_one_by_one() -> None:
+    # advance with on_requests / on_stretch (per-chunk views, bisects and slices) must offer
+    # each kind's times of the stretch in kind order and hand over exactly the stretch's
+    # inputs minus the kinds taken, in order: checked against the plain one-by-one stream.
+    everything = collect(_stretch_feeder(), [200.0])
+    # Chunk ends (every 30 s) among the bounds: the feeder splits a stretch at a chunk end.
+    bounds = sorted({float(b) for b in np.random.default_rng(9).uniform(0.0, 200.0, 60)}
+                    | {0.5, 200.0} | {30.0 * k for k in range(1, 7)})
+    f = _stretch_feeder()
+    offered: list[tuple[int, list[float]]] = []
+    got: list[list[tuple[float, int, int]]] = []
+    calls = [0]
+
+    def on_requests(kind: int, times: list[float]) -> bool:
+        offered.append((kind, times))
+        calls[0] += 1
+        return calls[0] % 3 != 0  # takes two batches of three, in a rotating pattern
+
+    def on_stretch(kinds: list[int], args: list[int], times: list[float],
+                   txs: list[Transaction], relays: list[int]) -> None:
+        got.append([(txs[a].arrival, k, relays[a]) if k == KIND_TX else (t, k, a)
+                    for k, a, t in zip(kinds, args, times, strict=True)])
+
+    prev = 0.0
+    want_offered: list[tuple[int, list[float]]] = []
+    want: list[list[tuple[float, int, int]]] = []
+    for until in bounds:
+        stretch = [x for x in everything if prev <= x[0] < until]
+        prev = until
+        if not stretch:
+            continue
+        taken = set()
+        for kind in (KIND_SYNC, KIND_FILTER, KIND_SUBSCRIPTION):
+            times = [t for t, k, _ in stretch if k == kind]
+            if times:
+                want_offered.append((kind, times))
+                if len(want_offered) % 3 != 0:
+                    taken.add(kind)
+        want.append([x for x in stretch if x[1] not in taken])
+    for until in bounds:
+        f.advance(until, lambda tx, peer: None, lambda kind, caller, t: None, on_requests,
+                  on_stretch)
+    assert got == want
+    assert offered == want_offered
+    assert f.fed == len(everything)
+    assert any(k == KIND_SUBSCRIPTION for part in got for _, k, _ in part)
