@@ -198,6 +198,12 @@ class TimeSeries:
         # (the usual case: the sampler writes the same keys every time); else None.
         self._row_keys: tuple[str, ...] | None = None
         self._row_columns: list[array[float]] = []
+        # Rows of that usual case not yet moved into the columns: row-major, each row its
+        # time then its values in `_row_keys` order. One C-level extend per row instead of an
+        # append per column; _unpack moves them into the columns (bit for bit) before anything
+        # reads or reshapes the columns.
+        self._pending: array[float] = array("d")
+        self._pending_rows = 0
         # Spilled rows, one file per column; every file holds `_spilled` float64 values.
         self._files: dict[str, BinaryIO] = {}
         self._spilled = 0
@@ -215,13 +221,15 @@ class TimeSeries:
         keys = tuple(values)
         if keys == self._row_keys:
             # The same columns as the last row and no others: each column gets its value,
-            # exactly what the loops below would do (no column is new, none is back-filled).
-            self._time.append(time)
-            for known, value in zip(self._row_columns, values.values(), strict=True):
-                known.append(value)
-            if len(self._time) >= self._block_rows:
+            # exactly what the loops below would do (no column is new, none is back-filled),
+            # held row-major until _unpack.
+            self._pending.append(time)
+            self._pending.extend(values.values())
+            self._pending_rows += 1
+            if len(self._time) + self._pending_rows >= self._block_rows:
                 self._spill()
             return
+        self._unpack()
         n = len(self._columns["time"])
         self._columns["time"].append(time)
         for name, value in values.items():
@@ -262,8 +270,23 @@ class TimeSeries:
             nan_block[:k].tofile(f)
             left -= k
 
+    def _unpack(self) -> None:
+        """Move the pending row-major rows into their columns (same values, same bits)."""
+        rows = self._pending_rows
+        if not rows:
+            return
+        table = np.frombuffer(self._pending, dtype=np.float64).reshape(
+            rows, len(self._row_columns) + 1)
+        self._time.frombytes(table[:, 0].tobytes())
+        for j, column in enumerate(self._row_columns, 1):
+            column.frombytes(table[:, j].tobytes())
+        del table  # a live view would forbid resizing the buffer below
+        del self._pending[:]
+        self._pending_rows = 0
+
     def _spill(self) -> None:
         """Move the in-memory rows to the end of the column files."""
+        self._unpack()
         if not self._columns["time"]:
             return
         rows = len(self._columns["time"])
@@ -273,7 +296,7 @@ class TimeSeries:
         self._spilled += rows
 
     def __len__(self) -> int:
-        return self._spilled + len(self._columns["time"])
+        return self._spilled + len(self._columns["time"]) + self._pending_rows
 
     @property
     def names(self) -> list[str]:
@@ -293,6 +316,7 @@ class TimeSeries:
         Returns:
             Column name to array; copies unless ``final``.
         """
+        self._unpack()
         if not final:
             return {name: self.column(name) for name in self.names}
         if self._spilled == 0:
@@ -323,6 +347,7 @@ class TimeSeries:
         Raises:
             KeyError: If there is no such column.
         """
+        self._unpack()
         tail = self._columns[name]
         out = np.empty(self._spilled + len(tail), dtype=np.float64)
         if self._spilled:

@@ -45,7 +45,18 @@ from sim.inputs import (
 )
 from sim.metrics import MIB, TimeSeries
 from sim.network import Network
-from sim.node import POOL, SYNC, Node, Regression
+from sim.node import (
+    POOL,
+    POOL_METRIC_NAMES,
+    POOL_V2_METRIC_NAMES,
+    SERVICE_METRIC_NAMES,
+    SERVICE_V2_METRIC_NAMES,
+    SYNC,
+    Node,
+    PoolInstance,
+    Regression,
+    ServiceInstance,
+)
 from sim.result import Result
 from sim.rng import RngStreams
 from sim.rollout import error_rate_window, memory_increase, performance, zero_downtime
@@ -70,7 +81,10 @@ _SYNC_ENGINE_METRICS = ("sync_speed_bps", "blocks_behind", "avg_block_processing
 """The sync engine's own figures that go into the series as they are."""
 _INCLUSION_AVG = f"{POOL}.inclusion_delay_avg_s"
 _INCLUSION_P95 = f"{POOL}.inclusion_delay_p95_s"
-_TRAFFIC_SPLIT_KEYS = tuple((module, f"{module}.traffic_split") for module in _MODULES)
+_INCLUSION_KEYS = (_INCLUSION_AVG, _INCLUSION_P95)
+_TAIL_KEYS = ("rate_limit.refused", "chain.height",
+              *(f"{module}.traffic_split" for module in _MODULES))
+"""The last columns of a sample row, in order (the traffic splits in :data:`_MODULES` order)."""
 
 
 class _ColumnKeys(dict[str, str]):
@@ -174,6 +188,9 @@ class Model:
         self.included = 0
         self._breaker_marks: dict[str, int] = {}
         self._row_keys: dict[str, _ColumnKeys] = {}
+        self._plan: tuple[tuple[tuple[PoolInstance, tuple[str, ...]], ...],
+                          tuple[tuple[ServiceInstance, tuple[str, ...]], ...]] | None = None
+        self._sync_key_cache: dict[str, tuple[str, ...]] = {}
         self._disconnect_mark = 0
         self._rate_limited_mark = 0
 
@@ -379,29 +396,60 @@ class Model:
             keys = self._row_keys[prefix] = _ColumnKeys(prefix)
         return keys
 
+    def _sample_plan(self) -> tuple[tuple[tuple[PoolInstance, tuple[str, ...]], ...],
+                                    tuple[tuple[ServiceInstance, tuple[str, ...]], ...]]:
+        """The pool and service instances a sample reads, each with its column keys in order.
+
+        Made once: the instances and their metric names never change during a run.
+        """
+        if self._plan is None:
+            node = self.node
+            pools = tuple(
+                (inst, tuple(self._keys(f"{POOL}.{inst.version}")[name] for name in (
+                    POOL_V2_METRIC_NAMES if inst.version == "v2" else POOL_METRIC_NAMES)))
+                for inst in (node.pool_v1, node.pool_v2))
+            services = []
+            for module, versions in node.services.items():
+                # Sync's request serving is reported apart from the sync engine's own metrics.
+                prefix = f"{SYNC}.serving" if module == SYNC else module
+                for version, service in versions.items():
+                    keys = self._keys(f"{prefix}.{version}")
+                    names = SERVICE_V2_METRIC_NAMES if version == "v2" else SERVICE_METRIC_NAMES
+                    services.append((service, tuple(keys[name] for name in names)))
+            self._plan = (pools, tuple(services))
+        return self._plan
+
+    def _sync_keys(self, version: str) -> tuple[str, ...]:
+        """Column keys of a sync engine's figures, in the order :meth:`sample` writes them."""
+        keys = self._sync_key_cache.get(version)
+        if keys is None:
+            named = self._keys(f"{SYNC}.{version}")
+            keys = self._sync_key_cache[version] = tuple(named[name] for name in (
+                *_SYNC_ENGINE_METRICS, "memory_usage_mb", "peer_disconnect_rate_percent",
+                "block_processing_delay_s"))
+        return keys
+
     def sample(self, now: float, interval: float) -> dict[str, float]:
         """Take one metrics sample at ``now`` into the time series; return it."""
         self.node.settle(now)
-        row: dict[str, float] = {}
         node = self.node
-        keys_of = self._keys
-        for inst in (node.pool_v1, node.pool_v2):
-            keys = keys_of(f"{POOL}.{inst.version}")
-            for name, value in node.pool_metrics(inst, now, interval).items():
-                row[keys[name]] = value
+        pools, services = self._sample_plan()
+        # Keys and values side by side, in the row's column order, made into the row at the
+        # end with one dict(zip(...)): no dict per instance, no key lookup per value.
+        keys: list[str] = []
+        values: list[float] = []
+        for inst, inst_keys in pools:
+            keys += inst_keys
+            values += node.pool_metric_values(inst, now, interval)
         h = self.inclusion_window
-        row[_INCLUSION_AVG] = h.mean
-        row[_INCLUSION_P95] = h.quantile(0.95)
+        keys += _INCLUSION_KEYS
+        values += (h.mean, h.quantile(0.95))
         if h.count:
             self.inclusion_total.merge(h)
         h.reset()
-        for module, versions in node.services.items():
-            # Sync's request serving is reported apart from the sync engine's own metrics.
-            prefix = f"{SYNC}.serving" if module == SYNC else module
-            for version, service in versions.items():
-                keys = keys_of(f"{prefix}.{version}")
-                for name, value in node.service_metrics(service, now, interval).items():
-                    row[keys[name]] = value
+        for service, service_keys in services:
+            keys += service_keys
+            values += node.service_metric_values(service, now, interval)
         disconnects = self.network.disconnects - self._disconnect_mark
         self._disconnect_mark = self.network.disconnects
         # No disconnects: the rate is 100.0 * 0 / reachable = 0.0 whatever the count (>= 1), so
@@ -409,22 +457,21 @@ class Model:
         reachable = max(1, len(self.network.reachable())) if disconnects else 1
         for version, link in self.links.items():
             m = link.engine.metrics(now)
-            keys = keys_of(f"{SYNC}.{version}")
-            for name in _SYNC_ENGINE_METRICS:
-                row[keys[name]] = float(m[name])
-            row[keys["memory_usage_mb"]] = (
+            keys += self._sync_keys(version)
+            values += [float(m[name]) for name in _SYNC_ENGINE_METRICS]
+            values += (
                 self.scenario.sync.base_memory_mb + float(m["memory_bytes"]) / MIB
-                + (node.leaked_bytes(SYNC, now) / MIB if version == "v2" else 0.0))
-            row[keys["peer_disconnect_rate_percent"]] = 100.0 * disconnects / reachable
-            row[keys["block_processing_delay_s"]] = (
+                + (node.leaked_bytes(SYNC, now) / MIB if version == "v2" else 0.0),
+                100.0 * disconnects / reachable,
                 float(m["blocks_behind"]) * self.scenario.blocks.slot)
         limited = self.peer_limiter.refused
-        row["rate_limit.refused"] = float(limited - self._rate_limited_mark)
+        keys += _TAIL_KEYS
+        values += (float(limited - self._rate_limited_mark), float(self.chain.height))
         self._rate_limited_mark = limited
-        row["chain.height"] = float(self.chain.height)
         self._log_breaker_transitions()
-        for module, key in _TRAFFIC_SPLIT_KEYS:
-            row[key] = float(self.router.split(module))
+        router = self.router
+        values += [float(router.split(module)) for module in _MODULES]
+        row = dict(zip(keys, values, strict=True))
         self.series.sample(now, row)
         return row
 

@@ -182,3 +182,94 @@ def test_rollout_window_equals_snapshot_from_rows_in_a_model_run() -> None:
     link.on_sample = checked  # type: ignore[method-assign]
     model.execute()
     assert len(seen) == 180
+
+
+@given(st.lists(st.tuples(key_orders, st.booleans()), max_size=40), st.integers(1, 6))
+def test_time_series_with_reads_between_rows_equals_naive_columns(
+        steps: list[tuple[tuple[str, ...], bool]], block: int) -> None:
+    # Rows held row-major (the same keys as the last row) must read the same whether the
+    # columns are read between rows (forcing them into the columns) or only at the end.
+    series = TimeSeries(block_rows=block)
+    want: dict[str, list[float]] = {"time": []}
+    for i, (keys, read) in enumerate(steps):
+        row = {k: float(i * 10 + j) + 0.5 for j, k in enumerate(keys)}
+        series.sample(float(i), row)
+        for k in keys:
+            want.setdefault(k, [math.nan] * i)
+        want["time"].append(float(i))
+        for k, col in want.items():
+            if k != "time":
+                col.append(row.get(k, math.nan))
+        assert len(series) == i + 1
+        if read:
+            np.testing.assert_array_equal(series.column("time"), np.array(want["time"]))
+    got = series.arrays(final=True)
+    assert list(got) == ["time", *sorted(k for k in want if k != "time")]
+    for k, col in want.items():
+        np.testing.assert_array_equal(got[k], np.array(col, dtype=np.float64))
+
+
+def test_sample_rows_equal_the_named_metrics_in_a_model_run() -> None:
+    # The sampler reads the values alone (Node.pool_metric_values, service_metric_values):
+    # its rows must carry each value under the name pool_metrics / service_metrics give it,
+    # and the pool counters must be pool.stats()'s.
+    from sim.node import (
+        POOL_METRIC_NAMES,
+        POOL_V2_METRIC_NAMES,
+        SERVICE_METRIC_NAMES,
+        SERVICE_V2_METRIC_NAMES,
+    )
+    from sim.runner import Model
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario("canary")
+    model = Model(scenario.model_copy(update={"duration": 600.0}), seed=2)
+    node = model.node
+    sample = model.sample
+    rows = 0
+
+    def checked(now: float, interval: float) -> dict[str, float]:
+        nonlocal rows
+        stats = {inst.version: inst.pool.stats() for inst in (node.pool_v1, node.pool_v2)}
+        row = sample(now, interval)
+        rows += 1
+        for inst in (node.pool_v1, node.pool_v2):
+            names = POOL_V2_METRIC_NAMES if inst.version == "v2" else POOL_METRIC_NAMES
+            prefix = f"transaction_pool.{inst.version}."
+            assert [k for k in row if k.startswith(prefix)] == [prefix + n for n in names]
+            for name in ("processed_transactions", "rejected_transactions"):
+                assert row[prefix + name] == float(stats[inst.version][name])  # type: ignore[arg-type]
+            assert row[prefix + "pool_size"] == float(len(inst.pool))
+        for module, versions in node.services.items():
+            for version in versions:
+                names = SERVICE_V2_METRIC_NAMES if version == "v2" else SERVICE_METRIC_NAMES
+                prefix = ("sync_service.serving" if module == "sync_service" else module)
+                prefix += f".{version}."
+                assert [k for k in row if k.startswith(prefix)] == [prefix + n for n in names]
+        return row
+
+    model.sample = checked  # type: ignore[method-assign]
+    model.execute()
+    assert rows == 60
+
+
+def test_pool_and_service_metrics_name_the_values() -> None:
+    from sim.runner import Model
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario("canary")
+    a = Model(scenario.model_copy(update={"duration": 300.0}), seed=4)
+    b = Model(scenario.model_copy(update={"duration": 300.0}), seed=4)
+    for m in (a, b):
+        m.execute()
+    for ia, ib in ((a.node.pool_v1, b.node.pool_v1), (a.node.pool_v2, b.node.pool_v2)):
+        named = a.node.pool_metrics(ia, 310.0, 10.0)
+        values = b.node.pool_metric_values(ib, 310.0, 10.0)
+        assert len(named) == len(values)
+        assert all(same(x, y) for x, y in zip(named.values(), values, strict=True))
+    for module in a.node.services:
+        for version in ("v1", "v2"):
+            named = a.node.service_metrics(a.node.services[module][version], 310.0, 10.0)
+            values = b.node.service_metric_values(b.node.services[module][version], 310.0, 10.0)
+            assert len(named) == len(values)
+            assert all(same(x, y) for x, y in zip(named.values(), values, strict=True))
