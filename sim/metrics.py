@@ -286,13 +286,30 @@ class TimeSeries:
 
     def _spill(self) -> None:
         """Move the in-memory rows to the end of the column files."""
-        self._unpack()
-        if not self._columns["time"]:
+        pending = self._pending_rows
+        rows = len(self._time) + pending
+        if not rows:
             return
-        rows = len(self._columns["time"])
+        if not pending:
+            for name, column in self._columns.items():
+                column.tofile(self._file(name))
+                del column[:]
+            self._spilled += rows
+            return
+        # Pending rows name every column (`_row_keys`), so each column's rows are its
+        # in-memory part followed by its column of the row-major table: written straight
+        # from the table (no second in-memory copy of the block on the way to the files).
+        assert self._row_keys is not None
+        where = {name: j for j, name in enumerate(("time", *self._row_keys))}
+        table = np.frombuffer(self._pending, dtype=np.float64).reshape(pending, len(where))
         for name, column in self._columns.items():
-            column.tofile(self._file(name))
+            f = self._file(name)
+            column.tofile(f)
             del column[:]
+            table[:, where[name]].tofile(f)
+        del table  # a live view would forbid resizing the buffer below
+        del self._pending[:]
+        self._pending_rows = 0
         self._spilled += rows
 
     def __len__(self) -> int:
