@@ -273,3 +273,24 @@ def test_pool_and_service_metrics_name_the_values() -> None:
             values = b.node.service_metric_values(b.node.services[module][version], 310.0, 10.0)
             assert len(named) == len(values)
             assert all(same(x, y) for x, y in zip(named.values(), values, strict=True))
+
+
+@given(st.lists(st.lists(finite, min_size=len(KEYS), max_size=len(KEYS)), min_size=1,
+                max_size=70), st.integers(1, 31))
+def test_health_window_sums_equal_each_column_reduced_alone(values: list[list[float]],
+                                                            size: int) -> None:
+    # The averaged columns are summed as one matrix (rows written twice, a ring slice per
+    # window): each sum must be np.add.reduce of that column's window alone, oldest first,
+    # as the window fills and after it wraps around.
+    window = HealthWindow(size)
+    history: list[dict[str, float]] = []
+    for vals in values:
+        row = dict(zip(KEYS, vals, strict=True))
+        history.append(row)
+        window.append(row)
+        sums = window._window_sums()
+        for i, key in enumerate(window._mean_keys):
+            column = [r[key] for r in history[-size:]]
+            want = np.add.reduce(np.asarray(column, dtype=np.float64))
+            assert same(float(sums[i]), float(want)), (key, sums[i], want)
+            assert same(float(sums[i] / len(column)), _mean(column))
