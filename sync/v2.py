@@ -219,6 +219,8 @@ class SyncV2(ImportingEngine):
                                    stall_after_s=cfg.stall_after_s)
         self._table: dict[str, _Peer] = {}
         self._connected: dict[str, None] = {}
+        # _connected_peers()'s answer, None after any change of _connected.
+        self._connected_cache: tuple[list[_Peer], dict[str, int]] | None = None
         # Table entries whose score has had a sample: every other score is exactly neutral
         # (see _ordered_peers). A superset is fine; entries leave with their table entry.
         self._scored: dict[str, None] = {}
@@ -372,6 +374,7 @@ class SyncV2(ImportingEngine):
         peer.head = max(peer.head, head_number) if peer_id in self._connected else head_number
         peer.last_seen = now
         self._connected[peer_id] = None
+        self._connected_cache = None
         self._highest = max(self._highest, head_number)
         return self._fill(now)
 
@@ -596,6 +599,7 @@ class SyncV2(ImportingEngine):
         peer.connected = False
         peer.last_seen = now
         self._connected.pop(peer.peer_id, None)
+        self._connected_cache = None
         for rid in [r for r, inf in self._inflight.items() if inf.req.peer_id == peer.peer_id]:
             inf = self._inflight.pop(rid)
             peer.busy -= 1
@@ -652,23 +656,47 @@ class SyncV2(ImportingEngine):
         # * so the order is: scored peers above neutral (best first, ties in connection
         #   order), then every peer at exactly the neutral value in connection order, then
         #   scored peers below it. A reverse sort is still stable in Python.
+        peers, position = self._connected_peers()
         scored = self._scored
-        ids = [p for p in connected if p in scored]
-        if not ids:
-            return [table[p] for p in connected]
-        values = values_at([table[p].score for p in ids], now)  # decayed, in list order
+        # The scored peers' positions in connection order (from the smaller of the two sets:
+        # few peers are ever scored in a long run with a stable population).
+        if len(scored) < len(peers):
+            ks = sorted([position[p] for p in scored if p in position])
+        else:
+            ks = [k for k, peer in enumerate(peers) if peer.peer_id in scored]
+        if not ks:
+            return list(peers)
+        # Decayed in connection order as before (each score's decay depends on it alone).
+        values = values_at([peers[k].score for k in ks], now)
         neutral = self._neutral_value
-        above = [k for k, v in enumerate(values) if v > neutral]
-        below = [k for k, v in enumerate(values) if v < neutral]
+        above = [i for i, v in enumerate(values) if v > neutral]
+        below = [i for i, v in enumerate(values) if v < neutral]
         if not above and not below:
-            return [table[p] for p in connected]
+            return list(peers)
         above.sort(key=values.__getitem__, reverse=True)
         below.sort(key=values.__getitem__, reverse=True)
-        off = {ids[k] for k in above}
-        off.update(ids[k] for k in below)
-        return ([table[ids[k]] for k in above]
-                + [table[p] for p in connected if p not in off]
-                + [table[ids[k]] for k in below])
+        # The neutral middle: every connected peer but those, in connection order.
+        middle = list(peers)
+        for k in sorted([ks[i] for i in above] + [ks[i] for i in below], reverse=True):
+            del middle[k]
+        return ([peers[ks[i]] for i in above] + middle + [peers[ks[i]] for i in below])
+
+    def _connected_peers(self) -> tuple[list[_Peer], dict[str, int]]:
+        """The connected peers in connection order and each one's position in that list.
+
+        Kept until ``_connected`` changes: a connected peer's table entry is never replaced
+        (only peers not connected leave the table, and a new entry is made only for an id
+        not in it).
+
+        Returns:
+            The list (not to be changed by the caller) and peer id to index in it.
+        """
+        cached = self._connected_cache
+        if cached is None:
+            table = self._table
+            peers = [table[p] for p in self._connected]
+            cached = self._connected_cache = (peers, {p.peer_id: k for k, p in enumerate(peers)})
+        return cached
 
     def _slots(self, peer: _Peer, kind: RequestKind) -> int:
         cap = peer.score.capacity(kind, self._target_rtt_s)
