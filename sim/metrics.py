@@ -37,6 +37,12 @@ WINDOW_FIGURES = ("requests", "errors", "timeouts", "refused", "avg_latency_ms",
 """The names of :meth:`RequestStats.roll`'s figures, in :meth:`RequestStats.roll_figures` order."""
 
 
+_EMPTY_WINDOW = (0.0, 0.0, 0.0, 0.0, math.nan * 1e3, math.nan * 1e3, math.nan * 1e3)
+""":meth:`RequestStats.roll_figures` of a window that recorded nothing (the same operations
+on the same values as the general path: ``float(0)`` and an empty histogram's NaN mean and
+quantiles times 1e3)."""
+
+
 class RequestStats:
     """Request counters and latency histograms for one module instance (module, version).
 
@@ -123,6 +129,13 @@ class RequestStats:
             ``(requests, errors, timeouts, refused, avg_latency_ms, p95_latency_ms,
             p99_latency_ms)`` of the window.
         """
+        if not (self.requests or self.refused or self._latencies or self.window_latency.count):
+            # Nothing recorded in the window (idle modules; V2 at a small share): the figures
+            # below would be zeros and NaNs, no total would move (+= 0), nothing would merge,
+            # and the histogram is already as reset leaves it (only add/extend/add_many
+            # change it, and each raises its count). errors and timeouts only grow with
+            # requests, so they are 0 too.
+            return _EMPTY_WINDOW
         self._flush()
         h = self.window_latency
         # An empty window's quantiles are NaN (the common case: V2 at a small share, idle).

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.histogram import _VECTOR_MIN, LogHistogram
-from sim.metrics import TimeSeries
+from sim.metrics import RequestStats, TimeSeries
 from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
 from sim.rollout_link import HealthWindow, _mean, snapshot_from_rows
 
@@ -294,3 +294,52 @@ def test_health_window_sums_equal_each_column_reduced_alone(values: list[list[fl
             want = np.add.reduce(np.asarray(column, dtype=np.float64))
             assert same(float(sums[i]), float(want)), (key, sums[i], want)
             assert same(float(sums[i] / len(column)), _mean(column))
+
+
+def _ref_roll_figures(s: RequestStats) -> tuple[float, ...]:
+    # RequestStats.roll_figures as first written (no empty-window shortcut).
+    s._flush()
+    h = s.window_latency
+    p95, p99 = h.quantiles(0.95, 0.99) if h.count else (math.nan, math.nan)
+    out = (float(s.requests), float(s.errors), float(s.timeouts), float(s.refused),
+           h.mean * 1e3, p95 * 1e3, p99 * 1e3)
+    s.total_requests += s.requests
+    s.total_errors += s.errors
+    s.total_timeouts += s.timeouts
+    s.total_refused += s.refused
+    if h.count:
+        s.total_latency.merge(h)
+    h.reset()
+    s.requests = s.errors = s.timeouts = s.refused = 0
+    return out
+
+
+stats_ops = st.lists(st.one_of(
+    st.tuples(st.just("record"), st.floats(1e-4, 5.0), st.booleans(), st.booleans()),
+    st.tuples(st.just("refused")),
+    st.tuples(st.just("each"), st.lists(st.floats(1e-4, 5.0), max_size=4)),
+    st.tuples(st.just("many"), st.lists(st.floats(1e-4, 5.0), max_size=4)),
+    st.tuples(st.just("roll"))), max_size=40)
+
+
+@given(stats_ops)
+def test_roll_figures_equals_the_general_path(ops: list[tuple]) -> None:
+    import struct
+
+    fast, ref = RequestStats(), RequestStats()
+    for op in [*ops, ("roll",), ("roll",)]:
+        for s in (fast, ref):
+            if op[0] == "record":
+                s.record(op[1], op[2], op[3])
+            elif op[0] == "refused":
+                s.record_refused()
+            elif op[0] == "each":
+                s.record_each(list(op[1]), [True] * len(op[1]))
+            elif op[0] == "many":
+                s.record_many(np.array(op[1], dtype=np.float64))
+        if op[0] == "roll":
+            got, want = fast.roll_figures(), _ref_roll_figures(ref)
+            assert struct.pack("7d", *got) == struct.pack("7d", *want)
+            assert fast.totals() == ref.totals() or all(
+                same(a, b) for a, b in zip(fast.totals().values(), ref.totals().values(),
+                                           strict=True))
