@@ -54,6 +54,7 @@ entries; the disconnected peer seen longest ago is forgotten first (non-banned b
 from __future__ import annotations
 
 import heapq
+import math
 from bisect import insort
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -418,8 +419,7 @@ class SyncV2(ImportingEngine):
             exhausted.
         """
         table = self._table
-        tip = self.ledger.tip  # only imports move it, and nothing here imports
-        reach = tip + self.config.block_cache_size
+        trigger = self._fill_trigger()
         for peer_id, head_number in announcements:
             peer = table.get(peer_id)
             if peer is None or not peer.connected:
@@ -428,20 +428,41 @@ class SyncV2(ImportingEngine):
                 peer.head = head_number
             if head_number > self._highest:
                 self._highest = head_number
-            # _fill is skipped only when it would provably return [] having changed nothing:
-            # not started, or no task queued and _extend_tasks would add none: its limit is
-            # min(best_known, reach) with best_known = max(_highest, tip), and
-            # nxt > min(max(h, tip), reach)  <=>  nxt > reach or (nxt > h and nxt > tip).
-            if not self._started:
-                continue
-            if not self._body_tasks and not self._header_tasks:
-                nxt = self._next_header
-                if nxt > reach or (nxt > self._highest and nxt > tip):
-                    continue
-            out = self._fill(now)
-            if out:
-                return out
+            if head_number >= trigger:
+                out = self._fill(now)
+                if out:
+                    return out
+                trigger = self._fill_trigger()  # _fill may have queued tasks
         return []
+
+    def _fill_trigger(self) -> float:
+        """The smallest announced head for which :meth:`peer_head` would call :meth:`_fill`.
+
+        ``_fill`` is skipped only when it would provably return [] having changed nothing:
+        not started, or no task queued and ``_extend_tasks`` would add none: its limit is
+        ``min(best_known, reach)`` with ``best_known = max(_highest, tip)`` and
+        ``reach = tip + block_cache_size``, and ``nxt > min(max(h, tip), reach)`` iff
+        ``nxt > reach or (nxt > h and nxt > tip)``. Between two ``_fill`` calls of
+        :meth:`peer_heads` only ``_highest`` moves (up, to the head just announced; tip
+        moves only on imports, and nothing there imports), so with ``h`` the highest after
+        an announcement ``a``: fill iff ``a >= trigger``, where the trigger is -inf (always),
+        inf (never) or ``nxt`` (once a head reaches it).
+
+        Returns:
+            The threshold: a block number, or ``math.inf`` / ``-math.inf`` for never /
+            always.
+        """
+        if not self._started:
+            return math.inf
+        if self._body_tasks or self._header_tasks:
+            return -math.inf
+        nxt = self._next_header
+        tip = self.ledger.tip
+        if nxt > tip + self.config.block_cache_size:
+            return math.inf
+        if nxt <= tip or nxt <= self._highest:
+            return -math.inf
+        return nxt
 
     def peer_disconnected(self, peer_id: str, now: float) -> list[Action]:
         """A peer went away: re-queue what it owed.
