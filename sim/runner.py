@@ -31,6 +31,7 @@ from pool.ledger import LedgerImbalanceError
 from pool.tx_pool_v1 import TxPoolV1
 from pool.tx_pool_v2 import TxPoolV2
 from sim.blocks import merge_candidates
+from sim.call_later import call_repeatedly
 from sim.control import ModuleRouter, PeerRateLimiter
 from sim.control.validation import InputLimits
 from sim.events import EventLog
@@ -248,35 +249,35 @@ class Model:
 
     # -- processes -----------------------------------------------------------------------
 
-    def _slots(self) -> Generator[simpy.Event, Any, None]:
-        slot = self.scenario.blocks.slot
-        gas_limit = self.scenario.blocks.gas_limit
-        k = 1
-        while True:
-            yield self.env.timeout(k * slot - self.env.now)
-            now = self.env.now
-            self.advance(now)
-            block = self.node.build_block(now, gas_limit, merge_candidates)
-            self.blocks_built += 1
-            self.included += len(block)
-            if block:
-                delays = now - np.fromiter(map(_ARRIVAL, block), dtype=np.float64,
-                                           count=len(block))
-                self.inclusion_window.add_many(delays)
-            self.chain.extend(1)
-            for link in self.links.values():
-                link.announce_heads()
-            k += 1
+    # The slots, cleanups and samples recur for the whole run: each is a call_repeatedly
+    # (the event order of a `while True: yield env.timeout(...)` process; see
+    # sim/call_later.py) whose step does one round's work and returns the delay to the next.
 
-    def _cleanups(self, version: str) -> Generator[simpy.Event, Any, None]:
-        inst = self.node.pool_v1 if version == "v1" else self.node.pool_v2
+    def _slot(self, k: list[int]) -> float:
+        """One slot's block, at ``k[0] * slot``; returns the delay to the next slot."""
+        slot = self.scenario.blocks.slot
+        now = self.env.now
+        self.advance(now)
+        block = self.node.build_block(now, self.scenario.blocks.gas_limit, merge_candidates)
+        self.blocks_built += 1
+        self.included += len(block)
+        if block:
+            delays = now - np.fromiter(map(_ARRIVAL, block), dtype=np.float64,
+                                       count=len(block))
+            self.inclusion_window.add_many(delays)
+        self.chain.extend(1)
+        for link in self.links.values():
+            link.announce_heads()
+        k[0] += 1
+        return k[0] * slot - self.env.now
+
+    def _cleanup(self, inst: PoolInstance, k: list[int]) -> float:
+        """One age cleanup of a pool; returns the delay to the next."""
         interval = inst.pool.cleanup_interval
-        k = 1
-        while True:
-            yield self.env.timeout(k * interval - self.env.now)
-            self.advance(self.env.now)
-            self.node.cleanup(inst, self.env.now)
-            k += 1
+        self.advance(self.env.now)
+        self.node.cleanup(inst, self.env.now)
+        k[0] += 1
+        return k[0] * interval - self.env.now
 
     def _churn(self, peer_id: str) -> Generator[simpy.Event, Any, None]:
         peer = self.network.by_id[peer_id]
@@ -345,19 +346,18 @@ class Model:
         for link in self.links.values():
             link.restart()
 
-    def _sampler(self) -> Generator[simpy.Event, Any, None]:
+    def _sample_step(self, k: list[int]) -> float:
+        """One metrics sample and the rollout's turn; returns the delay to the next."""
         interval = self.scenario.run.metrics_interval
-        k = 1
-        while True:
-            yield self.env.timeout(k * interval - self.env.now)
-            now = self.env.now
-            self.advance(now)
-            row = self.sample(now, interval)
-            self.rollout.on_sample(now, row)
-            if self.router.version(SYNC) == "v2" and "v2" not in self.links:
-                self._add_v2_link()
-                self.links["v2"].start()
-            k += 1
+        now = self.env.now
+        self.advance(now)
+        row = self.sample(now, interval)
+        self.rollout.on_sample(now, row)
+        if self.router.version(SYNC) == "v2" and "v2" not in self.links:
+            self._add_v2_link()
+            self.links["v2"].start()
+        k[0] += 1
+        return k[0] * interval - self.env.now
 
     def _trace_inputs(self) -> Generator[simpy.Event, Any, None]:
         """Trace mode: one process per input, spawned chunk by chunk."""
@@ -511,10 +511,11 @@ class Model:
         """Run to the scenario's duration, drain, check the ledgers, summarise."""
         env = self.env
         scenario = self.scenario
-        env.process(self._slots())
-        env.process(self._cleanups("v1"))
-        env.process(self._cleanups("v2"))
-        env.process(self._sampler())
+        # The first delays as the processes computed them: k * interval - now, k = 1, now 0.
+        call_repeatedly(env, scenario.blocks.slot - env.now, self._slot, [1])
+        for inst in (self.node.pool_v1, self.node.pool_v2):
+            call_repeatedly(env, inst.pool.cleanup_interval - env.now, self._cleanup, inst, [1])
+        call_repeatedly(env, scenario.run.metrics_interval - env.now, self._sample_step, [1])
         for i in range(len(scenario.faults)):
             env.process(self._fault(i))
         dep = scenario.rollout.deprecation
