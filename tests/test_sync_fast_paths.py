@@ -294,3 +294,23 @@ def test_ranking_with_disconnects_equals_a_stable_sort_on_minus_score(
         ref.append((p.peer_id, r))
     want = [pid for pid, _ in sorted(ref, key=lambda x: -x[1].value(now))]
     assert [p.peer_id for p in eng._ordered_peers(now)] == want
+
+
+@given(st.lists(st.integers(-(2**70), 2**70), max_size=8))
+def test_combine_hash_equals_folding_mix64(parts: list[int]) -> None:
+    from sync.chain import combine_hash, mix64
+
+    h = 0x6A09E667F3BCC908
+    for part in parts:
+        h = mix64(h ^ (part & ((1 << 64) - 1)))
+    assert combine_hash(*parts) == h
+
+
+def test_chain_extend_with_cached_log_medians_equals_recomputing_them() -> None:
+    cached = Chain(np.random.default_rng(7))
+    fresh = Chain(np.random.default_rng(7))
+    for n in (1, 1, 3, 1, 2):
+        cached.extend(n)
+        fresh._log_medians = None  # made again from the config, as before the cache
+        fresh.extend(n)
+    assert [cached.block(k) for k in range(9)] == [fresh.block(k) for k in range(9)]
