@@ -253,12 +253,11 @@ class Model:
     # (the event order of a `while True: yield env.timeout(...)` process; see
     # sim/call_later.py) whose step does one round's work and returns the delay to the next.
 
-    def _slot(self, k: list[int]) -> float:
+    def _slot(self, slot: float, gas_limit: int, k: list[int]) -> float:
         """One slot's block, at ``k[0] * slot``; returns the delay to the next slot."""
-        slot = self.scenario.blocks.slot
         now = self.env.now
         self.advance(now)
-        block = self.node.build_block(now, self.scenario.blocks.gas_limit, merge_candidates)
+        block = self.node.build_block(now, gas_limit, merge_candidates)
         self.blocks_built += 1
         self.included += len(block)
         if block:
@@ -271,9 +270,8 @@ class Model:
         k[0] += 1
         return k[0] * slot - self.env.now
 
-    def _cleanup(self, inst: PoolInstance, k: list[int]) -> float:
+    def _cleanup(self, inst: PoolInstance, interval: float, k: list[int]) -> float:
         """One age cleanup of a pool; returns the delay to the next."""
-        interval = inst.pool.cleanup_interval
         self.advance(self.env.now)
         self.node.cleanup(inst, self.env.now)
         k[0] += 1
@@ -346,9 +344,8 @@ class Model:
         for link in self.links.values():
             link.restart()
 
-    def _sample_step(self, k: list[int]) -> float:
+    def _sample_step(self, interval: float, k: list[int]) -> float:
         """One metrics sample and the rollout's turn; returns the delay to the next."""
-        interval = self.scenario.run.metrics_interval
         now = self.env.now
         self.advance(now)
         row = self.sample(now, interval)
@@ -511,11 +508,15 @@ class Model:
         """Run to the scenario's duration, drain, check the ledgers, summarise."""
         env = self.env
         scenario = self.scenario
-        # The first delays as the processes computed them: k * interval - now, k = 1, now 0.
-        call_repeatedly(env, scenario.blocks.slot - env.now, self._slot, [1])
+        # The intervals read once, and the first delays computed, as the processes did:
+        # k * interval - now with k = 1 (the round counter k is the list's one item).
+        slot, gas_limit = scenario.blocks.slot, scenario.blocks.gas_limit
+        call_repeatedly(env, 1 * slot - env.now, self._slot, slot, gas_limit, [1])
         for inst in (self.node.pool_v1, self.node.pool_v2):
-            call_repeatedly(env, inst.pool.cleanup_interval - env.now, self._cleanup, inst, [1])
-        call_repeatedly(env, scenario.run.metrics_interval - env.now, self._sample_step, [1])
+            interval = inst.pool.cleanup_interval
+            call_repeatedly(env, 1 * interval - env.now, self._cleanup, inst, interval, [1])
+        interval = scenario.run.metrics_interval
+        call_repeatedly(env, 1 * interval - env.now, self._sample_step, interval, [1])
         for i in range(len(scenario.faults)):
             env.process(self._fault(i))
         dep = scenario.rollout.deprecation
