@@ -28,7 +28,7 @@ from simpy.events import NORMAL, URGENT
 class _Start(simpy.Event):
     """The start event of :func:`call_later`; mirrors ``simpy.events.Initialize``."""
 
-    def __init__(self, env: simpy.Environment, delay: float, fn: Callable[..., None],
+    def __init__(self, env: simpy.Environment, delay: float, fn: Callable[..., Any],
                  args: tuple[Any, ...]) -> None:
         # Event.__init__ inlined and triggered at once, as Initialize does.
         self.env = env
@@ -67,3 +67,39 @@ def call_later(env: simpy.Environment, delay: float, fn: Callable[..., None],
         *args: Its arguments.
     """
     _Start(env, delay, fn, args)
+
+
+class _Repeat(_Start):
+    """The event of :func:`call_repeatedly`: :class:`_Start`, then rescheduled after each call."""
+
+    def _fire(self, _event: simpy.Event) -> None:
+        delay = self._fn(*self._args)
+        if delay is None:
+            return
+        # Where the process would yield its next timeout (after the body's work, so after
+        # every event that work created), the event schedules itself again as that timeout.
+        if delay < 0:
+            raise ValueError(f"negative delay {delay}")
+        self.callbacks = [self._fire]
+        self.env.schedule(self, NORMAL, delay)
+
+
+def call_repeatedly(env: simpy.Environment, delay: float, fn: Callable[..., float | None],
+                    *args: Any) -> None:
+    """Run ``fn(*args)`` after ``delay``, then again after each delay it returns, until None.
+
+    Equivalent to ``env.process(p())`` with ``def p(): d = delay; while d is not None: yield
+    env.timeout(d); d = fn(*args)``, for a recurring process that nobody waits on: the same
+    events at the same times in the same order (see the module docstring; each later
+    timeout takes its creation number where the process would create it, right after the
+    body's work), with one event object reused instead of a timeout and a resumption each
+    time.
+
+    Args:
+        env: The SimPy environment.
+        delay: Seconds from now to the first call, ``>= 0``.
+        fn: The recurring work; returns the seconds to its next call (``>= 0``), or None to
+            stop.
+        *args: Its arguments.
+    """
+    _Repeat(env, delay, fn, args)

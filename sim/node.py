@@ -1014,56 +1014,99 @@ class Node:
     # -- metrics -------------------------------------------------------------------------
 
     def pool_metrics(self, inst: PoolInstance, now: float, interval: float) -> dict[str, float]:
-        """The guide's pool metrics of one instance over the last interval."""
+        """The guide's pool metrics of one instance over the last interval, by name.
+
+        :meth:`pool_metric_values` with its names (:data:`POOL_METRIC_NAMES`, plus
+        ``circuit_breaker_state`` for V2); it closes the interval as that does.
+        """
+        names = POOL_V2_METRIC_NAMES if inst.version == "v2" else POOL_METRIC_NAMES
+        return dict(zip(names, self.pool_metric_values(inst, now, interval), strict=True))
+
+    def pool_metric_values(self, inst: PoolInstance, now: float, interval: float
+                           ) -> tuple[float, ...]:
+        """The guide's pool metrics of one instance over the last interval (closes it).
+
+        The sampler's form of :meth:`pool_metrics`: the values alone, in the order of
+        :data:`POOL_METRIC_NAMES` (V1) or :data:`POOL_V2_METRIC_NAMES` (V2), so a sample
+        builds no dict per instance.
+        """
         requests, errors, _, refused, avg_ms, p95_ms, p99_ms = inst.stats.roll_figures()
         busy = inst.mailbox.busy_time - inst.busy_mark
         inst.busy_mark = inst.mailbox.busy_time
-        stats = inst.pool.stats()
+        # The two counters of pool.stats() (PoolBase._base_stats: the ledger's entered and
+        # rejected), read without building the whole stats dict.
+        ledger = inst.pool.ledger
         # Calls refused by V2's open breaker are failed attempts of V2 (see RouteDecision).
         attempts = requests + refused
         failed = errors + refused
-        out = {
-            "throughput_tps": requests / interval,
-            "avg_latency_ms": avg_ms,
-            "p95_latency_ms": p95_ms,
-            "p99_latency_ms": p99_ms,
-            "memory_usage_mb": inst.memory_bytes(now) / MIB,
-            "cpu_usage_percent": min(100.0, 100.0 * busy / interval),
-            "pool_size": float(len(inst.pool)),
-            "pending_transactions": float(inst.mailbox.in_system(now)),
-            "processed_transactions": float(stats["processed_transactions"]),  # type: ignore[arg-type]
-            "rejected_transactions": float(stats["rejected_transactions"]),  # type: ignore[arg-type]
-            "error_rate_percent": 100.0 * failed / attempts if attempts else math.nan,
-            "timeout_count": float(inst.stats.total_timeouts),
-            "request_count": attempts,
-            "error_count": failed,
-        }
+        out = (
+            requests / interval,
+            avg_ms,
+            p95_ms,
+            p99_ms,
+            inst.memory_bytes(now) / MIB,
+            min(100.0, 100.0 * busy / interval),
+            float(len(inst.pool)),
+            float(inst.mailbox.in_system(now)),
+            float(ledger.entered),
+            float(ledger.rejected),
+            100.0 * failed / attempts if attempts else math.nan,
+            float(inst.stats.total_timeouts),
+            attempts,
+            failed,
+        )
         if inst.version == "v2":
-            out["circuit_breaker_state"] = _STATE_CODE[self.router.breaker(POOL).state_at(now)
-                                                       .value]
+            return (*out, _STATE_CODE[self.router.breaker(POOL).state_at(now).value])
         return out
 
     def service_metrics(self, inst: ServiceInstance, now: float, interval: float
                         ) -> dict[str, float]:
-        """Request metrics of a service instance over the last interval."""
+        """Request metrics of a service instance over the last interval, by name.
+
+        :meth:`service_metric_values` with its names (:data:`SERVICE_METRIC_NAMES`, plus
+        ``memory_usage_mb`` for V2); it closes the interval as that does.
+        """
+        names = SERVICE_V2_METRIC_NAMES if inst.version == "v2" else SERVICE_METRIC_NAMES
+        return dict(zip(names, self.service_metric_values(inst, now, interval), strict=True))
+
+    def service_metric_values(self, inst: ServiceInstance, now: float, interval: float
+                              ) -> tuple[float, ...]:
+        """Request metrics of a service instance over the last interval (closes it).
+
+        The sampler's form of :meth:`service_metrics`: the values alone, in the order of
+        :data:`SERVICE_METRIC_NAMES` (V1) or :data:`SERVICE_V2_METRIC_NAMES` (V2).
+        """
         requests, errors, _, refused, avg_ms, p95_ms, _ = inst.stats.roll_figures()
         busy = inst.mailbox.busy_time - inst.busy_mark
         inst.busy_mark = inst.mailbox.busy_time
         attempts = requests + refused
         failed = errors + refused
-        out = {
-            "throughput_rps": requests / interval,
-            "avg_latency_ms": avg_ms,
-            "p95_latency_ms": p95_ms,
-            "cpu_usage_percent": min(100.0, 100.0 * busy / interval),
-            "error_rate_percent": 100.0 * failed / attempts if attempts else math.nan,
-            "queue_size": float(inst.mailbox.in_system(now)),
-            "requests": attempts,
-        }
+        out = (
+            requests / interval,
+            avg_ms,
+            p95_ms,
+            min(100.0, 100.0 * busy / interval),
+            100.0 * failed / attempts if attempts else math.nan,
+            float(inst.mailbox.in_system(now)),
+            attempts,
+        )
         if inst.version == "v2":
-            out["memory_usage_mb"] = self.leaked_bytes(inst.module, now) / MIB
+            return (*out, self.leaked_bytes(inst.module, now) / MIB)
         return out
 
+
+POOL_METRIC_NAMES = ("throughput_tps", "avg_latency_ms", "p95_latency_ms", "p99_latency_ms",
+                     "memory_usage_mb", "cpu_usage_percent", "pool_size",
+                     "pending_transactions", "processed_transactions", "rejected_transactions",
+                     "error_rate_percent", "timeout_count", "request_count", "error_count")
+"""The names of :meth:`Node.pool_metric_values` of a V1 pool, in order."""
+POOL_V2_METRIC_NAMES = (*POOL_METRIC_NAMES, "circuit_breaker_state")
+"""The names of :meth:`Node.pool_metric_values` of a V2 pool, in order."""
+SERVICE_METRIC_NAMES = ("throughput_rps", "avg_latency_ms", "p95_latency_ms",
+                        "cpu_usage_percent", "error_rate_percent", "queue_size", "requests")
+"""The names of :meth:`Node.service_metric_values` of a V1 service, in order."""
+SERVICE_V2_METRIC_NAMES = (*SERVICE_METRIC_NAMES, "memory_usage_mb")
+"""The names of :meth:`Node.service_metric_values` of a V2 service, in order."""
 
 _STATE_CODE = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 """``circuit_breaker_state`` as a number in the time series."""

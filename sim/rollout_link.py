@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from sim.control import ModuleRouter
 from sim.events import EventLog
@@ -166,23 +167,58 @@ class HealthWindow:
         self._nans = dict.fromkeys(self._columns, 0)
         self._rows = rows
         self._last: dict[str, float] = {}
+        # The averaged columns again, as one float64 matrix (a column per averaged key, a
+        # row per sample) written twice, at row i and i + rows, so the window's rows are
+        # always one slice [start, start + len) in time order: a snapshot sums every
+        # NaN-free averaged column with one numpy reduction (see snapshot) instead of one
+        # conversion and reduction per column.
+        self._mean_keys = list(dict.fromkeys(key for _, _, _, ops in _PLAN
+                                             for _, op, key in ops if op == _MEAN))
+        self._mean_index = {key: i for i, key in enumerate(self._mean_keys)}
+        self._mean_rows = np.zeros((2 * rows, len(self._mean_keys)), dtype=np.float64)
+        self._next = 0  # the ring position the next row goes to, in [0, rows)
 
     def __len__(self) -> int:
         return len(self._columns[_SERVING_KEY["v1"]])
 
     def append(self, row: dict[str, float]) -> None:
         """Add the latest sample row (the oldest row leaves once the window is full)."""
-        nan, isnan, full, nans = math.nan, math.isnan, len(self) == self._rows, self._nans
-        for key, column in self._columns.items():
-            value = row.get(key, nan)
-            if isnan(value):
-                nans[key] += 1
-            if full and isnan(column[0]):
-                nans[key] -= 1  # the oldest value leaves on this append
-            column.append(value)
+        nan, nans, get = math.nan, self._nans, row.get
+        # `v != v` is math.isnan(v) for the floats a row holds, without the call.
+        if len(self) == self._rows:
+            for key, column in self._columns.items():
+                value = get(key, nan)
+                if value != value:
+                    nans[key] += 1
+                oldest = column[0]
+                if oldest != oldest:
+                    nans[key] -= 1  # the oldest value leaves on this append
+                column.append(value)
+        else:
+            for key, column in self._columns.items():
+                value = get(key, nan)
+                if value != value:
+                    nans[key] += 1
+                column.append(value)
         for prefix, weights in self._weights.items():
-            weights.append(row.get(self._weight_keys[prefix], 0.0))
+            weights.append(get(self._weight_keys[prefix], 0.0))
         self._last = row
+        values = np.array([get(key, nan) for key in self._mean_keys], dtype=np.float64)
+        i = self._next
+        self._mean_rows[i] = values
+        self._mean_rows[i + self._rows] = values
+        self._next = i + 1 if i + 1 < self._rows else 0
+
+    def _window_sums(self) -> npt.NDArray[np.float64]:
+        """Per averaged column, ``np.add.reduce`` of its window (oldest row first).
+
+        Reducing a C-contiguous matrix along its last axis runs numpy's pairwise sum over each
+        row, exactly as reducing that row alone (which :func:`_mean` does; a test checks it).
+        """
+        n = len(self)
+        start = self._next - n if self._next >= n else self._next - n + self._rows
+        window = np.ascontiguousarray(self._mean_rows[start:start + n].T)
+        return np.add.reduce(window, axis=1)  # type: ignore[no-any-return]
 
     def _valid(self, key: str) -> list[float]:
         column = self._columns[key]
@@ -205,6 +241,10 @@ class HealthWindow:
         isnan = math.isnan
         valid = self._valid
         last = self._last
+        nan_counts = self._nans
+        n = len(self)
+        sums = self._window_sums()
+        mean_index = self._mean_index
         snap: dict[str, dict[str, dict[str, float]]] = {POOL: {}, SYNC: {}}
         for module, version, prefix, ops in _PLAN:
             values: dict[str, float] = {}
@@ -213,8 +253,12 @@ class HealthWindow:
                     col = valid(key)
                     values[name] = float(sum(col)) if col else math.nan
                 elif op == _MEAN:
-                    col = valid(key)
-                    values[name] = _mean(col) if col else math.nan
+                    if not nan_counts[key]:
+                        # Every value valid: _mean(column) is its window sum over n.
+                        values[name] = float(sums[mean_index[key]] / n)
+                    else:
+                        col = valid(key)
+                        values[name] = _mean(col) if col else math.nan
                 elif op == _WEIGHT:
                     ws: list[float] = []
                     vws: list[float] = []

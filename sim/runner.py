@@ -31,6 +31,7 @@ from pool.ledger import LedgerImbalanceError
 from pool.tx_pool_v1 import TxPoolV1
 from pool.tx_pool_v2 import TxPoolV2
 from sim.blocks import merge_candidates
+from sim.call_later import call_repeatedly
 from sim.control import ModuleRouter, PeerRateLimiter
 from sim.control.validation import InputLimits
 from sim.events import EventLog
@@ -45,7 +46,18 @@ from sim.inputs import (
 )
 from sim.metrics import MIB, TimeSeries
 from sim.network import Network
-from sim.node import POOL, SYNC, Node, Regression
+from sim.node import (
+    POOL,
+    POOL_METRIC_NAMES,
+    POOL_V2_METRIC_NAMES,
+    SERVICE_METRIC_NAMES,
+    SERVICE_V2_METRIC_NAMES,
+    SYNC,
+    Node,
+    PoolInstance,
+    Regression,
+    ServiceInstance,
+)
 from sim.result import Result
 from sim.rng import RngStreams
 from sim.rollout import error_rate_window, memory_increase, performance, zero_downtime
@@ -70,7 +82,10 @@ _SYNC_ENGINE_METRICS = ("sync_speed_bps", "blocks_behind", "avg_block_processing
 """The sync engine's own figures that go into the series as they are."""
 _INCLUSION_AVG = f"{POOL}.inclusion_delay_avg_s"
 _INCLUSION_P95 = f"{POOL}.inclusion_delay_p95_s"
-_TRAFFIC_SPLIT_KEYS = tuple((module, f"{module}.traffic_split") for module in _MODULES)
+_INCLUSION_KEYS = (_INCLUSION_AVG, _INCLUSION_P95)
+_TAIL_KEYS = ("rate_limit.refused", "chain.height",
+              *(f"{module}.traffic_split" for module in _MODULES))
+"""The last columns of a sample row, in order (the traffic splits in :data:`_MODULES` order)."""
 
 
 class _ColumnKeys(dict[str, str]):
@@ -174,6 +189,9 @@ class Model:
         self.included = 0
         self._breaker_marks: dict[str, int] = {}
         self._row_keys: dict[str, _ColumnKeys] = {}
+        self._plan: tuple[tuple[tuple[PoolInstance, tuple[str, ...]], ...],
+                          tuple[tuple[ServiceInstance, tuple[str, ...]], ...]] | None = None
+        self._sync_key_cache: dict[str, tuple[str, ...]] = {}
         self._disconnect_mark = 0
         self._rate_limited_mark = 0
 
@@ -231,35 +249,33 @@ class Model:
 
     # -- processes -----------------------------------------------------------------------
 
-    def _slots(self) -> Generator[simpy.Event, Any, None]:
-        slot = self.scenario.blocks.slot
-        gas_limit = self.scenario.blocks.gas_limit
-        k = 1
-        while True:
-            yield self.env.timeout(k * slot - self.env.now)
-            now = self.env.now
-            self.advance(now)
-            block = self.node.build_block(now, gas_limit, merge_candidates)
-            self.blocks_built += 1
-            self.included += len(block)
-            if block:
-                delays = now - np.fromiter(map(_ARRIVAL, block), dtype=np.float64,
-                                           count=len(block))
-                self.inclusion_window.add_many(delays)
-            self.chain.extend(1)
-            for link in self.links.values():
-                link.announce_heads()
-            k += 1
+    # The slots, cleanups and samples recur for the whole run: each is a call_repeatedly
+    # (the event order of a `while True: yield env.timeout(...)` process; see
+    # sim/call_later.py) whose step does one round's work and returns the delay to the next.
 
-    def _cleanups(self, version: str) -> Generator[simpy.Event, Any, None]:
-        inst = self.node.pool_v1 if version == "v1" else self.node.pool_v2
-        interval = inst.pool.cleanup_interval
-        k = 1
-        while True:
-            yield self.env.timeout(k * interval - self.env.now)
-            self.advance(self.env.now)
-            self.node.cleanup(inst, self.env.now)
-            k += 1
+    def _slot(self, slot: float, gas_limit: int, k: list[int]) -> float:
+        """One slot's block, at ``k[0] * slot``; returns the delay to the next slot."""
+        now = self.env.now
+        self.advance(now)
+        block = self.node.build_block(now, gas_limit, merge_candidates)
+        self.blocks_built += 1
+        self.included += len(block)
+        if block:
+            delays = now - np.fromiter(map(_ARRIVAL, block), dtype=np.float64,
+                                       count=len(block))
+            self.inclusion_window.add_many(delays)
+        self.chain.extend(1)
+        for link in self.links.values():
+            link.announce_heads()
+        k[0] += 1
+        return k[0] * slot - self.env.now
+
+    def _cleanup(self, inst: PoolInstance, interval: float, k: list[int]) -> float:
+        """One age cleanup of a pool; returns the delay to the next."""
+        self.advance(self.env.now)
+        self.node.cleanup(inst, self.env.now)
+        k[0] += 1
+        return k[0] * interval - self.env.now
 
     def _churn(self, peer_id: str) -> Generator[simpy.Event, Any, None]:
         peer = self.network.by_id[peer_id]
@@ -328,19 +344,17 @@ class Model:
         for link in self.links.values():
             link.restart()
 
-    def _sampler(self) -> Generator[simpy.Event, Any, None]:
-        interval = self.scenario.run.metrics_interval
-        k = 1
-        while True:
-            yield self.env.timeout(k * interval - self.env.now)
-            now = self.env.now
-            self.advance(now)
-            row = self.sample(now, interval)
-            self.rollout.on_sample(now, row)
-            if self.router.version(SYNC) == "v2" and "v2" not in self.links:
-                self._add_v2_link()
-                self.links["v2"].start()
-            k += 1
+    def _sample_step(self, interval: float, k: list[int]) -> float:
+        """One metrics sample and the rollout's turn; returns the delay to the next."""
+        now = self.env.now
+        self.advance(now)
+        row = self.sample(now, interval)
+        self.rollout.on_sample(now, row)
+        if self.router.version(SYNC) == "v2" and "v2" not in self.links:
+            self._add_v2_link()
+            self.links["v2"].start()
+        k[0] += 1
+        return k[0] * interval - self.env.now
 
     def _trace_inputs(self) -> Generator[simpy.Event, Any, None]:
         """Trace mode: one process per input, spawned chunk by chunk."""
@@ -379,29 +393,60 @@ class Model:
             keys = self._row_keys[prefix] = _ColumnKeys(prefix)
         return keys
 
+    def _sample_plan(self) -> tuple[tuple[tuple[PoolInstance, tuple[str, ...]], ...],
+                                    tuple[tuple[ServiceInstance, tuple[str, ...]], ...]]:
+        """The pool and service instances a sample reads, each with its column keys in order.
+
+        Made once: the instances and their metric names never change during a run.
+        """
+        if self._plan is None:
+            node = self.node
+            pools = tuple(
+                (inst, tuple(self._keys(f"{POOL}.{inst.version}")[name] for name in (
+                    POOL_V2_METRIC_NAMES if inst.version == "v2" else POOL_METRIC_NAMES)))
+                for inst in (node.pool_v1, node.pool_v2))
+            services = []
+            for module, versions in node.services.items():
+                # Sync's request serving is reported apart from the sync engine's own metrics.
+                prefix = f"{SYNC}.serving" if module == SYNC else module
+                for version, service in versions.items():
+                    keys = self._keys(f"{prefix}.{version}")
+                    names = SERVICE_V2_METRIC_NAMES if version == "v2" else SERVICE_METRIC_NAMES
+                    services.append((service, tuple(keys[name] for name in names)))
+            self._plan = (pools, tuple(services))
+        return self._plan
+
+    def _sync_keys(self, version: str) -> tuple[str, ...]:
+        """Column keys of a sync engine's figures, in the order :meth:`sample` writes them."""
+        keys = self._sync_key_cache.get(version)
+        if keys is None:
+            named = self._keys(f"{SYNC}.{version}")
+            keys = self._sync_key_cache[version] = tuple(named[name] for name in (
+                *_SYNC_ENGINE_METRICS, "memory_usage_mb", "peer_disconnect_rate_percent",
+                "block_processing_delay_s"))
+        return keys
+
     def sample(self, now: float, interval: float) -> dict[str, float]:
         """Take one metrics sample at ``now`` into the time series; return it."""
         self.node.settle(now)
-        row: dict[str, float] = {}
         node = self.node
-        keys_of = self._keys
-        for inst in (node.pool_v1, node.pool_v2):
-            keys = keys_of(f"{POOL}.{inst.version}")
-            for name, value in node.pool_metrics(inst, now, interval).items():
-                row[keys[name]] = value
+        pools, services = self._sample_plan()
+        # Keys and values side by side, in the row's column order, made into the row at the
+        # end with one dict(zip(...)): no dict per instance, no key lookup per value.
+        keys: list[str] = []
+        values: list[float] = []
+        for inst, inst_keys in pools:
+            keys += inst_keys
+            values += node.pool_metric_values(inst, now, interval)
         h = self.inclusion_window
-        row[_INCLUSION_AVG] = h.mean
-        row[_INCLUSION_P95] = h.quantile(0.95)
+        keys += _INCLUSION_KEYS
+        values += (h.mean, h.quantile(0.95))
         if h.count:
             self.inclusion_total.merge(h)
         h.reset()
-        for module, versions in node.services.items():
-            # Sync's request serving is reported apart from the sync engine's own metrics.
-            prefix = f"{SYNC}.serving" if module == SYNC else module
-            for version, service in versions.items():
-                keys = keys_of(f"{prefix}.{version}")
-                for name, value in node.service_metrics(service, now, interval).items():
-                    row[keys[name]] = value
+        for service, service_keys in services:
+            keys += service_keys
+            values += node.service_metric_values(service, now, interval)
         disconnects = self.network.disconnects - self._disconnect_mark
         self._disconnect_mark = self.network.disconnects
         # No disconnects: the rate is 100.0 * 0 / reachable = 0.0 whatever the count (>= 1), so
@@ -409,22 +454,21 @@ class Model:
         reachable = max(1, len(self.network.reachable())) if disconnects else 1
         for version, link in self.links.items():
             m = link.engine.metrics(now)
-            keys = keys_of(f"{SYNC}.{version}")
-            for name in _SYNC_ENGINE_METRICS:
-                row[keys[name]] = float(m[name])
-            row[keys["memory_usage_mb"]] = (
+            keys += self._sync_keys(version)
+            values += [float(m[name]) for name in _SYNC_ENGINE_METRICS]
+            values += (
                 self.scenario.sync.base_memory_mb + float(m["memory_bytes"]) / MIB
-                + (node.leaked_bytes(SYNC, now) / MIB if version == "v2" else 0.0))
-            row[keys["peer_disconnect_rate_percent"]] = 100.0 * disconnects / reachable
-            row[keys["block_processing_delay_s"]] = (
+                + (node.leaked_bytes(SYNC, now) / MIB if version == "v2" else 0.0),
+                100.0 * disconnects / reachable,
                 float(m["blocks_behind"]) * self.scenario.blocks.slot)
         limited = self.peer_limiter.refused
-        row["rate_limit.refused"] = float(limited - self._rate_limited_mark)
+        keys += _TAIL_KEYS
+        values += (float(limited - self._rate_limited_mark), float(self.chain.height))
         self._rate_limited_mark = limited
-        row["chain.height"] = float(self.chain.height)
         self._log_breaker_transitions()
-        for module, key in _TRAFFIC_SPLIT_KEYS:
-            row[key] = float(self.router.split(module))
+        router = self.router
+        values += [float(router.split(module)) for module in _MODULES]
+        row = dict(zip(keys, values, strict=True))
         self.series.sample(now, row)
         return row
 
@@ -464,10 +508,15 @@ class Model:
         """Run to the scenario's duration, drain, check the ledgers, summarise."""
         env = self.env
         scenario = self.scenario
-        env.process(self._slots())
-        env.process(self._cleanups("v1"))
-        env.process(self._cleanups("v2"))
-        env.process(self._sampler())
+        # The intervals read once, and the first delays computed, as the processes did:
+        # k * interval - now with k = 1 (the round counter k is the list's one item).
+        slot, gas_limit = scenario.blocks.slot, scenario.blocks.gas_limit
+        call_repeatedly(env, 1 * slot - env.now, self._slot, slot, gas_limit, [1])
+        for inst in (self.node.pool_v1, self.node.pool_v2):
+            interval = inst.pool.cleanup_interval
+            call_repeatedly(env, 1 * interval - env.now, self._cleanup, inst, interval, [1])
+        interval = scenario.run.metrics_interval
+        call_repeatedly(env, 1 * interval - env.now, self._sample_step, interval, [1])
         for i in range(len(scenario.faults)):
             env.process(self._fault(i))
         dep = scenario.rollout.deprecation

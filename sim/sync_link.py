@@ -18,6 +18,7 @@ in :class:`~sim.network.Network`; the link asks it before delivering anything.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import simpy
@@ -110,14 +111,20 @@ class SyncLink:
         connected = self.connected
         ids = list(connected)
         # Heads are pure reads of the network (nothing below changes the chain or a profile).
-        # The generator is lazy: a peer dropped by an action applied in between is skipped,
-        # as in a loop of peer_head calls. The engine returns at the first announcement that
-        # gives actions; the announcements that gave none need no _apply (see _apply's note
-        # on the wake-up invariant).
-        pending = ((p, h) for p, h in zip(ids, self.network.heads(ids), strict=True)
-                   if p in connected)
+        # The engine returns at the first announcement that gives actions; the announcements
+        # that gave none need no _apply (see _apply's note on the wake-up invariant). Every
+        # id is connected when the heads are read, and only _apply changes `connected` here,
+        # only by removing peers: so the plain pairs serve until an _apply removes one; from
+        # then on a filter skips a dropped peer still to come, as a loop of peer_head calls
+        # would (it looks `connected` up at each announcement, after any earlier _apply).
+        pending: Iterator[tuple[str, int]] = zip(ids, self.network.heads(ids), strict=True)
+        size = len(connected)
+        filtered = False
         while actions := peer_heads(pending, now):
             self._apply(actions)
+            if not filtered and len(connected) != size:
+                pending = ((p, h) for p, h in pending if p in connected)
+                filtered = True
 
     def restart(self) -> None:
         """The node restarted: in-flight work is lost; the engine resumes from checkpoint."""

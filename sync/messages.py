@@ -34,7 +34,10 @@ class Response:
     @property
     def nbytes(self) -> int:
         """Bytes on the wire for this response (headers plus bodies)."""
-        return HEADER_BYTES * len(self.headers) + sum(b.size for b in self.bodies)
+        bodies = self.bodies
+        if not bodies:  # a header answer or a failure (sum() of nothing is 0)
+            return HEADER_BYTES * len(self.headers)
+        return HEADER_BYTES * len(self.headers) + sum([b.size for b in bodies])
 
 
 @dataclass(frozen=True, slots=True)

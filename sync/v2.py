@@ -54,6 +54,7 @@ entries; the disconnected peer seen longest ago is forgotten first (non-banned b
 from __future__ import annotations
 
 import heapq
+import math
 from bisect import insort
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -219,6 +220,8 @@ class SyncV2(ImportingEngine):
                                    stall_after_s=cfg.stall_after_s)
         self._table: dict[str, _Peer] = {}
         self._connected: dict[str, None] = {}
+        # _connected_peers()'s answer, None after any change of _connected.
+        self._connected_cache: tuple[list[_Peer], dict[str, int]] | None = None
         # Table entries whose score has had a sample: every other score is exactly neutral
         # (see _ordered_peers). A superset is fine; entries leave with their table entry.
         self._scored: dict[str, None] = {}
@@ -372,6 +375,7 @@ class SyncV2(ImportingEngine):
         peer.head = max(peer.head, head_number) if peer_id in self._connected else head_number
         peer.last_seen = now
         self._connected[peer_id] = None
+        self._connected_cache = None
         self._highest = max(self._highest, head_number)
         return self._fill(now)
 
@@ -415,8 +419,7 @@ class SyncV2(ImportingEngine):
             exhausted.
         """
         table = self._table
-        tip = self.ledger.tip  # only imports move it, and nothing here imports
-        reach = tip + self.config.block_cache_size
+        trigger = self._fill_trigger()
         for peer_id, head_number in announcements:
             peer = table.get(peer_id)
             if peer is None or not peer.connected:
@@ -425,20 +428,41 @@ class SyncV2(ImportingEngine):
                 peer.head = head_number
             if head_number > self._highest:
                 self._highest = head_number
-            # _fill is skipped only when it would provably return [] having changed nothing:
-            # not started, or no task queued and _extend_tasks would add none: its limit is
-            # min(best_known, reach) with best_known = max(_highest, tip), and
-            # nxt > min(max(h, tip), reach)  <=>  nxt > reach or (nxt > h and nxt > tip).
-            if not self._started:
-                continue
-            if not self._body_tasks and not self._header_tasks:
-                nxt = self._next_header
-                if nxt > reach or (nxt > self._highest and nxt > tip):
-                    continue
-            out = self._fill(now)
-            if out:
-                return out
+            if head_number >= trigger:
+                out = self._fill(now)
+                if out:
+                    return out
+                trigger = self._fill_trigger()  # _fill may have queued tasks
         return []
+
+    def _fill_trigger(self) -> float:
+        """The smallest announced head for which :meth:`peer_head` would call :meth:`_fill`.
+
+        ``_fill`` is skipped only when it would provably return [] having changed nothing:
+        not started, or no task queued and ``_extend_tasks`` would add none: its limit is
+        ``min(best_known, reach)`` with ``best_known = max(_highest, tip)`` and
+        ``reach = tip + block_cache_size``, and ``nxt > min(max(h, tip), reach)`` iff
+        ``nxt > reach or (nxt > h and nxt > tip)``. Between two ``_fill`` calls of
+        :meth:`peer_heads` only ``_highest`` moves (up, to the head just announced; tip
+        moves only on imports, and nothing there imports), so with ``h`` the highest after
+        an announcement ``a``: fill iff ``a >= trigger``, where the trigger is -inf (always),
+        inf (never) or ``nxt`` (once a head reaches it).
+
+        Returns:
+            The threshold: a block number, or ``math.inf`` / ``-math.inf`` for never /
+            always.
+        """
+        if not self._started:
+            return math.inf
+        if self._body_tasks or self._header_tasks:
+            return -math.inf
+        nxt = self._next_header
+        tip = self.ledger.tip
+        if nxt > tip + self.config.block_cache_size:
+            return math.inf
+        if nxt <= tip or nxt <= self._highest:
+            return -math.inf
+        return nxt
 
     def peer_disconnected(self, peer_id: str, now: float) -> list[Action]:
         """A peer went away: re-queue what it owed.
@@ -596,6 +620,7 @@ class SyncV2(ImportingEngine):
         peer.connected = False
         peer.last_seen = now
         self._connected.pop(peer.peer_id, None)
+        self._connected_cache = None
         for rid in [r for r, inf in self._inflight.items() if inf.req.peer_id == peer.peer_id]:
             inf = self._inflight.pop(rid)
             peer.busy -= 1
@@ -652,23 +677,47 @@ class SyncV2(ImportingEngine):
         # * so the order is: scored peers above neutral (best first, ties in connection
         #   order), then every peer at exactly the neutral value in connection order, then
         #   scored peers below it. A reverse sort is still stable in Python.
+        peers, position = self._connected_peers()
         scored = self._scored
-        ids = [p for p in connected if p in scored]
-        if not ids:
-            return [table[p] for p in connected]
-        values = values_at([table[p].score for p in ids], now)  # decayed, in list order
+        # The scored peers' positions in connection order (from the smaller of the two sets:
+        # few peers are ever scored in a long run with a stable population).
+        if len(scored) < len(peers):
+            ks = sorted([position[p] for p in scored if p in position])
+        else:
+            ks = [k for k, peer in enumerate(peers) if peer.peer_id in scored]
+        if not ks:
+            return list(peers)
+        # Decayed in connection order as before (each score's decay depends on it alone).
+        values = values_at([peers[k].score for k in ks], now)
         neutral = self._neutral_value
-        above = [k for k, v in enumerate(values) if v > neutral]
-        below = [k for k, v in enumerate(values) if v < neutral]
+        above = [i for i, v in enumerate(values) if v > neutral]
+        below = [i for i, v in enumerate(values) if v < neutral]
         if not above and not below:
-            return [table[p] for p in connected]
+            return list(peers)
         above.sort(key=values.__getitem__, reverse=True)
         below.sort(key=values.__getitem__, reverse=True)
-        off = {ids[k] for k in above}
-        off.update(ids[k] for k in below)
-        return ([table[ids[k]] for k in above]
-                + [table[p] for p in connected if p not in off]
-                + [table[ids[k]] for k in below])
+        # The neutral middle: every connected peer but those, in connection order.
+        middle = list(peers)
+        for k in sorted([ks[i] for i in above] + [ks[i] for i in below], reverse=True):
+            del middle[k]
+        return ([peers[ks[i]] for i in above] + middle + [peers[ks[i]] for i in below])
+
+    def _connected_peers(self) -> tuple[list[_Peer], dict[str, int]]:
+        """The connected peers in connection order and each one's position in that list.
+
+        Kept until ``_connected`` changes: a connected peer's table entry is never replaced
+        (only peers not connected leave the table, and a new entry is made only for an id
+        not in it).
+
+        Returns:
+            The list (not to be changed by the caller) and peer id to index in it.
+        """
+        cached = self._connected_cache
+        if cached is None:
+            table = self._table
+            peers = [table[p] for p in self._connected]
+            cached = self._connected_cache = (peers, {p.peer_id: k for k, p in enumerate(peers)})
+        return cached
 
     def _slots(self, peer: _Peer, kind: RequestKind) -> int:
         cap = peer.score.capacity(kind, self._target_rtt_s)

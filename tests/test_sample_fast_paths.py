@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.histogram import _VECTOR_MIN, LogHistogram
-from sim.metrics import TimeSeries
+from sim.metrics import RequestStats, TimeSeries
 from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
 from sim.rollout_link import HealthWindow, _mean, snapshot_from_rows
 
@@ -182,3 +182,164 @@ def test_rollout_window_equals_snapshot_from_rows_in_a_model_run() -> None:
     link.on_sample = checked  # type: ignore[method-assign]
     model.execute()
     assert len(seen) == 180
+
+
+@given(st.lists(st.tuples(key_orders, st.booleans()), max_size=40), st.integers(1, 6))
+def test_time_series_with_reads_between_rows_equals_naive_columns(
+        steps: list[tuple[tuple[str, ...], bool]], block: int) -> None:
+    # Rows held row-major (the same keys as the last row) must read the same whether the
+    # columns are read between rows (forcing them into the columns) or only at the end.
+    series = TimeSeries(block_rows=block)
+    want: dict[str, list[float]] = {"time": []}
+    for i, (keys, read) in enumerate(steps):
+        row = {k: float(i * 10 + j) + 0.5 for j, k in enumerate(keys)}
+        series.sample(float(i), row)
+        for k in keys:
+            want.setdefault(k, [math.nan] * i)
+        want["time"].append(float(i))
+        for k, col in want.items():
+            if k != "time":
+                col.append(row.get(k, math.nan))
+        assert len(series) == i + 1
+        if read:
+            np.testing.assert_array_equal(series.column("time"), np.array(want["time"]))
+    got = series.arrays(final=True)
+    assert list(got) == ["time", *sorted(k for k in want if k != "time")]
+    for k, col in want.items():
+        np.testing.assert_array_equal(got[k], np.array(col, dtype=np.float64))
+
+
+def test_sample_rows_equal_the_named_metrics_in_a_model_run() -> None:
+    # The sampler reads the values alone (Node.pool_metric_values, service_metric_values):
+    # its rows must carry each value under the name pool_metrics / service_metrics give it,
+    # and the pool counters must be pool.stats()'s.
+    from sim.node import (
+        POOL_METRIC_NAMES,
+        POOL_V2_METRIC_NAMES,
+        SERVICE_METRIC_NAMES,
+        SERVICE_V2_METRIC_NAMES,
+    )
+    from sim.runner import Model
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario("canary")
+    model = Model(scenario.model_copy(update={"duration": 600.0}), seed=2)
+    node = model.node
+    sample = model.sample
+    rows = 0
+
+    def checked(now: float, interval: float) -> dict[str, float]:
+        nonlocal rows
+        stats = {inst.version: inst.pool.stats() for inst in (node.pool_v1, node.pool_v2)}
+        row = sample(now, interval)
+        rows += 1
+        for inst in (node.pool_v1, node.pool_v2):
+            names = POOL_V2_METRIC_NAMES if inst.version == "v2" else POOL_METRIC_NAMES
+            prefix = f"transaction_pool.{inst.version}."
+            assert [k for k in row if k.startswith(prefix)] == [prefix + n for n in names]
+            for name in ("processed_transactions", "rejected_transactions"):
+                assert row[prefix + name] == float(stats[inst.version][name])  # type: ignore[arg-type]
+            assert row[prefix + "pool_size"] == float(len(inst.pool))
+        for module, versions in node.services.items():
+            for version in versions:
+                names = SERVICE_V2_METRIC_NAMES if version == "v2" else SERVICE_METRIC_NAMES
+                prefix = ("sync_service.serving" if module == "sync_service" else module)
+                prefix += f".{version}."
+                assert [k for k in row if k.startswith(prefix)] == [prefix + n for n in names]
+        return row
+
+    model.sample = checked  # type: ignore[method-assign]
+    model.execute()
+    assert rows == 60
+
+
+def test_pool_and_service_metrics_name_the_values() -> None:
+    from sim.runner import Model
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario("canary")
+    a = Model(scenario.model_copy(update={"duration": 300.0}), seed=4)
+    b = Model(scenario.model_copy(update={"duration": 300.0}), seed=4)
+    for m in (a, b):
+        m.execute()
+    for ia, ib in ((a.node.pool_v1, b.node.pool_v1), (a.node.pool_v2, b.node.pool_v2)):
+        named = a.node.pool_metrics(ia, 310.0, 10.0)
+        values = b.node.pool_metric_values(ib, 310.0, 10.0)
+        assert len(named) == len(values)
+        assert all(same(x, y) for x, y in zip(named.values(), values, strict=True))
+    for module in a.node.services:
+        for version in ("v1", "v2"):
+            named = a.node.service_metrics(a.node.services[module][version], 310.0, 10.0)
+            values = b.node.service_metric_values(b.node.services[module][version], 310.0, 10.0)
+            assert len(named) == len(values)
+            assert all(same(x, y) for x, y in zip(named.values(), values, strict=True))
+
+
+@given(st.lists(st.lists(finite, min_size=len(KEYS), max_size=len(KEYS)), min_size=1,
+                max_size=70), st.integers(1, 31))
+def test_health_window_sums_equal_each_column_reduced_alone(values: list[list[float]],
+                                                            size: int) -> None:
+    # The averaged columns are summed as one matrix (rows written twice, a ring slice per
+    # window): each sum must be np.add.reduce of that column's window alone, oldest first,
+    # as the window fills and after it wraps around.
+    window = HealthWindow(size)
+    history: list[dict[str, float]] = []
+    for vals in values:
+        row = dict(zip(KEYS, vals, strict=True))
+        history.append(row)
+        window.append(row)
+        sums = window._window_sums()
+        for i, key in enumerate(window._mean_keys):
+            column = [r[key] for r in history[-size:]]
+            want = np.add.reduce(np.asarray(column, dtype=np.float64))
+            assert same(float(sums[i]), float(want)), (key, sums[i], want)
+            assert same(float(sums[i] / len(column)), _mean(column))
+
+
+def _ref_roll_figures(s: RequestStats) -> tuple[float, ...]:
+    # RequestStats.roll_figures as first written (no empty-window shortcut).
+    s._flush()
+    h = s.window_latency
+    p95, p99 = h.quantiles(0.95, 0.99) if h.count else (math.nan, math.nan)
+    out = (float(s.requests), float(s.errors), float(s.timeouts), float(s.refused),
+           h.mean * 1e3, p95 * 1e3, p99 * 1e3)
+    s.total_requests += s.requests
+    s.total_errors += s.errors
+    s.total_timeouts += s.timeouts
+    s.total_refused += s.refused
+    if h.count:
+        s.total_latency.merge(h)
+    h.reset()
+    s.requests = s.errors = s.timeouts = s.refused = 0
+    return out
+
+
+stats_ops = st.lists(st.one_of(
+    st.tuples(st.just("record"), st.floats(1e-4, 5.0), st.booleans(), st.booleans()),
+    st.tuples(st.just("refused")),
+    st.tuples(st.just("each"), st.lists(st.floats(1e-4, 5.0), max_size=4)),
+    st.tuples(st.just("many"), st.lists(st.floats(1e-4, 5.0), max_size=4)),
+    st.tuples(st.just("roll"))), max_size=40)
+
+
+@given(stats_ops)
+def test_roll_figures_equals_the_general_path(ops: list[tuple]) -> None:
+    import struct
+
+    fast, ref = RequestStats(), RequestStats()
+    for op in [*ops, ("roll",), ("roll",)]:
+        for s in (fast, ref):
+            if op[0] == "record":
+                s.record(op[1], op[2], op[3])
+            elif op[0] == "refused":
+                s.record_refused()
+            elif op[0] == "each":
+                s.record_each(list(op[1]), [True] * len(op[1]))
+            elif op[0] == "many":
+                s.record_many(np.array(op[1], dtype=np.float64))
+        if op[0] == "roll":
+            got, want = fast.roll_figures(), _ref_roll_figures(ref)
+            assert struct.pack("7d", *got) == struct.pack("7d", *want)
+            assert fast.totals() == ref.totals() or all(
+                same(a, b) for a, b in zip(fast.totals().values(), ref.totals().values(),
+                                           strict=True))

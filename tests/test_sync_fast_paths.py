@@ -247,3 +247,70 @@ def test_ranking_equals_a_stable_sort_on_minus_score(ops: list[tuple[int, int, f
         r.updated_at = p.score.updated_at
     want = [pid for pid, _ in sorted(ref, key=lambda x: -x[1].value(now))]
     assert [p.peer_id for p in eng._ordered_peers(now)] == want
+
+
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 11), st.floats(0.0, 50.0)),
+                max_size=60), st.floats(0.0, 2_000.0))
+@settings(max_examples=100, deadline=None)
+def test_ranking_with_disconnects_equals_a_stable_sort_on_minus_score(
+        ops: list[tuple[int, int, float]], later: float) -> None:
+    # Peers leave and come back (connection order changes, the cached connected list must
+    # follow), and the scored set is at times smaller and at times larger than the
+    # connected one.
+    chain = Chain(np.random.default_rng(0), length=10)
+    eng = SyncV2(chain.rules, np.random.default_rng(1))
+    for i in range(8):
+        eng.peer_connected(f"p{i}", 10, 0.0)
+    now = 0.0
+    for op, who, dt in ops:
+        now += dt
+        pid = f"p{who}"
+        if op == 3:
+            eng.peer_disconnected(pid, now)
+            continue
+        if op == 4:
+            eng.peer_connected(pid, 10, now)
+            continue
+        peer = eng._table.get(pid)
+        if peer is None:
+            continue
+        eng._scored[pid] = None
+        if op == 0:
+            peer.score.on_success(now, "headers", 0.5, 16, 8_000)
+        elif op == 1:
+            peer.score.on_timeout(now, "headers", 30.0)
+        else:
+            peer.score.on_failure(now)
+        # Interleaved rankings: the cache is built, then must follow each change.
+        eng._ordered_peers(now)
+    now += later
+    connected = [eng._table[p] for p in eng._connected]
+    ref = []
+    for p in connected:
+        r = _RefScore(ScoringConfig(), 0.0)
+        r.latency, r.reliability, r.throughput = (p.score.latency, p.score.reliability,
+                                                  p.score.throughput)
+        r.updated_at = p.score.updated_at
+        ref.append((p.peer_id, r))
+    want = [pid for pid, _ in sorted(ref, key=lambda x: -x[1].value(now))]
+    assert [p.peer_id for p in eng._ordered_peers(now)] == want
+
+
+@given(st.lists(st.integers(-(2**70), 2**70), max_size=8))
+def test_combine_hash_equals_folding_mix64(parts: list[int]) -> None:
+    from sync.chain import combine_hash, mix64
+
+    h = 0x6A09E667F3BCC908
+    for part in parts:
+        h = mix64(h ^ (part & ((1 << 64) - 1)))
+    assert combine_hash(*parts) == h
+
+
+def test_chain_extend_with_cached_log_medians_equals_recomputing_them() -> None:
+    cached = Chain(np.random.default_rng(7))
+    fresh = Chain(np.random.default_rng(7))
+    for n in (1, 1, 3, 1, 2):
+        cached.extend(n)
+        fresh._log_medians = None  # made again from the config, as before the cache
+        fresh.extend(n)
+    assert [cached.block(k) for k in range(9)] == [fresh.block(k) for k in range(9)]
