@@ -67,7 +67,12 @@ from sim.control import (
     PeerRateLimiter,
     validate_transaction_input,
 )
-from sim.control.validation import InputLimits
+from sim.control.validation import (
+    REASON_PEER_RATE_LIMITED,
+    REASON_SENDER_RATE_LIMITED,
+    InputLimits,
+    static_reason,
+)
 from sim.events import EventLog
 from sim.inputs import KIND_TX, REQUEST_MODULES
 from sim.mailbox import Mailbox
@@ -261,9 +266,14 @@ class PoolInstance:
             return
         pool = self.pool
         resident = len(pool)
-        reason = validate_transaction_input(
-            tx, now, limits=node.input_limits, sender_limiter=node.sender_limiter,
-            peer_limiter=node.tx_peer_limiter, peer_id=peer)
+        # validate_transaction_input with both limiters and this peer, unrolled: the static
+        # checks, then the sender, then the peer (a refused sender never reaches the peer).
+        reason = static_reason(tx, node.input_limits)
+        if reason is None:
+            if not node.sender_limiter.allow(tx.sender, now):
+                reason = REASON_SENDER_RATE_LIMITED
+            elif not node.tx_peer_limiter.allow(peer, now):
+                reason = REASON_PEER_RATE_LIMITED
         if reason is not None:
             node.ledger.dropped[reason] += 1
         else:
