@@ -235,7 +235,10 @@ class TxPoolV2(PoolBase):
         self._queue.add(key, price)
         heappush(self._age_heap, (now, key))
         self._mem += overhead + size
-        ledger.admit(tx_hash)
+        if ledger.track:
+            ledger.admit(tx_hash)
+        else:
+            ledger.entered += 1  # Ledger.admit without tracking, inlined (hot path)
         by_slot[slot] = key
         senders[sender] = count + 1
         return None

@@ -536,6 +536,23 @@ class ModuleRouter:
         v2.successes += 1
         v2.total_latency += latency
 
+    def v2_ok_targets(self, module: str) -> tuple[VersionStats, CircuitBreaker]:
+        """A module's V2 routing counters and breaker, for a caller that inlines record_v2_ok.
+
+        :meth:`record_v2_ok` is exactly ``executions += 1``, the breaker's success at
+        ``now + latency`` (on a closed breaker: ``total_calls`` and ``total_successes`` + 1,
+        ``consecutive_failures = 0``), then ``requests``, ``successes`` + 1 and
+        ``total_latency += latency`` on these objects, which live as long as the router.
+
+        Args:
+            module: Module type.
+
+        Returns:
+            The live V2 counters and the module's breaker.
+        """
+        st = self._get(module)
+        return st.v2, st.breaker
+
     def record_v1_many(self, module: str, oks: list[bool], latencies: list[float],
                        emergency: bool = False) -> None:
         """:meth:`record_v1` for many requests in order (same counters, same float sums).
