@@ -26,7 +26,7 @@ cases of :meth:`Node.submit_tx` and :meth:`Node.submit_request` and calls them o
 A request it routes to V2 skips the message object when the mailbox would run it at once
 (:meth:`PoolInstance.offer_v2`, :meth:`ServiceInstance.call_v2`), and a V2 reply is a plain
 heap tuple, not a closure; a successful reply that nothing can precede is delivered at once
-(:meth:`Node.reply_ok`). Tests check all of these against the general path
+(:meth:`Node.schedule_ok`). Tests check all of these against the general path
 (``tests/test_input_stretch.py``, ``tests/test_v2_path.py``).
 
 **Where a V2 failure leaves the transaction.** A V2 *error* (the V2 process raised while
@@ -260,7 +260,7 @@ class PoolInstance:
             tx: The transaction.
             peer: Relaying peer id.
             now: Its arrival, seconds.
-            next_time: When the node next handles an input (see :meth:`Node.reply_ok`).
+            next_time: When the node next handles an input (see :meth:`Node.schedule_ok`).
         """
         node = self.node
         mailbox = self.mailbox
@@ -285,7 +285,25 @@ class PoolInstance:
         finish = mailbox.serve_one(now, self.cost.single(resident))
         latency = finish - now
         if latency <= node.breakers[POOL].config.timeout:
-            node.reply_ok(self, latency, now, next_time)
+            # Deliver the ok reply now if nothing can precede it (Node.schedule_ok says why).
+            time = now + latency
+            heap = node._heap
+            if (time < next_time and (not heap or heap[0][0] > time)
+                    and mailbox.waiting_start > time):
+                self.stats.record(latency)
+                v2, breaker = node._v2_ok_targets[POOL]
+                v2.executions += 1
+                if breaker._state is _CLOSED:
+                    breaker.total_calls += 1
+                    breaker.total_successes += 1
+                    breaker.consecutive_failures = 0
+                else:
+                    breaker.record_success(time, latency)
+                v2.requests += 1
+                v2.successes += 1
+                v2.total_latency += latency
+                return
+            node.schedule_ok(self, latency, now)
         else:
             node.complete_tx(self, TxRequest(tx, peer, now, now, None, False), finish, False)
 
@@ -360,7 +378,7 @@ class ServiceInstance:
         Args:
             now: Its arrival, seconds.
             caller: Caller id (peer id or client id).
-            next_time: When the node next handles an input (see :meth:`Node.reply_ok`).
+            next_time: When the node next handles an input (see :meth:`Node.schedule_ok`).
         """
         node = self.node
         ok, cost = self.draws.next()
@@ -375,7 +393,25 @@ class ServiceInstance:
         finish = self.mailbox.serve_one(now, cost)
         latency = finish - now
         if not fail and latency <= node.breakers[self.module].config.timeout:
-            node.reply_ok(self, latency, now, next_time)
+            # Deliver the ok reply now if nothing can precede it (Node.schedule_ok says why).
+            time = now + latency
+            heap = node._heap
+            if (time < next_time and (not heap or heap[0][0] > time)
+                    and node._v2_box.waiting_start > time):
+                self.stats.record(latency)
+                v2, breaker = node._v2_ok_targets[self.module]
+                v2.executions += 1
+                if breaker._state is _CLOSED:
+                    breaker.total_calls += 1
+                    breaker.total_successes += 1
+                    breaker.consecutive_failures = 0
+                else:
+                    breaker.record_success(time, latency)
+                v2.requests += 1
+                v2.successes += 1
+                v2.total_latency += latency
+                return
+            node.schedule_ok(self, latency, now)
         else:
             node.complete_request(self, PeerRequest(self.module, caller, now, now, None, False),
                                   finish, fail)
@@ -509,50 +545,36 @@ class Node:
 
     # -- internal event heap -------------------------------------------------------------
 
-    def reply_ok(self, inst: PoolInstance | ServiceInstance, latency: float, origin: float,
-                 next_time: float = -math.inf) -> None:
-        """A V2 call's successful reply within the breaker's timeout: deliver or schedule it.
+    def schedule_ok(self, inst: PoolInstance | ServiceInstance, latency: float,
+                    origin: float) -> None:
+        """Put a V2 call's successful reply within the breaker's timeout on the heap.
 
         What :meth:`complete_tx` / :meth:`complete_request` schedule for a call that did not
         fail and took ``latency <= timeout`` (its reply at ``origin + latency``), without the
-        message, which such a reply never reads. The reply is delivered at once when nothing
-        else can happen before its time: no heap entry due before or at it, no waiting V2
-        pool batch that a flush up to it would run, and no input until after it
-        (``next_time``, which the caller guarantees: the next input of its stretch; the
-        stretch ends before the next coarse event). Its effects (stats, routing counters,
+        message, which such a reply never reads (:meth:`run_internal` delivers it).
+
+        **Early delivery.** :meth:`PoolInstance.offer_v2` and :meth:`ServiceInstance.call_v2`
+        call this only when they cannot deliver the reply at once themselves. They deliver it
+        at once when nothing else can happen before its time: no heap entry due before or at
+        it, no waiting V2 pool batch that a flush up to it would run, and no input until
+        after it (``next_time``, which their caller guarantees: the next input of its stretch;
+        the stretch ends before the next coarse event). Its effects (stats, routing counters,
         the breaker's record at ``origin + latency``) take their times as arguments, so
-        applying them now equals applying them at their time; the skipped ``self.now``
-        update is overwritten before anything reads it.
+        applying them then equals applying them at their time; the skipped ``self.now``
+        update is overwritten before anything reads it. They apply them as
+        :meth:`run_internal` does, with :meth:`ModuleRouter.record_v2_ok` unrolled on its
+        counters and breaker (:meth:`ModuleRouter.v2_ok_targets`): one call less per reply.
 
         Args:
             inst: The V2 instance that ran the call.
             latency: Its latency, seconds (at most the breaker's timeout).
             origin: When the request entered the node, seconds.
-            next_time: When the node next handles an input; ``-inf`` (unknown) schedules.
         """
-        time = origin + latency
-        heap = self._heap
-        if (time < next_time and (not heap or heap[0][0] > time)
-                and self._v2_box.waiting_start > time):
-            inst.stats.record(latency)
-            # ModuleRouter.record_v2_ok(inst.module, latency, origin), unrolled on its counters
-            # and breaker (ModuleRouter.v2_ok_targets): a call less on every V2 reply.
-            v2, breaker = self._v2_ok_targets[inst.module]
-            v2.executions += 1
-            if breaker._state is _CLOSED:
-                breaker.total_calls += 1
-                breaker.total_successes += 1
-                breaker.consecutive_failures = 0
-            else:
-                breaker.record_success(time, latency)
-            v2.requests += 1
-            v2.successes += 1
-            v2.total_latency += latency
-            return
         if inst.module != POOL:
             self._replies_due[inst.module] += 1
         self._seq += 1
-        heapq.heappush(heap, (time, self._seq, inst, latency, False, origin, None))
+        heapq.heappush(self._heap, (origin + latency, self._seq, inst, latency, False, origin,
+                                    None))
 
     def run_internal(self, until: float) -> None:
         """Run the node's own pending work up to (excluding) ``until``.
