@@ -172,7 +172,7 @@ class TxPoolV2(PoolBase):
         size = tx.size
         # The common case first: the conjunction of every rule's passing condition in
         # first_violation's V2 pipeline, so a valid transaction skips the call; a failure
-        # asks first_violation for the first failing rule (tests/test_pool_v2.py pins both).
+        # asks first_violation for the first failing rule (tests/test_v2_fast_checks.py pins it).
         if not (tx.rlp_fields == LEGACY_RLP_FIELDS and price >= min_price
                 and min_gas <= gas_limit <= max_gas and 0 <= tx.nonce <= max_nonce
                 and tx.v > 0 and tx.r > 0 and tx.s > 0 and tx.signature_valid

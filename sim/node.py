@@ -188,6 +188,9 @@ class PoolInstance:
         self.mailbox: Mailbox[TxRequest] = Mailbox(self._run_batch, batch_size)
         # ``len(pool)`` as a C call (see PoolBase.size_of), for offer_v2's hot path.
         self._size_of = pool.size_of
+        # The module's V2 routing counters and breaker (one object each for the run), for
+        # offer_v2's unrolled ModuleRouter.record_v2_ok.
+        self._v2_counters, self._breaker = node.router.v2_ok_targets(POOL)
         self.busy_mark = 0.0
         self.included = 0
         self.retired = False
@@ -284,14 +287,15 @@ class PoolInstance:
             pool.offer(tx, now)
         finish = mailbox.serve_one(now, self.cost.single(resident))
         latency = finish - now
-        if latency <= node.breakers[POOL].config.timeout:
+        breaker = self._breaker
+        if latency <= breaker.config.timeout:
             # Deliver the ok reply now if nothing can precede it (Node.schedule_ok says why).
             time = now + latency
             heap = node._heap
             if (time < next_time and (not heap or heap[0][0] > time)
                     and mailbox.waiting_start > time):
                 self.stats.record(latency)
-                v2, breaker = node._v2_ok_targets[POOL]
+                v2 = self._v2_counters
                 v2.executions += 1
                 if breaker._state is _CLOSED:
                     breaker.total_calls += 1
@@ -328,6 +332,8 @@ class ServiceInstance:
         self.draws = ServiceDraws(service, rng)
         self.stats = RequestStats()
         self.mailbox: Mailbox[PeerRequest] = Mailbox(self._run_batch, 1)
+        # As PoolInstance's: for call_v2's unrolled ModuleRouter.record_v2_ok.
+        self._v2_counters, self._breaker = node.router.v2_ok_targets(module)
         self.busy_mark = 0.0
         self.retired = False
 
@@ -392,14 +398,15 @@ class ServiceInstance:
         # _run_batch's service is 0.0 + cost, which is cost.
         finish = self.mailbox.serve_one(now, cost)
         latency = finish - now
-        if not fail and latency <= node.breakers[self.module].config.timeout:
+        breaker = self._breaker
+        if not fail and latency <= breaker.config.timeout:
             # Deliver the ok reply now if nothing can precede it (Node.schedule_ok says why).
             time = now + latency
             heap = node._heap
             if (time < next_time and (not heap or heap[0][0] > time)
                     and node._v2_box.waiting_start > time):
                 self.stats.record(latency)
-                v2, breaker = node._v2_ok_targets[self.module]
+                v2 = self._v2_counters
                 v2.executions += 1
                 if breaker._state is _CLOSED:
                     breaker.total_calls += 1
@@ -509,7 +516,6 @@ class Node:
         # V2 replies still on the heap, per module: while a module has one, a V1 retry may
         # still land in its V1 mailbox, so its requests cannot be served as one batch.
         self._replies_due: Counter[str] = Counter()
-        self._v2_ok_targets = {module: router.v2_ok_targets(module) for module in self.breakers}
         self._seq = 0
         self.now = 0.0
         self.unserved = 0
