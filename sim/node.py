@@ -293,7 +293,7 @@ class PoolInstance:
             time = now + latency
             heap = node._heap
             if (time < next_time and (not heap or heap[0][0] > time)
-                    and mailbox.waiting_start > time):
+                    and node._v2_box.waiting_start > time):
                 self.stats.record(latency)
                 v2 = self._v2_counters
                 v2.executions += 1

@@ -512,7 +512,9 @@ class ModuleRouter:
         Same effect as ``record(module, "v2", CallOutcome("ok", latency), now)`` when
         ``latency <= timeout``: then :meth:`needs_rescue` is False in both profiles, so
         :meth:`record` counts an execution, records a success on the breaker at
-        ``now + latency`` and adds an ok to the V2 stats, in that order, as here.
+        ``now + latency`` and adds an ok to the V2 stats, in that order, as here. The node's
+        V2 instances unroll this method on :meth:`v2_ok_targets` for replies they deliver at
+        once (``PoolInstance.offer_v2``, ``ServiceInstance.call_v2``): change them together.
 
         Args:
             module: Module type.
@@ -526,7 +528,7 @@ class ModuleRouter:
         if breaker._state is _CLOSED:
             # CircuitBreaker.record_success with duration <= timeout is _count_success, which
             # on a closed breaker only counts (a success never moves a closed breaker), so
-            # the common case skips its two calls. tests/test_v2_path.py pins it.
+            # the common case skips its two calls (tests/test_v2_fast_checks.py pins it).
             breaker.total_calls += 1
             breaker.total_successes += 1
             breaker.consecutive_failures = 0
