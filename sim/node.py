@@ -26,7 +26,7 @@ cases of :meth:`Node.submit_tx` and :meth:`Node.submit_request` and calls them o
 A request it routes to V2 skips the message object when the mailbox would run it at once
 (:meth:`PoolInstance.offer_v2`, :meth:`ServiceInstance.call_v2`), and a V2 reply is a plain
 heap tuple, not a closure; a successful reply that nothing can precede is delivered at once
-(:meth:`Node.reply_ok`). Tests check all of these against the general path
+(:meth:`Node.schedule_ok`). Tests check all of these against the general path
 (``tests/test_input_stretch.py``, ``tests/test_v2_path.py``).
 
 **Where a V2 failure leaves the transaction.** A V2 *error* (the V2 process raised while
@@ -60,6 +60,7 @@ from pool.cost_model import CostModel
 from pool.tx_pool_v1 import TxPoolV1
 from pool.tx_pool_v2 import TxPoolV2
 from sim.control import (
+    BreakerState,
     CallOutcome,
     CircuitBreaker,
     GenericService,
@@ -67,7 +68,12 @@ from sim.control import (
     PeerRateLimiter,
     validate_transaction_input,
 )
-from sim.control.validation import InputLimits
+from sim.control.validation import (
+    REASON_PEER_RATE_LIMITED,
+    REASON_SENDER_RATE_LIMITED,
+    InputLimits,
+    static_reason,
+)
 from sim.events import EventLog
 from sim.inputs import KIND_SYNC, KIND_TX, REQUEST_MODULES
 from sim.mailbox import Mailbox
@@ -76,6 +82,7 @@ from sim.service_draws import ServiceDraws
 
 POOL = "transaction_pool"
 SYNC = "sync_service"
+_CLOSED = BreakerState.CLOSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +186,11 @@ class PoolInstance:
         self.cost = cost
         self.stats = RequestStats()
         self.mailbox: Mailbox[TxRequest] = Mailbox(self._run_batch, batch_size)
+        # ``len(pool)`` as a C call (see PoolBase.size_of), for offer_v2's hot path.
+        self._size_of = pool.size_of
+        # The module's V2 routing counters and breaker (one object each for the run), for
+        # offer_v2's unrolled ModuleRouter.record_v2_ok.
+        self._v2_counters, self._breaker = node.router.v2_ok_targets(POOL)
         self.busy_mark = 0.0
         self.included = 0
         self.retired = False
@@ -251,27 +263,52 @@ class PoolInstance:
             tx: The transaction.
             peer: Relaying peer id.
             now: Its arrival, seconds.
-            next_time: When the node next handles an input (see :meth:`Node.reply_ok`).
+            next_time: When the node next handles an input (see :meth:`Node.schedule_ok`).
         """
         node = self.node
         mailbox = self.mailbox
         if (mailbox.waiting_start != math.inf or now < mailbox.busy_until
-                or node.regressions.get(POOL) is not None):
+                or POOL in node.regressions):
             mailbox.offer(now, TxRequest(tx, peer, now, now, None, False))
             return
         pool = self.pool
-        resident = len(pool)
-        reason = validate_transaction_input(
-            tx, now, limits=node.input_limits, sender_limiter=node.sender_limiter,
-            peer_limiter=node.tx_peer_limiter, peer_id=peer)
+        resident = self._size_of()
+        # validate_transaction_input with both limiters and this peer, unrolled: the static
+        # checks, then the sender, then the peer (a refused sender never reaches the peer).
+        reason = static_reason(tx, node.input_limits)
+        if reason is None:
+            if not node.sender_limiter.allow(tx.sender, now):
+                reason = REASON_SENDER_RATE_LIMITED
+            elif not node.tx_peer_limiter.allow(peer, now):
+                reason = REASON_PEER_RATE_LIMITED
         if reason is not None:
             node.ledger.dropped[reason] += 1
         else:
             pool.offer(tx, now)
         finish = mailbox.serve_one(now, self.cost.single(resident))
         latency = finish - now
-        if latency <= node.breakers[POOL].config.timeout:
-            node.reply_ok(self, latency, now, next_time)
+        breaker = self._breaker
+        if latency <= breaker.config.timeout:
+            # Deliver the ok reply now if nothing can precede it (Node.schedule_ok says why).
+            # Its third condition, no waiting V2 pool batch, holds: this is that mailbox, it
+            # had none on entry, and nothing since (serve_one included) adds one.
+            time = now + latency
+            heap = node._heap
+            if time < next_time and (not heap or heap[0][0] > time):
+                self.stats.record(latency)
+                v2 = self._v2_counters
+                v2.executions += 1
+                if breaker._state is _CLOSED:
+                    breaker.total_calls += 1
+                    breaker.total_successes += 1
+                    breaker.consecutive_failures = 0
+                else:
+                    breaker.record_success(time, latency)
+                v2.requests += 1
+                v2.successes += 1
+                v2.total_latency += latency
+                return
+            node.schedule_ok(self, latency, now)
         else:
             node.complete_tx(self, TxRequest(tx, peer, now, now, None, False), finish, False)
 
@@ -296,6 +333,8 @@ class ServiceInstance:
         self.draws = ServiceDraws(service, rng)
         self.stats = RequestStats()
         self.mailbox: Mailbox[PeerRequest] = Mailbox(self._run_batch, 1)
+        # As PoolInstance's: for call_v2's unrolled ModuleRouter.record_v2_ok.
+        self._v2_counters, self._breaker = node.router.v2_ok_targets(module)
         self.busy_mark = 0.0
         self.retired = False
 
@@ -346,12 +385,13 @@ class ServiceInstance:
         Args:
             now: Its arrival, seconds.
             caller: Caller id (peer id or client id).
-            next_time: When the node next handles an input (see :meth:`Node.reply_ok`).
+            next_time: When the node next handles an input (see :meth:`Node.schedule_ok`).
         """
         node = self.node
         ok, cost = self.draws.next()
         fail = not ok
-        regression = node.regressions.get(self.module)
+        regressions = node.regressions
+        regression = regressions.get(self.module) if regressions else None
         if regression is not None:
             cost *= regression.latency_factor
             if regression.error_rate > 0.0 and self.fault_rng.random() < regression.error_rate:
@@ -359,8 +399,27 @@ class ServiceInstance:
         # _run_batch's service is 0.0 + cost, which is cost.
         finish = self.mailbox.serve_one(now, cost)
         latency = finish - now
-        if not fail and latency <= node.breakers[self.module].config.timeout:
-            node.reply_ok(self, latency, now, next_time)
+        breaker = self._breaker
+        if not fail and latency <= breaker.config.timeout:
+            # Deliver the ok reply now if nothing can precede it (Node.schedule_ok says why).
+            time = now + latency
+            heap = node._heap
+            if (time < next_time and (not heap or heap[0][0] > time)
+                    and node._v2_box.waiting_start > time):
+                self.stats.record(latency)
+                v2 = self._v2_counters
+                v2.executions += 1
+                if breaker._state is _CLOSED:
+                    breaker.total_calls += 1
+                    breaker.total_successes += 1
+                    breaker.consecutive_failures = 0
+                else:
+                    breaker.record_success(time, latency)
+                v2.requests += 1
+                v2.successes += 1
+                v2.total_latency += latency
+                return
+            node.schedule_ok(self, latency, now)
         else:
             node.complete_request(self, PeerRequest(self.module, caller, now, now, None, False),
                                   finish, fail)
@@ -438,6 +497,7 @@ class Node:
         self.pool_v2 = PoolInstance(self, "v2", v2_pool, v2_cost,
                                     v2_pool.config.batch_processing_size, next(fault_streams),
                                     pool_base_memory)
+        self._v2_box = self.pool_v2.mailbox  # one object for the run (reset() keeps it)
         # One stream per instance, spawned from service_rng in the order of ``services`` (V1
         # then V2 per module), so an instance's draws never depend on other instances' traffic.
         rngs = iter(service_rng.spawn(2 * len(services)))
@@ -492,38 +552,36 @@ class Node:
 
     # -- internal event heap -------------------------------------------------------------
 
-    def reply_ok(self, inst: PoolInstance | ServiceInstance, latency: float, origin: float,
-                 next_time: float = -math.inf) -> None:
-        """A V2 call's successful reply within the breaker's timeout: deliver or schedule it.
+    def schedule_ok(self, inst: PoolInstance | ServiceInstance, latency: float,
+                    origin: float) -> None:
+        """Put a V2 call's successful reply within the breaker's timeout on the heap.
 
         What :meth:`complete_tx` / :meth:`complete_request` schedule for a call that did not
         fail and took ``latency <= timeout`` (its reply at ``origin + latency``), without the
-        message, which such a reply never reads. The reply is delivered at once when nothing
-        else can happen before its time: no heap entry due before or at it, no waiting V2
-        pool batch that a flush up to it would run, and no input until after it
-        (``next_time``, which the caller guarantees: the next input of its stretch; the
-        stretch ends before the next coarse event). Its effects (stats, routing counters,
+        message, which such a reply never reads (:meth:`run_internal` delivers it).
+
+        **Early delivery.** :meth:`PoolInstance.offer_v2` and :meth:`ServiceInstance.call_v2`
+        call this only when they cannot deliver the reply at once themselves. They deliver it
+        at once when nothing else can happen before its time: no heap entry due before or at
+        it, no waiting V2 pool batch that a flush up to it would run, and no input until
+        after it (``next_time``, which their caller guarantees: the next input of its stretch;
+        the stretch ends before the next coarse event). Its effects (stats, routing counters,
         the breaker's record at ``origin + latency``) take their times as arguments, so
-        applying them now equals applying them at their time; the skipped ``self.now``
-        update is overwritten before anything reads it.
+        applying them then equals applying them at their time; the skipped ``self.now``
+        update is overwritten before anything reads it. They apply them as
+        :meth:`run_internal` does, with :meth:`ModuleRouter.record_v2_ok` unrolled on its
+        counters and breaker (:meth:`ModuleRouter.v2_ok_targets`): one call less per reply.
 
         Args:
             inst: The V2 instance that ran the call.
             latency: Its latency, seconds (at most the breaker's timeout).
             origin: When the request entered the node, seconds.
-            next_time: When the node next handles an input; ``-inf`` (unknown) schedules.
         """
-        time = origin + latency
-        heap = self._heap
-        if (time < next_time and (not heap or heap[0][0] > time)
-                and self.pool_v2.mailbox.waiting_start > time):
-            inst.stats.record(latency)
-            self.router.record_v2_ok(inst.module, latency, origin)
-            return
         if inst.module != POOL:
             self._replies_due[inst.module] += 1
         self._seq += 1
-        heapq.heappush(heap, (time, self._seq, inst, latency, False, origin, None))
+        heapq.heappush(self._heap, (origin + latency, self._seq, inst, latency, False, origin,
+                                    None))
 
     def run_internal(self, until: float) -> None:
         """Run the node's own pending work up to (excluding) ``until``.

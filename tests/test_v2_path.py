@@ -61,7 +61,7 @@ def test_v2_direct_paths_equal_mailbox_offers(case: str) -> None:
         "timeouts": {"timeout_ms": "1", "faults": (RegressionFault(
             module="transaction_pool", start=100.0, end=200.0, latency_factor=50.0),)},
         # Slow V2 sync replies (no errors): ok replies due after later inputs and samples,
-        # which must not be delivered early (Node.reply_ok's conditions).
+        # which must not be delivered early (Node.schedule_ok's early-delivery conditions).
         "slow_sync": {"faults": (RegressionFault(module="sync_service", start=100.0, end=300.0,
                                                  latency_factor=20.0),)},
         "as_written": {"profile": "as_written", "faults": _REGRESSIONS},

@@ -216,9 +216,11 @@ class CircuitBreaker:
             True if the call may run (its outcome must then be recorded); False if rejected
             (counted in :attr:`total_rejected`).
         """
-        cfg = self.config
         state = self._state
-        if not cfg.enabled or state is _CLOSED:
+        if state is _CLOSED:  # the common case; a disabled breaker also admits everything
+            return True
+        cfg = self.config
+        if not cfg.enabled:
             return True
         if state is _OPEN:
             if not self._reset_due(now):

@@ -90,10 +90,31 @@ DEFAULT_INPUT_LIMITS: Final = InputLimits()
 """The V1 pool's bounds."""
 
 
-def _static_reason(tx: Transaction, limits: InputLimits) -> str | None:
-    if tx.size <= 0:
+def static_reason(tx: Transaction, limits: InputLimits = DEFAULT_INPUT_LIMITS) -> str | None:
+    """The first failing check of steps 1-3 (size, format, signature), without the limiters.
+
+    Args:
+        tx: The transaction.
+        limits: Size, gas-price and gas-limit bounds.
+
+    Returns:
+        ``None`` if every static check passes, else the first failing check's reason.
+    """
+    size = tx.size
+    gas_limit = tx.gas_limit
+    data_len = tx.data_len
+    # The common case first: the conjunction of every check's passing condition (the negation
+    # of each test below, intrinsic gas being ``21_000 + 16 * data_len``), so a valid
+    # transaction costs one expression; any failure takes the ordered tests for its reason.
+    if (0 < size <= limits.max_size and tx.rlp_fields == 9 and tx.nonce >= 0
+            and tx.gas_price >= limits.min_gas_price
+            and limits.min_gas_limit <= gas_limit <= limits.max_gas_limit
+            and tx.value >= 0 and data_len >= 0 and gas_limit >= 21_000 + 16 * data_len
+            and tx.v > 0 and tx.r > 0 and tx.s > 0 and tx.signature_valid):
+        return None
+    if size <= 0:
         return REASON_EMPTY
-    if tx.size > limits.max_size:
+    if size > limits.max_size:
         return REASON_TOO_LARGE
     if tx.rlp_fields != 9:
         return REASON_INVALID_RLP
@@ -101,15 +122,15 @@ def _static_reason(tx: Transaction, limits: InputLimits) -> str | None:
         return REASON_INVALID_NONCE
     if tx.gas_price < limits.min_gas_price:
         return REASON_GAS_PRICE_TOO_LOW
-    if tx.gas_limit < limits.min_gas_limit:
+    if gas_limit < limits.min_gas_limit:
         return REASON_GAS_LIMIT_TOO_LOW
-    if tx.gas_limit > limits.max_gas_limit:
+    if gas_limit > limits.max_gas_limit:
         return REASON_GAS_LIMIT_TOO_HIGH
     if tx.value < 0:
         return REASON_INVALID_VALUE
-    if tx.data_len < 0:
+    if data_len < 0:
         return REASON_INVALID_DATA
-    if tx.gas_limit < tx.intrinsic_gas:
+    if gas_limit < tx.intrinsic_gas:
         return REASON_INSUFFICIENT_GAS
     if tx.v <= 0 or tx.r <= 0 or tx.s <= 0 or not tx.signature_valid:
         return REASON_INVALID_SIGNATURE
@@ -139,7 +160,7 @@ def validate_transaction_input(
         ``None`` if the transaction is accepted, else the first failing check's reason (one of
         :data:`VALIDATION_REASONS`).
     """
-    reason = _static_reason(tx, limits)
+    reason = static_reason(tx, limits)
     if reason is not None:
         return reason
     if sender_limiter is not None and not sender_limiter.allow(tx.sender, now):
