@@ -60,7 +60,6 @@ from pool.cost_model import CostModel
 from pool.tx_pool_v1 import TxPoolV1
 from pool.tx_pool_v2 import TxPoolV2
 from sim.control import (
-    BreakerState,
     CallOutcome,
     CircuitBreaker,
     GenericService,
@@ -68,6 +67,7 @@ from sim.control import (
     PeerRateLimiter,
     validate_transaction_input,
 )
+from sim.control.router import count_v2_ok
 from sim.control.validation import (
     REASON_PEER_RATE_LIMITED,
     REASON_SENDER_RATE_LIMITED,
@@ -82,7 +82,6 @@ from sim.service_draws import ServiceDraws
 
 POOL = "transaction_pool"
 SYNC = "sync_service"
-_CLOSED = BreakerState.CLOSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,17 +295,7 @@ class PoolInstance:
             heap = node._heap
             if time < next_time and (not heap or heap[0][0] > time):
                 self.stats.record(latency)
-                v2 = self._v2_counters
-                v2.executions += 1
-                if breaker._state is _CLOSED:
-                    breaker.total_calls += 1
-                    breaker.total_successes += 1
-                    breaker.consecutive_failures = 0
-                else:
-                    breaker.record_success(time, latency)
-                v2.requests += 1
-                v2.successes += 1
-                v2.total_latency += latency
+                count_v2_ok(self._v2_counters, breaker, latency, now)
                 return
             node.schedule_ok(self, latency, now)
         else:
@@ -407,17 +396,7 @@ class ServiceInstance:
             if (time < next_time and (not heap or heap[0][0] > time)
                     and node._v2_box.waiting_start > time):
                 self.stats.record(latency)
-                v2 = self._v2_counters
-                v2.executions += 1
-                if breaker._state is _CLOSED:
-                    breaker.total_calls += 1
-                    breaker.total_successes += 1
-                    breaker.consecutive_failures = 0
-                else:
-                    breaker.record_success(time, latency)
-                v2.requests += 1
-                v2.successes += 1
-                v2.total_latency += latency
+                count_v2_ok(self._v2_counters, breaker, latency, now)
                 return
             node.schedule_ok(self, latency, now)
         else:

@@ -512,9 +512,9 @@ class ModuleRouter:
         Same effect as ``record(module, "v2", CallOutcome("ok", latency), now)`` when
         ``latency <= timeout``: then :meth:`needs_rescue` is False in both profiles, so
         :meth:`record` counts an execution, records a success on the breaker at
-        ``now + latency`` and adds an ok to the V2 stats, in that order, as here. The node's
-        V2 instances unroll this method on :meth:`v2_ok_targets` for replies they deliver at
-        once (``PoolInstance.offer_v2``, ``ServiceInstance.call_v2``): change them together.
+        ``now + latency`` and adds an ok to the V2 stats, in that order (:func:`count_v2_ok`).
+        The node's V2 instances call :func:`count_v2_ok` on :meth:`v2_ok_targets` directly
+        for replies they deliver at once.
 
         Args:
             module: Module type.
@@ -522,29 +522,13 @@ class ModuleRouter:
             now: Request time in seconds.
         """
         st = self._modules.get(module) or self._get(module)
-        v2 = st.v2
-        v2.executions += 1
-        breaker = st.breaker
-        if breaker._state is _CLOSED:
-            # CircuitBreaker.record_success with duration <= timeout is _count_success, which
-            # on a closed breaker only counts (a success never moves a closed breaker), so
-            # the common case skips its two calls (tests/test_v2_fast_checks.py pins it).
-            breaker.total_calls += 1
-            breaker.total_successes += 1
-            breaker.consecutive_failures = 0
-        else:
-            breaker.record_success(now + latency, latency)
-        v2.requests += 1
-        v2.successes += 1
-        v2.total_latency += latency
+        count_v2_ok(st.v2, st.breaker, latency, now)
 
     def v2_ok_targets(self, module: str) -> tuple[VersionStats, CircuitBreaker]:
-        """A module's V2 routing counters and breaker, for a caller that inlines record_v2_ok.
+        """A module's V2 routing counters and breaker, for :func:`count_v2_ok` (hot path).
 
-        :meth:`record_v2_ok` is exactly ``executions += 1``, the breaker's success at
-        ``now + latency`` (on a closed breaker: ``total_calls`` and ``total_successes`` + 1,
-        ``consecutive_failures = 0``), then ``requests``, ``successes`` + 1 and
-        ``total_latency += latency`` on these objects, which live as long as the router.
+        :meth:`record_v2_ok` is :func:`count_v2_ok` on these objects, which live as long as
+        the router, so a caller may keep them.
 
         Args:
             module: Module type.
@@ -729,3 +713,32 @@ class ModuleRouter:
     def _state_value(st: _Module, now: float | None) -> str:
         state = st.breaker.state if now is None else st.breaker.state_at(now)
         return state.value
+
+
+def count_v2_ok(v2: VersionStats, breaker: CircuitBreaker, latency: float, now: float) -> None:
+    """Count one V2 call that replied ``ok`` within the breaker's timeout.
+
+    The body of :meth:`ModuleRouter.record_v2_ok` on its targets
+    (:meth:`ModuleRouter.v2_ok_targets`): ``executions += 1``, the breaker's success at
+    ``now + latency``, then ``requests`` and ``successes`` + 1 and ``total_latency +=
+    latency``, in that order.
+
+    Args:
+        v2: The module's V2 routing counters.
+        breaker: The module's breaker.
+        latency: The call's latency in seconds (at most the breaker's ``timeout``).
+        now: Request time in seconds.
+    """
+    v2.executions += 1
+    if breaker._state is _CLOSED:
+        # CircuitBreaker.record_success with duration <= timeout is _count_success, which on
+        # a closed breaker only counts (a success never moves a closed breaker), so the
+        # common case skips its two calls (tests/test_v2_fast_checks.py pins it).
+        breaker.total_calls += 1
+        breaker.total_successes += 1
+        breaker.consecutive_failures = 0
+    else:
+        breaker.record_success(now + latency, latency)
+    v2.requests += 1
+    v2.successes += 1
+    v2.total_latency += latency
