@@ -12,6 +12,8 @@ Every figure is a ratio measured in one run (benchmarks/README.md, "Network mode
   (``resource.getrusage(RUSAGE_CHILDREN)``), so the runs share no heap.
 * **scaling**: wall time at 1x, 2x, 4x the transaction rate and with 10, 50, 200 peers, over
   the 1x / 50-peer case (one simulated hour each).
+* **guide-schedule** (``--guide``, issue 6): the built-in 15-day scenario against the bare loop
+  over the same 15 days, one repetition each (several minutes).
 
 ``python3 -m pytest benchmarks/bench_model.py`` runs the pytest-benchmark cases;
 ``python3 -m benchmarks.bench_model`` prints the whole table (round-robin repetitions, median).
@@ -294,6 +296,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=float, default=1.0, help="simulated days, speed case")
     parser.add_argument("--skip", action="append", default=[],
                         choices=["speed", "memory", "scaling"])
+    parser.add_argument("--guide", action="store_true",
+                        help="also time guide-schedule's 15 days against the bare loop over "
+                             "15 days (issue 6; several minutes, one repetition)")
     args = parser.parse_args(argv)
     if "speed" not in args.skip:
         d = args.days * DAY
@@ -324,6 +329,12 @@ def main(argv: list[str] | None = None) -> None:
         print("scaling (1 simulated hour; wall-time ratio against 1x rate / 50 peers):")
         for name, value in t.items():
             print(f"  {name:>8}: {value / ref:.2f}")
+    if args.guide:
+        scenario = load_scenario("guide-schedule")
+        t = _median_times({"bare": lambda: bare_simpy(scenario.duration),
+                           "guide": lambda: run(scenario, seed=1)}, 1)
+        print(f"guide-schedule ({scenario.duration / DAY:g} days): {t['guide']:.1f} s, bare "
+              f"SimPy over the same days {t['bare']:.1f} s, ratio = {t['guide'] / t['bare']:.1f}")
 
 
 if __name__ == "__main__":
