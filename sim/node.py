@@ -732,9 +732,10 @@ class Node:
         draws are taken from the router's one shared stream in input order, as
         :meth:`~ModuleRouter.decide` takes them. Routing rules are read once per stretch:
         only the rollout changes them, and it runs at coarse events, never inside a stretch
-        (a V2 reply run from the heap records outcomes but never reroutes). Every other case
-        (as_written, the emergency path, a retired V1, filter and subscription calls) calls
-        the general method. ``tests/test_input_stretch.py`` checks it against them.
+        (a V2 reply run from the heap records outcomes but never reroutes). A request that
+        falls to a retired V1 is handed over as the general methods do (it fails there).
+        Every other case (as_written, the emergency path, filter and subscription calls)
+        calls the general method. ``tests/test_input_stretch.py`` checks it against them.
 
         Args:
             kinds: Per input, ``KIND_TX`` or a request kind (``sim.inputs``).
@@ -748,9 +749,13 @@ class Node:
         v2_box = self.pool_v2.mailbox
         step_to = self.step_to
         v1 = self.pool_v1
-        pool_rule = None if v1.retired else router.split_rule(POOL)
+        pool_rule = router.split_rule(POOL)
         sync_v1 = self.services[SYNC]["v1"]
-        sync_rule = None if sync_v1.retired else router.split_rule(SYNC)
+        sync_rule = router.split_rule(SYNC)
+        # A retired V1 (deprecation) takes no direct path: what the split or an open breaker
+        # still sends it fails there, as submit_tx / submit_request hand it over.
+        v1_retired = v1.retired
+        sync_retired = sync_v1.retired
         # The rules' (draws, split) as plain locals (read only when the rule is not None).
         pool_draws, pool_split = pool_rule or (False, 0)
         sync_draws, sync_split = sync_rule or (False, 0)
@@ -806,6 +811,9 @@ class Node:
                         v2_offer(tx, relays[arg], t, t_next)
                         continue
                     self.pool_v2.stats.record_refused()
+                if v1_retired:
+                    self._to_v1_pool(t, TxRequest(tx, relays[arg], t, t, None, False))
+                    continue
                 resident = v1_size()
                 busy = v1_box.busy_until
                 start = t if t > busy else busy  # v1_box.start_time(t)
@@ -836,6 +844,9 @@ class Node:
                     sync_v2_call(t, arg, t_next)
                     continue
                 self.services[SYNC]["v2"].stats.record_refused()
+            if sync_retired:
+                self._to_v1_service(t, PeerRequest(SYNC, arg, t, t, None, False))
+                continue
             ok, cost = sync_draw()
             busy = sync_box.busy_until
             # sync_box.serve_one(t, cost), inlined as for the pool above.

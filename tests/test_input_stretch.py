@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from sim.runner import Model
-from sim.scenario import load_scenario
+from sim.scenario import DeprecationSection, load_scenario
 from tests.model_compare import assert_same_results, feed_one_by_one
 
 
@@ -15,6 +15,19 @@ def _run(name: str, seconds: float, stretch: bool, seed: int = 3, **update):  # 
         faults = load_scenario("regression-rollback").faults
         sc = load_scenario("canary")
         update["faults"] = tuple(f.model_copy(update={"start": 120.0}) for f in faults)
+    elif name == "retired-regression":
+        # Both modules at 100 % V2 and V1 deprecated after 60 s; then a V2 pool regression
+        # opens the breaker, so refused calls fall to the retired V1 and fail there.
+        faults = load_scenario("regression-rollback").faults
+        sc = load_scenario("canary")
+        env = sc.env.replace('TRANSACTION_POOL_TRAFFIC="5"', 'TRANSACTION_POOL_TRAFFIC="100"')
+        env = env.replace('SYNC_SERVICE_TRAFFIC="5"', 'SYNC_SERVICE_TRAFFIC="100"')
+        update["env"] = env
+        update["rollout"] = sc.rollout.model_copy(
+            update={"deprecation": DeprecationSection(hold=60.0)})
+        pool_faults = tuple(f.model_copy(update={"start": 240.0}) for f in faults)
+        update["faults"] = pool_faults + tuple(
+            f.model_copy(update={"module": "sync_service"}) for f in pool_faults)
     else:
         sc = load_scenario(name)
     sc = sc.model_copy(update={"duration": min(sc.duration, seconds), **update})
@@ -31,6 +44,8 @@ def _run(name: str, seconds: float, stretch: bool, seed: int = 3, **update):  # 
     # Rate-limited flooding peers: the limiter refuses, its log must stay in order.
     ("peer-flood", 900.0, {}),
     ("canary", 300.0, {"profile": "as_written"}),
+    # A retired V1 (deprecation) behind a breaker that a V2 regression opens.
+    ("retired-regression", 900.0, {}),
 ])
 def test_stretch_loop_equals_one_by_one(name: str, seconds: float, update: dict) -> None:  # type: ignore[type-arg]
     _, fast = _run(name, seconds, True, **update)
@@ -47,6 +62,10 @@ def test_stretch_loop_meets_the_cases_it_must_handle() -> None:
     assert reg.summary["routing"]["v2_fallbacks"] > 0
     assert reg.summary["transaction_pool"]["v2"]["refused_by_breaker"] > 0
     assert reg.summary["breakers"]["transaction_pool"]["transitions"] > 0
+    _, retired = _run("retired-regression", 900.0, True)
+    assert [e["kind"] for e in retired.events].count("v1_deprecated") == 1
+    assert retired.summary["ledger"]["node"]["dropped"]["v1_retired"] > 0
+    assert retired.summary["breakers"]["sync_service"]["transitions"] > 0
 
 
 def test_split_rule_and_next_draw_reproduce_decide() -> None:
