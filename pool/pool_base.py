@@ -20,7 +20,7 @@ from operator import attrgetter
 
 from pool.ledger import Ledger, TxState
 from pool.protocol import PoolStats
-from pool.segmented_queue import SEQ_BITS, SegmentedQueue
+from pool.segmented_queue import SegmentedQueue
 from pool.transaction import Transaction
 
 _COMPACT_SLACK = 1024
@@ -30,7 +30,9 @@ _GAS_LIMIT = attrgetter("gas_limit")
 class PoolBase:
     """Indexes, block selection, removal, expiry and stats common to V1 and V2.
 
-    Subclasses implement ``add`` (updating their side indexes after :meth:`_insert`) and
+    Subclasses implement ``add``/``offer`` (each indexes an admitted transaction inline: a
+    priority key from ``_seq``, ``_by_key``, ``_by_hash``, ``_queue``, ``_age_heap``, ``_mem``
+    and the ledger, the entries :meth:`_remove` undoes, then its side indexes) and
     :meth:`_index_remove`.
 
     Attributes:
@@ -113,20 +115,6 @@ class PoolBase:
         return [by_key[k] for k in self._queue]
 
     # --- index maintenance ------------------------------------------------------------
-    def _insert(self, tx: Transaction, now: float) -> int:
-        """Index ``tx`` as pending; the caller updates its own side indexes."""
-        seq = self._seq
-        self._seq = seq + 1
-        price = tx.gas_price
-        key = (-price << SEQ_BITS) + seq  # priority_key, inlined: this is the hot path
-        self._by_key[key] = tx
-        self._by_hash[tx.tx_hash] = key
-        self._queue.add(key, price)
-        heapq.heappush(self._age_heap, (now, key))
-        self._mem += self._overhead + tx.size
-        self.ledger.admit(tx.tx_hash)
-        return key
-
     def _remove(self, key: int, tx: Transaction, state: TxState) -> None:
         del self._by_key[key]
         del self._by_hash[tx.tx_hash]

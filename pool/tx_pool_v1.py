@@ -167,7 +167,7 @@ class TxPoolV1(PoolBase):
         elif tx_hash in by_hash:
             ledger.reject(V1_DUPLICATE)
             return V1_DUPLICATE
-        # PoolBase._insert, inlined (hot path): the same index updates in the same order.
+        # Index as pending (the PoolBase entries _remove undoes; hot path, inline).
         seq = self._seq
         self._seq = seq + 1
         key = (-price << SEQ_BITS) + seq

@@ -226,7 +226,8 @@ class TxPoolV2(PoolBase):
             if victims is not None:
                 self._evict(victims, evicted)
             count = senders.get(sender, 0)
-        # PoolBase._insert, inlined (hot path), then this pool's side indexes.
+        # Index as pending (the PoolBase entries _remove undoes; hot path, inline), then this
+        # pool's side indexes.
         seq = self._seq
         self._seq = seq + 1
         key = (-price << SEQ_BITS) + seq

@@ -1061,22 +1061,13 @@ class Node:
 
     # -- metrics -------------------------------------------------------------------------
 
-    def pool_metrics(self, inst: PoolInstance, now: float, interval: float) -> dict[str, float]:
-        """The guide's pool metrics of one instance over the last interval, by name.
-
-        :meth:`pool_metric_values` with its names (:data:`POOL_METRIC_NAMES`, plus
-        ``circuit_breaker_state`` for V2); it closes the interval as that does.
-        """
-        names = POOL_V2_METRIC_NAMES if inst.version == "v2" else POOL_METRIC_NAMES
-        return dict(zip(names, self.pool_metric_values(inst, now, interval), strict=True))
-
     def pool_metric_values(self, inst: PoolInstance, now: float, interval: float
                            ) -> tuple[float, ...]:
         """The guide's pool metrics of one instance over the last interval (closes it).
 
-        The sampler's form of :meth:`pool_metrics`: the values alone, in the order of
-        :data:`POOL_METRIC_NAMES` (V1) or :data:`POOL_V2_METRIC_NAMES` (V2), so a sample
-        builds no dict per instance.
+        The values alone, in the order of :data:`POOL_METRIC_NAMES` (V1) or
+        :data:`POOL_V2_METRIC_NAMES` (V2; adds ``circuit_breaker_state``), so a sample builds
+        no dict per instance.
         """
         requests, errors, _, refused, avg_ms, p95_ms, p99_ms = inst.stats.roll_figures()
         busy = inst.mailbox.busy_time - inst.busy_mark
@@ -1107,22 +1098,12 @@ class Node:
             return (*out, _STATE_CODE[self.router.breaker(POOL).state_at(now).value])
         return out
 
-    def service_metrics(self, inst: ServiceInstance, now: float, interval: float
-                        ) -> dict[str, float]:
-        """Request metrics of a service instance over the last interval, by name.
-
-        :meth:`service_metric_values` with its names (:data:`SERVICE_METRIC_NAMES`, plus
-        ``memory_usage_mb`` for V2); it closes the interval as that does.
-        """
-        names = SERVICE_V2_METRIC_NAMES if inst.version == "v2" else SERVICE_METRIC_NAMES
-        return dict(zip(names, self.service_metric_values(inst, now, interval), strict=True))
-
     def service_metric_values(self, inst: ServiceInstance, now: float, interval: float
                               ) -> tuple[float, ...]:
         """Request metrics of a service instance over the last interval (closes it).
 
-        The sampler's form of :meth:`service_metrics`: the values alone, in the order of
-        :data:`SERVICE_METRIC_NAMES` (V1) or :data:`SERVICE_V2_METRIC_NAMES` (V2).
+        The values alone, in the order of :data:`SERVICE_METRIC_NAMES` (V1) or
+        :data:`SERVICE_V2_METRIC_NAMES` (V2; adds ``memory_usage_mb``).
         """
         requests, errors, _, refused, avg_ms, p95_ms, _ = inst.stats.roll_figures()
         busy = inst.mailbox.busy_time - inst.busy_mark
