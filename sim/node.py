@@ -188,7 +188,7 @@ class PoolInstance:
         # ``len(pool)`` as a C call (see PoolBase.size_of), for offer_v2's hot path.
         self._size_of = pool.size_of
         # The module's V2 routing counters and breaker (one object each for the run), for
-        # offer_v2's unrolled ModuleRouter.record_v2_ok.
+        # offer_v2's count_v2_ok (ModuleRouter.record_v2_ok without the module lookup).
         self._v2_counters, self._breaker = node.router.v2_ok_targets(POOL)
         self.busy_mark = 0.0
         self.included = 0
@@ -322,7 +322,7 @@ class ServiceInstance:
         self.draws = ServiceDraws(service, rng)
         self.stats = RequestStats()
         self.mailbox: Mailbox[PeerRequest] = Mailbox(self._run_batch, 1)
-        # As PoolInstance's: for call_v2's unrolled ModuleRouter.record_v2_ok.
+        # As PoolInstance's: for call_v2's count_v2_ok.
         self._v2_counters, self._breaker = node.router.v2_ok_targets(module)
         self.busy_mark = 0.0
         self.retired = False
@@ -548,8 +548,8 @@ class Node:
         the breaker's record at ``origin + latency``) take their times as arguments, so
         applying them then equals applying them at their time; the skipped ``self.now``
         update is overwritten before anything reads it. They apply them as
-        :meth:`run_internal` does, with :meth:`ModuleRouter.record_v2_ok` unrolled on its
-        counters and breaker (:meth:`ModuleRouter.v2_ok_targets`): one call less per reply.
+        :meth:`run_internal` does, calling :func:`~sim.control.router.count_v2_ok` on the
+        module's counters and breaker (:meth:`ModuleRouter.v2_ok_targets`) directly.
 
         Args:
             inst: The V2 instance that ran the call.
