@@ -32,6 +32,7 @@ from pool.tx_pool_v1 import TxPoolV1
 from pool.tx_pool_v2 import TxPoolV2
 from sim.blocks import merge_candidates
 from sim.call_later import call_repeatedly
+from sim.collector import fewer_collections
 from sim.control import ModuleRouter, PeerRateLimiter
 from sim.control.validation import InputLimits
 from sim.events import EventLog
@@ -722,11 +723,15 @@ def run(scenario: Scenario, seed: int | None = None, *,
         extra_env: Guide environment variables applied over the scenario's (``--env-file``).
         progress: Called with the simulated time reached, about 100 times per run.
 
+    The run raises the collector's young-generation threshold while it runs
+    (:func:`sim.collector.fewer_collections`: it allocates much and frees no cycles).
+
     Returns:
         The result (summary, time series, events, ledger).
 
     Raises:
         LedgerError: If a ledger does not balance.
     """
-    model = Model(scenario, scenario.seed if seed is None else seed, extra_env)
-    return model.execute(progress)
+    with fewer_collections():
+        model = Model(scenario, scenario.seed if seed is None else seed, extra_env)
+        return model.execute(progress)
