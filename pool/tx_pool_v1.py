@@ -31,8 +31,11 @@ real O(n) list walk is charged by :meth:`pool.cost_model.CostModel.v1`.
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 from heapq import heappush
+from itertools import accumulate, compress, repeat
+from operator import add, lshift, mul, neg, sub
 
 from pool.config import PoolV1Config
 from pool.cost_model import CostModel
@@ -194,6 +197,153 @@ class TxPoolV1(PoolBase):
         senders = self._senders
         senders[sender] = senders.get(sender, 0) + 1
         return None
+
+    def offer_many(self, txs: Sequence[Transaction],
+                   stamp: Callable[[list[int]], Sequence[float]]) -> dict[int, str]:
+        """:meth:`offer` on each transaction in order, with identical results, in bulk.
+
+        The time each transaction is offered at (its entry timestamp) may depend on the
+        resident count just before its offer (the V1 mailbox's service time grows with the
+        pool), so it is asked for once the outcomes are known: ``stamp(residents)`` receives,
+        per transaction, ``len(self)`` just before its :meth:`offer` and returns the times.
+
+        Why it equals the sequential offers: an outcome depends only on the transaction's
+        own fields (validity), the resident count (capacity, checked before duplicates) and
+        the keys already indexed (duplicates, including earlier ones of the batch), never on
+        the time; so the outcomes are decided first, exactly, by the same rules in the same
+        order (with running counts when capacity or a duplicate may bind), then refusals are
+        counted in order and the admitted are indexed with the same keys, entries and
+        counters as one offer each. ``tests/test_v1_bulk.py`` checks it against :meth:`offer`.
+
+        Args:
+            txs: The transactions, in offer order.
+            stamp: Resident counts before each offer -> offer times, seconds.
+
+        Returns:
+            Position -> reason of every refused transaction (as :meth:`offer` returns it).
+        """
+        n = len(txs)
+        if not n:
+            return {}
+        (min_price, min_gas, max_gas, max_size, max_pool, by_fields,
+         zero_sender) = self._offer_consts
+        (hashes, senders_c, nonces, prices, gases, sizes, _, tos, values, data_lens, tags,
+         rlps, vs, rs, ss) = tuple(zip(*txs))[:15]
+        # Validity: each rule of offer's one expression checked over the whole column at C
+        # speed; only positions that break some rule are suspects, and each suspect gets
+        # offer's own verdict (first_violation), so a suspect that passes is valid as there.
+        suspects: set[int] = set()
+        if rlps.count(LEGACY_RLP_FIELDS) != n:
+            suspects.update(i for i, x in enumerate(rlps) if x != LEGACY_RLP_FIELDS)
+        if min(prices) < min_price:
+            suspects.update(i for i, x in enumerate(prices) if x < min_price)
+        if min(gases) < min_gas or max(gases) > max_gas:
+            suspects.update(i for i, x in enumerate(gases) if x < min_gas or x > max_gas)
+        if min(nonces) < 0:
+            suspects.update(i for i, x in enumerate(nonces) if x < 0)
+        for col in (vs, rs, ss):
+            if min(col) <= 0:
+                suspects.update(i for i, x in enumerate(col) if x <= 0)
+        # gas_limit < 21_000 + 16 * data_len, as integers: gas_limit - 16 * data_len < 21_000.
+        room = list(map(sub, gases, map(mul, data_lens, repeat(16))))
+        if min(room) < 21_000:
+            suspects.update(i for i, x in enumerate(room) if x < 21_000)
+        if max(sizes) > max_size:
+            suspects.update(i for i, x in enumerate(sizes) if x > max_size)
+        reasons: dict[int, str] = {}
+        for i in sorted(suspects):
+            reason = first_violation(txs[i], _V1_PIPELINE, min_price, min_gas, max_gas,
+                                     max_size, False)
+            if reason is not None:
+                reasons[i] = reason
+        # Capacity, then duplicates (offer's order), against the running resident count and
+        # the keys indexed so far (the pool's and the batch's own earlier admissions).
+        resident = len(self._by_key)
+        keys_of: Sequence[object]
+        index: dict[UnsignedFields, int] | dict[int, int]
+        if by_fields:
+            keys_of = list(zip(nonces, prices, gases, tos, values, data_lens, tags))
+            index = self._unsigned
+        else:
+            keys_of = hashes
+            index = self._by_hash
+        valid = [i for i in range(n) if i not in reasons] if reasons else range(n)
+        vkeys = [keys_of[i] for i in valid] if reasons else keys_of
+        if not (resident + len(valid) <= max_pool and index.keys().isdisjoint(vkeys)
+                and len(set(vkeys)) == len(vkeys)):
+            count = resident
+            seen: set[object] = set()
+            for i, k in zip(valid, vkeys, strict=True):
+                if count >= max_pool:
+                    reasons[i] = V1_POOL_FULL
+                elif k in index or k in seen:
+                    reasons[i] = V1_DUPLICATE
+                else:
+                    seen.add(k)
+                    count += 1
+        ledger = self.ledger
+        for i in sorted(reasons):
+            ledger.reject(reasons[i])
+        if reasons:
+            flags = [1] * n
+            for i in reasons:
+                flags[i] = 0
+            residents = list(accumulate(flags, initial=resident))
+            residents.pop()
+        else:
+            residents = list(range(resident, resident + n))
+        times = stamp(residents)
+        if len(reasons) == n:
+            return reasons
+        if reasons:
+            def keep(col: Sequence[object]) -> list[Any]:
+                return list(compress(col, flags))
+        else:
+            def keep(col: Sequence[object]) -> list[Any]:
+                return list(col)
+        a_txs, a_hashes, a_prices, a_times = keep(txs), keep(hashes), keep(prices), keep(times)
+        m = len(a_txs)
+        # Index as pending: offer's entries, in offer order.
+        seq = self._seq
+        self._seq = seq + m
+        keys = list(map(add, map(lshift, map(neg, a_prices), repeat(SEQ_BITS)),
+                        range(seq, seq + m)))
+        self._by_key.update(zip(keys, a_txs))
+        self._by_hash.update(zip(a_hashes, keys))
+        queue = self._queue
+        segment = queue._segments[0]
+        if type(segment) is list and len(segment) + m <= _GROW:
+            # Every one of offer's inserts would be an insort into this list (it stays at or
+            # below _GROW): the keys are distinct, so the result is the one sorted list.
+            segment.extend(keys)
+            segment.sort()
+        else:
+            for key, price in zip(keys, a_prices, strict=True):
+                segment = queue._segments[0]
+                if type(segment) is list and len(segment) < _GROW:
+                    insort(segment, key)
+                else:
+                    queue.add(key, price)
+        heap = self._age_heap
+        for entry in zip(a_times, keys, strict=True):
+            heappush(heap, entry)
+        self._mem += self._overhead * m + sum(keep(sizes))
+        if ledger.track:
+            for h in a_hashes:
+                ledger.admit(h)
+        else:
+            ledger.entered += m
+        if by_fields:
+            assert isinstance(keys_of, list)
+            self._unsigned.update(zip(keep(keys_of), a_hashes))
+        senders = self._senders
+        if zero_sender:
+            senders[_ZERO_SENDER] = senders.get(_ZERO_SENDER, 0) + m
+        else:
+            get = senders.get
+            for sender in keep(senders_c):
+                senders[sender] = get(sender, 0) + 1
+        return reasons
 
     def add_batch(self, txs: Sequence[Transaction], now: float) -> list[AddResult]:
         """Offer transactions one call each (V1 has no batch API).
