@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Callable, Sequence
-from typing import Any
 from heapq import heappush
 from itertools import accumulate, compress, repeat
 from operator import add, lshift, mul, neg, sub
+from typing import TypeVar
 
 from pool.config import PoolV1Config
 from pool.cost_model import CostModel
@@ -64,6 +64,7 @@ _V1_PIPELINE = (
     V1_INVALID_NONCE, V1_INVALID_SIGNATURE, V1_INSUFFICIENT_GAS, V1_TOO_LARGE,
 )
 _ZERO_SENDER = 0
+_T = TypeVar("_T")
 
 UnsignedFields = tuple[int, int, int, int, int, int, int]
 """The fields :func:`pool.transaction.unsigned_hash` covers, as a dict key: ``(nonce,
@@ -227,9 +228,10 @@ class TxPoolV1(PoolBase):
             return {}
         (min_price, min_gas, max_gas, max_size, max_pool, by_fields,
          zero_sender) = self._offer_consts
+        # The columns, in Transaction's field order (tests/test_pool_fast_paths.py pins it).
         (hashes, senders_c, nonces, prices, gases, sizes, _, tos, values, data_lens, tags,
-         rlps, vs, rs, ss) = tuple(zip(*txs))[:15]
-        # Validity: each rule of offer's one expression checked over the whole column at C
+         rlps, vs, rs, ss) = tuple(zip(*txs, strict=True))[:15]
+        # Validity: each rule of offer's one expression checked over a whole column at C
         # speed; only positions that break some rule are suspects, and each suspect gets
         # offer's own verdict (first_violation), so a suspect that passes is valid as there.
         suspects: set[int] = set()
@@ -244,7 +246,7 @@ class TxPoolV1(PoolBase):
         for col in (vs, rs, ss):
             if min(col) <= 0:
                 suspects.update(i for i, x in enumerate(col) if x <= 0)
-        # gas_limit < 21_000 + 16 * data_len, as integers: gas_limit - 16 * data_len < 21_000.
+        # gas_limit < 21_000 + 16 * data_len, on integers: gas_limit - 16 * data_len < 21_000.
         room = list(map(sub, gases, map(mul, data_lens, repeat(16))))
         if min(room) < 21_000:
             suspects.update(i for i, x in enumerate(room) if x < 21_000)
@@ -257,23 +259,26 @@ class TxPoolV1(PoolBase):
             if reason is not None:
                 reasons[i] = reason
         # Capacity, then duplicates (offer's order), against the running resident count and
-        # the keys indexed so far (the pool's and the batch's own earlier admissions).
+        # the keys indexed so far (the pool's, and the batch's own earlier admissions).
         resident = len(self._by_key)
-        keys_of: Sequence[object]
         index: dict[UnsignedFields, int] | dict[int, int]
+        keys_of: Sequence[UnsignedFields] | Sequence[int]
         if by_fields:
-            keys_of = list(zip(nonces, prices, gases, tos, values, data_lens, tags))
+            keys_of = list(zip(nonces, prices, gases, tos, values, data_lens, tags, strict=True))
             index = self._unsigned
         else:
             keys_of = hashes
             index = self._by_hash
-        valid = [i for i in range(n) if i not in reasons] if reasons else range(n)
-        vkeys = [keys_of[i] for i in valid] if reasons else keys_of
-        if not (resident + len(valid) <= max_pool and index.keys().isdisjoint(vkeys)
-                and len(set(vkeys)) == len(vkeys)):
+        valid: Sequence[int] = [i for i in range(n) if i not in reasons] if reasons else range(n)
+        # Each valid key with its hash (one hashing of each key; reused for the index below).
+        firsts: dict[object, int] = dict(zip(map(keys_of.__getitem__, valid),
+                                             map(hashes.__getitem__, valid), strict=True))
+        if not (resident + len(valid) <= max_pool and len(firsts) == len(valid)
+                and index.keys().isdisjoint(firsts)):
             count = resident
             seen: set[object] = set()
-            for i, k in zip(valid, vkeys, strict=True):
+            for i in valid:
+                k = keys_of[i]
                 if count >= max_pool:
                     reasons[i] = V1_POOL_FULL
                 elif k in index or k in seen:
@@ -281,35 +286,31 @@ class TxPoolV1(PoolBase):
                 else:
                     seen.add(k)
                     count += 1
+            firsts = {}
         ledger = self.ledger
         for i in sorted(reasons):
             ledger.reject(reasons[i])
-        if reasons:
-            flags = [1] * n
-            for i in reasons:
-                flags[i] = 0
-            residents = list(accumulate(flags, initial=resident))
-            residents.pop()
-        else:
-            residents = list(range(resident, resident + n))
+        flags = [1] * n
+        for i in reasons:
+            flags[i] = 0
+        residents = list(accumulate(flags, initial=resident))
+        residents.pop()
         times = stamp(residents)
-        if len(reasons) == n:
+        m = n - len(reasons)
+        if not m:
             return reasons
-        if reasons:
-            def keep(col: Sequence[object]) -> list[Any]:
-                return list(compress(col, flags))
-        else:
-            def keep(col: Sequence[object]) -> list[Any]:
-                return list(col)
-        a_txs, a_hashes, a_prices, a_times = keep(txs), keep(hashes), keep(prices), keep(times)
-        m = len(a_txs)
+
+        def keep(col: Sequence[_T]) -> list[_T]:
+            return list(compress(col, flags))
+
+        a_txs, a_hashes, a_prices = keep(txs), keep(hashes), keep(prices)
         # Index as pending: offer's entries, in offer order.
         seq = self._seq
         self._seq = seq + m
         keys = list(map(add, map(lshift, map(neg, a_prices), repeat(SEQ_BITS)),
                         range(seq, seq + m)))
-        self._by_key.update(zip(keys, a_txs))
-        self._by_hash.update(zip(a_hashes, keys))
+        self._by_key.update(zip(keys, a_txs, strict=True))
+        self._by_hash.update(zip(a_hashes, keys, strict=True))
         queue = self._queue
         segment = queue._segments[0]
         if type(segment) is list and len(segment) + m <= _GROW:
@@ -325,17 +326,21 @@ class TxPoolV1(PoolBase):
                 else:
                     queue.add(key, price)
         heap = self._age_heap
-        for entry in zip(a_times, keys, strict=True):
+        for entry in zip(keep(times), keys, strict=True):
             heappush(heap, entry)
         self._mem += self._overhead * m + sum(keep(sizes))
         if ledger.track:
             for h in a_hashes:
                 ledger.admit(h)
         else:
-            ledger.entered += m
+            ledger.entered += m  # Ledger.admit without tracking
         if by_fields:
-            assert isinstance(keys_of, list)
-            self._unsigned.update(zip(keep(keys_of), a_hashes))
+            unsigned = self._unsigned
+            if firsts:
+                # The fast path above admitted exactly the valid ones: firsts is their index.
+                unsigned.update(firsts)  # type: ignore[arg-type]
+            else:
+                unsigned.update(zip(keep(keys_of), a_hashes, strict=True))
         senders = self._senders
         if zero_sender:
             senders[_ZERO_SENDER] = senders.get(_ZERO_SENDER, 0) + m

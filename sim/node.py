@@ -48,10 +48,10 @@ from __future__ import annotations
 
 import heapq
 import math
-from operator import sub
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import sub
 from typing import NamedTuple
 
 import numpy as np

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pool import GWEI, PoolV1Config, Transaction, TxPoolV1, TxState
+from pool import GWEI, PoolV1Config, Transaction, TxPoolV1
 from pool.cost_model import CostModel, IndexScaling
 from pool.segmented_queue import _GROW
 from sim.mailbox import Mailbox
@@ -71,7 +71,8 @@ def _offer_both(config: PoolV1Config, prefill: list[Transaction], batches: list[
                 want[k] = reason
         asked: list[list[int]] = []
 
-        def stamp(counts: list[int], times: list[float] = times) -> list[float]:
+        def stamp(counts: list[int], times: list[float] = times,
+                  asked: list[list[int]] = asked) -> list[float]:
             asked.append(counts)
             return times
 
@@ -170,7 +171,8 @@ def test_a_v1_batch_run_refuses_deferred_work() -> None:
     with pytest.raises(RuntimeError, match="flush_v1"):
         node.pool_v1._run_batch(1.0, [])
     node.flush_v1()
-    assert not node._v1_txs and not node._v1_tx_times
+    assert not node._v1_txs
+    assert not node._v1_tx_times
     assert len(node.pool_v1.pool) == 1
 
 
