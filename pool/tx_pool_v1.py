@@ -33,9 +33,6 @@ from __future__ import annotations
 from bisect import insort
 from collections.abc import Callable, Sequence
 from heapq import heappush
-from itertools import accumulate, compress, repeat
-from operator import add, lshift, mul, neg, sub
-from typing import TypeVar
 
 from pool.config import PoolV1Config
 from pool.cost_model import CostModel
@@ -64,7 +61,6 @@ _V1_PIPELINE = (
     V1_INVALID_NONCE, V1_INVALID_SIGNATURE, V1_INSUFFICIENT_GAS, V1_TOO_LARGE,
 )
 _ZERO_SENDER = 0
-_T = TypeVar("_T")
 
 UnsignedFields = tuple[int, int, int, int, int, int, int]
 """The fields :func:`pool.transaction.unsigned_hash` covers, as a dict key: ``(nonce,
@@ -208,13 +204,13 @@ class TxPoolV1(PoolBase):
         pool), so it is asked for once the outcomes are known: ``stamp(residents)`` receives,
         per transaction, ``len(self)`` just before its :meth:`offer` and returns the times.
 
-        Why it equals the sequential offers: an outcome depends only on the transaction's
-        own fields (validity), the resident count (capacity, checked before duplicates) and
-        the keys already indexed (duplicates, including earlier ones of the batch), never on
-        the time; so the outcomes are decided first, exactly, by the same rules in the same
-        order (with running counts when capacity or a duplicate may bind), then refusals are
-        counted in order and the admitted are indexed with the same keys, entries and
-        counters as one offer each. ``tests/test_v1_bulk.py`` checks it against :meth:`offer`.
+        Why it equals the sequential offers: an offer's outcome and every index it writes
+        depend on the transaction and the pool's state, never on the time, except the
+        age-heap entry. So one loop runs offer's body in offer order with the pool's state in
+        locals (no call, no attribute reads per transaction), then the age-heap entries are
+        pushed in the same order with their times, and the band's keys, all of which offer
+        would insort into the same plain list, are sorted in at once (distinct keys: the one
+        sorted list). ``tests/test_v1_bulk.py`` checks it against :meth:`offer`.
 
         Args:
             txs: The transactions, in offer order.
@@ -223,94 +219,78 @@ class TxPoolV1(PoolBase):
         Returns:
             Position -> reason of every refused transaction (as :meth:`offer` returns it).
         """
-        n = len(txs)
-        if not n:
+        if not txs:
             return {}
         (min_price, min_gas, max_gas, max_size, max_pool, by_fields,
          zero_sender) = self._offer_consts
-        # The columns, in Transaction's field order (tests/test_pool_fast_paths.py pins it).
-        (hashes, senders_c, nonces, prices, gases, sizes, _, tos, values, data_lens, tags,
-         rlps, vs, rs, ss) = tuple(zip(*txs, strict=True))[:15]
-        # Validity: each rule of offer's one expression checked over a whole column at C
-        # speed; only positions that break some rule are suspects, and each suspect gets
-        # offer's own verdict (first_violation), so a suspect that passes is valid as there.
-        suspects: set[int] = set()
-        if rlps.count(LEGACY_RLP_FIELDS) != n:
-            suspects.update(i for i, x in enumerate(rlps) if x != LEGACY_RLP_FIELDS)
-        if min(prices) < min_price:
-            suspects.update(i for i, x in enumerate(prices) if x < min_price)
-        if min(gases) < min_gas or max(gases) > max_gas:
-            suspects.update(i for i, x in enumerate(gases) if x < min_gas or x > max_gas)
-        if min(nonces) < 0:
-            suspects.update(i for i, x in enumerate(nonces) if x < 0)
-        for col in (vs, rs, ss):
-            if min(col) <= 0:
-                suspects.update(i for i, x in enumerate(col) if x <= 0)
-        # gas_limit < 21_000 + 16 * data_len, on integers: gas_limit - 16 * data_len < 21_000.
-        room = list(map(sub, gases, map(mul, data_lens, repeat(16))))
-        if min(room) < 21_000:
-            suspects.update(i for i, x in enumerate(room) if x < 21_000)
-        if max(sizes) > max_size:
-            suspects.update(i for i, x in enumerate(sizes) if x > max_size)
-        reasons: dict[int, str] = {}
-        for i in sorted(suspects):
-            reason = first_violation(txs[i], _V1_PIPELINE, min_price, min_gas, max_gas,
-                                     max_size, False)
-            if reason is not None:
-                reasons[i] = reason
-        # Capacity, then duplicates (offer's order), against the running resident count and
-        # the keys indexed so far (the pool's, and the batch's own earlier admissions).
-        resident = len(self._by_key)
-        index: dict[UnsignedFields, int] | dict[int, int]
-        keys_of: Sequence[UnsignedFields] | Sequence[int]
-        if by_fields:
-            keys_of = list(zip(nonces, prices, gases, tos, values, data_lens, tags, strict=True))
-            index = self._unsigned
-        else:
-            keys_of = hashes
-            index = self._by_hash
-        valid: Sequence[int] = [i for i in range(n) if i not in reasons] if reasons else range(n)
-        # Each valid key with its hash (one hashing of each key; reused for the index below).
-        firsts: dict[object, int] = dict(zip(map(keys_of.__getitem__, valid),
-                                             map(hashes.__getitem__, valid), strict=True))
-        if not (resident + len(valid) <= max_pool and len(firsts) == len(valid)
-                and index.keys().isdisjoint(firsts)):
-            count = resident
-            seen: set[object] = set()
-            for i in valid:
-                k = keys_of[i]
-                if count >= max_pool:
-                    reasons[i] = V1_POOL_FULL
-                elif k in index or k in seen:
-                    reasons[i] = V1_DUPLICATE
-                else:
-                    seen.add(k)
-                    count += 1
-            firsts = {}
         ledger = self.ledger
-        for i in sorted(reasons):
-            ledger.reject(reasons[i])
-        flags = [1] * n
-        for i in reasons:
-            flags[i] = 0
-        residents = list(accumulate(flags, initial=resident))
-        residents.pop()
+        reject = ledger.reject
+        by_key, by_hash, unsigned = self._by_key, self._by_hash, self._unsigned
+        senders = self._senders
+        get_sender = senders.get
+        overhead = self._overhead
+        count = len(by_key)
+        seq = self._seq
+        mem = self._mem
+        reasons: dict[int, str] = {}
+        residents: list[int] = []
+        note_resident = residents.append
+        keys: list[int] = []
+        note_key = keys.append
+        admitted: list[int] = []  # positions
+        note_admitted = admitted.append
+        # offer's body, one pass in offer order, with the pool's state in locals; only the
+        # entries that need the offer time (the age heap) wait until the times are known.
+        for i, tx in enumerate(txs):
+            note_resident(count)
+            tx_hash, sender, nonce, price, gas_limit, size = tx[:6]
+            to, value, data_len, data_tag, rlp_fields, v, r, s = tx[7:15]
+            if (rlp_fields != LEGACY_RLP_FIELDS or price < min_price or gas_limit < min_gas
+                    or gas_limit > max_gas or nonce < 0 or v <= 0 or r <= 0 or s <= 0
+                    or gas_limit < 21_000 + 16 * data_len or size > max_size):
+                reason = first_violation(tx, _V1_PIPELINE, min_price, min_gas, max_gas,
+                                         max_size, False)
+                if reason is not None:
+                    reject(reason)
+                    reasons[i] = reason
+                    continue
+            if count >= max_pool:
+                reject(V1_POOL_FULL)
+                reasons[i] = V1_POOL_FULL
+                continue
+            if by_fields:
+                fields = (nonce, price, gas_limit, to, value, data_len, data_tag)
+                if fields in unsigned:
+                    reject(V1_DUPLICATE)
+                    reasons[i] = V1_DUPLICATE
+                    continue
+                unsigned[fields] = tx_hash
+            elif tx_hash in by_hash:
+                reject(V1_DUPLICATE)
+                reasons[i] = V1_DUPLICATE
+                continue
+            key = (-price << SEQ_BITS) + seq
+            seq += 1
+            by_key[key] = tx
+            by_hash[tx_hash] = key
+            note_key(key)
+            note_admitted(i)
+            mem += overhead + size
+            if zero_sender:
+                sender = _ZERO_SENDER
+            senders[sender] = get_sender(sender, 0) + 1
+            count += 1
+        self._seq = seq
+        self._mem = mem
+        m = len(keys)
+        if ledger.track:
+            for i in admitted:
+                ledger.admit(txs[i].tx_hash)
+        else:
+            ledger.entered += m  # Ledger.admit without tracking
         times = stamp(residents)
-        m = n - len(reasons)
         if not m:
             return reasons
-
-        def keep(col: Sequence[_T]) -> list[_T]:
-            return list(compress(col, flags))
-
-        a_txs, a_hashes, a_prices = keep(txs), keep(hashes), keep(prices)
-        # Index as pending: offer's entries, in offer order.
-        seq = self._seq
-        self._seq = seq + m
-        keys = list(map(add, map(lshift, map(neg, a_prices), repeat(SEQ_BITS)),
-                        range(seq, seq + m)))
-        self._by_key.update(zip(keys, a_txs, strict=True))
-        self._by_hash.update(zip(a_hashes, keys, strict=True))
         queue = self._queue
         segment = queue._segments[0]
         if type(segment) is list and len(segment) + m <= _GROW:
@@ -319,35 +299,15 @@ class TxPoolV1(PoolBase):
             segment.extend(keys)
             segment.sort()
         else:
-            for key, price in zip(keys, a_prices, strict=True):
+            for key in keys:
                 segment = queue._segments[0]
                 if type(segment) is list and len(segment) < _GROW:
                     insort(segment, key)
                 else:
-                    queue.add(key, price)
+                    queue.add(key, by_key[key].gas_price)
         heap = self._age_heap
-        for entry in zip(keep(times), keys, strict=True):
+        for entry in zip(map(times.__getitem__, admitted), keys, strict=True):
             heappush(heap, entry)
-        self._mem += self._overhead * m + sum(keep(sizes))
-        if ledger.track:
-            for h in a_hashes:
-                ledger.admit(h)
-        else:
-            ledger.entered += m  # Ledger.admit without tracking
-        if by_fields:
-            unsigned = self._unsigned
-            if firsts:
-                # The fast path above admitted exactly the valid ones: firsts is their index.
-                unsigned.update(firsts)  # type: ignore[arg-type]
-            else:
-                unsigned.update(zip(keep(keys_of), a_hashes, strict=True))
-        senders = self._senders
-        if zero_sender:
-            senders[_ZERO_SENDER] = senders.get(_ZERO_SENDER, 0) + m
-        else:
-            get = senders.get
-            for sender in keep(senders_c):
-                senders[sender] = get(sender, 0) + 1
         return reasons
 
     def add_batch(self, txs: Sequence[Transaction], now: float) -> list[AddResult]:
