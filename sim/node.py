@@ -21,8 +21,10 @@ block, a sample), which holds far from saturation, and is stated as a limit othe
 to V1 is served directly (:meth:`PoolInstance.add_direct`, :meth:`ServiceInstance.serve_direct`)
 and a module that sends everything to V1 without a draw is served a stretch at a time
 (:meth:`Node.submit_requests`). The runner hands each stretch of inputs to
-:meth:`Node.submit_inputs`, one loop that inlines the idle-node, one-draw routing and V1
-cases of :meth:`Node.submit_tx` and :meth:`Node.submit_request` and calls them otherwise.
+:meth:`Node.submit_inputs`, one loop that inlines the idle-node and one-draw routing cases of
+:meth:`Node.submit_tx` and :meth:`Node.submit_request` and calls them otherwise; what it
+routes to V1 it only notes, and :meth:`Node.flush_v1` serves the noted inputs in bulk before
+anything else touches V1 (``tests/test_v1_bulk.py``).
 A request it routes to V2 skips the message object when the mailbox would run it at once
 (:meth:`PoolInstance.offer_v2`, :meth:`ServiceInstance.call_v2`), and a V2 reply is a plain
 heap tuple, not a closure; a successful reply that nothing can precede is delivered at once
@@ -806,8 +808,10 @@ class Node:
         draws are taken from the router's one shared stream in input order, as
         :meth:`~ModuleRouter.decide` takes them. Routing rules are read once per stretch:
         only the rollout changes them, and it runs at coarse events, never inside a stretch
-        (a V2 reply run from the heap records outcomes but never reroutes). A request that
-        falls to a retired V1 is handed over as the general methods do (it fails there).
+        (a V2 reply run from the heap records outcomes but never reroutes). A request routed
+        to V1 is noted and served in bulk by :meth:`flush_v1` (at the latest when the stretch
+        ends). A request that falls to a retired V1 is handed over as the general methods do
+        (it fails there).
         Every other case (as_written, the emergency path, filter and subscription calls)
         calls the general method. ``tests/test_input_stretch.py`` checks it against them.
 
