@@ -192,6 +192,23 @@ class CostModel:
         # self.call_overhead_s + (self.validate_s + self.signature_check_s + walk)
         return self.call_overhead_s + (self._per_tx + walk)
 
+    def single_many(self, residents: list[int]) -> list[float]:
+        """:meth:`single` of each resident count, in order (the same floats).
+
+        Args:
+            residents: Transactions in the pool before each call.
+
+        Returns:
+            Seconds, one per call.
+        """
+        overhead, per_tx = self.call_overhead_s, self._per_tx
+        if self._linear:
+            half = self._half_unit
+            return [overhead + (per_tx + half * r) for r in residents]
+        unit = self.index_unit_s
+        log2 = math.log2
+        return [overhead + (per_tx + unit * log2(r + 2)) for r in residents]
+
     def take(self, n: int, resident: int) -> float:
         """Service time of selecting and removing ``n`` transactions for a block.
 

@@ -31,7 +31,7 @@ real O(n) list walk is charged by :meth:`pool.cost_model.CostModel.v1`.
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from heapq import heappush
 
 from pool.config import PoolV1Config
@@ -194,6 +194,121 @@ class TxPoolV1(PoolBase):
         senders = self._senders
         senders[sender] = senders.get(sender, 0) + 1
         return None
+
+    def offer_many(self, txs: Sequence[Transaction],
+                   stamp: Callable[[list[int]], Sequence[float]]) -> dict[int, str]:
+        """:meth:`offer` on each transaction in order, with identical results, in bulk.
+
+        The time each transaction is offered at (its entry timestamp) may depend on the
+        resident count just before its offer (the V1 mailbox's service time grows with the
+        pool), so it is asked for once the outcomes are known: ``stamp(residents)`` receives,
+        per transaction, ``len(self)`` just before its :meth:`offer` and returns the times.
+
+        Why it equals the sequential offers: an offer's outcome and every index it writes
+        depend on the transaction and the pool's state, never on the time, except the
+        age-heap entry. So one loop runs offer's body in offer order with the pool's state in
+        locals (no call, no attribute reads per transaction), then the age-heap entries are
+        pushed in the same order with their times, and the band's keys, all of which offer
+        would insort into the same plain list, are sorted in at once (distinct keys: the one
+        sorted list). ``tests/test_v1_bulk.py`` checks it against :meth:`offer`.
+
+        Args:
+            txs: The transactions, in offer order.
+            stamp: Resident counts before each offer -> offer times, seconds.
+
+        Returns:
+            Position -> reason of every refused transaction (as :meth:`offer` returns it).
+        """
+        if not txs:
+            return {}
+        (min_price, min_gas, max_gas, max_size, max_pool, by_fields,
+         zero_sender) = self._offer_consts
+        ledger = self.ledger
+        reject = ledger.reject
+        by_key, by_hash, unsigned = self._by_key, self._by_hash, self._unsigned
+        senders = self._senders
+        get_sender = senders.get
+        overhead = self._overhead
+        count = len(by_key)
+        seq = self._seq
+        mem = self._mem
+        reasons: dict[int, str] = {}
+        residents: list[int] = []
+        note_resident = residents.append
+        keys: list[int] = []
+        note_key = keys.append
+        admitted: list[int] = []  # positions
+        note_admitted = admitted.append
+        # offer's body, one pass in offer order, with the pool's state in locals; only the
+        # entries that need the offer time (the age heap) wait until the times are known.
+        for i, tx in enumerate(txs):
+            note_resident(count)
+            tx_hash, sender, nonce, price, gas_limit, size = tx[:6]
+            to, value, data_len, data_tag, rlp_fields, v, r, s = tx[7:15]
+            if (rlp_fields != LEGACY_RLP_FIELDS or price < min_price or gas_limit < min_gas
+                    or gas_limit > max_gas or nonce < 0 or v <= 0 or r <= 0 or s <= 0
+                    or gas_limit < 21_000 + 16 * data_len or size > max_size):
+                reason = first_violation(tx, _V1_PIPELINE, min_price, min_gas, max_gas,
+                                         max_size, False)
+                if reason is not None:
+                    reject(reason)
+                    reasons[i] = reason
+                    continue
+            if count >= max_pool:
+                reject(V1_POOL_FULL)
+                reasons[i] = V1_POOL_FULL
+                continue
+            if by_fields:
+                fields = (nonce, price, gas_limit, to, value, data_len, data_tag)
+                if fields in unsigned:
+                    reject(V1_DUPLICATE)
+                    reasons[i] = V1_DUPLICATE
+                    continue
+                unsigned[fields] = tx_hash
+            elif tx_hash in by_hash:
+                reject(V1_DUPLICATE)
+                reasons[i] = V1_DUPLICATE
+                continue
+            key = (-price << SEQ_BITS) + seq
+            seq += 1
+            by_key[key] = tx
+            by_hash[tx_hash] = key
+            note_key(key)
+            note_admitted(i)
+            mem += overhead + size
+            if zero_sender:
+                sender = _ZERO_SENDER
+            senders[sender] = get_sender(sender, 0) + 1
+            count += 1
+        self._seq = seq
+        self._mem = mem
+        m = len(keys)
+        if ledger.track:
+            for i in admitted:
+                ledger.admit(txs[i].tx_hash)
+        else:
+            ledger.entered += m  # Ledger.admit without tracking
+        times = stamp(residents)
+        if not m:
+            return reasons
+        queue = self._queue
+        segment = queue._segments[0]
+        if type(segment) is list and len(segment) + m <= _GROW:
+            # Every one of offer's inserts would be an insort into this list (it stays at or
+            # below _GROW): the keys are distinct, so the result is the one sorted list.
+            segment.extend(keys)
+            segment.sort()
+        else:
+            for key in keys:
+                segment = queue._segments[0]
+                if type(segment) is list and len(segment) < _GROW:
+                    insort(segment, key)
+                else:
+                    queue.add(key, by_key[key].gas_price)
+        heap = self._age_heap
+        for entry in zip(map(times.__getitem__, admitted), keys, strict=True):
+            heappush(heap, entry)
+        return reasons
 
     def add_batch(self, txs: Sequence[Transaction], now: float) -> list[AddResult]:
         """Offer transactions one call each (V1 has no batch API).

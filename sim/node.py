@@ -21,8 +21,10 @@ block, a sample), which holds far from saturation, and is stated as a limit othe
 to V1 is served directly (:meth:`PoolInstance.add_direct`, :meth:`ServiceInstance.serve_direct`)
 and a module that sends everything to V1 without a draw is served a stretch at a time
 (:meth:`Node.submit_requests`). The runner hands each stretch of inputs to
-:meth:`Node.submit_inputs`, one loop that inlines the idle-node, one-draw routing and V1
-cases of :meth:`Node.submit_tx` and :meth:`Node.submit_request` and calls them otherwise.
+:meth:`Node.submit_inputs`, one loop that inlines the idle-node and one-draw routing cases of
+:meth:`Node.submit_tx` and :meth:`Node.submit_request` and calls them otherwise; what it
+routes to V1 it only notes, and :meth:`Node.flush_v1` serves the noted inputs in bulk before
+anything else touches V1 (``tests/test_v1_bulk.py``).
 A request it routes to V2 skips the message object when the mailbox would run it at once
 (:meth:`PoolInstance.offer_v2`, :meth:`ServiceInstance.call_v2`), and a V2 reply is a plain
 heap tuple, not a closure; a successful reply that nothing can precede is delivered at once
@@ -51,6 +53,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import sub
 from typing import NamedTuple
 
 import numpy as np
@@ -196,6 +199,8 @@ class PoolInstance:
 
     def _run_batch(self, start: float, items: list[TxRequest]) -> float:
         node = self.node
+        if self.version == "v1" and node._v1_tx_times:
+            raise RuntimeError("V1 pool batch run with deferred V1 work (flush_v1 first)")
         pool = self.pool
         resident = len(pool)
         regression = node.regression(POOL) if self.version == "v2" else None
@@ -246,6 +251,41 @@ class PoolInstance:
         latency = finish - now
         self.stats.record(latency)
         self.node.router.record_v1(POOL, True, latency, emergency)
+
+    def add_direct_many(self, txs: list[Transaction], times: list[float],
+                        emergency: bool) -> None:
+        """:meth:`add_direct` for many transactions in time order (identical results).
+
+        The pool decides every outcome first and asks for the start times with the resident
+        count before each add (:meth:`TxPoolV1.offer_many`); those counts give the service
+        times (:meth:`CostModel.single_many`) and the mailbox's Lindley steps the starts and
+        finishes (:meth:`Mailbox.serve_many_starts`); stats and routing counters then record
+        the latencies in order (the same running float sums).
+
+        Args:
+            txs: The transactions.
+            times: Their arrivals, non-decreasing, seconds.
+            emergency: The router took the as_written emergency V1 path.
+        """
+        pool = self.pool
+        if not isinstance(pool, TxPoolV1):
+            raise TypeError("add_direct_many serves the V1 pool only")
+        mailbox = self.mailbox
+        single_many = self.cost.single_many
+        served: list[list[float]] = []
+
+        def stamp(residents: list[int]) -> list[float]:
+            starts, finishes = mailbox.serve_many_starts(times, single_many(residents))
+            served.append(finishes)
+            return starts
+
+        if not txs:
+            return
+        pool.offer_many(txs, stamp)
+        latencies = list(map(sub, served[0], times))
+        oks = [True] * len(latencies)  # V1 has no fault model: it always replies
+        self.stats.record_each(latencies, oks)
+        self.node.router.record_v1_many(POOL, oks, latencies, emergency)
 
     def offer_v2(self, tx: Transaction, peer: int, now: float,
                  next_time: float = -math.inf) -> None:
@@ -329,6 +369,8 @@ class ServiceInstance:
 
     def _run_batch(self, start: float, items: list[PeerRequest]) -> float:
         node = self.node
+        if self.version == "v1" and node._v1_sync_times and self.module == SYNC:
+            raise RuntimeError("V1 sync batch run with deferred V1 work (flush_v1 first)")
         regression = node.regression(self.module) if self.version == "v2" else None
         service = 0.0
         draws = self.draws
@@ -499,6 +541,36 @@ class Node:
         self._seq = 0
         self.now = 0.0
         self.unserved = 0
+        # V1 work that submit_inputs routed and deferred (see flush_v1): the V1 pool's
+        # transactions with their arrivals, and V1 sync serving's arrivals. Cleared in place
+        # (the loop holds their append methods).
+        self._v1_txs: list[Transaction] = []
+        self._v1_tx_times: list[float] = []
+        self._v1_sync_times: list[float] = []
+
+    def flush_v1(self) -> None:
+        """Serve the V1 work :meth:`submit_inputs` deferred, exactly as it would have been.
+
+        The stretch loop routes a transaction or an inbound sync request to V1 in order (its
+        draw, its breaker call) but only notes it; the V1 pool and V1 sync serving then
+        serve the noted inputs in one bulk call each (:meth:`PoolInstance.add_direct_many`,
+        :meth:`ServiceInstance.serve_direct_many`: the same outcomes and floats as one
+        direct call each). That is exact as long as nothing reads or writes V1's state
+        (pool, mailbox, stats, routing counters, sync draws) in between, so every such
+        reader calls this first: the V1 retries and handovers (:meth:`_to_v1_pool`,
+        :meth:`_to_v1_service`, :meth:`_reply_failed`), the general input paths, the end of
+        the stretch, and :meth:`settle` / :meth:`drain` before any coarse read. A V1
+        mailbox's batch runner refuses to run with work noted (it would run out of order).
+        """
+        times = self._v1_tx_times
+        if times:
+            self.pool_v1.add_direct_many(self._v1_txs, times, False)
+            self._v1_txs.clear()
+            times.clear()
+        times = self._v1_sync_times
+        if times:
+            self.services[SYNC]["v1"].serve_direct_many(times, False)
+            times.clear()
 
     # -- faults --------------------------------------------------------------------------
 
@@ -593,6 +665,7 @@ class Node:
     def _reply_failed(self, inst: PoolInstance | ServiceInstance, latency: float, fail: bool,
                       item: TxRequest | PeerRequest | None) -> None:
         """A V2 call's reply that failed or timed out (the ok case is in :meth:`run_internal`)."""
+        self.flush_v1()  # it may retry on V1 and records a rescue on V1's counters
         timeout = self.breakers[inst.module].config.timeout
         if isinstance(inst, PoolInstance):
             assert isinstance(item, TxRequest)
@@ -620,6 +693,7 @@ class Node:
 
     def settle(self, until: float) -> None:
         """Finish every piece of work that starts before ``until`` (before a read at it)."""
+        self.flush_v1()
         self.step_to(until)
         self.pool_v1.mailbox.flush(until)
         self.run_internal(until)
@@ -629,6 +703,7 @@ class Node:
 
         Nothing new arrives; work already accepted completes, so the ledger can balance.
         """
+        self.flush_v1()
         while True:
             self.pool_v2.mailbox.flush(math.inf)
             for versions in self.services.values():
@@ -708,6 +783,7 @@ class Node:
 
     def submit_tx(self, tx: Transaction, peer: int) -> None:
         """A transaction arrives (call in arrival order, after :meth:`step_to`)."""
+        self.flush_v1()
         now = tx.arrival
         self.step_to(now)
         self.ledger.arrived += 1
@@ -732,8 +808,10 @@ class Node:
         draws are taken from the router's one shared stream in input order, as
         :meth:`~ModuleRouter.decide` takes them. Routing rules are read once per stretch:
         only the rollout changes them, and it runs at coarse events, never inside a stretch
-        (a V2 reply run from the heap records outcomes but never reroutes). A request that
-        falls to a retired V1 is handed over as the general methods do (it fails there).
+        (a V2 reply run from the heap records outcomes but never reroutes). A request routed
+        to V1 is noted and served in bulk by :meth:`flush_v1` (at the latest when the stretch
+        ends). A request that falls to a retired V1 is handed over as the general methods do
+        (it fails there).
         Every other case (as_written, the emergency path, filter and subscription calls)
         calls the general method. ``tests/test_input_stretch.py`` checks it against them.
 
@@ -760,22 +838,13 @@ class Node:
         pool_draws, pool_split = pool_rule or (False, 0)
         sync_draws, sync_split = sync_rule or (False, 0)
         draw = router.next_draw
-        # The V1 pool's direct path (:meth:`PoolInstance.add_direct`), unrolled, with its
-        # mailbox's serve_one inlined (Mailbox.log_finish: V1 mailboxes serve one message at a
-        # time, so none ever waits and serve_one is the Lindley step alone).
-        v1_pool, v1_box, v1_stats = self._v1_pool, v1.mailbox, v1.stats
-        v1_offer = v1_pool.offer
-        v1_size = v1_pool.size_of
-        v1_single = v1.cost.single
-        v1_log = v1_box.log_finish
-        # record_v1(POOL, True, latency), unrolled (split_rule implies the intended profile).
-        pool_counts = router.v1_counters(POOL)
+        # Routed to V1: noted in order, served in bulk by flush_v1 (the V1 pool's
+        # add_direct_many, V1 sync serving's serve_direct_many) before anything else touches
+        # V1, at the latest at the end of the stretch.
+        v1_txs_append = self._v1_txs.append
+        v1_times_append = self._v1_tx_times.append
+        sync_times_append = self._v1_sync_times.append
         allow = self.peer_limiter.allow
-        # ServiceInstance.serve_direct of V1 sync serving, unrolled likewise.
-        sync_draw = sync_v1.draws.next
-        sync_box, sync_stats = sync_v1.mailbox, sync_v1.stats
-        sync_log = sync_box.log_finish
-        sync_counts = router.v1_counters(SYNC)
         emit = self.events.emit
         pool_breaker = router.breaker(POOL)
         sync_breaker = router.breaker(SYNC)
@@ -783,20 +852,16 @@ class Node:
         # ServiceInstance.call_v2), equal to offering the message.
         v2_offer = self.pool_v2.offer_v2
         sync_v2_call = self.services[SYNC]["v2"].call_v2
-        ledger = self.ledger
         rules_mark = (router.rule_changes, v1.retired, sync_v1.retired)
         # Each input's successor's time (-inf for the last: the next one is not known).
         nexts = times[1:]
         if times:
             nexts.append(-math.inf)
-        if v1_box.batch_size != 1 or sync_box.batch_size != 1:
-            raise RuntimeError("the inlined V1 serve_one needs mailboxes that serve one at a time")
-        # The integer counters of the inlined paths (node ledger, V1 mailboxes, V1 routing
-        # counters, unserved) are added once, after the loop: integer sums do not depend on
-        # order, and nothing reads them inside a stretch (routing stats, metrics samples and
-        # the ledger check run at coarse events). Float sums (busy_time, total_latency) and
-        # the stats' latency logs depend on order: they stay per input.
-        n_tx = n_pool = n_sync = n_sync_ok = 0
+        if v1.mailbox.batch_size != 1 or sync_v1.mailbox.batch_size != 1:
+            raise RuntimeError("V1's direct paths need mailboxes that serve one at a time")
+        # The node ledger's arrivals are added once, after the loop: an integer sum does not
+        # depend on order, and nothing reads it inside a stretch.
+        n_tx = 0
         for kind, arg, t, t_next in zip(kinds, args, times, nexts, strict=True):
             if kind == KIND_TX:
                 if pool_rule is None:
@@ -814,22 +879,9 @@ class Node:
                 if v1_retired:
                     self._to_v1_pool(t, TxRequest(tx, relays[arg], t, t, None, False))
                     continue
-                resident = v1_size()
-                busy = v1_box.busy_until
-                start = t if t > busy else busy  # v1_box.start_time(t)
-                v1_offer(tx, start)
-                # v1_box.serve_one(t, service): the offer does not touch the mailbox, so
-                # start is still serve_one's start (served and batches += 1: n_pool).
-                service = v1_single(resident)
-                finish = start + service
-                v1_box.busy_until = finish
-                v1_box.busy_time += service
-                v1_log(finish)
-                latency = finish - t
-                v1_stats.record(latency)
-                # pool_counts: executions, requests and successes += 1 (n_pool).
-                pool_counts.total_latency += latency
-                n_pool += 1
+                # add_direct(tx, t, False), deferred (flush_v1).
+                v1_txs_append(tx)
+                v1_times_append(t)
                 continue
             if kind != KIND_SYNC or sync_rule is None:
                 self.submit_request(REQUEST_MODULES[kind], arg, t)
@@ -847,31 +899,10 @@ class Node:
             if sync_retired:
                 self._to_v1_service(t, PeerRequest(SYNC, arg, t, t, None, False))
                 continue
-            ok, cost = sync_draw()
-            busy = sync_box.busy_until
-            # sync_box.serve_one(t, cost), inlined as for the pool above.
-            finish = (t if t > busy else busy) + cost
-            sync_box.busy_until = finish
-            sync_box.busy_time += cost
-            sync_log(finish)
-            latency = finish - t
-            sync_stats.record(latency, ok)
-            # sync_counts: executions and requests += 1, successes += ok; unserved += not ok.
-            sync_counts.total_latency += latency
-            n_sync += 1
-            n_sync_ok += ok
-        ledger.arrived += n_tx
-        v1_box.served += n_pool
-        v1_box.batches += n_pool
-        pool_counts.executions += n_pool
-        pool_counts.requests += n_pool
-        pool_counts.successes += n_pool
-        sync_box.served += n_sync
-        sync_box.batches += n_sync
-        sync_counts.executions += n_sync
-        sync_counts.requests += n_sync
-        sync_counts.successes += n_sync_ok
-        self.unserved += n_sync - n_sync_ok
+            # serve_direct(t, False) of V1 sync serving, deferred (flush_v1).
+            sync_times_append(t)
+        self.flush_v1()
+        self.ledger.arrived += n_tx
         if (router.rule_changes, v1.retired, sync_v1.retired) != rules_mark:
             # The loop read the routing rules once; only coarse events may change them.
             raise RuntimeError("routing rules changed inside a stretch of inputs")
@@ -879,6 +910,7 @@ class Node:
             self.now = times[-1]
 
     def _to_v1_pool(self, at: float, request: TxRequest) -> None:
+        self.flush_v1()
         if not self.pool_v1.retired:
             self.pool_v1.mailbox.offer(at, request)
             return
@@ -936,6 +968,7 @@ class Node:
 
     def submit_request(self, module: str, caller: int, now: float) -> None:
         """A generic request arrives (call in time order)."""
+        self.flush_v1()
         self.step_to(now)
         if module == SYNC and not self.peer_limiter.allow(caller, now):
             # Counted exactly by the limiter and the event log; the log stores the first
@@ -955,6 +988,7 @@ class Node:
             versions["v1"].serve_direct(now, decision.emergency)
 
     def _to_v1_service(self, at: float, request: PeerRequest) -> None:
+        self.flush_v1()
         inst = self.services[request.module]["v1"]
         if not inst.retired:
             inst.mailbox.offer(at, request)
@@ -987,6 +1021,7 @@ class Node:
         Returns:
             True if the requests were served; False if the caller must feed them one by one.
         """
+        self.flush_v1()
         if module == SYNC or self._replies_due[module] or self.services[module]["v1"].retired:
             return False
         decision = self.router.fixed_v1(module)
