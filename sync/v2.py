@@ -842,6 +842,13 @@ class SyncV2(ImportingEngine):
             self._next_emit += 1
         return [ProcessBlocks(tuple(out))] if out else []
 
+    def _memory_bytes(self) -> int:
+        cached = (sum(b.size for b in self._ready.values())
+                  + sum(b.size for b in self._emitted.values())
+                  + sum(b.size for b in self._processed.values()))
+        return (cached + HEADER_BYTES * len(self._headers) + PEER_BYTES * len(self._table)
+                + REQUEST_BYTES * len(self._inflight) + 8 * (self.ledger.tip + 1))
+
     def metrics(self, now: float) -> dict[str, float | int | bool]:
         """The guide's sync metrics plus counters (see :mod:`sync.telemetry`).
 
@@ -851,14 +858,22 @@ class SyncV2(ImportingEngine):
         Returns:
             Metric name to value.
         """
-        cached = (sum(b.size for b in self._ready.values())
-                  + sum(b.size for b in self._emitted.values())
-                  + sum(b.size for b in self._processed.values()))
-        memory = (cached + HEADER_BYTES * len(self._headers) + PEER_BYTES * len(self._table)
-                  + REQUEST_BYTES * len(self._inflight) + 8 * (self.ledger.tip + 1))
         return self.telemetry.metrics(
             now, tip=self.ledger.tip, best_known=self.best_known,
-            connected=len(self._connected), memory_bytes=memory,
+            connected=len(self._connected), memory_bytes=self._memory_bytes(),
             block_queue=self.cached_blocks,
             request_queue=len(self._body_tasks) + len(self._header_tasks),
             in_flight=len(self._inflight))
+
+    def sample_values(self, now: float) -> tuple[float, ...]:
+        """:meth:`sync.telemetry.Telemetry.sample_values` of this engine (the sampler's read).
+
+        Args:
+            now: Simulated time in seconds.
+
+        Returns:
+            The values :meth:`metrics` gives them, as floats.
+        """
+        return self.telemetry.sample_values(
+            now, self.ledger.tip, self.best_known, len(self._connected), self._memory_bytes(),
+            self.cached_blocks, len(self._body_tasks) + len(self._header_tasks))

@@ -3,13 +3,22 @@
 Each fast path is checked against the general form it replaces, written out here.
 """
 
+import hashlib
+import json
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.histogram import LogHistogram
+from sim.runner import Model, run
+from sim.scenario import load_scenario
+from sync.v1 import SyncV1
+from sync.v2 import SyncV2
 
 
 def same(a: float, b: float) -> bool:
@@ -88,3 +97,78 @@ def test_quantiles_at_every_bucket_edge_equal_the_full_cumulative_count() -> Non
                 else:
                     h.add_many(np.array([v]))
                 assert h.quantiles(0.5, 1.0) == _ref_quantiles(h, 0.5, 1.0)
+
+
+# -- the sampler's engine figures (SyncEngine.sample_values) -------------------------------
+
+SCENARIO = """
+name: idle-fast-paths
+seed: 3
+duration: 25m
+modules:
+  sync_service: {version: v2, traffic: 50}
+network:
+  initial_chain: 3000
+  inbound_rate: 0.05
+  peers: {honest: 14, slow: 3, silent: 2, flaky: 3, liar: 2, churning: 4}
+faults:
+  - {kind: partition, share: 0.3, start: 120, end: 400}
+  - {kind: peer_silence, peers: 2, start: 60, end: 700}
+  - {kind: peer_lying, peers: 1, start: 750, end: 1100}
+  - {kind: peer_slowness, peers: 2, start: 300, end: 1000}
+  - {kind: peer_crash, peers: 1, start: 500, end: 800}
+  - {kind: node_restart, at: 650}
+"""
+
+ENGINE_FIGURES = ("sync_speed_bps", "blocks_behind", "avg_block_processing_ms",
+                  "connected_peers", "peer_connection_success_rate", "network_bandwidth_mbps",
+                  "block_queue_size", "peer_request_queue_size", "memory_bytes")
+
+
+def _digest(path: Path, seed: int = 3) -> tuple[str, str, str]:
+    r = run(load_scenario(path), seed=seed)
+    h = hashlib.sha256()
+    for k in sorted(r.timeseries):
+        h.update(k.encode())
+        h.update(np.ascontiguousarray(r.timeseries[k]).tobytes())
+    return (r.summary_json(), h.hexdigest(),
+            json.dumps(r.events, sort_keys=True, default=str))
+
+
+def _ref_sample_values(self: Any, now: float) -> tuple[float, ...]:
+    # What the sampler read before: float(metrics(now)[name]) for each figure.
+    m = self.metrics(now)
+    return tuple(float(m[name]) for name in ENGINE_FIGURES)
+
+
+def test_engine_sample_values_equal_their_metrics(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO)
+    model = Model(load_scenario(path), seed=3)
+    sample = model.sample
+    checked = 0
+
+    def checking(now: float, interval: float) -> dict[str, float]:
+        nonlocal checked
+        for link in model.links.values():
+            got = link.engine.sample_values(now)
+            want = _ref_sample_values(link.engine, now)
+            assert len(got) == len(want)
+            assert all(same(g, w) for g, w in zip(got, want, strict=True)), (got, want)
+            checked += 1
+        return sample(now, interval)
+
+    model.sample = checking  # type: ignore[method-assign]
+    model.execute()
+    assert checked == 2 * 150
+
+
+def test_model_with_sample_values_equals_reading_metrics(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO)
+    fast = _digest(path)
+    monkeypatch.setattr(SyncV1, "sample_values", _ref_sample_values)
+    monkeypatch.setattr(SyncV2, "sample_values", _ref_sample_values)
+    assert _digest(path) == fast
