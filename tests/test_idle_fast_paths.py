@@ -6,14 +6,17 @@ Each fast path is checked against the general form it replaces, written out here
 import hashlib
 import json
 import math
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+import simpy
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.call_later import call_after, call_later, urgent_pending
 from sim.histogram import LogHistogram
 from sim.runner import Model, run
 from sim.scenario import load_scenario
@@ -172,3 +175,66 @@ def test_model_with_sample_values_equals_reading_metrics(tmp_path: Path,
     monkeypatch.setattr(SyncV1, "sample_values", _ref_sample_values)
     monkeypatch.setattr(SyncV2, "sample_values", _ref_sample_values)
     assert _digest(path) == fast
+
+
+# -- call_after: one event where call_later takes two --------------------------------------
+
+def _world(fast: bool, seed: int, n_roots: int) -> list[tuple[float, str]]:
+    # Callbacks that schedule nothing but their children, last (as the sync link's own
+    # callbacks do), beside a ticker process that starts callbacks and then yields (as the
+    # slot does). fast: the callbacks' children take call_after when no URGENT event is
+    # pending (the link's rule), the ticker's call_later; else a process per delay.
+    env = simpy.Environment()
+    log: list[tuple[float, str]] = []
+
+    def fire(label: str, depth: int) -> None:
+        log.append((env.now, label))
+        rng = np.random.default_rng([seed, *label.encode()])
+        if depth < 3:
+            for k in range(int(rng.integers(0, 3))):
+                start(float(rng.choice([0.0, 0.5, 1.0, 2.0])), f"{label}.{k}", depth + 1,
+                      direct=True)
+
+    def proc(delay: float, label: str, depth: int) -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(delay)
+        fire(label, depth)
+
+    def start(delay: float, label: str, depth: int, direct: bool) -> None:
+        if not fast:
+            env.process(proc(delay, label, depth))
+        elif direct and not urgent_pending(env):
+            call_after(env, delay, fire, label, depth)
+        else:
+            call_later(env, delay, fire, label, depth)
+
+    def ticker() -> Generator[simpy.Event, Any, None]:
+        for i in range(8):
+            yield env.timeout(0.5)
+            log.append((env.now, f"tick{i}"))
+            start(0.0 if i % 2 else 1.0, f"t{i}", 1, direct=False)
+            start(0.5, f"u{i}", 1, direct=False)
+
+    env.process(ticker())
+    rng = np.random.default_rng(seed)
+    for r in range(n_roots):
+        start(float(rng.choice([0.0, 0.5, 1.0])), f"r{r}", 0, direct=False)
+    env.run()
+    return log
+
+
+@given(st.integers(0, 10_000), st.integers(1, 6))
+@settings(max_examples=80, deadline=None)
+def test_call_after_in_last_position_orders_like_a_process(seed: int, n_roots: int) -> None:
+    assert _world(True, seed, n_roots) == _world(False, seed, n_roots)
+
+
+def test_call_after_takes_one_event() -> None:
+    env = simpy.Environment()
+    seen: list[float] = []
+    call_after(env, 2.0, seen.append, 1.0)
+    assert len(env._queue) == 1
+    env.run()
+    assert seen == [1.0]
+    assert env.now == 2.0
+    with pytest.raises(ValueError, match="negative"):
+        call_after(env, -1.0, seen.append, 0.0)
