@@ -6,7 +6,7 @@ Each fast path is checked against the general form it replaces, written out here
 import hashlib
 import json
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,14 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.call_later import call_after, call_later, urgent_pending
+from sim.call_later import call_after, call_later, call_repeatedly, urgent_pending
 from sim.histogram import LogHistogram
 from sim.runner import Model, run
 from sim.scenario import load_scenario
+from sim.sync_link import SyncLink
+from sync.chain import Block
+from sync.messages import Action, ProcessBlocks, Response, SendRequest
+from sync.peers import Reply
 from sync.v1 import SyncV1
 from sync.v2 import SyncV2
 
@@ -238,3 +242,124 @@ def test_call_after_takes_one_event() -> None:
     assert env.now == 2.0
     with pytest.raises(ValueError, match="negative"):
         call_after(env, -1.0, seen.append, 0.0)
+
+
+class _StubEngine:
+    """An engine whose every answer is drawn from its own stream, all times on a 2-s grid.
+
+    Delays and deadlines of 0, 2, 6, 10 and 12 s make the link's events tie with the 12-s
+    slot and the 10-s sampler all the time, so any change of order shows in the log (and,
+    through the draws, in everything after it).
+    """
+
+    processing_workers = 2
+
+    def __init__(self, log: list[tuple[float, str]], seed: int) -> None:
+        self.log = log
+        self.rng = np.random.default_rng(seed)
+        self.next_id = 0
+        self.deadline: float | None = None
+
+    def _maybe(self, now: float, p: float, peer: str = "p0") -> list[Action]:
+        out: list[Action] = []
+        r = float(self.rng.random())
+        if r < p:
+            self.next_id += 1
+            when = now + float(self.rng.choice([2.0, 6.0, 10.0, 12.0]))
+            self.deadline = when if self.deadline is None else min(self.deadline, when)
+            out.append(SendRequest(self.next_id, peer, "headers", 0, 1, (), when))
+        if r > 1.0 - p / 2:
+            cost = float(self.rng.choice([0.0, 2.0, 12.0]))
+            out.append(ProcessBlocks((Block(self.next_id, 0, 0, 0, 1, cost),)))
+        return out
+
+    def start(self, now: float) -> list[Action]:
+        return []
+
+    def peer_connected(self, peer_id: str, head: int, now: float) -> list[Action]:
+        return []
+
+    def peer_heads(self, announcements: Any, now: float) -> list[Action]:
+        for peer_id, _ in announcements:
+            self.log.append((now, f"head {peer_id}"))
+            out = self._maybe(now, 0.4, peer_id)
+            if out:
+                return out
+        return []
+
+    def on_response(self, request_id: int, response: Response, now: float) -> list[Action]:
+        self.log.append((now, f"answer {request_id}"))
+        return self._maybe(now, 0.6)
+
+    def blocks_processed(self, blocks: Any, now: float) -> list[Action]:
+        self.log.append((now, f"processed {blocks[0].number}"))
+        return self._maybe(now, 0.5)
+
+    def on_timer(self, now: float) -> list[Action]:
+        self.log.append((now, "timer"))
+        self.deadline = None
+        return self._maybe(now, 0.7)
+
+    def next_timer(self) -> float | None:
+        return self.deadline
+
+
+class _StubNetwork:
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed + 1)
+
+    def reachable(self) -> list[str]:
+        return ["p0", "p1", "p2"]
+
+    def is_reachable(self, peer_id: str) -> bool:
+        return True
+
+    def head(self, peer_id: str) -> int:
+        return 1
+
+    def heads(self, ids: list[str]) -> list[int]:
+        return [1] * len(ids)
+
+    def serve(self, peer_id: str, req: SendRequest, chain: Any, now: float) -> Reply:
+        return Reply(Response(), float(self.rng.choice([0.0, 2.0, 4.0, 12.0])))
+
+
+class _ProcessLink(SyncLink):
+    """The link with every delay a process (as first written)."""
+
+    def _later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
+        def proc() -> Generator[simpy.Event, Any, None]:
+            yield self.env.timeout(delay)
+            fn(*args)
+
+        self.env.process(proc())
+
+
+def _link_world(cls: type[SyncLink], seed: int) -> list[tuple[float, str]]:
+    env = simpy.Environment()
+    log: list[tuple[float, str]] = []
+    engine = _StubEngine(log, seed)
+    link = cls(env, "v2", engine, None, _StubNetwork(seed))  # type: ignore[arg-type]
+
+    def slot() -> float:
+        log.append((env.now, "slot"))
+        link.announce_heads()
+        return 12.0
+
+    def sampler() -> float:
+        log.append((env.now, f"sample {engine.next_id} {engine.deadline}"))
+        return 10.0
+
+    link.start()
+    call_repeatedly(env, 12.0, slot)
+    call_repeatedly(env, 10.0, sampler)
+    env.run(until=400.0)
+    return log
+
+
+@given(st.integers(0, 10_000))
+@settings(max_examples=40, deadline=None)
+def test_link_with_call_after_orders_like_a_process_per_delay(seed: int) -> None:
+    fast = _link_world(SyncLink, seed)
+    assert fast == _link_world(_ProcessLink, seed)
+    assert len(fast) > 60
