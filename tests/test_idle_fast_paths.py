@@ -363,3 +363,17 @@ def test_link_with_call_after_orders_like_a_process_per_delay(seed: int) -> None
     fast = _link_world(SyncLink, seed)
     assert fast == _link_world(_ProcessLink, seed)
     assert len(fast) > 60
+
+
+def test_urgent_pending_sees_a_start_not_yet_run() -> None:
+    env = simpy.Environment()
+    seen: list[bool] = []
+
+    def first() -> None:
+        seen.append(urgent_pending(env))  # nothing URGENT at 1.0 yet
+        call_later(env, 0.0, seen.append, True)  # its start event: URGENT at 1.0
+        seen.append(urgent_pending(env))
+
+    call_after(env, 1.0, first)
+    env.run()
+    assert seen == [False, True, True]
