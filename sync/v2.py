@@ -56,7 +56,8 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import insort
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -188,6 +189,11 @@ class _Peer:
     banned_until: float = float("-inf")
     last_seen: float = 0.0
     busy: int = 0
+
+
+_Order = tuple[Sequence[_Peer], Sequence[_Peer], AbstractSet[str], Sequence[_Peer]]
+"""Peers in dispatch order as ``(front, middle, moved, back)`` (see ``SyncV2._peer_order``)."""
+_NO_IDS: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -741,13 +747,14 @@ class SyncV2(ImportingEngine):
         room = self.config.parallel_requests - len(self._inflight)
         if room <= 0 or not self._connected or not (self._body_tasks or self._header_tasks):
             return []
-        peers = self._ordered_peers(now)
+        order = (self._peer_order(now) if self.config.peer_scoring_enabled
+                 else ((), self._ordered_peers(now), _NO_IDS, ()))
         out: list[Action] = []
         for queue in (self._body_tasks, self._header_tasks):
             i = 0
             while i < len(queue) and room > 0:
                 task = queue[i]
-                peer = self._pick(peers, task)
+                peer = self._pick_ordered(order, task)
                 if peer is None:
                     i += 1
                     continue
@@ -755,6 +762,57 @@ class SyncV2(ImportingEngine):
                 out.append(self._send(peer, task, now))
                 room -= 1
         return out
+
+    def _peer_order(self, now: float) -> _Order:
+        """:meth:`_ordered_peers` (scoring on) as parts, without building the list.
+
+        ``(front, middle, moved, back)``: the list is ``front``, then ``middle`` without the
+        peers whose ids are in ``moved``, then ``back``. The same computation as
+        :meth:`_ordered_peers` up to its last step (the same ``values_at`` call, so every
+        score decays as it did); only the concatenation, which costs more than the pick that
+        reads it (almost always its first peer), is left out. A test checks both give the
+        same peer.
+        """
+        peers, position = self._connected_peers()
+        scored = self._scored
+        if len(scored) < len(peers):
+            ks = sorted([position[p] for p in scored if p in position])
+        else:
+            ks = [k for k, peer in enumerate(peers) if peer.peer_id in scored]
+        if not ks:
+            return (), peers, _NO_IDS, ()
+        values = values_at([peers[k].score for k in ks], now)
+        neutral = self._neutral_value
+        above = [i for i, v in enumerate(values) if v > neutral]
+        below = [i for i, v in enumerate(values) if v < neutral]
+        if not above and not below:
+            return (), peers, _NO_IDS, ()
+        above.sort(key=values.__getitem__, reverse=True)
+        below.sort(key=values.__getitem__, reverse=True)
+        front = [peers[ks[i]] for i in above]
+        back = [peers[ks[i]] for i in below]
+        moved = {p.peer_id for p in front}
+        moved.update(p.peer_id for p in back)
+        return front, peers, moved, back
+
+    def _pick_ordered(self, order: _Order, task: _Task) -> _Peer | None:
+        """:meth:`_pick` over the list :meth:`_peer_order`'s parts stand for, in its order."""
+        front, middle, moved, back = order
+        fallback: _Peer | None = None
+        end = task.end
+        kind = task.kind
+        avoid = task.avoid
+        for part in (front, middle, back):
+            skip = moved if part is middle else _NO_IDS
+            for peer in part:
+                if peer.head < end or peer.peer_id in skip or peer.busy >= self._slots(peer,
+                                                                                      kind):
+                    continue
+                if peer.peer_id not in avoid:
+                    return peer
+                if fallback is None:
+                    fallback = peer
+        return fallback
 
     def _pick(self, peers: list[_Peer], task: _Task) -> _Peer | None:
         fallback: _Peer | None = None

@@ -21,11 +21,11 @@ from sim.histogram import LogHistogram
 from sim.runner import Model, run
 from sim.scenario import load_scenario
 from sim.sync_link import SyncLink
-from sync.chain import Block
+from sync.chain import Block, Chain
 from sync.messages import Action, ProcessBlocks, Response, SendRequest
 from sync.peers import Reply
 from sync.v1 import SyncV1
-from sync.v2 import SyncV2
+from sync.v2 import SyncV2, _Task
 
 
 def same(a: float, b: float) -> bool:
@@ -377,3 +377,87 @@ def test_urgent_pending_sees_a_start_not_yet_run() -> None:
     call_after(env, 1.0, first)
     env.run()
     assert seen == [False, True, True]
+
+
+# -- SyncV2: picking a peer from the ranking's parts ---------------------------------------
+
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 11), st.floats(0.0, 50.0)),
+                max_size=50),
+       st.lists(st.tuples(st.integers(0, 11), st.integers(0, 4), st.integers(8, 14)),
+                max_size=12),
+       st.lists(st.tuples(st.integers(5, 14), st.lists(st.integers(0, 11), max_size=3)),
+                min_size=1, max_size=6),
+       st.floats(0.0, 2_000.0))
+@settings(max_examples=150, deadline=None)
+def test_pick_from_the_order_parts_equals_pick_from_the_ordered_list(
+        ops: list[tuple[int, int, float]], states: list[tuple[int, int, int]],
+        tasks: list[tuple[int, list[int]]], later: float) -> None:
+    chain = Chain(np.random.default_rng(0), length=10)
+    eng = SyncV2(chain.rules, np.random.default_rng(1))
+    for i in range(9):
+        eng.peer_connected(f"p{i}", 10, 0.0)
+    now = 0.0
+    for op, who, dt in ops:
+        now += dt
+        pid = f"p{who}"
+        if op == 3:
+            eng.peer_disconnected(pid, now)
+            continue
+        if op == 4:
+            eng.peer_connected(pid, 10, now)
+            continue
+        peer = eng._table.get(pid)
+        if peer is None:
+            continue
+        eng._scored[pid] = None
+        if op == 0:
+            peer.score.on_success(now, "headers", 0.5, 16, 8_000)
+        elif op == 1:
+            peer.score.on_timeout(now, "headers", 30.0)
+        else:
+            peer.score.on_failure(now)
+    for who, busy, head in states:
+        peer = eng._table.get(f"p{who}")
+        if peer is not None:
+            peer.busy, peer.head = busy, head
+    now += later
+    order = eng._peer_order(now)
+    listed = eng._ordered_peers(now)  # the same `now`: the scores' second decay is a no-op
+    front, middle, moved, back = order
+    assert [*front, *[p for p in middle if p.peer_id not in moved], *back] == listed
+    for end, avoid in tasks:
+        task = _Task(end, "headers", 1, avoid=tuple(f"p{a}" for a in avoid))
+        assert eng._pick_ordered(order, task) is eng._pick(listed, task)
+
+
+def _ref_fill(self: SyncV2, now: float) -> list[Action]:
+    # SyncV2._fill as first written: the ranked list built, then _pick over it.
+    if not self._started:
+        return []
+    self._extend_tasks()
+    room = self.config.parallel_requests - len(self._inflight)
+    if room <= 0 or not self._connected or not (self._body_tasks or self._header_tasks):
+        return []
+    peers = self._ordered_peers(now)
+    out: list[Action] = []
+    for queue in (self._body_tasks, self._header_tasks):
+        i = 0
+        while i < len(queue) and room > 0:
+            task = queue[i]
+            peer = self._pick(peers, task)
+            if peer is None:
+                i += 1
+                continue
+            queue.pop(i)
+            out.append(self._send(peer, task, now))
+            room -= 1
+    return out
+
+
+def test_model_with_pick_from_parts_equals_pick_from_the_list(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO)
+    fast = _digest(path)
+    monkeypatch.setattr(SyncV2, "_fill", _ref_fill)
+    assert _digest(path) == fast
