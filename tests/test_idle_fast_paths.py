@@ -461,3 +461,24 @@ def test_model_with_pick_from_parts_equals_pick_from_the_list(
     fast = _digest(path)
     monkeypatch.setattr(SyncV2, "_fill", _ref_fill)
     assert _digest(path) == fast
+
+
+# -- Network.heads when no peer lags -------------------------------------------------------
+
+@given(st.integers(0, 30), st.lists(st.integers(0, 11), max_size=12),
+       st.lists(st.tuples(st.integers(0, 11), st.integers(0, 40)), max_size=3))
+def test_network_heads_equal_each_peers_head(grow: int, picks: list[int],
+                                             lags: list[tuple[int, int]]) -> None:
+    from sim.network import Network
+    from sync.peers import with_lag
+
+    chain = Chain(np.random.default_rng(0), length=grow)
+    net = Network(chain, {"honest": 8, "slow": 2, "churning": 2}, np.random.default_rng(1))
+    ids = [net.peers[i].peer_id for i in picks]
+    assert net.heads(ids) == [net.head(p) for p in ids]
+    net.set_behaviour(ids[0] if ids else net.peers[0].peer_id, "peer_silence", True)
+    assert net.heads(ids) == [net.head(p) for p in ids]
+    for i, lag in lags:  # lagging heads (no built-in profile has any)
+        net.peers[i].profile = with_lag(net.peers[i].profile, lag)
+    net.set_behaviour(net.peers[0].peer_id, "peer_lying", False)  # profiles looked at again
+    assert net.heads(ids) == [net.head(p) for p in ids]
