@@ -482,3 +482,39 @@ def test_network_heads_equal_each_peers_head(grow: int, picks: list[int],
         net.peers[i].profile = with_lag(net.peers[i].profile, lag)
     net.set_behaviour(net.peers[0].peer_id, "peer_lying", False)  # profiles looked at again
     assert net.heads(ids) == [net.head(p) for p in ids]
+
+
+# -- SyncV1: random peer choices drawn ahead -----------------------------------------------
+
+@given(st.integers(0, 2**32), st.sampled_from([1, 2, 3, 7, 10, 50, 2**31 + 3, 2**40]),
+       st.integers(0, 130))
+def test_integers_of_a_size_equal_that_many_single_draws(seed: int, n: int, k: int) -> None:
+    # What SyncV1._draw_below relies on: the values and the generator's state afterwards.
+    one, many = np.random.default_rng(seed), np.random.default_rng(seed)
+    singles = [int(one.integers(n)) for _ in range(k)]
+    assert many.integers(n, size=k).tolist() == singles
+    assert many.bit_generator.state == one.bit_generator.state
+
+
+@given(st.integers(0, 2**32), st.lists(st.tuples(st.integers(1, 12), st.integers(1, 150)),
+                                       max_size=8))
+def test_draw_below_equals_one_draw_per_call(seed: int, runs: list[tuple[int, int]]) -> None:
+    chain = Chain(np.random.default_rng(0), length=3)
+    eng = SyncV1(chain.rules, np.random.default_rng(seed))
+    ref = np.random.default_rng(seed)
+    for n, count in runs:  # runs of calls with one bound, the bound changing between runs
+        for _ in range(count):
+            assert eng._draw_below(n) == int(ref.integers(n))
+
+
+def _ref_draw_below(self: SyncV1, n: int) -> int:
+    return int(self._rng.integers(n))
+
+
+def test_model_with_draws_ahead_equals_one_draw_per_choice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO)
+    fast = _digest(path)
+    monkeypatch.setattr(SyncV1, "_draw_below", _ref_draw_below)
+    assert _digest(path) == fast
