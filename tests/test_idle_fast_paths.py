@@ -21,7 +21,7 @@ from sim.histogram import LogHistogram
 from sim.runner import Model, run
 from sim.scenario import load_scenario
 from sim.sync_link import SyncLink
-from sync.chain import Block, Chain
+from sync.chain import HEADER_BYTES, Block, Chain, combine_hash
 from sync.messages import Action, ProcessBlocks, Response, SendRequest
 from sync.peers import Reply
 from sync.v1 import SyncV1
@@ -517,4 +517,60 @@ def test_model_with_draws_ahead_equals_one_draw_per_choice(
     path.write_text(SCENARIO)
     fast = _digest(path)
     monkeypatch.setattr(SyncV1, "_draw_below", _ref_draw_below)
+    assert _digest(path) == fast
+
+
+# -- Chain: one-block extends from sizes and costs drawn ahead ------------------------------
+
+def _ref_extend(self: Chain, n: int) -> None:
+    # Chain.extend as first written: two lognormal calls of n draws each per extend.
+    if n <= 0:
+        return
+    cfg = self.config
+    sizes = self._rng.lognormal(np.log(cfg.size_median), cfg.size_sigma, n)
+    costs = self._rng.lognormal(np.log(cfg.cost_median_s), cfg.cost_sigma, n)
+    number = self.height
+    parent_hash = self._hash[number]
+    for i in range(n):
+        number += 1
+        size = max(HEADER_BYTES + 1, int(sizes[i]))
+        cost = round(float(costs[i]) * 1e6) / 1e6
+        root = combine_hash(self.rules.seal_key, number, 0xB0D1)
+        block_hash = self.rules.seal(number, parent_hash, root, size, cost)
+        self._hash.append(block_hash)
+        self._root.append(root)
+        self._size.append(size)
+        self._cost.append(cost)
+        self._tail[block_hash] = number
+        parent_hash = block_hash
+    if len(self._tail) >= self._TAIL_MAX:
+        self._merge_tail()
+
+
+@given(st.integers(0, 2**32), st.integers(0, 300),
+       st.lists(st.one_of(st.just(1), st.integers(0, 90)), max_size=60))
+@settings(max_examples=60, deadline=None)
+def test_chain_extends_equal_two_draws_per_extend(seed: int, length: int,
+                                                  steps: list[int]) -> None:
+    fast = Chain(np.random.default_rng(seed), length=length)
+    ref = Chain.__new__(Chain)
+    ref.__dict__.update(Chain(np.random.default_rng(seed)).__dict__)  # not extended yet
+    _ref_extend(ref, length)
+    for n in steps:
+        fast.extend(n)
+        _ref_extend(ref, n)
+        assert fast._hash == ref._hash
+        assert fast._size == ref._size
+        assert fast._cost == ref._cost
+    # The generator is where the reference left it once the draws ahead are given back.
+    fast._give_back()
+    assert fast._rng.bit_generator.state == ref._rng.bit_generator.state
+
+
+def test_model_with_chain_draws_ahead_equals_two_draws_per_block(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO)
+    fast = _digest(path)
+    monkeypatch.setattr(Chain, "extend", _ref_extend)
     assert _digest(path) == fast
