@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Generator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,16 @@ from sim.histogram import LogHistogram
 from sim.runner import Model, run
 from sim.scenario import load_scenario
 from sim.sync_link import SyncLink
-from sync.chain import HEADER_BYTES, Block, Chain, combine_hash
+from sync.chain import (
+    HEADER_BYTES,
+    Block,
+    Chain,
+    combine_hash,
+    corrupt_body,
+    corrupt_header,
+)
 from sync.messages import Action, ProcessBlocks, Response, SendRequest
-from sync.peers import Reply
+from sync.peers import CHURNING, FLAKY, HONEST, LIAR, SILENT, SLOW, Peer, Reply
 from sync.v1 import SyncV1
 from sync.v2 import SyncV2, _Task
 
@@ -573,4 +581,92 @@ def test_model_with_chain_draws_ahead_equals_two_draws_per_block(
     path.write_text(SCENARIO)
     fast = _digest(path)
     monkeypatch.setattr(Chain, "extend", _ref_extend)
+    assert _digest(path) == fast
+
+
+# -- Peer: jitter factors drawn ahead -------------------------------------------------------
+
+def _ref_serve(self: Peer, request: SendRequest, chain: Chain, now: float) -> Reply | None:
+    # Peer.serve as first written: every draw made when needed.
+    prof = self.profile
+    rng = self._rng
+    if prof.silent_share > 0 and rng.random() < prof.silent_share:
+        return None
+    latency = self.latency_s * float(rng.lognormal(0.0, prof.jitter_sigma))
+    if prof.fail_share > 0 and rng.random() < prof.fail_share:
+        return Reply(Response(failure="error"), latency)
+    head = self.head(chain)
+    lie = prof.lie_share > 0 and rng.random() < prof.lie_share
+    if request.kind == "headers":
+        last = min(request.start + request.count - 1, head)
+        headers = [chain.block(n) for n in range(max(request.start, 0), last + 1)]
+        if lie and headers:
+            i = int(rng.integers(len(headers)))
+            headers[i] = corrupt_header(headers[i], int(rng.integers(1 << 30)))
+        response = Response(headers=tuple(headers))
+    else:
+        bodies = []
+        for h in request.hashes:
+            number = chain.number_of(h)
+            if number is None or number > head:
+                break
+            bodies.append(chain.body(number))
+        if lie and bodies:
+            i = int(rng.integers(len(bodies)))
+            bodies[i] = corrupt_body(bodies[i], int(rng.integers(1 << 30)))
+        response = Response(bodies=tuple(bodies))
+    start = max(now + latency, self._uplink_free)
+    self._uplink_free = start + response.nbytes / self.bandwidth_bps
+    return Reply(response, self._uplink_free - now)
+
+
+def _ref_online_s(self: Peer) -> float:
+    mean = self.profile.online_mean_s
+    return float("inf") if mean is None else float(self._rng.exponential(mean))
+
+
+def _ref_offline_s(self: Peer) -> float:
+    return float(self._rng.exponential(self.profile.offline_mean_s))
+
+
+_PROFILES = [HONEST, SLOW, FLAKY, LIAR, SILENT, CHURNING,
+             replace(HONEST, jitter_sigma=0.5), replace(HONEST, silent_share=0.5)]
+
+
+@given(st.integers(0, 2**32),
+       st.lists(st.tuples(st.integers(0, 9), st.integers(0, len(_PROFILES) - 1),
+                          st.integers(1, 40)), max_size=40))
+@settings(max_examples=80, deadline=None)
+def test_peer_with_jitter_ahead_equals_every_draw_when_needed(
+        seed: int, ops: list[tuple[int, int, int]]) -> None:
+    chain = Chain(np.random.default_rng(0), length=60)
+    fast = Peer("p", HONEST, np.random.default_rng(seed))
+    ref = Peer("p", HONEST, np.random.default_rng(seed))
+    now = 0.0
+    for op, prof, count in ops:
+        now += 0.5
+        if op == 0:  # a fault swaps the profile
+            fast.profile = ref.profile = _PROFILES[prof]
+        elif op == 1:
+            assert fast.online_s() == _ref_online_s(ref)
+        elif op == 2:
+            assert fast.offline_s() == _ref_offline_s(ref)
+        else:
+            for _ in range(count if op > 6 else 1):
+                kind = "headers" if op % 2 else "bodies"
+                hashes = tuple(chain.block(n).hash for n in range(5, 5 + count))
+                req = SendRequest(1, "p", kind, 5, count, hashes if kind == "bodies" else ())
+                assert fast.serve(req, chain, now) == _ref_serve(ref, req, chain, now)
+    fast._give_back()
+    assert fast._rng.bit_generator.state == ref._rng.bit_generator.state
+
+
+def test_model_with_jitter_ahead_equals_every_draw_when_needed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO)
+    fast = _digest(path)
+    monkeypatch.setattr(Peer, "serve", _ref_serve)
+    monkeypatch.setattr(Peer, "online_s", _ref_online_s)
+    monkeypatch.setattr(Peer, "offline_s", _ref_offline_s)
     assert _digest(path) == fast
