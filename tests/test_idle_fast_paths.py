@@ -150,6 +150,19 @@ def _digest(path: Path, seed: int = 3) -> tuple[str, str, str]:
             json.dumps(r.events, sort_keys=True, default=str))
 
 
+@pytest.fixture(scope="module")
+def scenario_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("idle") / "s.yaml"
+    path.write_text(SCENARIO)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fast_digest(scenario_path: Path) -> tuple[str, str, str]:
+    # The model as it is, run once for every comparison with a general path below.
+    return _digest(scenario_path)
+
+
 def _ref_sample_values(self: Any, now: float) -> tuple[float, ...]:
     # What the sampler read before: float(metrics(now)[name]) for each figure.
     m = self.metrics(now)
@@ -178,15 +191,12 @@ def test_engine_sample_values_equal_their_metrics(tmp_path: Path) -> None:
     assert checked == 2 * 150
 
 
-def test_model_with_sample_values_equals_reading_metrics(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch
-                                                         ) -> None:
-    path = tmp_path / "s.yaml"
-    path.write_text(SCENARIO)
-    fast = _digest(path)
+def test_model_with_sample_values_equals_reading_metrics(
+        scenario_path: Path, fast_digest: tuple[str, str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SyncV1, "sample_values", _ref_sample_values)
     monkeypatch.setattr(SyncV2, "sample_values", _ref_sample_values)
-    assert _digest(path) == fast
+    assert _digest(scenario_path) == fast_digest
 
 
 # -- call_after: one event where call_later takes two --------------------------------------
@@ -463,12 +473,10 @@ def _ref_fill(self: SyncV2, now: float) -> list[Action]:
 
 
 def test_model_with_pick_from_parts_equals_pick_from_the_list(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "s.yaml"
-    path.write_text(SCENARIO)
-    fast = _digest(path)
+        scenario_path: Path, fast_digest: tuple[str, str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SyncV2, "_fill", _ref_fill)
-    assert _digest(path) == fast
+    assert _digest(scenario_path) == fast_digest
 
 
 # -- Network.heads when no peer lags -------------------------------------------------------
@@ -520,12 +528,10 @@ def _ref_draw_below(self: SyncV1, n: int) -> int:
 
 
 def test_model_with_draws_ahead_equals_one_draw_per_choice(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "s.yaml"
-    path.write_text(SCENARIO)
-    fast = _digest(path)
+        scenario_path: Path, fast_digest: tuple[str, str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SyncV1, "_draw_below", _ref_draw_below)
-    assert _digest(path) == fast
+    assert _digest(scenario_path) == fast_digest
 
 
 # -- Chain: one-block extends from sizes and costs drawn ahead ------------------------------
@@ -576,12 +582,10 @@ def test_chain_extends_equal_two_draws_per_extend(seed: int, length: int,
 
 
 def test_model_with_chain_draws_ahead_equals_two_draws_per_block(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "s.yaml"
-    path.write_text(SCENARIO)
-    fast = _digest(path)
+        scenario_path: Path, fast_digest: tuple[str, str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Chain, "extend", _ref_extend)
-    assert _digest(path) == fast
+    assert _digest(scenario_path) == fast_digest
 
 
 # -- Peer: jitter factors drawn ahead -------------------------------------------------------
@@ -662,11 +666,9 @@ def test_peer_with_jitter_ahead_equals_every_draw_when_needed(
 
 
 def test_model_with_jitter_ahead_equals_every_draw_when_needed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "s.yaml"
-    path.write_text(SCENARIO)
-    fast = _digest(path)
+        scenario_path: Path, fast_digest: tuple[str, str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Peer, "serve", _ref_serve)
     monkeypatch.setattr(Peer, "online_s", _ref_online_s)
     monkeypatch.setattr(Peer, "offline_s", _ref_offline_s)
-    assert _digest(path) == fast
+    assert _digest(scenario_path) == fast_digest
