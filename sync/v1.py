@@ -172,7 +172,8 @@ class SyncV1(ImportingEngine):
     @property
     def cached_blocks(self) -> int:
         """Queued, backlogged and processing blocks (V1 has no bound on these)."""
-        return (sum(len(s) for s in self._queue.values()) + self._backlog_size
+        queue = self._queue
+        return ((sum([len(s) for s in queue.values()]) if queue else 0) + self._backlog_size
                 + self._processing_count)
 
     @property
@@ -560,14 +561,19 @@ class SyncV1(ImportingEngine):
                     stack.append(child.hash)
 
     def _memory_bytes(self) -> int:
-        ready_bytes = sum(it.block.size if it.ready else HEADER_BYTES
-                          for s in self._queue.values() for it in s.values())
-        backlog_bytes = sum(b.size for bs in self._backlog.values() for b in bs)
+        # Integer sums, each skipped while its dict is empty (the usual case once synced):
+        # an empty sum is 0 either way.
+        queue, backlog = self._queue, self._backlog
+        ready_bytes = (sum([it.block.size if it.ready else HEADER_BYTES
+                            for s in queue.values() for it in s.values()]) if queue else 0)
+        backlog_bytes = (sum([b.size for bs in backlog.values() for b in bs]) if backlog
+                         else 0)
         return (ready_bytes + backlog_bytes + 16 * len(self._block_numbers)
                 + PEER_BYTES * len(self._peers) + 8 * (self.ledger.tip + 1))
 
     def _block_queue(self) -> int:
-        return (sum(len(s) for s in self._queue.values()) + self._backlog_size
+        queue = self._queue
+        return ((sum([len(s) for s in queue.values()]) if queue else 0) + self._backlog_size
                 + self._processing_count)
 
     def metrics(self, now: float) -> dict[str, float | int | bool]:

@@ -901,9 +901,12 @@ class SyncV2(ImportingEngine):
         return [ProcessBlocks(tuple(out))] if out else []
 
     def _memory_bytes(self) -> int:
-        cached = (sum(b.size for b in self._ready.values())
-                  + sum(b.size for b in self._emitted.values())
-                  + sum(b.size for b in self._processed.values()))
+        # Integer sums, each skipped while its dict is empty (the usual case once synced):
+        # an empty sum is 0 either way.
+        ready, emitted, processed = self._ready, self._emitted, self._processed
+        cached = ((sum([b.size for b in ready.values()]) if ready else 0)
+                  + (sum([b.size for b in emitted.values()]) if emitted else 0)
+                  + (sum([b.size for b in processed.values()]) if processed else 0))
         return (cached + HEADER_BYTES * len(self._headers) + PEER_BYTES * len(self._table)
                 + REQUEST_BYTES * len(self._inflight) + 8 * (self.ledger.tip + 1))
 

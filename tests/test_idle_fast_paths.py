@@ -169,6 +169,21 @@ def _ref_sample_values(self: Any, now: float) -> tuple[float, ...]:
     return tuple(float(m[name]) for name in ENGINE_FIGURES)
 
 
+def _ref_memory_bytes(eng: Any) -> int:
+    # The engines' memory figures as first written (a generator sum per container).
+    if isinstance(eng, SyncV1):
+        ready_bytes = sum(it.block.size if it.ready else HEADER_BYTES
+                          for s in eng._queue.values() for it in s.values())
+        backlog_bytes = sum(b.size for bs in eng._backlog.values() for b in bs)
+        return (ready_bytes + backlog_bytes + 16 * len(eng._block_numbers)
+                + 1_024 * len(eng._peers) + 8 * (eng.ledger.tip + 1))
+    cached = (sum(b.size for b in eng._ready.values())
+              + sum(b.size for b in eng._emitted.values())
+              + sum(b.size for b in eng._processed.values()))
+    return (cached + HEADER_BYTES * len(eng._headers) + 1_024 * len(eng._table)
+            + 256 * len(eng._inflight) + 8 * (eng.ledger.tip + 1))
+
+
 def test_engine_sample_values_equal_their_metrics(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(SCENARIO)
@@ -183,6 +198,11 @@ def test_engine_sample_values_equal_their_metrics(tmp_path: Path) -> None:
             want = _ref_sample_values(link.engine, now)
             assert len(got) == len(want)
             assert all(same(g, w) for g, w in zip(got, want, strict=True)), (got, want)
+            assert link.engine._memory_bytes() == _ref_memory_bytes(link.engine)
+            if isinstance(link.engine, SyncV1):
+                assert link.engine._block_queue() == (
+                    sum(len(s) for s in link.engine._queue.values())
+                    + link.engine._backlog_size + link.engine._processing_count)
             checked += 1
         return sample(now, interval)
 
