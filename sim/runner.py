@@ -192,7 +192,7 @@ class Model:
         self._plan: tuple[tuple[tuple[PoolInstance, tuple[str, ...]], ...],
                           tuple[tuple[ServiceInstance, tuple[str, ...]], ...]] | None = None
         self._sync_key_cache: dict[str, tuple[str, ...]] = {}
-        self._row_key_cache: tuple[tuple[str, ...], list[str]] | None = None
+        self._row_key_cache: tuple[tuple[str, ...], tuple[str, ...]] | None = None
         self._disconnect_mark = 0
         self._rate_limited_mark = 0
 
@@ -427,7 +427,7 @@ class Model:
                 "block_processing_delay_s"))
         return keys
 
-    def _row_key_list(self) -> list[str]:
+    def _row_key_list(self) -> tuple[str, ...]:
         """The column keys of a sample row, in order, for the current set of sync links."""
         links = tuple(self.links)
         cached = self._row_key_cache
@@ -442,7 +442,7 @@ class Model:
             for version in links:
                 keys += self._sync_keys(version)
             keys += _TAIL_KEYS
-            cached = self._row_key_cache = (links, keys)
+            cached = self._row_key_cache = (links, tuple(keys))
         return cached[1]
 
     def sample(self, now: float, interval: float) -> dict[str, float]:
@@ -487,9 +487,8 @@ class Model:
         self._log_breaker_transitions()
         router = self.router
         values += [float(router.split(module)) for module in _MODULES]
-        row = dict(zip(keys, values, strict=True))
-        self.series.sample(now, row)
-        return row
+        self.series.sample_values(now, keys, values)
+        return dict(zip(keys, values, strict=True))
 
     def _log_breaker_transitions(self) -> None:
         for module in _MODULES:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from sim.call_later import call_after, call_later, call_repeatedly, urgent_pending
 from sim.histogram import LogHistogram
+from sim.metrics import TimeSeries
 from sim.runner import Model, run
 from sim.scenario import load_scenario
 from sim.sync_link import SyncLink
@@ -692,3 +693,26 @@ def test_model_with_jitter_ahead_equals_every_draw_when_needed(
     monkeypatch.setattr(Peer, "online_s", _ref_online_s)
     monkeypatch.setattr(Peer, "offline_s", _ref_offline_s)
     assert _digest(scenario_path) == fast_digest
+
+
+# -- TimeSeries.sample_values: the sampler's rows without their dict ------------------------
+
+key_orders = st.sampled_from([("a", "b", "c"), ("a", "b", "c"), ("c", "a", "b"), ("a", "b"),
+                              ("b",), ("a", "b", "c", "d"), ()])
+
+
+@given(st.lists(st.tuples(key_orders, st.booleans()), max_size=40), st.integers(1, 6))
+def test_time_series_sample_values_equals_sampling_the_dict(
+        steps: list[tuple[tuple[str, ...], bool]], block: int) -> None:
+    by_dict, by_values = TimeSeries(block_rows=block), TimeSeries(block_rows=block)
+    for i, (keys, read) in enumerate(steps):
+        values = [float(i * 10 + j) + 0.25 for j in range(len(keys))]
+        by_dict.sample(float(i), dict(zip(keys, values, strict=True)))
+        by_values.sample_values(float(i), keys, values)
+        assert len(by_values) == len(by_dict) == i + 1
+        if read:
+            np.testing.assert_array_equal(by_values.column("time"), by_dict.column("time"))
+    got, want = by_values.arrays(final=True), by_dict.arrays(final=True)
+    assert list(got) == list(want)
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k])
