@@ -24,16 +24,11 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 _MASK64 = (1 << 64) - 1
-_PAIR_BATCH = 64
-"""One-block extends whose size and cost draws are made at once (``Chain._next_pair``)."""
 
 HEADER_BYTES = 508
 """Encoded size of one header in bytes (a post-London mainnet header is ~500-600 bytes)."""
@@ -229,15 +224,6 @@ class Chain:
         self._index_hashes = array("Q")
         self._index_numbers = array("q")
         self._tail: dict[int, int] = {genesis_hash: 0}
-        # Block sizes and costs drawn ahead for one-block extends (see _next_pair): the
-        # pairs, the next unused one, their config and parameter arrays, and the generator's
-        # state before them.
-        self._pairs: list[tuple[float, float]] = []
-        self._pair_i = 0
-        self._pair_cfg: ChainConfig | None = None
-        self._pair_params: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] = (
-            np.zeros(0), np.zeros(0))
-        self._pair_state: Mapping[str, Any] = {}
         if length:
             self.extend(length)
 
@@ -312,16 +298,8 @@ class Chain:
         if logs is None or logs[0] is not cfg:
             # The same np.log values every call (a block a slot): made once per config.
             logs = self._log_medians = (cfg, np.log(cfg.size_median), np.log(cfg.cost_median_s))
-        sizes: Sequence[float]
-        costs: Sequence[float]
-        if n == 1:
-            # The usual call (a block a slot): its two draws come from a batch drawn ahead.
-            size, cost = self._next_pair(cfg, logs[1], logs[2])
-            sizes, costs = (size,), (cost,)
-        else:
-            self._give_back()
-            sizes = self._rng.lognormal(logs[1], cfg.size_sigma, n).tolist()
-            costs = self._rng.lognormal(logs[2], cfg.cost_sigma, n).tolist()
+        sizes = self._rng.lognormal(logs[1], cfg.size_sigma, n)
+        costs = self._rng.lognormal(logs[2], cfg.cost_sigma, n)
         number = self.height
         parent_hash = self._hash[number]
         key = self.rules.seal_key
@@ -341,45 +319,6 @@ class Chain:
             parent_hash = block_hash
         if len(self._tail) >= self._TAIL_MAX:
             self._merge_tail()
-
-    def _next_pair(self, cfg: ChainConfig, size_log: np.float64, cost_log: np.float64
-                   ) -> tuple[float, float]:
-        """``lognormal(size_log, size_sigma, 1)[0]`` then ``lognormal(cost_log, ...)[0]``.
-
-        The same two values and the same stream: one call with alternating parameters,
-        ``lognormal([s, c, s, c, ...], [ss, cs, ...])``, draws element by element exactly as
-        the two calls per block would, :data:`_PAIR_BATCH` blocks ahead (a test checks it).
-        Draws not used when the parameters change or ``extend`` draws for several blocks
-        are given back first (:meth:`_give_back`). The chain's Generator is its own.
-        """
-        i = self._pair_i
-        pairs = self._pairs
-        if self._pair_cfg is cfg and i < len(pairs):
-            self._pair_i = i + 1
-            return pairs[i]
-        self._give_back()
-        rng = self._rng
-        self._pair_state = rng.bit_generator.state
-        means = np.array([size_log, cost_log] * _PAIR_BATCH, dtype=np.float64)
-        sigmas = np.array([cfg.size_sigma, cfg.cost_sigma] * _PAIR_BATCH, dtype=np.float64)
-        flat = rng.lognormal(means, sigmas).tolist()
-        self._pairs = list(zip(flat[0::2], flat[1::2], strict=True))
-        self._pair_params = (means, sigmas)
-        self._pair_cfg = cfg
-        self._pair_i = 1
-        return self._pairs[0]
-
-    def _give_back(self) -> None:
-        """Return the generator to where the pairs used so far leave it."""
-        i = self._pair_i
-        if i < len(self._pairs):
-            rng = self._rng
-            rng.bit_generator.state = self._pair_state
-            if i:
-                means, sigmas = self._pair_params
-                rng.lognormal(means[:2 * i], sigmas[:2 * i])
-            self._pairs = []
-            self._pair_i = 0
 
     def _merge_tail(self) -> None:
         """Rebuild the sorted hash index over the whole chain and empty the tail dict."""

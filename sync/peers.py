@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
@@ -91,10 +90,6 @@ class Reply:
     delay: float
 
 
-_JITTER_BATCH = 32
-"""Jitter factors a peer draws at once (see ``Peer._jitter``)."""
-
-
 class Peer:
     """One remote peer drawn from a profile.
 
@@ -113,44 +108,6 @@ class Peer:
         self.bandwidth_bps = float(rng.lognormal(np.log(profile.bandwidth_median_bps),
                                                  profile.bandwidth_sigma))
         self._uplink_free = 0.0
-        # Jitter factors drawn ahead (see _jitter): the batch, the next unused index, the
-        # sigma they were drawn with and the generator's state before the batch.
-        self._jitters: list[float] = []
-        self._jitter_i = 0
-        self._jitter_sigma = 0.0
-        self._jitter_state: Mapping[str, Any] = {}
-
-    def _jitter(self, sigma: float) -> float:
-        """``float(self._rng.lognormal(0.0, sigma))``: the same value, drawn ahead.
-
-        ``lognormal(0.0, sigma, size=k)`` gives exactly the values and the generator state of
-        ``k`` single draws (a test checks it), so :data:`_JITTER_BATCH` are drawn at once.
-        Any other draw from the peer's Generator (its own: nothing else draws from it) first
-        gives the unused ones back (:meth:`_give_back`), as does a change of sigma.
-        """
-        i = self._jitter_i
-        jitters = self._jitters
-        if i < len(jitters) and sigma == self._jitter_sigma:
-            self._jitter_i = i + 1
-            return jitters[i]
-        self._give_back()
-        rng = self._rng
-        self._jitter_state = rng.bit_generator.state
-        self._jitters = rng.lognormal(0.0, sigma, size=_JITTER_BATCH).tolist()
-        self._jitter_sigma = sigma
-        self._jitter_i = 1
-        return self._jitters[0]
-
-    def _give_back(self) -> None:
-        """Return the generator to where the jitter factors used so far leave it."""
-        i = self._jitter_i
-        if i < len(self._jitters):
-            rng = self._rng
-            rng.bit_generator.state = self._jitter_state
-            if i:
-                rng.lognormal(0.0, self._jitter_sigma, size=i)
-            self._jitters = []
-            self._jitter_i = 0
 
     def head(self, chain: Chain) -> int:
         """The peer's best block number.
@@ -178,14 +135,10 @@ class Peer:
     def online_s(self) -> float:
         """Draw the length of the next online session (inf for a peer that stays)."""
         mean = self.profile.online_mean_s
-        if mean is None:
-            return float("inf")
-        self._give_back()
-        return float(self._rng.exponential(mean))
+        return float("inf") if mean is None else float(self._rng.exponential(mean))
 
     def offline_s(self) -> float:
         """Draw the length of the next offline spell."""
-        self._give_back()
         return float(self._rng.exponential(self.profile.offline_mean_s))
 
     def serve(self, request: SendRequest, chain: Chain, now: float) -> Reply | None:
@@ -204,14 +157,9 @@ class Peer:
         """
         prof = self.profile
         rng = self._rng
-        if not (prof.silent_share > 0 or prof.fail_share > 0 or prof.lie_share > 0):
-            # No share to draw for: the jitter is the answer's only draw (drawn ahead).
-            latency = self.latency_s * self._jitter(prof.jitter_sigma)
-        else:
-            self._give_back()
-            if prof.silent_share > 0 and rng.random() < prof.silent_share:
-                return None
-            latency = self.latency_s * float(rng.lognormal(0.0, prof.jitter_sigma))
+        if prof.silent_share > 0 and rng.random() < prof.silent_share:
+            return None
+        latency = self.latency_s * float(rng.lognormal(0.0, prof.jitter_sigma))
         if prof.fail_share > 0 and rng.random() < prof.fail_share:
             return Reply(Response(failure="error"), latency)
         head = self.head(chain)

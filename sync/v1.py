@@ -40,9 +40,8 @@ bad block is dropped, so it is never requested again and sync stops importing th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -61,8 +60,6 @@ from sync.telemetry import Telemetry
 
 PEER_BYTES = 1_024
 """Modelled memory per connected peer entry, in bytes."""
-_DRAW_BATCH = 64
-"""Random peer choices drawn at once (see ``SyncV1._draw_below``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +120,7 @@ class SyncV1(ImportingEngine):
 
     Args:
         rules: Genesis and seal check of the chain being synced.
-        rng: Source of the random peer choices; the engine owns it (draws ahead of use).
+        rng: Source of the random peer choices.
         config: Constants; defaults are the code's.
     """
 
@@ -155,12 +152,6 @@ class SyncV1(ImportingEngine):
         self._started = False
         self._peer_of: dict[int, str] = {}
         self._kind_of: dict[int, str] = {}
-        # Peer choices drawn ahead (see _draw_below): the batch, the next unused index, the
-        # bound they were drawn below and the generator's state before the batch.
-        self._draws: list[int] = []
-        self._draw_i = 0
-        self._draw_n = 0
-        self._draw_state: Mapping[str, Any] = {}
 
     # -- accessors -------------------------------------------------------------------------
 
@@ -400,33 +391,7 @@ class SyncV1(ImportingEngine):
         if not self._peers:
             return None
         ids = list(self._peers)
-        return ids[self._draw_below(len(ids))]
-
-    def _draw_below(self, n: int) -> int:
-        """``int(self._rng.integers(n))``: the same value, the stream left where it would be.
-
-        Drawn :data:`_DRAW_BATCH` at a time: ``integers(n, size=k)`` gives exactly the values
-        and the generator state of ``k`` calls ``integers(n)`` (each value takes its own
-        draws; a test checks it). Values of a batch not used when ``n`` changes are given
-        back: the generator goes back to its state before the batch and redraws only the
-        used ones. The engine's Generator is its own (nothing else draws from it), so drawing
-        ahead changes no value it or anyone else gets.
-        """
-        i = self._draw_i
-        draws = self._draws
-        if n == self._draw_n and i < len(draws):
-            self._draw_i = i + 1
-            return draws[i]
-        rng = self._rng
-        if i < len(draws):
-            rng.bit_generator.state = self._draw_state
-            if i:
-                rng.integers(self._draw_n, size=i)
-        self._draw_state = rng.bit_generator.state
-        self._draws = rng.integers(n, size=_DRAW_BATCH).tolist()
-        self._draw_n = n
-        self._draw_i = 1
-        return self._draws[0]
+        return ids[int(self._rng.integers(len(ids)))]
 
     def _send(self, peer: str, kind: str, start: int, count: int, hashes: tuple[int, ...],
               now: float) -> SendRequest:

@@ -7,7 +7,6 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Generator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,9 @@ from sync.chain import (
     HEADER_BYTES,
     Block,
     Chain,
-    combine_hash,
-    corrupt_body,
-    corrupt_header,
 )
 from sync.messages import Action, ProcessBlocks, Response, SendRequest
-from sync.peers import CHURNING, FLAKY, HONEST, LIAR, SILENT, SLOW, Peer, Reply
+from sync.peers import Reply
 from sync.v1 import SyncV1
 from sync.v2 import SyncV2, _Task
 
@@ -523,176 +519,11 @@ def test_network_heads_equal_each_peers_head(grow: int, picks: list[int],
 
 # -- SyncV1: random peer choices drawn ahead -----------------------------------------------
 
-@given(st.integers(0, 2**32), st.sampled_from([1, 2, 3, 7, 10, 50, 2**31 + 3, 2**40]),
-       st.integers(0, 130))
-def test_integers_of_a_size_equal_that_many_single_draws(seed: int, n: int, k: int) -> None:
-    # What SyncV1._draw_below relies on: the values and the generator's state afterwards.
-    one, many = np.random.default_rng(seed), np.random.default_rng(seed)
-    singles = [int(one.integers(n)) for _ in range(k)]
-    assert many.integers(n, size=k).tolist() == singles
-    assert many.bit_generator.state == one.bit_generator.state
-
-
-@given(st.integers(0, 2**32), st.lists(st.tuples(st.integers(1, 12), st.integers(1, 150)),
-                                       max_size=8))
-def test_draw_below_equals_one_draw_per_call(seed: int, runs: list[tuple[int, int]]) -> None:
-    chain = Chain(np.random.default_rng(0), length=3)
-    eng = SyncV1(chain.rules, np.random.default_rng(seed))
-    ref = np.random.default_rng(seed)
-    for n, count in runs:  # runs of calls with one bound, the bound changing between runs
-        for _ in range(count):
-            assert eng._draw_below(n) == int(ref.integers(n))
-
-
-def _ref_draw_below(self: SyncV1, n: int) -> int:
-    return int(self._rng.integers(n))
-
-
-def test_model_with_draws_ahead_equals_one_draw_per_choice(
-        scenario_path: Path, fast_digest: tuple[str, str, str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(SyncV1, "_draw_below", _ref_draw_below)
-    assert _digest(scenario_path) == fast_digest
-
 
 # -- Chain: one-block extends from sizes and costs drawn ahead ------------------------------
 
-def _ref_extend(self: Chain, n: int) -> None:
-    # Chain.extend as first written: two lognormal calls of n draws each per extend.
-    if n <= 0:
-        return
-    cfg = self.config
-    sizes = self._rng.lognormal(np.log(cfg.size_median), cfg.size_sigma, n)
-    costs = self._rng.lognormal(np.log(cfg.cost_median_s), cfg.cost_sigma, n)
-    number = self.height
-    parent_hash = self._hash[number]
-    for i in range(n):
-        number += 1
-        size = max(HEADER_BYTES + 1, int(sizes[i]))
-        cost = round(float(costs[i]) * 1e6) / 1e6
-        root = combine_hash(self.rules.seal_key, number, 0xB0D1)
-        block_hash = self.rules.seal(number, parent_hash, root, size, cost)
-        self._hash.append(block_hash)
-        self._root.append(root)
-        self._size.append(size)
-        self._cost.append(cost)
-        self._tail[block_hash] = number
-        parent_hash = block_hash
-    if len(self._tail) >= self._TAIL_MAX:
-        self._merge_tail()
-
-
-@given(st.integers(0, 2**32), st.integers(0, 300),
-       st.lists(st.one_of(st.just(1), st.integers(0, 90)), max_size=60))
-@settings(max_examples=60, deadline=None)
-def test_chain_extends_equal_two_draws_per_extend(seed: int, length: int,
-                                                  steps: list[int]) -> None:
-    fast = Chain(np.random.default_rng(seed), length=length)
-    ref = Chain.__new__(Chain)
-    ref.__dict__.update(Chain(np.random.default_rng(seed)).__dict__)  # not extended yet
-    _ref_extend(ref, length)
-    for n in steps:
-        fast.extend(n)
-        _ref_extend(ref, n)
-        assert fast._hash == ref._hash
-        assert fast._size == ref._size
-        assert fast._cost == ref._cost
-    # The generator is where the reference left it once the draws ahead are given back.
-    fast._give_back()
-    assert fast._rng.bit_generator.state == ref._rng.bit_generator.state
-
-
-def test_model_with_chain_draws_ahead_equals_two_draws_per_block(
-        scenario_path: Path, fast_digest: tuple[str, str, str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Chain, "extend", _ref_extend)
-    assert _digest(scenario_path) == fast_digest
-
 
 # -- Peer: jitter factors drawn ahead -------------------------------------------------------
-
-def _ref_serve(self: Peer, request: SendRequest, chain: Chain, now: float) -> Reply | None:
-    # Peer.serve as first written: every draw made when needed.
-    prof = self.profile
-    rng = self._rng
-    if prof.silent_share > 0 and rng.random() < prof.silent_share:
-        return None
-    latency = self.latency_s * float(rng.lognormal(0.0, prof.jitter_sigma))
-    if prof.fail_share > 0 and rng.random() < prof.fail_share:
-        return Reply(Response(failure="error"), latency)
-    head = self.head(chain)
-    lie = prof.lie_share > 0 and rng.random() < prof.lie_share
-    if request.kind == "headers":
-        last = min(request.start + request.count - 1, head)
-        headers = [chain.block(n) for n in range(max(request.start, 0), last + 1)]
-        if lie and headers:
-            i = int(rng.integers(len(headers)))
-            headers[i] = corrupt_header(headers[i], int(rng.integers(1 << 30)))
-        response = Response(headers=tuple(headers))
-    else:
-        bodies = []
-        for h in request.hashes:
-            number = chain.number_of(h)
-            if number is None or number > head:
-                break
-            bodies.append(chain.body(number))
-        if lie and bodies:
-            i = int(rng.integers(len(bodies)))
-            bodies[i] = corrupt_body(bodies[i], int(rng.integers(1 << 30)))
-        response = Response(bodies=tuple(bodies))
-    start = max(now + latency, self._uplink_free)
-    self._uplink_free = start + response.nbytes / self.bandwidth_bps
-    return Reply(response, self._uplink_free - now)
-
-
-def _ref_online_s(self: Peer) -> float:
-    mean = self.profile.online_mean_s
-    return float("inf") if mean is None else float(self._rng.exponential(mean))
-
-
-def _ref_offline_s(self: Peer) -> float:
-    return float(self._rng.exponential(self.profile.offline_mean_s))
-
-
-_PROFILES = [HONEST, SLOW, FLAKY, LIAR, SILENT, CHURNING,
-             replace(HONEST, jitter_sigma=0.5), replace(HONEST, silent_share=0.5)]
-
-
-@given(st.integers(0, 2**32),
-       st.lists(st.tuples(st.integers(0, 9), st.integers(0, len(_PROFILES) - 1),
-                          st.integers(1, 40)), max_size=40))
-@settings(max_examples=80, deadline=None)
-def test_peer_with_jitter_ahead_equals_every_draw_when_needed(
-        seed: int, ops: list[tuple[int, int, int]]) -> None:
-    chain = Chain(np.random.default_rng(0), length=60)
-    fast = Peer("p", HONEST, np.random.default_rng(seed))
-    ref = Peer("p", HONEST, np.random.default_rng(seed))
-    now = 0.0
-    for op, prof, count in ops:
-        now += 0.5
-        if op == 0:  # a fault swaps the profile
-            fast.profile = ref.profile = _PROFILES[prof]
-        elif op == 1:
-            assert fast.online_s() == _ref_online_s(ref)
-        elif op == 2:
-            assert fast.offline_s() == _ref_offline_s(ref)
-        else:
-            for _ in range(count if op > 6 else 1):
-                kind = "headers" if op % 2 else "bodies"
-                hashes = tuple(chain.block(n).hash for n in range(5, 5 + count))
-                req = SendRequest(1, "p", kind, 5, count, hashes if kind == "bodies" else ())
-                assert fast.serve(req, chain, now) == _ref_serve(ref, req, chain, now)
-    fast._give_back()
-    assert fast._rng.bit_generator.state == ref._rng.bit_generator.state
-
-
-def test_model_with_jitter_ahead_equals_every_draw_when_needed(
-        scenario_path: Path, fast_digest: tuple[str, str, str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Peer, "serve", _ref_serve)
-    monkeypatch.setattr(Peer, "online_s", _ref_online_s)
-    monkeypatch.setattr(Peer, "offline_s", _ref_offline_s)
-    assert _digest(scenario_path) == fast_digest
 
 
 # -- TimeSeries.sample_values: the sampler's rows without their dict ------------------------
