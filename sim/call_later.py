@@ -103,3 +103,57 @@ def call_repeatedly(env: simpy.Environment, delay: float, fn: Callable[..., floa
         *args: Its arguments.
     """
     _Repeat(env, delay, fn, args)
+
+
+class _Timer(simpy.Event):
+    """The event of :func:`call_after`: one NORMAL timeout, scheduled at once."""
+
+    def __init__(self, env: simpy.Environment, delay: float, fn: Callable[..., Any],
+                 args: tuple[Any, ...]) -> None:
+        if delay < 0:
+            raise ValueError(f"negative delay {delay}")
+        self.env = env
+        self.callbacks = [self._fire]
+        self._value = None
+        self._ok = True
+        self._fn = fn
+        self._args = args
+        env.schedule(self, NORMAL, delay)
+
+    def _fire(self, _event: simpy.Event) -> None:
+        self._fn(*self._args)
+
+
+def urgent_pending(env: simpy.Environment) -> bool:
+    """Whether an URGENT event is scheduled at the current time (a start not yet run).
+
+    Every scheduled event is at ``now`` or later and URGENT sorts before NORMAL, so such an
+    event, if any, is at the head of the queue.
+    """
+    queue = env._queue  # read only: SimPy has no public view of the head of its queue
+    return bool(queue) and queue[0][0] == env.now and queue[0][1] == URGENT
+
+
+def call_after(env: simpy.Environment, delay: float, fn: Callable[..., None],
+               *args: Any) -> None:
+    """Run ``fn(*args)`` ``delay`` seconds from now, its timeout created right now.
+
+    One event instead of :func:`call_later`'s start event then timeout. The two orders are
+    the same when the caller is the LAST thing its event's callback schedules anything with
+    (other :func:`call_after` calls aside) and :func:`urgent_pending` is False: then
+    :func:`call_later`'s start event would be the very next event processed, right after the
+    callback returns, and would create the timeout before anything else is scheduled, so the
+    timeout takes the same place among the events at its time (only calls to
+    :func:`call_after` come between, in the same order either way). The sync link uses it in
+    its own callbacks (answers, processed blocks, wake-ups), which schedule nothing else.
+
+    Args:
+        env: The SimPy environment.
+        delay: Seconds from now, ``>= 0``.
+        fn: The function to call.
+        *args: Its arguments.
+
+    Raises:
+        ValueError: If ``delay`` is negative.
+    """
+    _Timer(env, delay, fn, args)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import operator
+from bisect import bisect_left
 from collections.abc import Sequence
 from functools import reduce
 
@@ -181,11 +182,21 @@ class LogHistogram:
                 raise ValueError(f"q must be in [0, 1], got {q}")
         if self.count == 0:
             return tuple(math.nan for _ in qs)
-        cum = np.cumsum(self._counts)
+        # Only the buckets that can hold a sample: those of the exact min and max, widened by
+        # one each way (a value bucketed by add_many's np.log may sit one bucket off the
+        # math.log of _index). Every bucket outside is empty, so the cumulative counts of the
+        # slice are those of the whole array there, the whole array's are 0 before it and
+        # `count` after it, and the first bucket reaching a rank in 1..count is the same:
+        # the same quantiles from the occupied range instead of all ~1,400 (a test checks it).
+        first = max(0, self._index(self.min) - 1)
+        last = min(self.n_buckets - 1, self._index(self.max) + 1)
+        # As Python ints: bisect_left finds the first cumulative count >= rank, exactly as
+        # np.searchsorted (side 'left') does, without a numpy call per quantile.
+        cum = np.cumsum(self._counts[first:last + 1]).tolist()
         out = []
         for q in qs:
             rank = max(1, math.ceil(q * self.count))
-            index = int(np.searchsorted(cum, rank))
+            index = first + bisect_left(cum, rank)
             out.append(min(max(self._bucket_value(index), self.min), self.max))
         return tuple(out)
 

@@ -266,6 +266,29 @@ class TimeSeries:
         if n + 1 >= self._block_rows:
             self._spill()
 
+    def sample_values(self, time: float, keys: tuple[str, ...], values: list[float]) -> None:
+        """:meth:`sample` of ``dict(zip(keys, values))``, for distinct ``keys``.
+
+        When ``keys`` are the last row's (the sampler's every row but its first), that dict
+        would take :meth:`sample`'s first branch, which reads only its keys (then ``keys``)
+        and its values in order (then ``values``): done here without making it.
+
+        Args:
+            time: Sample time, seconds.
+            keys: Column names, distinct, in the row's order.
+            values: Their values, in the same order.
+        """
+        if keys is self._row_keys or keys == self._row_keys:
+            self._pending.append(time)
+            self._pending.fromlist(values)
+            self._pending_rows += 1
+            if len(self._time) + self._pending_rows >= self._block_rows:
+                self._spill()
+            return
+        self.sample(time, dict(zip(keys, values, strict=True)))
+        if self._row_keys == keys:
+            self._row_keys = keys  # the caller's tuple: the next check is by identity
+
     def _file(self, name: str) -> BinaryIO:
         f = self._files.get(name)
         if f is None:

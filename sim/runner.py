@@ -193,6 +193,7 @@ class Model:
         self._plan: tuple[tuple[tuple[PoolInstance, tuple[str, ...]], ...],
                           tuple[tuple[ServiceInstance, tuple[str, ...]], ...]] | None = None
         self._sync_key_cache: dict[str, tuple[str, ...]] = {}
+        self._row_key_cache: tuple[tuple[str, ...], tuple[str, ...]] | None = None
         self._disconnect_mark = 0
         self._rate_limited_mark = 0
 
@@ -427,51 +428,68 @@ class Model:
                 "block_processing_delay_s"))
         return keys
 
+    def _row_key_list(self) -> tuple[str, ...]:
+        """The column keys of a sample row, in order, for the current set of sync links."""
+        links = tuple(self.links)
+        cached = self._row_key_cache
+        if cached is None or cached[0] != links:
+            pools, services = self._sample_plan()
+            keys: list[str] = []
+            for _, inst_keys in pools:
+                keys += inst_keys
+            keys += _INCLUSION_KEYS
+            for _, service_keys in services:
+                keys += service_keys
+            for version in links:
+                keys += self._sync_keys(version)
+            keys += _TAIL_KEYS
+            cached = self._row_key_cache = (links, tuple(keys))
+        return cached[1]
+
     def sample(self, now: float, interval: float) -> dict[str, float]:
         """Take one metrics sample at ``now`` into the time series; return it."""
         self.node.settle(now)
         node = self.node
         pools, services = self._sample_plan()
-        # Keys and values side by side, in the row's column order, made into the row at the
-        # end with one dict(zip(...)): no dict per instance, no key lookup per value.
-        keys: list[str] = []
+        # The values alone, in the row's column order (the keys are the same every sample
+        # while the set of sync links is: made once per set), made into the row at the end
+        # with one dict(zip(...)): no dict per instance, no key lookup per value.
+        keys = self._row_key_list()
         values: list[float] = []
-        for inst, inst_keys in pools:
-            keys += inst_keys
+        for inst, _ in pools:
             values += node.pool_metric_values(inst, now, interval)
         h = self.inclusion_window
-        keys += _INCLUSION_KEYS
         values += (h.mean, h.quantile(0.95))
         if h.count:
             self.inclusion_total.merge(h)
         h.reset()
-        for service, service_keys in services:
-            keys += service_keys
+        for service, _ in services:
             values += node.service_metric_values(service, now, interval)
         disconnects = self.network.disconnects - self._disconnect_mark
         self._disconnect_mark = self.network.disconnects
         # No disconnects: the rate is 100.0 * 0 / reachable = 0.0 whatever the count (>= 1), so
         # the peers need not be walked to count the reachable ones.
         reachable = max(1, len(self.network.reachable())) if disconnects else 1
+        base_mb = self.scenario.sync.base_memory_mb
+        slot = self.scenario.blocks.slot
         for version, link in self.links.items():
-            m = link.engine.metrics(now)
-            keys += self._sync_keys(version)
-            values += [float(m[name]) for name in _SYNC_ENGINE_METRICS]
+            # float(metrics(now)[name]) of _SYNC_ENGINE_METRICS, then of memory_bytes, in one
+            # tuple (Telemetry.sample_values; a test checks it against metrics()).
+            m = link.engine.sample_values(now)
+            values += m[:8]
             values += (
-                self.scenario.sync.base_memory_mb + float(m["memory_bytes"]) / MIB
+                base_mb + m[8] / MIB
                 + (node.leaked_bytes(SYNC, now) / MIB if version == "v2" else 0.0),
                 100.0 * disconnects / reachable,
-                float(m["blocks_behind"]) * self.scenario.blocks.slot)
+                m[1] * slot)
         limited = self.peer_limiter.refused
-        keys += _TAIL_KEYS
         values += (float(limited - self._rate_limited_mark), float(self.chain.height))
         self._rate_limited_mark = limited
         self._log_breaker_transitions()
         router = self.router
         values += [float(router.split(module)) for module in _MODULES]
-        row = dict(zip(keys, values, strict=True))
-        self.series.sample(now, row)
-        return row
+        self.series.sample_values(now, keys, values)
+        return dict(zip(keys, values, strict=True))
 
     def _log_breaker_transitions(self) -> None:
         for module in _MODULES:

@@ -8,7 +8,9 @@ processed on the engine's workers (V1: its single GenServer, serially; V2:
 engine's timers use **one** pending wake-up at a time (SimPy timeouts cannot be cancelled, so a
 timeout per request would pile up in the event heap; simulation-anchors.md §2 "Timeout").
 Each of these delays is a :func:`~sim.call_later.call_later` (the event order of a one-timeout
-process, at half its cost).
+process, at half its cost), or, when the link's own callbacks schedule it, a
+:func:`~sim.call_later.call_after` (the same order at one event instead of two: see
+:meth:`SyncLink._later`).
 The same rules as the sync package's own test driver (``sync/driver.py``).
 
 The network's state (which peers are online, partitioned, silenced, slowed or lying) lives
@@ -18,12 +20,12 @@ in :class:`~sim.network.Network`; the link asks it before delivering anything.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from sim.call_later import call_later
+from sim.call_later import call_after, call_later, urgent_pending
 from sync.chain import Block, Chain
 from sync.engine import SyncEngine
 from sync.messages import (
@@ -77,6 +79,10 @@ class SyncLink:
         self.checkpoints = 0
         self.bans = 0
         self.stopped = False
+        # True while one of the link's own callbacks (_deliver, _process, _wake) runs: they
+        # schedule nothing but the link's delays, so those may take call_after's one event
+        # instead of call_later's two (see _later).
+        self._direct = False
 
     # -- inputs from the network ---------------------------------------------------------
 
@@ -168,7 +174,7 @@ class SyncLink:
         when = self.engine.next_timer()
         if when is not None and (self._wake_at is None or when < self._wake_at):
             self._wake_at = when
-            call_later(self.env, max(0.0, when - self.env.now), self._wake, when, self._epoch)
+            self._later(max(0.0, when - self.env.now), self._wake, when, self._epoch)
 
     def _send(self, req: SendRequest) -> None:
         self.requests += 1
@@ -178,8 +184,19 @@ class SyncLink:
         if reply is None:
             return
         self._pending[req.request_id] = req.peer_id
-        call_later(self.env, reply.delay, self._deliver, req.request_id, req.peer_id,
-                   reply.response, self._epoch)
+        self._later(reply.delay, self._deliver, req.request_id, req.peer_id, reply.response,
+                    self._epoch)
+
+    def _later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
+        # In the link's own callbacks every delay is scheduled last (nothing but more of
+        # these follows it in the callback), so with no URGENT event pending call_after gives
+        # the order of call_later (see call_after) at one event instead of two. Elsewhere
+        # (the slot's announcements, churn, faults, starts) the caller may schedule more
+        # after the link returns: call_later.
+        if self._direct and not urgent_pending(self.env):
+            call_after(self.env, delay, fn, *args)
+        else:
+            call_later(self.env, delay, fn, *args)
 
     def _deliver(self, request_id: int, peer_id: str, response: Response, epoch: int) -> None:
         if epoch != self._epoch or self._pending.pop(request_id, None) is None:
@@ -187,22 +204,28 @@ class SyncLink:
         if peer_id not in self.connected or not self.network.is_reachable(peer_id):
             return
         self.bytes_received += response.nbytes
+        self._direct = True
         self._apply(self.engine.on_response(request_id, response, self.env.now))
+        self._direct = False
 
     def _start_work(self) -> None:
         while self._idle > 0 and self._work:
             block = self._work.popleft()
             self._idle -= 1
-            call_later(self.env, block.processing_cost, self._process, block, self._epoch)
+            self._later(block.processing_cost, self._process, block, self._epoch)
 
     def _process(self, block: Block, epoch: int) -> None:
         self._idle += 1
+        self._direct = True
         if epoch == self._epoch and not self.stopped:
             self._apply(self.engine.blocks_processed((block,), self.env.now))
         self._start_work()
+        self._direct = False
 
     def _wake(self, when: float, epoch: int) -> None:
         if self._wake_at != when or epoch != self._epoch or self.stopped:
             return
         self._wake_at = None
+        self._direct = True
         self._apply(self.engine.on_timer(self.env.now))
+        self._direct = False

@@ -74,6 +74,9 @@ class SyncEngine(Protocol):
     def metrics(self, now: float) -> dict[str, float | int | bool]:
         """The guide's sync metrics and counters."""
 
+    def sample_values(self, now: float) -> tuple[float, ...]:
+        """``float(metrics(now)[name])`` of the names :meth:`Telemetry.sample_values` lists."""
+
     def imported_matches(self, chain: Chain) -> bool:
         """Whether the imported chain is a prefix of ``chain``."""
 

@@ -163,7 +163,8 @@ class SyncV1(ImportingEngine):
     @property
     def cached_blocks(self) -> int:
         """Queued, backlogged and processing blocks (V1 has no bound on these)."""
-        return (sum(len(s) for s in self._queue.values()) + self._backlog_size
+        queue = self._queue
+        return ((sum([len(s) for s in queue.values()]) if queue else 0) + self._backlog_size
                 + self._processing_count)
 
     @property
@@ -524,6 +525,22 @@ class SyncV1(ImportingEngine):
                     ledger.append(child)
                     stack.append(child.hash)
 
+    def _memory_bytes(self) -> int:
+        # Integer sums, each skipped while its dict is empty (the usual case once synced):
+        # an empty sum is 0 either way.
+        queue, backlog = self._queue, self._backlog
+        ready_bytes = (sum([it.block.size if it.ready else HEADER_BYTES
+                            for s in queue.values() for it in s.values()]) if queue else 0)
+        backlog_bytes = (sum([b.size for bs in backlog.values() for b in bs]) if backlog
+                         else 0)
+        return (ready_bytes + backlog_bytes + 16 * len(self._block_numbers)
+                + PEER_BYTES * len(self._peers) + 8 * (self.ledger.tip + 1))
+
+    def _block_queue(self) -> int:
+        queue = self._queue
+        return ((sum([len(s) for s in queue.values()]) if queue else 0) + self._backlog_size
+                + self._processing_count)
+
     def metrics(self, now: float) -> dict[str, float | int | bool]:
         """The guide's sync metrics plus counters (see :mod:`sync.telemetry`).
 
@@ -533,14 +550,20 @@ class SyncV1(ImportingEngine):
         Returns:
             Metric name to value.
         """
-        queued = sum(len(s) for s in self._queue.values())
-        ready_bytes = sum(it.block.size if it.ready else HEADER_BYTES
-                          for s in self._queue.values() for it in s.values())
-        backlog_bytes = sum(b.size for bs in self._backlog.values() for b in bs)
-        memory = (ready_bytes + backlog_bytes + 16 * len(self._block_numbers)
-                  + PEER_BYTES * len(self._peers) + 8 * (self.ledger.tip + 1))
         return self.telemetry.metrics(
             now, tip=self.ledger.tip, best_known=self.best_known,
-            connected=len(self._peers), memory_bytes=memory,
-            block_queue=queued + self._backlog_size + self._processing_count,
-            request_queue=0, in_flight=self.in_flight)
+            connected=len(self._peers), memory_bytes=self._memory_bytes(),
+            block_queue=self._block_queue(), request_queue=0, in_flight=self.in_flight)
+
+    def sample_values(self, now: float) -> tuple[float, ...]:
+        """:meth:`sync.telemetry.Telemetry.sample_values` of this engine (the sampler's read).
+
+        Args:
+            now: Simulated time in seconds.
+
+        Returns:
+            The values :meth:`metrics` gives them, as floats.
+        """
+        return self.telemetry.sample_values(
+            now, self.ledger.tip, self.best_known, len(self._peers), self._memory_bytes(),
+            self._block_queue(), 0)

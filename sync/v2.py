@@ -56,7 +56,8 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import insort
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -188,6 +189,11 @@ class _Peer:
     banned_until: float = float("-inf")
     last_seen: float = 0.0
     busy: int = 0
+
+
+_Order = tuple[Sequence[_Peer], Sequence[_Peer], AbstractSet[str], Sequence[_Peer]]
+"""Peers in dispatch order as ``(front, middle, moved, back)`` (see ``SyncV2._peer_order``)."""
+_NO_IDS: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -741,13 +747,14 @@ class SyncV2(ImportingEngine):
         room = self.config.parallel_requests - len(self._inflight)
         if room <= 0 or not self._connected or not (self._body_tasks or self._header_tasks):
             return []
-        peers = self._ordered_peers(now)
+        order = (self._peer_order(now) if self.config.peer_scoring_enabled
+                 else ((), self._ordered_peers(now), _NO_IDS, ()))
         out: list[Action] = []
         for queue in (self._body_tasks, self._header_tasks):
             i = 0
             while i < len(queue) and room > 0:
                 task = queue[i]
-                peer = self._pick(peers, task)
+                peer = self._pick_ordered(order, task)
                 if peer is None:
                     i += 1
                     continue
@@ -755,6 +762,57 @@ class SyncV2(ImportingEngine):
                 out.append(self._send(peer, task, now))
                 room -= 1
         return out
+
+    def _peer_order(self, now: float) -> _Order:
+        """:meth:`_ordered_peers` (scoring on) as parts, without building the list.
+
+        ``(front, middle, moved, back)``: the list is ``front``, then ``middle`` without the
+        peers whose ids are in ``moved``, then ``back``. The same computation as
+        :meth:`_ordered_peers` up to its last step (the same ``values_at`` call, so every
+        score decays as it did); only the concatenation, which costs more than the pick that
+        reads it (almost always its first peer), is left out. A test checks both give the
+        same peer.
+        """
+        peers, position = self._connected_peers()
+        scored = self._scored
+        if len(scored) < len(peers):
+            ks = sorted([position[p] for p in scored if p in position])
+        else:
+            ks = [k for k, peer in enumerate(peers) if peer.peer_id in scored]
+        if not ks:
+            return (), peers, _NO_IDS, ()
+        values = values_at([peers[k].score for k in ks], now)
+        neutral = self._neutral_value
+        above = [i for i, v in enumerate(values) if v > neutral]
+        below = [i for i, v in enumerate(values) if v < neutral]
+        if not above and not below:
+            return (), peers, _NO_IDS, ()
+        above.sort(key=values.__getitem__, reverse=True)
+        below.sort(key=values.__getitem__, reverse=True)
+        front = [peers[ks[i]] for i in above]
+        back = [peers[ks[i]] for i in below]
+        moved = {p.peer_id for p in front}
+        moved.update(p.peer_id for p in back)
+        return front, peers, moved, back
+
+    def _pick_ordered(self, order: _Order, task: _Task) -> _Peer | None:
+        """:meth:`_pick` over the list :meth:`_peer_order`'s parts stand for, in its order."""
+        front, middle, moved, back = order
+        fallback: _Peer | None = None
+        end = task.end
+        kind = task.kind
+        avoid = task.avoid
+        for part in (front, middle, back):
+            skip = moved if part is middle else _NO_IDS
+            for peer in part:
+                if peer.head < end or peer.peer_id in skip or peer.busy >= self._slots(peer,
+                                                                                      kind):
+                    continue
+                if peer.peer_id not in avoid:
+                    return peer
+                if fallback is None:
+                    fallback = peer
+        return fallback
 
     def _pick(self, peers: list[_Peer], task: _Task) -> _Peer | None:
         fallback: _Peer | None = None
@@ -842,6 +900,16 @@ class SyncV2(ImportingEngine):
             self._next_emit += 1
         return [ProcessBlocks(tuple(out))] if out else []
 
+    def _memory_bytes(self) -> int:
+        # Integer sums, each skipped while its dict is empty (the usual case once synced):
+        # an empty sum is 0 either way.
+        ready, emitted, processed = self._ready, self._emitted, self._processed
+        cached = ((sum([b.size for b in ready.values()]) if ready else 0)
+                  + (sum([b.size for b in emitted.values()]) if emitted else 0)
+                  + (sum([b.size for b in processed.values()]) if processed else 0))
+        return (cached + HEADER_BYTES * len(self._headers) + PEER_BYTES * len(self._table)
+                + REQUEST_BYTES * len(self._inflight) + 8 * (self.ledger.tip + 1))
+
     def metrics(self, now: float) -> dict[str, float | int | bool]:
         """The guide's sync metrics plus counters (see :mod:`sync.telemetry`).
 
@@ -851,14 +919,22 @@ class SyncV2(ImportingEngine):
         Returns:
             Metric name to value.
         """
-        cached = (sum(b.size for b in self._ready.values())
-                  + sum(b.size for b in self._emitted.values())
-                  + sum(b.size for b in self._processed.values()))
-        memory = (cached + HEADER_BYTES * len(self._headers) + PEER_BYTES * len(self._table)
-                  + REQUEST_BYTES * len(self._inflight) + 8 * (self.ledger.tip + 1))
         return self.telemetry.metrics(
             now, tip=self.ledger.tip, best_known=self.best_known,
-            connected=len(self._connected), memory_bytes=memory,
+            connected=len(self._connected), memory_bytes=self._memory_bytes(),
             block_queue=self.cached_blocks,
             request_queue=len(self._body_tasks) + len(self._header_tasks),
             in_flight=len(self._inflight))
+
+    def sample_values(self, now: float) -> tuple[float, ...]:
+        """:meth:`sync.telemetry.Telemetry.sample_values` of this engine (the sampler's read).
+
+        Args:
+            now: Simulated time in seconds.
+
+        Returns:
+            The values :meth:`metrics` gives them, as floats.
+        """
+        return self.telemetry.sample_values(
+            now, self.ledger.tip, self.best_known, len(self._connected), self._memory_bytes(),
+            self.cached_blocks, len(self._body_tasks) + len(self._header_tasks))
