@@ -82,40 +82,52 @@ _SHIFT2 = _U64(27)
 _SHIFT3 = _U64(31)
 
 
-def combine_hash_array(*parts: npt.NDArray[np.int64] | npt.NDArray[np.uint64]) -> npt.NDArray[
-    np.uint64
-]:
+def combine_hash_array(
+    *parts: npt.NDArray[np.int64] | npt.NDArray[np.uint64] | npt.NDArray[np.bool_] | int,
+) -> npt.NDArray[np.uint64]:
     """Vectorised :func:`combine_hash` over columns of 64-bit integers.
 
     Element ``i`` of the result equals ``combine_hash(parts[0][i], parts[1][i], ...)`` for
     every value that fits in 64 bits (signed values are taken as two's complement, as the
-    Python version's masking does). The workload generator uses it to hash a whole chunk of
-    transactions at once.
+    Python version's masking does). A part may also be one integer, the same for every
+    element (as a column full of it). The workload generator uses it to hash a whole chunk
+    of transactions at once.
 
     Args:
-        *parts: Equal-length integer arrays, in hash order.
+        *parts: Equal-length integer (or boolean, as 0/1) arrays or single integers in
+            ``[-2**63, 2**64)``, in hash order; the first must be an array.
 
     Returns:
         A ``uint64`` array of hashes.
     """
-    n = len(parts[0])
+    first = parts[0]
+    if isinstance(first, int):
+        raise TypeError("the first part must be an array")
+    n = len(first)
     h = np.full(n, 0x6A09E667F3BCC908, dtype=np.uint64)
     tmp = np.empty(n, dtype=np.uint64)
-    xor, shift, mul = np.bitwise_xor, np.right_shift, np.multiply
+    # Outputs are passed positionally (``ufunc(a, b, out)``): the keyword costs more to
+    # parse than the arithmetic on a chunk of a few hundred values.
+    xor, shift, mul, add = np.bitwise_xor, np.right_shift, np.multiply, np.add
     for part in parts:
         # mix64(h ^ part), in place: uint64 arithmetic wraps modulo 2**64, exactly like the
-        # masked Python version, and an int64 column reinterpreted as uint64 is its two's
-        # complement (what ``& _MASK64`` gives).
-        xor(h, part.astype(np.uint64, copy=False), out=h)
-        np.add(h, _GOLDEN, out=h)
-        shift(h, _SHIFT1, out=tmp)
-        xor(h, tmp, out=h)
-        mul(h, _MUL1, out=h)
-        shift(h, _SHIFT2, out=tmp)
-        xor(h, tmp, out=h)
-        mul(h, _MUL2, out=h)
-        shift(h, _SHIFT3, out=tmp)
-        xor(h, tmp, out=h)
+        # masked Python version, and an int64 column seen as uint64 is its two's complement
+        # (what ``& _MASK64`` gives). A single integer broadcasts as a uint64 scalar.
+        if isinstance(part, int):
+            xor(h, _U64(part & _MASK64), h)
+        elif part.dtype == np.int64 or part.dtype == np.uint64:
+            xor(h, part.view(np.uint64), h)
+        else:
+            xor(h, part.astype(np.uint64), h)
+        add(h, _GOLDEN, h)
+        shift(h, _SHIFT1, tmp)
+        xor(h, tmp, h)
+        mul(h, _MUL1, h)
+        shift(h, _SHIFT2, tmp)
+        xor(h, tmp, h)
+        mul(h, _MUL2, h)
+        shift(h, _SHIFT3, tmp)
+        xor(h, tmp, h)
     return h
 
 

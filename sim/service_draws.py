@@ -55,7 +55,12 @@ class ServiceDraws:
 
     def _refill(self) -> Iterator[tuple[bool, float]]:
         kinds, latencies = self.service.sample(self._rng, self._chunk)
-        return iter(list(zip((kinds == 0).tolist(), latencies.tolist(), strict=True)))
+        # A lazy zip, not a list of pairs: a caller that unpacks each pair at once (``ok,
+        # cost = next()``) hands the pair back to zip, which refills it in place for the next
+        # call, so a chunk allocates no pairs (and feeds the garbage collector no young
+        # objects). Like a list iterator, it is exhausted only when asked for one value
+        # past its end, so chain asks for the next chunk at the same moment.
+        return zip((kinds == 0).tolist(), latencies.tolist(), strict=True)
 
     def take(self, n: int) -> tuple[list[bool], list[float]]:
         """The next ``n`` calls' outcomes: the same values as ``n`` calls of :attr:`next`.

@@ -348,7 +348,9 @@ class TxWorkload:
         rng = self._rng
         n = times.size
         sender_idx = np.searchsorted(state.cdf, rng.random(n), side="right")
-        sender_idx = np.minimum(sender_idx, spec.senders - 1).astype(np.int64, copy=False)
+        np.minimum(sender_idx, spec.senders - 1, out=sender_idx)
+        if sender_idx.dtype != np.int64:  # intp is int64 on 64-bit platforms: no copy there
+            sender_idx = sender_idx.astype(np.int64)
 
         noise = rng.standard_normal(n)
         price_gwei = spec.median_gas_price_gwei * np.exp(spec.gas_price_sigma * noise)
@@ -373,10 +375,10 @@ class TxWorkload:
         np.minimum(gas_limit, spec.max_call_gas, out=gas_limit)
         size = spec.base_size_bytes + data_len
 
-        # Nonces: each sender's next nonce plus the transaction's rank among that sender's
-        # arrivals in this chunk (vectorised group-by via a stable sort). In sorted order,
-        # ``first[i]`` is True where a sender's group starts and ``group_start[i]`` is the
-        # position where element i's group starts.
+        # Nonces: a fresh arrival takes its sender's next nonce plus the number of the
+        # sender's fresh arrivals before it in this chunk (vectorised group-by via a stable
+        # sort). In sorted order, ``first[i]`` is True where a sender's group starts and
+        # ``group_start[i]`` is the position where element i's group starts.
         order = np.argsort(sender_idx, kind="stable")
         sorted_s = sender_idx[order]
         first = np.empty(n, dtype=bool)
@@ -384,8 +386,6 @@ class TxWorkload:
         np.not_equal(sorted_s[1:], sorted_s[:-1], out=first[1:])
         position = np.arange(n, dtype=np.int64)
         group_start = np.maximum.accumulate(np.where(first, position, 0))
-        occurrence = np.empty(n, dtype=np.int64)
-        occurrence[order] = position - group_start
         next_nonce = state.next_nonce[sender_idx]
 
         # Replacements: re-send the sender's latest nonce from before this chunk with a bump.
@@ -394,12 +394,15 @@ class TxWorkload:
         bump = 1.0 + uniforms[n : 2 * n] * spec.replacement_bump_max
         repl_price = (state.last_price[sender_idx] * bump).astype(np.int64)
         gas_price_i = np.where(is_repl, np.maximum(repl_price, 1), gas_price_i)
-        # A replacement does not consume a fresh nonce: later arrivals shift down by one.
-        repl_sorted = is_repl[order].astype(np.int64)
-        cum = np.cumsum(repl_sorted) - repl_sorted
-        repl_before = np.empty(n, dtype=np.int64)
-        repl_before[order] = cum - cum[group_start]
-        nonce = np.where(is_repl, next_nonce - 1, next_nonce + occurrence - repl_before)
+        # A replacement does not consume a fresh nonce. The fresh arrivals before each one in
+        # its group: the running count before it (``cum - fresh_sorted``) less the count
+        # before its group's start (that count is where ``cum - fresh_sorted`` stands there).
+        fresh_sorted = 1 - is_repl[order]  # int64: 1 for a fresh arrival
+        cum = np.cumsum(fresh_sorted)
+        cum -= fresh_sorted
+        fresh_before = np.empty(n, dtype=np.int64)
+        fresh_before[order] = cum - cum[group_start]
+        nonce = np.where(is_repl, next_nonce - 1, next_nonce + fresh_before)
 
         # Per sender of the chunk (one group each, so no index repeats): the fresh nonces it
         # used, and its last price = the price of its newest nonce, i.e. of its last fresh
@@ -408,7 +411,6 @@ class TxWorkload:
         # maximum over a group is that arrival (decoded by ``% n``).
         starts = np.flatnonzero(first)
         senders_here = sorted_s[starts]
-        fresh_sorted = 1 - repl_sorted
         state.next_nonce[senders_here] += np.add.reduceat(fresh_sorted, starts)
         key = fresh_sorted * n + position
         newest = np.maximum.reduceat(key, starts) % n
@@ -428,10 +430,10 @@ class TxWorkload:
         to = rng.integers(1, 2**40, size=n, dtype=np.int64)
         value = rng.integers(0, 10**15, size=n, dtype=np.int64)
         data_tag = rng.integers(0, 2**62, size=n, dtype=np.int64)
+        # ``v`` and ``s`` hash as single integers (the same for every generated transaction).
         tx_hash = combine_hash_array(
-            sender, nonce, gas_price_i, gas_limit, to, value, data_len, data_tag, rlp,
-            np.full(n, 27, dtype=np.int64), r, np.ones(n, dtype=np.int64),
-            sig_ok.astype(np.int64),
+            sender, nonce, gas_price_i, gas_limit, to, value, data_len, data_tag, rlp, 27, r,
+            1, sig_ok,
         )
         # tuple.__new__ skips NamedTuple's Python-level __new__ wrapper (same object, about
         # half the construction cost), and map() keeps the per-transaction loop in C. ``v``

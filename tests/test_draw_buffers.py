@@ -89,3 +89,23 @@ def test_service_draws_next_and_take_follow_the_chunks() -> None:
     assert not all(oks)
     # Both drew the chunks needed for len(oks) values and not one more.
     assert rng.bit_generator.state == ref.bit_generator.state
+
+
+def test_service_draws_pairs_kept_by_the_caller_keep_their_values() -> None:
+    # next() hands out zip's pairs, which zip refills in place when the caller let go of
+    # them: pairs a caller keeps must still hold their own values after later draws.
+    service = GenericService(mean_latency=0.01, latency_cv=2.0, error_rate=0.3, timeout=0.05)
+    draws = ServiceDraws(service, np.random.default_rng(11), chunk=5)
+    kept = [draws.next() for _ in range(12)]
+    unpacked = []
+    for _ in range(6):
+        ok, latency = draws.next()
+        unpacked.append((ok, latency))
+    ref = np.random.default_rng(11)
+    want: list[tuple[bool, float]] = []
+    while len(want) < 18:
+        kinds, lat = service.sample(ref, 5)
+        want.extend(zip((kinds == 0).tolist(), lat.tolist(), strict=True))
+    assert kept == want[:12]
+    assert unpacked == want[12:18]
+    assert len({id(p) for p in kept}) == 12

@@ -56,3 +56,19 @@ def test_vectorised_hash_matches_python_hash() -> None:
     got = combine_hash_array(a, b)
     want = [combine_hash(int(x), int(y)) for x, y in zip(a, b, strict=True)]
     assert [int(v) for v in got] == want
+
+
+def test_vectorised_hash_takes_single_integers_and_other_dtypes() -> None:
+    # A single integer hashes as a column full of it; bool columns as 0/1; uint64 as is.
+    import numpy as np
+
+    from pool.transaction import combine_hash, combine_hash_array
+
+    a = np.array([0, 1, -5, 2**62, 123456789], dtype=np.int64)
+    ok = np.array([True, False, True, True, False])
+    big = np.array([2**64 - 1, 0, 2**63, 5, 77], dtype=np.uint64)
+    got = combine_hash_array(a, 27, ok, -3, big, 2**64 - 2)
+    want = [combine_hash(int(x), 27, int(y), -3, int(z), 2**64 - 2)
+            for x, y, z in zip(a, ok, big, strict=True)]
+    assert [int(v) for v in got] == want
+    assert (combine_hash_array(a, 27) == combine_hash_array(a, np.full(5, 27))).all()
