@@ -59,6 +59,7 @@ from pool import Transaction
 from pool.cost_model import CostModel
 from pool.tx_pool_v1 import TxPoolV1
 from pool.tx_pool_v2 import TxPoolV2
+from pool.validation import LEGACY_RLP_FIELDS
 from sim.control import (
     CallOutcome,
     CircuitBreaker,
@@ -190,6 +191,17 @@ class PoolInstance:
         # The module's V2 routing counters and breaker (one object each for the run), for
         # offer_v2's count_v2_ok (ModuleRouter.record_v2_ok without the module lookup).
         self._v2_counters, self._breaker = node.router.v2_ok_targets(POOL)
+        self._log_finish = self.mailbox.log_finish  # for offer_v2's inlined serve_one
+        if isinstance(pool, TxPoolV2):
+            # offer_v2's one validity test: static_reason's checks and the V2 pool's
+            # (TxPoolV2.limits) as one conjunction, their bounds merged (the tighter of each).
+            lim = node.input_limits
+            min_price, min_gas, max_gas, max_size, max_nonce = pool.limits
+            self._valid_bounds = (min(lim.max_size, max_size),
+                                  max(lim.min_gas_price, min_price),
+                                  max(lim.min_gas_limit, min_gas),
+                                  min(lim.max_gas_limit, max_gas), max_nonce)
+            self._admit = pool.admit
         self.busy_mark = 0.0
         self.included = 0
         self.retired = False
@@ -270,21 +282,47 @@ class PoolInstance:
                 or POOL in node.regressions):
             mailbox.offer(now, TxRequest(tx, peer, now, now, None, False))
             return
-        pool = self.pool
         resident = self._size_of()
         # validate_transaction_input with both limiters and this peer, unrolled: the static
-        # checks, then the sender, then the peer (a refused sender never reaches the peer).
-        reason = static_reason(tx, node.input_limits)
-        if reason is None:
+        # checks, then the sender, then the peer (a refused sender never reaches the peer),
+        # then the pool's offer. A transaction that passes both the static checks and the
+        # pool's validity checks (one conjunction on the merged bounds: checks without side
+        # effects, so their order does not matter) goes to the pool's admission directly;
+        # any other takes the checks one by one for its reason.
+        max_size, min_price, min_gas, max_gas, max_nonce = self._valid_bounds
+        gas_limit = tx.gas_limit
+        data_len = tx.data_len
+        if (0 < tx.size <= max_size and tx.rlp_fields == LEGACY_RLP_FIELDS
+                and 0 <= tx.nonce <= max_nonce and tx.gas_price >= min_price
+                and min_gas <= gas_limit <= max_gas and tx.value >= 0 and data_len >= 0
+                and gas_limit >= 21_000 + 16 * data_len
+                and tx.v > 0 and tx.r > 0 and tx.s > 0 and tx.signature_valid):
             if not node.sender_limiter.allow(tx.sender, now):
-                reason = REASON_SENDER_RATE_LIMITED
+                node.ledger.dropped[REASON_SENDER_RATE_LIMITED] += 1
             elif not node.tx_peer_limiter.allow(peer, now):
-                reason = REASON_PEER_RATE_LIMITED
-        if reason is not None:
-            node.ledger.dropped[reason] += 1
+                node.ledger.dropped[REASON_PEER_RATE_LIMITED] += 1
+            else:
+                self._admit(tx, now)
         else:
-            pool.offer(tx, now)
-        finish = mailbox.serve_one(now, self.cost.single(resident))
+            reason = static_reason(tx, node.input_limits)
+            if reason is None:
+                if not node.sender_limiter.allow(tx.sender, now):
+                    reason = REASON_SENDER_RATE_LIMITED
+                elif not node.tx_peer_limiter.allow(peer, now):
+                    reason = REASON_PEER_RATE_LIMITED
+            if reason is not None:
+                node.ledger.dropped[reason] += 1
+            else:
+                self.pool.offer(tx, now)
+        # mailbox.serve_one(now, service), inlined: nothing waits (waiting_start is inf) and
+        # the server is free (busy_until <= now), so it starts at now.
+        service = self.cost.single(resident)
+        finish = now + service
+        mailbox.busy_until = finish
+        mailbox.busy_time += service
+        mailbox.served += 1
+        mailbox.batches += 1
+        self._log_finish(finish)
         latency = finish - now
         breaker = self._breaker
         if latency <= breaker.config.timeout:
