@@ -362,6 +362,7 @@ class ServiceInstance:
         self.mailbox: Mailbox[PeerRequest] = Mailbox(self._run_batch, 1)
         # As PoolInstance's: for call_v2's count_v2_ok.
         self._v2_counters, self._breaker = node.router.v2_ok_targets(module)
+        self._log_finish = self.mailbox.log_finish  # for call_v2's inlined serve_one
         self.busy_mark = 0.0
         self.retired = False
 
@@ -423,8 +424,16 @@ class ServiceInstance:
             cost *= regression.latency_factor
             if regression.error_rate > 0.0 and self.fault_rng.random() < regression.error_rate:
                 fail = True
-        # _run_batch's service is 0.0 + cost, which is cost.
-        finish = self.mailbox.serve_one(now, cost)
+        # _run_batch's service is 0.0 + cost, which is cost. mailbox.serve_one(now, cost),
+        # inlined: the mailbox serves one message at a time, so nothing ever waits in it.
+        mailbox = self.mailbox
+        busy = mailbox.busy_until
+        finish = (now if now > busy else busy) + cost
+        mailbox.busy_until = finish
+        mailbox.busy_time += cost
+        mailbox.served += 1
+        mailbox.batches += 1
+        self._log_finish(finish)
         latency = finish - now
         breaker = self._breaker
         if not fail and latency <= breaker.config.timeout:
