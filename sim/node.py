@@ -274,7 +274,8 @@ class PoolInstance:
         at ``now`` and never failing: this does that batch's work (:meth:`_run_batch` for one
         item, then :meth:`Node.complete_tx`) without the message, the list and the callback,
         and builds the message only if its reply may need a retry. Otherwise it offers the
-        message to the mailbox. ``tests/test_v2_path.py`` checks it against the mailbox.
+        message to the mailbox. ``tests/test_v2_path.py`` checks it against the mailbox, and
+        ``tests/test_v2_fast_checks.py`` its one validity test at every bound.
 
         Args:
             tx: The transaction.
