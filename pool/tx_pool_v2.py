@@ -181,6 +181,41 @@ class TxPoolV2(PoolBase):
             if reason is not None:
                 ledger.reject(reason)
                 return reason
+        return self.admit(tx, now, evicted)
+
+    @property
+    def limits(self) -> tuple[int, int, int, int, int]:
+        """The validity bounds of :meth:`offer`.
+
+        Returns:
+            ``(min_gas_price, min_gas_limit, max_gas_limit, max_transaction_size,
+            max_nonce)``: a transaction is valid here iff it has the legacy RLP field count,
+            ``gas_price >= min_gas_price``, ``min_gas_limit <= gas_limit <= max_gas_limit``,
+            ``0 <= nonce <= max_nonce``, ``v``, ``r``, ``s`` > 0, a valid signature,
+            ``gas_limit >= 21_000 + 16 * data_len`` and ``size <= max_transaction_size``.
+        """
+        min_price, min_gas, max_gas, max_size, _, max_nonce = self._limits
+        return min_price, min_gas, max_gas, max_size, max_nonce
+
+    def admit(self, tx: Transaction, now: float,
+              evicted: list[Transaction] | None = None) -> str | None:
+        """:meth:`offer` of a transaction already known to be valid (see :attr:`limits`).
+
+        :meth:`offer`'s steps after its validity checks, which such a transaction passes
+        without any effect: a caller that has checked the bounds itself calls this directly
+        (the node's V2 fast path, ``tests/test_v2_fast_checks.py``).
+
+        Args:
+            tx: A transaction that passes every check of :attr:`limits`.
+            now: Simulated time in seconds; the entry's age counts from it.
+            evicted: As for :meth:`offer`.
+
+        Returns:
+            As :meth:`offer`.
+        """
+        ledger = self.ledger
+        size = tx.size
+        price = tx.gas_price
         tx_hash = tx.tx_hash
         by_hash = self._by_hash
         if tx_hash in by_hash:

@@ -62,6 +62,7 @@ from pool import Transaction
 from pool.cost_model import CostModel
 from pool.tx_pool_v1 import TxPoolV1
 from pool.tx_pool_v2 import TxPoolV2
+from pool.validation import LEGACY_RLP_FIELDS
 from sim.control import (
     CallOutcome,
     CircuitBreaker,
@@ -193,6 +194,23 @@ class PoolInstance:
         # The module's V2 routing counters and breaker (one object each for the run), for
         # offer_v2's count_v2_ok (ModuleRouter.record_v2_ok without the module lookup).
         self._v2_counters, self._breaker = node.router.v2_ok_targets(POOL)
+        # offer_v2's bound methods, once: the stats, mailbox, cost model and the node's
+        # limiters are objects that live as long as the instance.
+        self._log_finish = self.mailbox.log_finish  # for the inlined serve_one
+        self._record = self.stats.record
+        self._single = cost.single
+        self._sender_allow = node.sender_limiter.allow
+        self._peer_allow = node.tx_peer_limiter.allow
+        if isinstance(pool, TxPoolV2):
+            # offer_v2's one validity test: static_reason's checks and the V2 pool's
+            # (TxPoolV2.limits) as one conjunction, their bounds merged (the tighter of each).
+            lim = node.input_limits
+            min_price, min_gas, max_gas, max_size, max_nonce = pool.limits
+            self._valid_bounds = (min(lim.max_size, max_size),
+                                  max(lim.min_gas_price, min_price),
+                                  max(lim.min_gas_limit, min_gas),
+                                  min(lim.max_gas_limit, max_gas), max_nonce)
+            self._admit = pool.admit
         self.busy_mark = 0.0
         self.included = 0
         self.retired = False
@@ -296,7 +314,8 @@ class PoolInstance:
         at ``now`` and never failing: this does that batch's work (:meth:`_run_batch` for one
         item, then :meth:`Node.complete_tx`) without the message, the list and the callback,
         and builds the message only if its reply may need a retry. Otherwise it offers the
-        message to the mailbox. ``tests/test_v2_path.py`` checks it against the mailbox.
+        message to the mailbox. ``tests/test_v2_path.py`` checks it against the mailbox, and
+        ``tests/test_v2_fast_checks.py`` its one validity test at every bound.
 
         Args:
             tx: The transaction.
@@ -310,21 +329,47 @@ class PoolInstance:
                 or POOL in node.regressions):
             mailbox.offer(now, TxRequest(tx, peer, now, now, None, False))
             return
-        pool = self.pool
         resident = self._size_of()
         # validate_transaction_input with both limiters and this peer, unrolled: the static
-        # checks, then the sender, then the peer (a refused sender never reaches the peer).
-        reason = static_reason(tx, node.input_limits)
-        if reason is None:
-            if not node.sender_limiter.allow(tx.sender, now):
-                reason = REASON_SENDER_RATE_LIMITED
-            elif not node.tx_peer_limiter.allow(peer, now):
-                reason = REASON_PEER_RATE_LIMITED
-        if reason is not None:
-            node.ledger.dropped[reason] += 1
+        # checks, then the sender, then the peer (a refused sender never reaches the peer),
+        # then the pool's offer. A transaction that passes both the static checks and the
+        # pool's validity checks (one conjunction on the merged bounds: checks without side
+        # effects, so their order does not matter) goes to the pool's admission directly;
+        # any other takes the checks one by one for its reason.
+        max_size, min_price, min_gas, max_gas, max_nonce = self._valid_bounds
+        gas_limit = tx.gas_limit
+        data_len = tx.data_len
+        if (0 < tx.size <= max_size and tx.rlp_fields == LEGACY_RLP_FIELDS
+                and 0 <= tx.nonce <= max_nonce and tx.gas_price >= min_price
+                and min_gas <= gas_limit <= max_gas and tx.value >= 0 and data_len >= 0
+                and gas_limit >= 21_000 + 16 * data_len
+                and tx.v > 0 and tx.r > 0 and tx.s > 0 and tx.signature_valid):
+            if not self._sender_allow(tx.sender, now):
+                node.ledger.dropped[REASON_SENDER_RATE_LIMITED] += 1
+            elif not self._peer_allow(peer, now):
+                node.ledger.dropped[REASON_PEER_RATE_LIMITED] += 1
+            else:
+                self._admit(tx, now)
         else:
-            pool.offer(tx, now)
-        finish = mailbox.serve_one(now, self.cost.single(resident))
+            reason = static_reason(tx, node.input_limits)
+            if reason is None:
+                if not node.sender_limiter.allow(tx.sender, now):
+                    reason = REASON_SENDER_RATE_LIMITED
+                elif not node.tx_peer_limiter.allow(peer, now):
+                    reason = REASON_PEER_RATE_LIMITED
+            if reason is not None:
+                node.ledger.dropped[reason] += 1
+            else:
+                self.pool.offer(tx, now)
+        # mailbox.serve_one(now, service), inlined: nothing waits (waiting_start is inf) and
+        # the server is free (busy_until <= now), so it starts at now.
+        service = self._single(resident)
+        finish = now + service
+        mailbox.busy_until = finish
+        mailbox.busy_time += service
+        mailbox.served += 1
+        mailbox.batches += 1
+        self._log_finish(finish)
         latency = finish - now
         breaker = self._breaker
         if latency <= breaker.config.timeout:
@@ -334,7 +379,7 @@ class PoolInstance:
             time = now + latency
             heap = node._heap
             if time < next_time and (not heap or heap[0][0] > time):
-                self.stats.record(latency)
+                self._record(latency)
                 count_v2_ok(self._v2_counters, breaker, latency, now)
                 return
             node.schedule_ok(self, latency, now)
@@ -364,6 +409,10 @@ class ServiceInstance:
         self.mailbox: Mailbox[PeerRequest] = Mailbox(self._run_batch, 1)
         # As PoolInstance's: for call_v2's count_v2_ok.
         self._v2_counters, self._breaker = node.router.v2_ok_targets(module)
+        # call_v2's bound methods, once (objects that live as long as the instance).
+        self._log_finish = self.mailbox.log_finish  # for the inlined serve_one
+        self._record = self.stats.record
+        self._draw = self.draws.next
         self.busy_mark = 0.0
         self.retired = False
 
@@ -419,7 +468,7 @@ class ServiceInstance:
             next_time: When the node next handles an input (see :meth:`Node.schedule_ok`).
         """
         node = self.node
-        ok, cost = self.draws.next()
+        ok, cost = self._draw()
         fail = not ok
         regressions = node.regressions
         regression = regressions.get(self.module) if regressions else None
@@ -427,8 +476,16 @@ class ServiceInstance:
             cost *= regression.latency_factor
             if regression.error_rate > 0.0 and self.fault_rng.random() < regression.error_rate:
                 fail = True
-        # _run_batch's service is 0.0 + cost, which is cost.
-        finish = self.mailbox.serve_one(now, cost)
+        # _run_batch's service is 0.0 + cost, which is cost. mailbox.serve_one(now, cost),
+        # inlined: the mailbox serves one message at a time, so nothing ever waits in it.
+        mailbox = self.mailbox
+        busy = mailbox.busy_until
+        finish = (now if now > busy else busy) + cost
+        mailbox.busy_until = finish
+        mailbox.busy_time += cost
+        mailbox.served += 1
+        mailbox.batches += 1
+        self._log_finish(finish)
         latency = finish - now
         breaker = self._breaker
         if not fail and latency <= breaker.config.timeout:
@@ -437,7 +494,7 @@ class ServiceInstance:
             heap = node._heap
             if (time < next_time and (not heap or heap[0][0] > time)
                     and node._v2_box.waiting_start > time):
-                self.stats.record(latency)
+                self._record(latency)
                 count_v2_ok(self._v2_counters, breaker, latency, now)
                 return
             node.schedule_ok(self, latency, now)

@@ -89,11 +89,13 @@ class PeerRateLimiter:
         self.max_requests_per_minute = int(max_requests_per_minute)
         self.window = float(window)
         self.max_tracked_peers = int(max_tracked_peers)
-        # peer -> [count, window_start], least recently seen first.
+        # peer -> [count, window_start + window], least recently seen first. The window's
+        # end is stored, not its start: every test is ``now >= start + window``, and the sum
+        # computed once when the window opens is the same float each later call would compute.
         self._table: OrderedDict[Hashable, list[float]] = OrderedDict()
         # The head row's key and expiry (start + window), read by the expiry loop; -inf when
         # unknown. Only a pop from the head, a move_to_end of the head or a first insert
-        # changes the head, and a row's start changes only with its move_to_end, so the cache
+        # changes the head, and a row's end changes only with its move_to_end, so the cache
         # holds between those: `now < _head_due` is exactly the loop's first test.
         self._head_key: Hashable = None
         self._head_due = -math.inf
@@ -117,13 +119,12 @@ class PeerRateLimiter:
             True if allowed; False if rate limited.
         """
         table = self._table
-        window = self.window
         if now >= self._head_due:
             # Amortised expiry from the least-recently-seen end; an expired row equals no row.
             self._head_due = -math.inf
             while table:
                 head_key, head_row = next(iter(table.items()))
-                due = head_row[1] + window
+                due = head_row[1]
                 if now < due:
                     self._head_key = head_key
                     self._head_due = due
@@ -131,30 +132,32 @@ class PeerRateLimiter:
                 table.popitem(last=False)
                 self.expired += 1
         row = table.get(peer_id)
-        if row is None or now >= row[1] + window:
-            if row is None:
-                table[peer_id] = [1, now]
-                if len(table) > self.max_tracked_peers:
-                    table.popitem(last=False)
-                    self.evicted += 1
-                    self._head_due = -math.inf
-            else:
-                row[0] = 1
-                row[1] = now
-                table.move_to_end(peer_id)
-                if peer_id == self._head_key:
-                    self._head_due = -math.inf
-            self.allowed += 1
-            return True
-        table.move_to_end(peer_id)
-        if peer_id == self._head_key:
-            self._head_due = -math.inf
-        if row[0] < self.max_requests_per_minute:
-            row[0] += 1
-            self.allowed += 1
-            return True
-        self.refused += 1
-        return False
+        if row is not None and now < row[1]:
+            # A live window (the common case) first: seen now, then counted or refused.
+            table.move_to_end(peer_id)
+            if peer_id == self._head_key:
+                self._head_due = -math.inf
+            if row[0] < self.max_requests_per_minute:
+                row[0] += 1
+                self.allowed += 1
+                return True
+            self.refused += 1
+            return False
+        # No row, or an expired one: a new window from now.
+        if row is None:
+            table[peer_id] = [1, now + self.window]
+            if len(table) > self.max_tracked_peers:
+                table.popitem(last=False)
+                self.evicted += 1
+                self._head_due = -math.inf
+        else:
+            row[0] = 1
+            row[1] = now + self.window
+            table.move_to_end(peer_id)
+            if peer_id == self._head_key:
+                self._head_due = -math.inf
+        self.allowed += 1
+        return True
 
     def remaining(self, peer_id: Hashable, now: float) -> int:
         """Requests the peer may still make in its current window, without changing anything.
@@ -167,6 +170,6 @@ class PeerRateLimiter:
             The remaining count (the full limit if the peer has no live window).
         """
         row = self._table.get(peer_id)
-        if row is None or now >= row[1] + self.window:
+        if row is None or now >= row[1]:
             return self.max_requests_per_minute
         return self.max_requests_per_minute - int(row[0])
