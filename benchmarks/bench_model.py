@@ -219,14 +219,19 @@ def model_run(duration: float, rate_factor: float = 1.0, peers: int = 50,
 def peak_rss_mb(days: float, metrics_interval: float | None = None) -> float:
     """Peak RSS in MiB of a model run of ``days`` simulated days in a fresh subprocess.
 
-    The child reports its own ``getrusage(RUSAGE_SELF).ru_maxrss`` (what the parent's
-    ``RUSAGE_CHILDREN`` gives for that child alone, without the running maximum over earlier
-    children), so runs share no heap and no measurement.
+    The child reports its own high-water mark: ``VmHWM`` of ``/proc/self/status`` where there
+    is one (Linux). ``getrusage(RUSAGE_SELF).ru_maxrss`` is only the fallback: on Linux a
+    child started by (v)fork and exec keeps in it the parent's resident size at the fork, so
+    after a large run in this process every child would report at least that.
     """
     code = ("import resource\n"
             "from benchmarks.bench_model import model_run\n"
             f"model_run({days * DAY!r}, metrics_interval={metrics_interval!r})\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+            "try:\n"
+            "    status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
+            "    print(int(status.split()[0]))\n"
+            "except (OSError, IndexError):\n"
+            "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True)
     return int(out.stdout.split()[-1]) / 1024.0
