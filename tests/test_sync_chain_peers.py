@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from sync import PROFILES, Chain, SendRequest, build_peers
-from sync.chain import Body, ChainConfig, corrupt_body, corrupt_header
+from sync.chain import Block, Body, ChainConfig, corrupt_body, corrupt_header
+from sync.ledger import ImportedChain
 from sync.peers import Peer, with_lag
 
 
@@ -118,3 +119,20 @@ def test_build_peers_is_shuffled_deterministic_and_ids_unique() -> None:
     assert [p.peer_id for p in a] == [p.peer_id for p in b]
     assert len({p.peer_id for p in a}) == 7
     assert [p.latency_s for p in a] == [p.latency_s for p in b]
+
+
+def test_imported_chain_keeps_full_64_bit_hashes_and_rewinds() -> None:
+    genesis = Block(0, (1 << 64) - 1, 0, 7, 0, 0.0)
+    ledger = ImportedChain(genesis)
+    child = Block(1, 0, genesis.hash, 8, 100, 0.001)
+    assert ledger.extends_tip(child)
+    ledger.append(child)
+    assert ledger.has(child)
+    assert ledger.tip_hash == 0
+    assert ledger.hash_at(0) == (1 << 64) - 1
+    assert ledger.mark_checkpoint() == 1
+    grandchild = Block(2, 1 << 63, 0, 9, 100, 0.001)
+    ledger.append(grandchild)
+    ledger.rewind_to_checkpoint()
+    assert ledger.tip == 1
+    assert not ledger.has(grandchild)
