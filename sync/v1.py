@@ -56,6 +56,7 @@ from sync.messages import (
     SendRequest,
     WriteCheckpoint,
 )
+from sync.number_set import NumberSet
 from sync.telemetry import Telemetry
 
 PEER_BYTES = 1_024
@@ -140,7 +141,8 @@ class SyncV1(ImportingEngine):
                                    stall_after_s=cfg.stall_after_s)
         self._peers: dict[str, int] = {}
         self._queue: dict[int, dict[int, _Item]] = {}
-        self._block_numbers: set[int] = set()
+        # A set in the real code; NumberSet keeps its contiguous run as two integers.
+        self._block_numbers = NumberSet()
         self._backlog: dict[int, list[Block]] = {}
         self._backlog_size = 0
         self._processing: dict[int, int] = {}
