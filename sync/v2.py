@@ -675,38 +675,11 @@ class SyncV2(ImportingEngine):
                 order = self._rng.permutation(len(peers))
                 peers = [peers[int(i)] for i in order]
             return peers
-        # Best score first, equal scores in connection order (ids could encode behaviour):
-        # a stable sort on -score. Built without touching the (many) peers never scored:
-        # * their score is exactly neutral, so its value is _neutral_value, and decaying it
-        #   would only move its time stamp (decay maps NEUTRAL to NEUTRAL for any dt, and the
-        #   stamp is read by nothing but the decay), so skipping it changes no later value;
-        # * so the order is: scored peers above neutral (best first, ties in connection
-        #   order), then every peer at exactly the neutral value in connection order, then
-        #   scored peers below it. A reverse sort is still stable in Python.
-        peers, position = self._connected_peers()
-        scored = self._scored
-        # The scored peers' positions in connection order (from the smaller of the two sets:
-        # few peers are ever scored in a long run with a stable population).
-        if len(scored) < len(peers):
-            ks = sorted([position[p] for p in scored if p in position])
-        else:
-            ks = [k for k, peer in enumerate(peers) if peer.peer_id in scored]
-        if not ks:
-            return list(peers)
-        # Decayed in connection order as before (each score's decay depends on it alone).
-        values = values_at([peers[k].score for k in ks], now)
-        neutral = self._neutral_value
-        above = [i for i, v in enumerate(values) if v > neutral]
-        below = [i for i, v in enumerate(values) if v < neutral]
-        if not above and not below:
-            return list(peers)
-        above.sort(key=values.__getitem__, reverse=True)
-        below.sort(key=values.__getitem__, reverse=True)
-        # The neutral middle: every connected peer but those, in connection order.
-        middle = list(peers)
-        for k in sorted([ks[i] for i in above] + [ks[i] for i in below], reverse=True):
-            del middle[k]
-        return ([peers[ks[i]] for i in above] + middle + [peers[ks[i]] for i in below])
+        # The list _peer_order's parts stand for (the dispatch picks from the parts).
+        front, middle, moved, back = self._peer_order(now)
+        if not moved:
+            return list(middle)
+        return [*front, *[p for p in middle if p.peer_id not in moved], *back]
 
     def _connected_peers(self) -> tuple[list[_Peer], dict[str, int]]:
         """The connected peers in connection order and each one's position in that list.
@@ -764,23 +737,32 @@ class SyncV2(ImportingEngine):
         return out
 
     def _peer_order(self, now: float) -> _Order:
-        """:meth:`_ordered_peers` (scoring on) as parts, without building the list.
+        """The peers by score (scoring on) as parts, without building the list.
 
-        ``(front, middle, moved, back)``: the list is ``front``, then ``middle`` without the
-        peers whose ids are in ``moved``, then ``back``. The same computation as
-        :meth:`_ordered_peers` up to its last step (the same ``values_at`` call, so every
-        score decays as it did); only the concatenation, which costs more than the pick that
-        reads it (almost always its first peer), is left out. A test checks both give the
-        same peer.
+        ``(front, middle, moved, back)``: the list (:meth:`_ordered_peers`) is ``front``, then
+        ``middle`` without the peers whose ids are in ``moved``, then ``back``. Building it
+        costs more than the pick that reads it (almost always its first peer), so the
+        dispatch picks from the parts (:meth:`_pick_ordered`).
         """
+        # Best score first, equal scores in connection order (ids could encode behaviour):
+        # a stable sort on -score. Built without touching the (many) peers never scored:
+        # * their score is exactly neutral, so its value is _neutral_value, and decaying it
+        #   would only move its time stamp (decay maps NEUTRAL to NEUTRAL for any dt, and the
+        #   stamp is read by nothing but the decay), so skipping it changes no later value;
+        # * so the order is: scored peers above neutral (best first, ties in connection
+        #   order), then every peer at exactly the neutral value in connection order, then
+        #   scored peers below it. A reverse sort is still stable in Python.
         peers, position = self._connected_peers()
         scored = self._scored
+        # The scored peers' positions in connection order (from the smaller of the two sets:
+        # few peers are ever scored in a long run with a stable population).
         if len(scored) < len(peers):
             ks = sorted([position[p] for p in scored if p in position])
         else:
             ks = [k for k, peer in enumerate(peers) if peer.peer_id in scored]
         if not ks:
             return (), peers, _NO_IDS, ()
+        # Decayed in connection order (each score's decay depends on it alone).
         values = values_at([peers[k].score for k in ks], now)
         neutral = self._neutral_value
         above = [i for i, v in enumerate(values) if v > neutral]
