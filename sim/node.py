@@ -194,13 +194,6 @@ class PoolInstance:
         # The module's V2 routing counters and breaker (one object each for the run), for
         # offer_v2's count_v2_ok (ModuleRouter.record_v2_ok without the module lookup).
         self._v2_counters, self._breaker = node.router.v2_ok_targets(POOL)
-        # offer_v2's bound methods, once: the stats, mailbox, cost model and the node's
-        # limiters are objects that live as long as the instance.
-        self._log_finish = self.mailbox.log_finish  # for the inlined serve_one
-        self._record = self.stats.record
-        self._single = cost.single
-        self._sender_allow = node.sender_limiter.allow
-        self._peer_allow = node.tx_peer_limiter.allow
         if isinstance(pool, TxPoolV2):
             # offer_v2's one validity test: static_reason's checks and the V2 pool's
             # (TxPoolV2.limits) as one conjunction, their bounds merged (the tighter of each).
@@ -344,32 +337,21 @@ class PoolInstance:
                 and min_gas <= gas_limit <= max_gas and tx.value >= 0 and data_len >= 0
                 and gas_limit >= 21_000 + 16 * data_len
                 and tx.v > 0 and tx.r > 0 and tx.s > 0 and tx.signature_valid):
-            if not self._sender_allow(tx.sender, now):
-                node.ledger.dropped[REASON_SENDER_RATE_LIMITED] += 1
-            elif not self._peer_allow(peer, now):
-                node.ledger.dropped[REASON_PEER_RATE_LIMITED] += 1
-            else:
-                self._admit(tx, now)
+            valid, reason = True, None
         else:
-            reason = static_reason(tx, node.input_limits)
-            if reason is None:
-                if not node.sender_limiter.allow(tx.sender, now):
-                    reason = REASON_SENDER_RATE_LIMITED
-                elif not node.tx_peer_limiter.allow(peer, now):
-                    reason = REASON_PEER_RATE_LIMITED
-            if reason is not None:
-                node.ledger.dropped[reason] += 1
-            else:
-                self.pool.offer(tx, now)
-        # mailbox.serve_one(now, service), inlined: nothing waits (waiting_start is inf) and
-        # the server is free (busy_until <= now), so it starts at now.
-        service = self._single(resident)
-        finish = now + service
-        mailbox.busy_until = finish
-        mailbox.busy_time += service
-        mailbox.served += 1
-        mailbox.batches += 1
-        self._log_finish(finish)
+            valid, reason = False, static_reason(tx, node.input_limits)
+        if reason is None:
+            if not node.sender_limiter.allow(tx.sender, now):
+                reason = REASON_SENDER_RATE_LIMITED
+            elif not node.tx_peer_limiter.allow(peer, now):
+                reason = REASON_PEER_RATE_LIMITED
+        if reason is not None:
+            node.ledger.dropped[reason] += 1
+        elif valid:
+            self._admit(tx, now)
+        else:
+            self.pool.offer(tx, now)
+        finish = mailbox.serve_one(now, self.cost.single(resident))
         latency = finish - now
         breaker = self._breaker
         if latency <= breaker.config.timeout:
@@ -379,7 +361,7 @@ class PoolInstance:
             time = now + latency
             heap = node._heap
             if time < next_time and (not heap or heap[0][0] > time):
-                self._record(latency)
+                self.stats.record(latency)
                 count_v2_ok(self._v2_counters, breaker, latency, now)
                 return
             node.schedule_ok(self, latency, now)
@@ -409,10 +391,6 @@ class ServiceInstance:
         self.mailbox: Mailbox[PeerRequest] = Mailbox(self._run_batch, 1)
         # As PoolInstance's: for call_v2's count_v2_ok.
         self._v2_counters, self._breaker = node.router.v2_ok_targets(module)
-        # call_v2's bound methods, once (objects that live as long as the instance).
-        self._log_finish = self.mailbox.log_finish  # for the inlined serve_one
-        self._record = self.stats.record
-        self._draw = self.draws.next
         self.busy_mark = 0.0
         self.retired = False
 
@@ -468,7 +446,7 @@ class ServiceInstance:
             next_time: When the node next handles an input (see :meth:`Node.schedule_ok`).
         """
         node = self.node
-        ok, cost = self._draw()
+        ok, cost = self.draws.next()
         fail = not ok
         regressions = node.regressions
         regression = regressions.get(self.module) if regressions else None
@@ -476,16 +454,8 @@ class ServiceInstance:
             cost *= regression.latency_factor
             if regression.error_rate > 0.0 and self.fault_rng.random() < regression.error_rate:
                 fail = True
-        # _run_batch's service is 0.0 + cost, which is cost. mailbox.serve_one(now, cost),
-        # inlined: the mailbox serves one message at a time, so nothing ever waits in it.
-        mailbox = self.mailbox
-        busy = mailbox.busy_until
-        finish = (now if now > busy else busy) + cost
-        mailbox.busy_until = finish
-        mailbox.busy_time += cost
-        mailbox.served += 1
-        mailbox.batches += 1
-        self._log_finish(finish)
+        # _run_batch's service is 0.0 + cost, which is cost.
+        finish = self.mailbox.serve_one(now, cost)
         latency = finish - now
         breaker = self._breaker
         if not fail and latency <= breaker.config.timeout:
@@ -494,7 +464,7 @@ class ServiceInstance:
             heap = node._heap
             if (time < next_time and (not heap or heap[0][0] > time)
                     and node._v2_box.waiting_start > time):
-                self._record(latency)
+                self.stats.record(latency)
                 count_v2_ok(self._v2_counters, breaker, latency, now)
                 return
             node.schedule_ok(self, latency, now)

@@ -85,7 +85,7 @@ class Telemetry:
                       memory_bytes: int, block_queue: int, request_queue: int
                       ) -> tuple[float, float, float, float, float, float, float, float,
                                  float]:
-        """The figures a metrics sample takes from :meth:`metrics`, as floats, in one tuple.
+        """The figures a metrics sample reads, as floats, in one tuple (:meth:`metrics` too).
 
         ``float(metrics(...)[name])`` for ``sync_speed_bps, blocks_behind,
         avg_block_processing_ms, connected_peers, peer_connection_success_rate,
@@ -139,16 +139,16 @@ class Telemetry:
         """
         behind = max(0, best_known - tip)
         since = now - self.last_progress
+        # The float figures the sampler reads, computed once in sample_values.
+        speed, _, processing_ms, _, success_rate, bandwidth, _, _, _ = self.sample_values(
+            now, tip, best_known, connected, memory_bytes, block_queue, request_queue)
         return {
-            "sync_speed_bps": self.imports.rate(now, self.started_at),
+            "sync_speed_bps": speed,
             "blocks_behind": behind,
-            "avg_block_processing_ms": (1e3 * self.processing_cost_s / self.processed_blocks
-                                        if self.processed_blocks else 0.0),
+            "avg_block_processing_ms": processing_ms,
             "connected_peers": connected,
-            "peer_connection_success_rate": (self.connects_accepted / self.connect_attempts
-                                             if self.connect_attempts else 1.0),
-            "network_bandwidth_mbps": (self.received_bytes.rate(now, self.started_at)
-                                       * 8 / 1e6),
+            "peer_connection_success_rate": success_rate,
+            "network_bandwidth_mbps": bandwidth,
             "memory_bytes": memory_bytes,
             "memory_usage_mb": memory_bytes / 1e6,
             "block_queue_size": block_queue,

@@ -34,7 +34,7 @@ tx_fields = st.fixed_dictionaries({
     "data_len": st.sampled_from([0, 1, 3_000]),
     "rlp_fields": st.sampled_from([8, 9, 9, 9, 10]),
     "v": st.sampled_from([0, 27, 27]),
-    "r": st.sampled_from([-1, 1, 1]),
+    "r": st.sampled_from([-1, 1, 1, 2**200]),
     "s": st.sampled_from([0, 1, 1]),
 })
 

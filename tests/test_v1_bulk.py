@@ -24,19 +24,7 @@ from tests.model_compare import assert_same_results, feed_one_by_one
 
 # Values on both sides of every V1 rule's boundary; few senders, prices and tags, so that
 # duplicates (signed, and unsigned under the quirk) occur inside one batch.
-tx_fields = st.fixed_dictionaries({
-    "sender": st.integers(1, 3),
-    "nonce": st.sampled_from([-1, 0, 1, 2]),
-    "gas_price": st.sampled_from([GWEI - 1, GWEI, 2 * GWEI, 3 * GWEI]),
-    "gas_limit": st.sampled_from([20_999, 21_000, 21_015, 21_016, 60_000, 8_000_000,
-                                  8_000_001]),
-    "size": st.sampled_from([100, 131_072, 131_073]),
-    "data_len": st.sampled_from([0, 1, 3_000]),
-    "rlp_fields": st.sampled_from([8, 9, 9, 9, 10]),
-    "v": st.sampled_from([0, 27, 27]),
-    "r": st.sampled_from([-1, 1, 1, 2**200]),
-    "s": st.sampled_from([0, 1, 1]),
-})
+from tests.test_pool_fast_paths import tx_fields
 
 
 def _state(pool: TxPoolV1) -> tuple[object, ...]:
