@@ -13,8 +13,9 @@ Every figure is a ratio measured in one run (benchmarks/README.md, "Network mode
   (:func:`pools_only`) and drawing the transactions alone (:func:`workload_only`).
 * **memory**: peak RSS of a 4-day run over that of a 1-day run, each in its own subprocess
   (``resource.getrusage(RUSAGE_CHILDREN)``), so the runs share no heap.
-* **scaling**: wall time at 1x, 2x, 4x the transaction rate and with 10, 50, 200 peers, over
-  the 1x / 50-peer case (one simulated hour each).
+* **scaling**: wall time at 0.5x, 1x, 2x, 4x, 8x the transaction rate (50 peers) and with 10,
+  25, 50, 100, 200 peers (1x rate), over the 1x / 50-peer case (one simulated hour each);
+  ``--plot FILE`` draws the two curves (needs the ``[plot]`` extra, matplotlib).
 * **guide-schedule** (``--guide``, issue 6): the built-in 15-day scenario against the bare loop
   over the same 15 days, one repetition each (several minutes).
 
@@ -46,6 +47,8 @@ DAY = 86_400.0
 HOUR = 3_600.0
 RATE = 20.0
 GAP_CHUNK = 65_536
+RATE_FACTORS = (0.5, 1.0, 2.0, 4.0, 8.0)
+PEER_COUNTS = (10, 25, 50, 100, 200)
 
 
 
@@ -333,6 +336,47 @@ def _median_times(cases: dict[str, Callable[[], object]], reps: int) -> dict[str
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def plot_scaling(by_rate: dict[float, float], by_peers: dict[int, float], path: str) -> None:
+    """Draw the scaling curves (cost ratio against rate and against peers) into a PNG.
+
+    Args:
+        by_rate: Transaction-rate factor -> wall-time ratio against the 1x / 50-peer case.
+        by_peers: Peer count -> wall-time ratio against the 1x / 50-peer case.
+        path: Output file.
+
+    Raises:
+        SystemExit: When matplotlib (the ``[plot]`` extra) is not installed.
+    """
+    try:
+        import matplotlib  # optional dependency: the [plot] extra
+    except ImportError:
+        raise SystemExit("--plot needs matplotlib: pip install -e '.[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
+    rates = sorted(by_rate)
+    left.plot(rates, [by_rate[f] for f in rates], "o-", label="model")
+    left.plot(rates, rates, ":", color="grey", label="proportional to the rate")
+    left.set(xlabel=f"transaction rate (x {RATE:g} tx/s), 50 peers",
+             ylabel="wall time / 1x, 50 peers", title="arrival rate")
+    ticks = [f for f in rates if f >= 1.0]  # 0.5x would sit on top of 1x's label
+    left.set_xticks(ticks, [f"{f:g}x" for f in ticks])
+    left.set_xlim(left=0)
+    left.set_ylim(bottom=0)
+    left.legend()
+    peers = sorted(by_peers)
+    right.plot(peers, [by_peers[p] for p in peers], "o-")
+    right.set(xlabel=f"peers (each 0.5 inbound sync requests/s), {RATE:g} tx/s",
+              ylabel="wall time / 1x, 50 peers", title="peers")
+    right.set_xticks(peers, [str(p) for p in peers])
+    right.set_xlim(left=0)
+    right.set_ylim(bottom=0)
+    fig.suptitle("mana-sim network model, one simulated hour: cost against load")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print the speed, memory and scaling ratios (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -340,6 +384,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=float, default=1.0, help="simulated days, speed case")
     parser.add_argument("--skip", action="append", default=[],
                         choices=["speed", "memory", "scaling"])
+    parser.add_argument("--plot", metavar="FILE",
+                        help="draw the scaling curves into FILE (PNG; needs the [plot] extra)")
     parser.add_argument("--guide", action="store_true",
                         help="also time guide-schedule's 15 days against the bare loop over "
                              "15 days (issue 6; several minutes, one repetition)")
@@ -369,13 +415,17 @@ def main(argv: list[str] | None = None) -> None:
             print(f"memory ({label}): peak RSS 1 day {one:.1f} MiB, 4 days {four:.1f} MiB, "
                   f"ratio = {four / one:.3f}")
     if "scaling" not in args.skip:
-        cases = {(f, p): (lambda f=f, p=p: model_run(HOUR, f, p))
-                 for f, p in [(1.0, 50), (2.0, 50), (4.0, 50), (1.0, 10), (1.0, 200)]}
+        points = [(f, 50) for f in RATE_FACTORS] + [(1.0, p) for p in PEER_COUNTS if p != 50]
+        cases = {(f, p): (lambda f=f, p=p: model_run(HOUR, f, p)) for f, p in points}
         t = _median_times({f"{f:g}x/{p}": fn for (f, p), fn in cases.items()}, args.reps)
         ref = t["1x/50"]
         print("scaling (1 simulated hour; wall-time ratio against 1x rate / 50 peers):")
         for name, value in t.items():
             print(f"  {name:>8}: {value / ref:.2f}")
+        if args.plot:
+            plot_scaling({f: t[f"{f:g}x/50"] / ref for f in RATE_FACTORS},
+                         {p: t[f"1x/{p}"] / ref for p in PEER_COUNTS}, args.plot)
+            print(f"  curves written to {args.plot}")
     if args.guide:
         scenario = load_scenario("guide-schedule")
         t = _median_times({"bare": lambda: bare_simpy(scenario.duration),
