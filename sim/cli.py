@@ -1,8 +1,9 @@
-"""The ``mana-sim`` command line: ``run``, ``list``, ``validate``.
+"""The ``mana-sim`` command line: ``run``, ``list``, ``validate``, ``plot``.
 
 Exit codes: 0 success; 1 a success criterion failed under ``run --check``; 2 bad input (a
 scenario, option or environment file that does not validate: one line naming the file, the
-field and what is allowed, never a traceback); 3 the run's ledger did not balance.
+field and what is allowed, never a traceback; for ``plot``, a run folder it cannot read or no
+matplotlib); 3 the run's ledger did not balance.
 """
 
 from __future__ import annotations
@@ -79,6 +80,17 @@ def _build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a scenario file without running it",
                               description="Validate a scenario file or built-in name.")
     validate.add_argument("scenario", help="scenario YAML file or built-in name")
+    plot = sub.add_parser(
+        "plot", help="draw a run folder's rollout as a PNG (needs the [plot] extra)",
+        description="Draw the rollout of a folder written by `mana-sim run --out DIR`: the V2 "
+                    "traffic split, transaction-pool throughput and p95 latency, and error "
+                    "rates, V1 against V2, with stage changes, alerts, breaker openings, "
+                    "rollbacks and faults marked. Needs matplotlib (pip install "
+                    "'mana-sim[plot]').")
+    plot.add_argument("run_dir", type=Path, metavar="RUN_DIR",
+                      help="a folder written by `mana-sim run --out RUN_DIR`")
+    plot.add_argument("--out", type=Path, default=None, metavar="FILE",
+                      help="the PNG to write (default: RUN_DIR/rollout.png)")
     return parser
 
 
@@ -190,6 +202,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from sim.plot import PlotError, plot_run
+
+    try:
+        written = plot_run(args.run_dir, args.out)
+    except PlotError as exc:
+        return _fail(str(exc))
+    print(f"wrote {written}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mana-sim`` console script.
 
@@ -207,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_run(args)
     if args.command == "list":
         return _cmd_list()
+    if args.command == "plot":
+        return _cmd_plot(args)
     return _cmd_validate(args)
 
 
