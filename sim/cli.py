@@ -85,8 +85,8 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Draw the rollout of a folder written by `mana-sim run --out DIR`: the V2 "
                     "traffic split, transaction-pool throughput and p95 latency, and error "
                     "rates, V1 against V2, with stage changes, alerts, breaker openings, "
-                    "rollbacks and faults marked. Needs matplotlib (pip install "
-                    "'mana-sim[plot]').")
+                    "rollbacks and faults marked. Needs matplotlib: the [plot] extra "
+                    "(pip install '.[plot]' in a checkout) or pip install matplotlib.")
     plot.add_argument("run_dir", type=Path, metavar="RUN_DIR",
                       help="a folder written by `mana-sim run --out RUN_DIR`")
     plot.add_argument("--out", type=Path, default=None, metavar="FILE",

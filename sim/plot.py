@@ -201,8 +201,8 @@ def plot_run(run_dir: Path, out: Path | None = None) -> Path:
     try:
         import matplotlib  # the [plot] extra: imported only to draw
     except ImportError:
-        raise PlotError("plot needs matplotlib: pip install 'mana-sim[plot]' "
-                        "(or pip install matplotlib)") from None
+        raise PlotError("plot needs matplotlib: pip install matplotlib (or the [plot] extra: "
+                        "pip install '.[plot]' in a mana-sim checkout)") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -116,5 +116,5 @@ def test_without_matplotlib_it_says_how_to_install(
     assert main(["plot", str(run_dir), "--out", str(run_dir / "never.png")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "pip install 'mana-sim[plot]'" in err
+    assert "plot needs matplotlib: pip install matplotlib" in err
     assert not (run_dir / "never.png").exists()
