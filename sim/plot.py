@@ -180,6 +180,22 @@ def fault_spans(events: Sequence[dict[str, Any]], end: float) -> list[tuple[floa
     return sorted(spans)
 
 
+def run_title(run_dir: Path) -> str:
+    """The scenario name and seed from the folder's ``summary.json``, else the folder's name.
+
+    Args:
+        run_dir: A folder written by ``mana-sim run --out``.
+
+    Returns:
+        A short title.
+    """
+    try:
+        run = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["run"]
+        return f"{run['scenario']} (seed {run['seed']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return run_dir.name
+
+
 def plot_run(run_dir: Path, out: Path | None = None) -> Path:
     """Draw a run's rollout picture (the module docstring says what it shows).
 
@@ -238,7 +254,7 @@ def plot_run(run_dir: Path, out: Path | None = None) -> Path:
             ax.legend(loc="upper left", fontsize="small")
     axes[-1].set_xlabel(f"simulated time ({unit_name}); lines: grey stage change, orange "
                         "alert firing, black dashed breaker open, red rollback; shaded: fault")
-    fig.suptitle(f"mana-sim run: {run_dir.name}")
+    fig.suptitle(f"mana-sim run: {run_title(run_dir)}")
     try:
         fig.savefig(out, dpi=100)
     except OSError as exc:

@@ -10,7 +10,16 @@ import numpy as np
 import pytest
 
 from sim.cli import main
-from sim.plot import PlotError, fault_spans, marks, plot_run, read_run, split_columns, time_unit
+from sim.plot import (
+    PlotError,
+    fault_spans,
+    marks,
+    plot_run,
+    read_run,
+    run_title,
+    split_columns,
+    time_unit,
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +45,11 @@ def test_only_splits_that_leave_zero_are_drawn(run_dir: Path) -> None:
     # The canary sends 5 % of the pool and sync traffic to V2; filter and subscription stay V1.
     assert split_columns(read_run(run_dir).series) == [
         "sync_service.traffic_split", "transaction_pool.traffic_split"]
+
+
+def test_title_names_the_scenario_and_seed(run_dir: Path, tmp_path: Path) -> None:
+    assert run_title(run_dir) == "canary (seed 3)"
+    assert run_title(tmp_path) == tmp_path.name  # no summary.json: the folder's name
 
 
 def test_time_axis_in_hours_up_to_three_days() -> None:
