@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -336,6 +337,38 @@ def _median_times(cases: dict[str, Callable[[], object]], reps: int) -> dict[str
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+# The guide's 15-day schedule by phase: (name, first day, last day), days counted from 1.
+GUIDE_PHASES = (("V1 only", 1, 2), ("canary 5 %", 3, 5), ("25 %", 6, 7), ("50 %", 8, 9),
+                ("75 %", 10, 11), ("90 %", 12, 12), ("100 %", 13, 13),
+                ("monitoring, V1 gone", 14, 15))
+
+
+def guide_run(scenario: Scenario, marks: list[tuple[float, float]]) -> None:
+    """Run ``scenario``, noting (simulated time, process CPU time) at each progress call."""
+    marks.clear()
+    marks.append((0.0, time.process_time()))
+    run(scenario, seed=1, progress=lambda t: marks.append((t, time.process_time())))
+
+
+def phase_costs(marks: list[tuple[float, float]]) -> list[float]:
+    """CPU seconds per simulated day in each of :data:`GUIDE_PHASES`.
+
+    The run reports progress about 100 times, on a grid that does not fall on day
+    boundaries: each interval's CPU time is spread evenly over its simulated span, and a
+    phase takes the share of every interval that overlaps it.
+    """
+    out = []
+    for _, first, last in GUIDE_PHASES:
+        lo, hi = (first - 1) * DAY, last * DAY
+        cpu = 0.0
+        for (t0, c0), (t1, c1) in pairwise(marks):
+            overlap = min(hi, t1) - max(lo, t0)
+            if overlap > 0 and t1 > t0:
+                cpu += (c1 - c0) * overlap / (t1 - t0)
+        out.append(cpu / (last - first + 1))
+    return out
+
+
 def plot_scaling(by_rate: dict[float, float], by_peers: dict[int, float], path: str) -> None:
     """Draw the scaling curves (cost ratio against rate and against peers) into a PNG.
 
@@ -428,10 +461,15 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  curves written to {args.plot}")
     if args.guide:
         scenario = load_scenario("guide-schedule")
+        marks: list[tuple[float, float]] = []
         t = _median_times({"bare": lambda: bare_simpy(scenario.duration),
-                           "guide": lambda: run(scenario, seed=1)}, 1)
+                           "guide": lambda: guide_run(scenario, marks)}, 1)
         print(f"guide-schedule ({scenario.duration / DAY:g} days): {t['guide']:.1f} s, bare "
               f"SimPy over the same days {t['bare']:.1f} s, ratio = {t['guide'] / t['bare']:.1f}")
+        bare_day = t["bare"] / (scenario.duration / DAY)
+        print("  by phase (CPU per simulated day / bare loop per day):")
+        for (name, first, last), per_day in zip(GUIDE_PHASES, phase_costs(marks), strict=True):
+            print(f"  {name:>18} (days {first}-{last}): {per_day / bare_day:.1f}")
 
 
 if __name__ == "__main__":
