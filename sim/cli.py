@@ -1,9 +1,9 @@
-"""The ``mana-sim`` command line: ``run``, ``list``, ``validate``, ``plot``.
+"""The ``mana-sim`` command line: ``run``, ``list``, ``validate``, ``plot``, ``report``.
 
 Exit codes: 0 success; 1 a success criterion failed under ``run --check``; 2 bad input (a
 scenario, option or environment file that does not validate: one line naming the file, the
-field and what is allowed, never a traceback; for ``plot``, a run folder it cannot read or no
-matplotlib); 3 the run's ledger did not balance.
+field and what is allowed, never a traceback; for ``plot`` and ``report``, a run folder they
+cannot read, and for ``plot`` no matplotlib); 3 the run's ledger did not balance.
 """
 
 from __future__ import annotations
@@ -91,6 +91,17 @@ def _build_parser() -> argparse.ArgumentParser:
                       help="a folder written by `mana-sim run --out RUN_DIR`")
     plot.add_argument("--out", type=Path, default=None, metavar="FILE",
                       help="the PNG to write (default: RUN_DIR/rollout.png)")
+    report = sub.add_parser(
+        "report", help="write a run folder's HTML report",
+        description="Write one self-contained HTML page for a folder written by `mana-sim run "
+                    "--out DIR`: the success criteria with their figures, the incident "
+                    "timings, the rollout's split changes and rollbacks, the picture of "
+                    "`mana-sim plot` (when matplotlib is installed), the summary table and "
+                    "the event log.")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR",
+                        help="a folder written by `mana-sim run --out RUN_DIR`")
+    report.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help="the HTML file to write (default: RUN_DIR/report.html)")
     return parser
 
 
@@ -203,11 +214,23 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from sim.plot import PlotError, plot_run
+    from sim.plot import RunFolderError, plot_run
 
     try:
         written = plot_run(args.run_dir, args.out)
-    except PlotError as exc:
+    except RunFolderError as exc:
+        return _fail(str(exc))
+    print(f"wrote {written}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sim.html_report import write_report
+    from sim.plot import RunFolderError
+
+    try:
+        written = write_report(args.run_dir, args.out)
+    except RunFolderError as exc:
         return _fail(str(exc))
     print(f"wrote {written}")
     return 0
@@ -232,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_list()
     if args.command == "plot":
         return _cmd_plot(args)
+    if args.command == "report":
+        return _cmd_report(args)
     return _cmd_validate(args)
 
 

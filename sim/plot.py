@@ -14,18 +14,19 @@ span from start to end). The picture is made from the files alone, so it can be 
 for any earlier output folder without running the scenario again.
 
 matplotlib is imported only when a picture is drawn, so the core install stays light;
-without it :func:`plot_run` raises :class:`PlotError` with the install command.
+without it :func:`plot_run` raises :class:`RunFolderError` with the install command.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -49,8 +50,8 @@ _PANELS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
-class PlotError(Exception):
-    """A run folder that cannot be drawn, or no matplotlib; the message is one line."""
+class RunFolderError(Exception):
+    """A run folder that cannot be read, drawn or reported, or no matplotlib (one line)."""
 
 
 @dataclass(frozen=True)
@@ -76,24 +77,24 @@ def read_run(run_dir: Path) -> RunFiles:
         The series and events.
 
     Raises:
-        PlotError: When a file is missing or not what ``run --out`` writes.
+        RunFolderError: When a file is missing or not what ``run --out`` writes.
     """
     series_path = run_dir / "timeseries.csv"
     events_path = run_dir / "events.jsonl"
     for path in (series_path, events_path):
         if not path.is_file():
-            raise PlotError(f"{path}: not found (write a run folder with "
+            raise RunFolderError(f"{path}: not found (write a run folder with "
                             f"`mana-sim run --out {run_dir}`)")
     try:
         with series_path.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
         names = rows[0] if rows else []
         if "time" not in names:
-            raise PlotError(f"{series_path}: no 'time' column: not a mana-sim time series")
+            raise RunFolderError(f"{series_path}: no 'time' column: not a mana-sim time series")
         cells = np.array([[math.nan if c == "" else float(c) for c in row] for row in rows[1:]],
                          dtype=np.float64).reshape(len(rows) - 1, len(names))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise PlotError(f"{series_path}: unreadable: {exc}") from None
+        raise RunFolderError(f"{series_path}: unreadable: {exc}") from None
     events: list[dict[str, Any]] = []
     try:
         with events_path.open(encoding="utf-8") as fh:
@@ -101,10 +102,10 @@ def read_run(run_dir: Path) -> RunFiles:
                 if line.strip():
                     record = json.loads(line)
                     if not isinstance(record, dict) or "time" not in record:
-                        raise PlotError(f"{events_path}: line {number}: not an event record")
+                        raise RunFolderError(f"{events_path}: line {number}: not an event record")
                     events.append(record)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise PlotError(f"{events_path}: unreadable: {exc}") from None
+        raise RunFolderError(f"{events_path}: unreadable: {exc}") from None
     return RunFiles({name: cells[:, i] for i, name in enumerate(names)}, events)
 
 
@@ -197,7 +198,7 @@ def run_title(run_dir: Path) -> str:
 
 
 def plot_run(run_dir: Path, out: Path | None = None) -> Path:
-    """Draw a run's rollout picture (the module docstring says what it shows).
+    """Draw a run's rollout picture (the module docstring says what it shows) into a file.
 
     Args:
         run_dir: A folder written by ``mana-sim run --out``.
@@ -207,22 +208,53 @@ def plot_run(run_dir: Path, out: Path | None = None) -> Path:
         The written file.
 
     Raises:
-        PlotError: When the folder cannot be read, the time series is empty, matplotlib is
+        RunFolderError: When the folder cannot be read, the time series is empty, matplotlib is
             missing or the file cannot be written.
+    """
+    out = run_dir / "rollout.png" if out is None else out
+    draw_run(run_dir, out)
+    return out
+
+
+def png_bytes(run_dir: Path) -> bytes:
+    """A run's rollout picture as PNG bytes (for embedding, e.g. in the HTML report).
+
+    Args:
+        run_dir: A folder written by ``mana-sim run --out``.
+
+    Returns:
+        The PNG file's bytes.
+
+    Raises:
+        RunFolderError: As :func:`plot_run`.
+    """
+    buffer = io.BytesIO()
+    draw_run(run_dir, buffer)
+    return buffer.getvalue()
+
+
+def draw_run(run_dir: Path, target: Path | BinaryIO) -> None:
+    """Draw a run's rollout picture as PNG into a file or a binary stream.
+
+    Args:
+        run_dir: A folder written by ``mana-sim run --out``.
+        target: Where the PNG goes.
+
+    Raises:
+        RunFolderError: As :func:`plot_run`.
     """
     files = read_run(run_dir)
     times = files.series["time"]
     if times.size == 0:
-        raise PlotError(f"{run_dir / 'timeseries.csv'}: no samples to draw")
+        raise RunFolderError(f"{run_dir / 'timeseries.csv'}: no samples to draw")
     try:
         import matplotlib  # the [plot] extra: imported only to draw
     except ImportError:
-        raise PlotError("plot needs matplotlib: pip install matplotlib (or the [plot] extra: "
+        raise RunFolderError("plot needs matplotlib: pip install matplotlib (or the [plot] extra: "
                         "pip install '.[plot]' in a mana-sim checkout)") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = run_dir / "rollout.png" if out is None else out
     unit, unit_name = time_unit(float(times[-1]))
     x = times / unit
     fig, axes = plt.subplots(1 + len(_PANELS), 1, figsize=(10, 9), sharex=True,
@@ -256,9 +288,8 @@ def plot_run(run_dir: Path, out: Path | None = None) -> Path:
                         "alert firing, black dashed breaker open, red rollback; shaded: fault")
     fig.suptitle(f"mana-sim run: {run_title(run_dir)}")
     try:
-        fig.savefig(out, dpi=100)
+        fig.savefig(target, dpi=100, format="png")
     except OSError as exc:
-        raise PlotError(f"{out}: cannot write: {exc.strerror}") from None
+        raise RunFolderError(f"{target}: cannot write: {exc.strerror}") from None
     finally:
         plt.close(fig)
-    return out

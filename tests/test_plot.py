@@ -11,7 +11,7 @@ import pytest
 
 from sim.cli import main
 from sim.plot import (
-    PlotError,
+    RunFolderError,
     fault_spans,
     marks,
     plot_run,
@@ -112,14 +112,14 @@ def test_a_folder_that_is_not_a_run_is_one_line_exit_2(
 def test_a_foreign_csv_or_event_line_is_refused(tmp_path: Path) -> None:
     (tmp_path / "timeseries.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (tmp_path / "events.jsonl").write_text("", encoding="utf-8")
-    with pytest.raises(PlotError, match="no 'time' column"):
+    with pytest.raises(RunFolderError, match="no 'time' column"):
         read_run(tmp_path)
     (tmp_path / "timeseries.csv").write_text("time,b\n10,2\n", encoding="utf-8")
     (tmp_path / "events.jsonl").write_text('{"time": 1}\n[1, 2]\n', encoding="utf-8")
-    with pytest.raises(PlotError, match="line 2: not an event record"):
+    with pytest.raises(RunFolderError, match="line 2: not an event record"):
         read_run(tmp_path)
     (tmp_path / "timeseries.csv").write_text("time,b\nten,2\n", encoding="utf-8")
-    with pytest.raises(PlotError, match="unreadable"):
+    with pytest.raises(RunFolderError, match="unreadable"):
         read_run(tmp_path)
 
 

@@ -1,0 +1,180 @@
+"""A run's HTML report: ``mana-sim report RUN_DIR`` writes ``RUN_DIR/report.html``.
+
+One self-contained page (no scripts, no external files) made from what ``mana-sim run --out``
+wrote: the guide's success criteria with the figure behind each verdict, the incident timings
+of a regression, the rollout's stage changes and rollbacks, the rollout picture of
+:mod:`sim.plot` embedded as a PNG (only when matplotlib, the ``[plot]`` extra, is installed;
+the page says so otherwise), the summary table ``run`` prints, and the event log (counts by
+kind and the first :data:`MAX_EVENT_ROWS` events).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sim.plot import RunFolderError, png_bytes, read_run
+from sim.report import summary_table
+
+MAX_EVENT_ROWS = 500
+"""Events listed one per row; the rest are only counted (a 15-day run logs many)."""
+
+_STYLE = """
+body { font-family: sans-serif; margin: 2em; max-width: 70em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left;
+         vertical-align: top; }
+th { background: #f2f2f2; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.passed { color: #1a7f37; font-weight: bold; }
+.failed { color: #cf222e; font-weight: bold; }
+.open { color: #9a6700; font-weight: bold; }
+pre { background: #f6f8fa; padding: 1em; overflow-x: auto; }
+img { max-width: 100%; }
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape("-" if value is None else str(value))
+
+
+def _table(header: list[str], rows: list[list[str]], numeric: frozenset[int] = frozenset()
+           ) -> str:
+    """An HTML table; cells are already-escaped HTML, ``numeric`` columns align right."""
+    head = "".join(f"<th>{_esc(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
+                         for i, c in enumerate(row)) + "</tr>"
+        for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _verdict(passed: bool | None) -> str:
+    if passed is None:
+        return '<span class="open">not enough data</span>'
+    return '<span class="passed">passed</span>' if passed else '<span class="failed">failed</span>'
+
+
+def _criteria(summary: dict[str, Any]) -> str:
+    rows = [[_esc(c.get("name")), _verdict(c.get("passed")), _esc(c.get("figure")),
+             _esc(c.get("threshold")), _esc(c.get("detail"))]
+            for c in summary.get("success_criteria", [])]
+    if not rows:
+        return "<p>No success criteria in this summary.</p>"
+    return _table(["criterion", "verdict", "figure", "threshold", "detail"], rows,
+                  frozenset({2, 3}))
+
+
+def _incident(summary: dict[str, Any]) -> str:
+    incident = summary.get("incident")
+    if not incident:
+        return "<p>No regression in this run.</p>"
+    return _table(["measure", "value"], [[_esc(k), _esc(v)] for k, v in incident.items()],
+                  frozenset({1}))
+
+
+def _rollout(summary: dict[str, Any]) -> str:
+    rollout = summary.get("rollout") or {}
+    splits = [[_esc(s.get("time")), _esc(s.get("module")), _esc(s.get("split")),
+               _esc(s.get("source"))] for s in rollout.get("splits", [])]
+    rollbacks = [[_esc(r.get("time")), _esc(r.get("source")), _esc(r.get("reason"))]
+                 for r in rollout.get("rollbacks", [])]
+    parts = ["<h3>Traffic split changes</h3>",
+             _table(["time (s)", "module", "V2 split (%)", "by"], splits, frozenset({0, 2}))
+             if splits else "<p>The split never changed.</p>",
+             "<h3>Rollbacks</h3>",
+             _table(["time (s)", "by", "reason"], rollbacks, frozenset({0}))
+             if rollbacks else "<p>No rollback.</p>"]
+    return "".join(parts)
+
+
+def _events(events: list[dict[str, Any]]) -> str:
+    counts = Counter(str(e.get("kind")) for e in events)
+    count_rows = [[_esc(kind), _esc(n)] for kind, n in sorted(counts.items())]
+    rows = []
+    for event in events[:MAX_EVENT_ROWS]:
+        rest = {k: v for k, v in event.items() if k not in ("time", "kind")}
+        rows.append([_esc(event.get("time")), _esc(event.get("kind")),
+                     _esc(json.dumps(rest, sort_keys=True))])
+    more = (f"<p>The first {MAX_EVENT_ROWS} of {len(events)} events; all of them are in "
+            "events.jsonl.</p>" if len(events) > MAX_EVENT_ROWS else "")
+    return (_table(["kind", "count"], count_rows, frozenset({1}))
+            + more + _table(["time (s)", "kind", "details"], rows, frozenset({0})))
+
+
+def _picture(run_dir: Path) -> str:
+    try:
+        data = png_bytes(run_dir)
+    except RunFolderError as exc:
+        return f"<p>No picture: {_esc(exc)}</p>"
+    encoded = base64.b64encode(data).decode("ascii")
+    return f'<img alt="the rollout over simulated time" src="data:image/png;base64,{encoded}">'
+
+
+def render_report(run_dir: Path) -> str:
+    """The report page of a run folder, as HTML text.
+
+    Args:
+        run_dir: A folder written by ``mana-sim run --out``.
+
+    Returns:
+        The page.
+
+    Raises:
+        RunFolderError: When ``summary.json``, ``timeseries.csv`` or ``events.jsonl`` is missing or
+            unreadable.
+    """
+    files = read_run(run_dir)
+    summary_path = run_dir / "summary.json"
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        run = summary["run"]
+        table = summary_table(summary)
+    except FileNotFoundError:
+        raise RunFolderError(f"{summary_path}: not found (write a run folder with "
+                        f"`mana-sim run --out {run_dir}`)") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RunFolderError(f"{summary_path}: unreadable: {exc!r}") from None
+    title = f"mana-sim run: {run.get('scenario')} (seed {run.get('seed')})"
+    hours = float(run.get("duration_s", 0.0)) / 3600.0
+    return "".join([
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{_esc(title)}</h1>",
+        f"<p>{hours:.2f} simulated hours, profile {_esc(run.get('profile'))}, "
+        f"{_esc(run.get('mode'))} mode. Ledger balanced: "
+        f"{_esc((summary.get('ledger') or {}).get('balanced'))}.</p>",
+        "<h2>Success criteria</h2>", _criteria(summary),
+        "<h2>Incident</h2>", _incident(summary),
+        "<h2>Rollout</h2>", _rollout(summary),
+        "<h2>Over time</h2>", _picture(run_dir),
+        "<h2>Summary</h2>", f"<pre>{_esc(table)}</pre>",
+        "<h2>Events</h2>", _events(files.events),
+        "</body></html>\n",
+    ])
+
+
+def write_report(run_dir: Path, out: Path | None = None) -> Path:
+    """Write a run folder's report page.
+
+    Args:
+        run_dir: A folder written by ``mana-sim run --out``.
+        out: The HTML file (default ``RUN_DIR/report.html``).
+
+    Returns:
+        The written file.
+
+    Raises:
+        RunFolderError: When the folder cannot be read or the file cannot be written.
+    """
+    out = run_dir / "report.html" if out is None else out
+    page = render_report(run_dir)
+    try:
+        out.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise RunFolderError(f"{out}: cannot write: {exc.strerror}") from None
+    return out
