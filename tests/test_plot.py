@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from sim.cli import main
+from sim.html_report import render_report
 from sim.plot import (
     RunFolderError,
     fault_spans,
@@ -132,3 +134,96 @@ def test_without_matplotlib_it_says_how_to_install(
     assert err.count("\n") == 1
     assert "plot needs matplotlib: pip install matplotlib" in err
     assert not (run_dir / "never.png").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# mana-sim report RUN_DIR (sim/html_report.py)
+
+
+def _parse(page: str) -> list[str]:
+    """The page's tags, checked to open and close in order (void tags aside)."""
+    from html.parser import HTMLParser
+
+    stack: list[str] = []
+    seen: list[str] = []
+
+    class Checker(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            seen.append(tag)
+            if tag not in ("meta", "img", "br"):
+                stack.append(tag)
+
+        def handle_endtag(self, tag: str) -> None:
+            assert stack, tag
+            assert stack.pop() == tag, tag
+
+    Checker().feed(page)
+    assert stack == []
+    return seen
+
+
+def test_report_page_shows_criteria_rollout_picture_and_events(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(run_dir)]) == 0
+    out = run_dir / "report.html"
+    assert capsys.readouterr().out == f"wrote {out}\n"
+    page = out.read_text(encoding="utf-8")
+    tags = _parse(page)
+    assert "img" in tags
+    assert "script" not in tags
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert "<h1>mana-sim run: canary (seed 3)</h1>" in page
+    for criterion in summary["success_criteria"]:
+        assert f"<td>{criterion['name']}</td>" in page
+    # The canary's two stage changes (5 % on both modules at the first check).
+    for split in summary["rollout"]["splits"]:
+        assert f"<td>{split['module']}</td>" in page
+    assert 'src="data:image/png;base64,' in page
+    events = [json.loads(line) for line in
+              (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    for kind in {e["kind"] for e in events}:
+        assert f"<td>{kind}</td>" in page
+
+
+def test_report_escapes_what_it_shows(run_dir: Path, tmp_path: Path) -> None:
+    for name in ("timeseries.csv", "summary.json"):
+        shutil.copy(run_dir / name, tmp_path / name)
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    summary["run"]["scenario"] = "<script>alert(1)</script>"
+    (tmp_path / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    (tmp_path / "events.jsonl").write_text(
+        '{"time": 1.0, "kind": "<b>x</b>", "note": "a & b"}\n', encoding="utf-8")
+    page = render_report(tmp_path)
+    assert "<script>" not in page
+    assert "<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<td>&lt;b&gt;x&lt;/b&gt;</td>" in page
+    assert "&amp;" in page
+    _parse(page)
+    # A summary the text table cannot render is refused with the file's name.
+    del summary["transaction_pool"]
+    (tmp_path / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    with pytest.raises(RunFolderError, match=r"summary\.json: unreadable"):
+        render_report(tmp_path)
+
+
+def test_report_without_matplotlib_says_why_there_is_no_picture(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    page = render_report(run_dir)
+    assert "<p>No picture: plot needs matplotlib" in page
+    assert "data:image/png" not in page
+    assert "<h2>Success criteria</h2>" in page
+
+
+def test_report_of_a_folder_without_summary_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "timeseries.csv").write_text("time\n10\n", encoding="utf-8")
+    (tmp_path / "events.jsonl").write_text("", encoding="utf-8")
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "summary.json: not found" in err
