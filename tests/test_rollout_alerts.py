@@ -109,6 +109,30 @@ def test_default_interval_is_15s_and_next_evaluation_advances():
         AlertEvaluator(interval=0.0)
 
 
+def test_evaluations_keep_to_the_15s_grid_when_driven_by_10s_samples():
+    # The model evaluates at the first metrics sample at or after each tick: 15 s due at 20,
+    # 30 at 30, 45 at 50, 60 at 60. Scheduling `now + interval` instead drifted to every 20 s
+    # (20, 40, 60: the 30-s rule then fired 40 s after it became true).
+    ev = AlertEvaluator(only("Transaction Pool Error Rate"))
+    bad = pool(error_rate_percent=5.0)
+    evaluated, fired = [], []
+    for t in range(10, 130, 10):
+        if ev.next_evaluation <= t:
+            evaluated.append(t)
+            fired += [e.time for e in ev.evaluate(float(t), bad if t >= 20 else {})]
+    assert evaluated == [10, 20, 30, 50, 60, 80, 90, 110, 120]
+    assert fired == [50.0]  # true from 20 s: pending at 20 and 30, firing at 50 (>= 30 s)
+    # Samples sparser than the interval: one evaluation per sample, none skipped or doubled.
+    ev = AlertEvaluator()
+    evaluated = []
+    for t in range(60, 361, 60):
+        if ev.next_evaluation <= t:
+            evaluated.append(t)
+            ev.evaluate(float(t), {})
+    assert evaluated == [60, 120, 180, 240, 300, 360]
+    assert ev.next_evaluation == 375.0
+
+
 def test_30s_rule_with_15s_interval_fires_at_third_true_evaluation():
     ev = AlertEvaluator(only("Transaction Pool Error Rate"))
     bad = pool(error_rate_percent=5.0)

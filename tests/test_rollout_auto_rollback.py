@@ -64,6 +64,9 @@ def test_healthy_or_no_data_does_nothing_and_interval_advances():
     assert auto.evaluate(130.0, snap()) == []
     assert auto.evaluate(160.0, {}) == []
     assert auto.next_evaluation == 190.0
+    # Evaluated late (at a sample after the tick), the next tick stays on the grid.
+    assert auto.evaluate(200.0, {}) == []
+    assert auto.next_evaluation == 220.0
     assert auto.rollbacks == 0
     with pytest.raises(ValueError, match="interval"):
         AutoRollbackConfig(interval=0.0)

@@ -74,6 +74,24 @@ def test_a_burst_fails_a_window_though_the_run_average_passes():
     assert error_rate_window(errors, requests, HOUR).passed is True
 
 
+def test_error_rate_windows_start_when_v2_first_served():
+    # 48 h before V2 took any traffic, then 2 h of V2: the windows that cover the empty hours
+    # do not make 48 h of V2 service (this passed on 2 h of traffic before).
+    c = error_rate_window(np.zeros(50), np.r_[np.zeros(48), [100.0, 100.0]], HOUR)
+    assert c.passed is None
+    assert "V2 has served for 2 h of the 48 h" in c.detail
+    # V2 from hour 10 for 48 h: one window, starting at 10 h, judged.
+    requests = np.r_[np.zeros(10), np.full(48, 1000.0)]
+    errors = np.r_[np.zeros(10), np.full(48, 2.0)]
+    c = error_rate_window(errors, requests, HOUR)
+    assert c.passed is False
+    assert c.figure == pytest.approx(0.2)
+    assert "starts at 36000 s" in c.detail
+    assert "1 windows judged" in c.detail
+    assert error_rate_window(np.zeros(3), np.zeros(3), HOUR).detail == (
+        "not enough data: V2 served no request")
+
+
 def test_error_rate_window_from_finer_intervals():
     n = 48 * 60  # one-minute samples, two days exactly, plus one more minute
     errors = np.zeros(n + 1)

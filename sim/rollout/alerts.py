@@ -17,8 +17,10 @@ V2 against V1; its sections are ``transaction_pool_v2`` and ``sync_service_v2``)
 :class:`AlertEvaluator` answers control-plane-anchors.md §5 items 19-22 with Prometheus'
 ``AlertingRule.Eval`` (prometheus/prometheus ``rules/alerting.go`` L387-540, anchors §4):
 
-- evaluation every ``interval`` seconds (default 15 s, so the 30 s rule needs three true
-  evaluations: t0 pending, t0+15 pending, t0+30 firing);
+- evaluation every ``interval`` seconds on a fixed grid from ``start`` (default 15 s, so the
+  30 s rule needs three true evaluations: t0 pending, t0+15 pending, t0+30 firing); a driver
+  that evaluates at the first of its own times at or after a tick (the model's metrics
+  samples) keeps to the grid: with 10-s samples the evaluations fall at 20, 30, 50, 60... s;
 - the first true evaluation makes the rule *pending* with ``active_at = now``; it fires at the
   first evaluation with ``now - active_at >= duration`` (inclusive), so ``for`` needs an
   unbroken run of true evaluations; a duration of 0 fires at once;
@@ -303,6 +305,7 @@ class AlertEvaluator:
         self.interval = interval
         self.min_requests = min_requests
         self.next_evaluation = start
+        self._start = start
         self._state: list[AlertState] = ["inactive"] * len(self.rules)
         self._active_at: list[float] = [math.nan] * len(self.rules)
 
@@ -359,5 +362,9 @@ class AlertEvaluator:
             else:
                 state = "inactive"  # a false evaluation while pending resets the run
             self._state[i] = state
-        self.next_evaluation = now + self.interval
+        # The next tick of the fixed grid start + k * interval after `now` (Prometheus
+        # evaluates a group on a fixed schedule). `now + interval` would drift to the
+        # driver's times: with 10-s samples and a 15-s interval it evaluated every 20 s.
+        ticks = math.floor((now - self._start + _EPS) / self.interval) + 1
+        self.next_evaluation = self._start + ticks * self.interval
         return events

@@ -9,7 +9,8 @@ with the same NaN rule and low-traffic guard as every health check.
 Decisions (mana-source-facts.md §2.5, §7 item 12; control-plane-anchors.md §5 item 18):
 
 - Nothing in the guide schedules it; here it runs every ``interval`` seconds (default 60 s,
-  the controller's check interval), first one interval after ``start``.
+  the controller's check interval) on the fixed grid ``start + k * interval``, first one
+  interval after ``start`` (a driver that evaluates at its own sample times keeps to it).
 - It is stateless like the guide's function: every violating evaluation asks for 0 % again
   (idempotent for the model; once V2 carries no traffic its metrics are NaN and nothing is
   judged).
@@ -22,6 +23,7 @@ Decisions (mana-source-facts.md §2.5, §7 item 12; control-plane-anchors.md §5
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sim.rollout.controller import ControllerAction, Rollback, RolloutController, SetTraffic
@@ -87,6 +89,7 @@ class AutoRollback:
         self.check = HealthCheck(self.config.threshold_set, min_requests=self.config.min_requests,
                                  modules=self.config.modules)
         self.next_evaluation = start + self.config.interval
+        self._start = start
         self.rollbacks = 0
         self.last_result: HealthResult | None = None
 
@@ -104,7 +107,12 @@ class AutoRollback:
             ``[]`` when healthy; else ``Rollback``, ``SetTraffic(0)`` and, intended, the
             controller's ``Paused``.
         """
-        self.next_evaluation = now + self.config.interval
+        # The next tick of the fixed grid after `now` (not `now + interval`, which drifts
+        # to the driver's sample times when they do not divide the interval).
+        interval = self.config.interval
+        self.next_evaluation = (self._start
+                                + (math.floor((now - self._start + 1e-9) / interval) + 1)
+                                * interval)
         result = self.check.evaluate(now, snapshot)
         self.last_result = result
         if result.healthy:

@@ -82,11 +82,15 @@ def performance(v1_throughput: float, v2_throughput: float, v1_p95_ms: float,
                 v2_p95_ms: float, tolerance_percent: float = 0.0) -> Criterion:
     """V2 performance >= the V1 baseline (throughput and p95 latency).
 
+    The model passes each version's figures over the whole run: its *capacity* (requests
+    per busy second of the pool process, the throughput it could sustain; served throughput
+    only follows the split) and its p95 request latency (``Simulation.criteria``).
+
     Args:
-        v1_throughput: V1's baseline throughput, tx/s.
-        v2_throughput: V2's throughput at 100 %, tx/s.
-        v1_p95_ms: V1's baseline p95 latency, ms.
-        v2_p95_ms: V2's p95 latency at 100 %, ms.
+        v1_throughput: V1's throughput figure (the model: capacity), tx/s.
+        v2_throughput: V2's throughput figure (the model: capacity), tx/s.
+        v1_p95_ms: V1's p95 latency, ms.
+        v2_p95_ms: V2's p95 latency, ms.
         tolerance_percent: Allowed shortfall, percent.
 
     Returns:
@@ -96,24 +100,29 @@ def performance(v1_throughput: float, v2_throughput: float, v1_p95_ms: float,
     values = (v1_throughput, v2_throughput, v1_p95_ms, v2_p95_ms)
     if any(math.isnan(v) or v <= 0.0 for v in values):
         return Criterion("performance", None, math.nan, bound,
-                         "not enough data: a throughput or p95 figure is missing or zero "
-                         f"(V1 {v1_throughput:g} tx/s {v1_p95_ms:g} ms, "
-                         f"V2 {v2_throughput:g} tx/s {v2_p95_ms:g} ms)")
+                         "not enough data: a capacity or p95 figure is missing or zero "
+                         f"(V1 {v1_throughput:g} tx per busy s, p95 {v1_p95_ms:g} ms; "
+                         f"V2 {v2_throughput:g} tx per busy s, p95 {v2_p95_ms:g} ms)")
     tps_ratio = v2_throughput / v1_throughput
     latency_ratio = v1_p95_ms / v2_p95_ms
     tolerance = tolerance_percent / 100.0
     passed = (v2_throughput >= v1_throughput * (1.0 - tolerance)
               and v2_p95_ms <= v1_p95_ms * (1.0 + tolerance))
     return Criterion("performance", passed, min(tps_ratio, latency_ratio), bound,
-                     f"throughput V2/V1 {tps_ratio:.3f} ({v2_throughput:g}/{v1_throughput:g} "
-                     f"tx/s), p95 V1/V2 {latency_ratio:.3f} ({v1_p95_ms:g}/{v2_p95_ms:g} ms)")
+                     f"capacity V2/V1 {tps_ratio:.3f} ({v2_throughput:g}/{v1_throughput:g} "
+                     f"tx per busy s), p95 latency V1/V2 {latency_ratio:.3f} "
+                     f"({v1_p95_ms:g}/{v2_p95_ms:g} ms)")
 
 
 def error_rate_window(errors: Sequence[float] | np.ndarray,
                       requests: Sequence[float] | np.ndarray, interval: float, *,
                       window: float = WINDOW_48H, threshold_percent: float = 0.1
                       ) -> Criterion:
-    """Error rate <= 0.1 % over every 48 h window (rolling, one interval per step).
+    """Error rate <= 0.1 % over every 48 h window of V2 traffic (rolling, one interval a step).
+
+    The windows start at V2's first request: the guide's "error rate < 0.1 % for 48 hours"
+    is about V2 serving, so the hours before the rollout reached V2 do not count towards the
+    48 (a run whose V2 has served for less than 48 h is "not enough data", not a pass).
 
     Args:
         errors: Errors per sampling interval.
@@ -123,8 +132,8 @@ def error_rate_window(errors: Sequence[float] | np.ndarray,
         threshold_percent: Highest allowed error rate, percent.
 
     Returns:
-        The verdict: None (not enough data) when the series is shorter than the window or
-        every window is empty.
+        The verdict: None (not enough data) when V2 never served, when it has served for
+        less than the window, or when every window is empty.
 
     Raises:
         ValueError: Mismatched lengths, negative counts, or a window that is not a whole
@@ -144,13 +153,19 @@ def error_rate_window(errors: Sequence[float] | np.ndarray,
                          f"intervals")
     hours = window / 3_600.0
     name = f"error_rate_{hours:g}h"
+    served = np.flatnonzero(req > 0)
+    if served.size == 0:
+        return Criterion(name, None, math.nan, threshold_percent,
+                         "not enough data: V2 served no request")
+    first = int(served[0])
+    err, req = err[first:], req[first:]
     covered = err.size * interval / 3_600.0
     if err.size < per_window:
         total_req = float(req.sum())
-        so_far = float(err.sum()) / total_req * 100.0 if total_req > 0 else math.nan
+        so_far = float(err.sum()) / total_req * 100.0
         return Criterion(name, None, so_far, threshold_percent,
-                         f"not enough data: run covers {covered:g} h of the {hours:g} h "
-                         f"window (error rate so far {so_far:.4f}%)")
+                         f"not enough data: V2 has served for {covered:g} h of the {hours:g} "
+                         f"h window (error rate so far {so_far:.4f}%)")
     cum_err = np.concatenate(([0.0], np.cumsum(err)))
     cum_req = np.concatenate(([0.0], np.cumsum(req)))
     win_err = cum_err[per_window:] - cum_err[:-per_window]
@@ -164,7 +179,7 @@ def error_rate_window(errors: Sequence[float] | np.ndarray,
     worst = int(np.argmax(rates))
     figure = float(rates[worst])
     return Criterion(name, figure <= threshold_percent, figure, threshold_percent,
-                     f"worst {hours:g} h window starts at {worst * interval:g} s: "
+                     f"worst {hours:g} h window starts at {(first + worst) * interval:g} s: "
                      f"{win_err[worst]:g} errors / {win_req[worst]:g} requests "
                      f"({int(judged.sum())} windows judged)")
 
