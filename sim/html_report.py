@@ -4,8 +4,8 @@ One self-contained page (no scripts, no external files) made from what ``mana-si
 wrote: the guide's success criteria with the figure behind each verdict, the incident timings
 of a regression, the rollout's stage changes and rollbacks, the rollout picture of
 :mod:`sim.plot` embedded as a PNG (only when matplotlib, the ``[plot]`` extra, is installed;
-the page says so otherwise), the summary table ``run`` prints, and the event log (counts by
-kind and the first :data:`MAX_EVENT_ROWS` events).
+the page says so otherwise), the summary table ``run`` prints, and the event log (the
+summary's exact counts by kind and the first :data:`MAX_EVENT_ROWS` events of the file).
 """
 
 from __future__ import annotations
@@ -92,16 +92,19 @@ def _rollout(summary: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _events(events: list[dict[str, Any]]) -> str:
-    counts = Counter(str(e.get("kind")) for e in events)
+def _events(events: list[dict[str, Any]], counted: dict[str, Any] | None) -> str:
+    # The summary's counts are exact; events.jsonl keeps only the first records of each kind
+    # (sim/events.py), so its own count is the fallback for a summary without them.
+    counts = dict(counted) if counted else Counter(str(e.get("kind")) for e in events)
     count_rows = [[_esc(kind), _esc(n)] for kind, n in sorted(counts.items())]
     rows = []
     for event in events[:MAX_EVENT_ROWS]:
         rest = {k: v for k, v in event.items() if k not in ("time", "kind")}
         rows.append([_esc(event.get("time")), _esc(event.get("kind")),
                      _esc(json.dumps(rest, sort_keys=True))])
-    more = (f"<p>The first {MAX_EVENT_ROWS} of {len(events)} events; all of them are in "
-            "events.jsonl.</p>" if len(events) > MAX_EVENT_ROWS else "")
+    more = (f"<p>The first {MAX_EVENT_ROWS} of the {len(events)} events in events.jsonl "
+            "(which keeps the first 10,000 of each kind; the counts above are exact).</p>"
+            if len(events) > MAX_EVENT_ROWS else "")
     return (_table(["kind", "count"], count_rows, frozenset({1}))
             + more + _table(["time (s)", "kind", "details"], rows, frozenset({0})))
 
@@ -153,7 +156,7 @@ def render_report(run_dir: Path) -> str:
         "<h2>Rollout</h2>", _rollout(summary),
         "<h2>Over time</h2>", _picture(run_dir),
         "<h2>Summary</h2>", f"<pre>{_esc(table)}</pre>",
-        "<h2>Events</h2>", _events(files.events),
+        "<h2>Events</h2>", _events(files.events, summary.get("events")),
         "</body></html>\n",
     ])
 
