@@ -208,7 +208,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
     except ConfigError as exc:
         return _fail(str(exc))
-    print(f"{args.scenario}: ok (scenario {scenario.name!r}, {scenario.duration:g} s, "
+    print(f"{args.scenario}: ok (scenario {scenario.name!r}, {scenario.duration:.10g} s, "
           f"profile {scenario.profile})")
     return 0
 

@@ -65,11 +65,11 @@ def _digest(result: object) -> tuple[str, str]:
 # Both moved again (session 5) when alert and AutoRollback evaluations kept to their fixed
 # 15-s / 60-s grid instead of drifting to every 20 s on 10-s samples (the busy run's two
 # alerts fire 10 s earlier / later, its first alert 50 s after the regression instead of 60)
-# and the performance and 48-h criteria details were reworded; both series digests and every
+# and the performance, 48-h and memory criteria details were reworded; both series digests and every
 # other summary figure are unchanged.
-CANARY_SUMMARY = "508aeef737dcc7fe2538b0dfc1d6d4751560f0264fb344d907af17701a5e550c"
+CANARY_SUMMARY = "ac01fe8ecad673a11d9891e55fc1bb31a959592b37c0b29533653ef89dbac286"
 CANARY_SERIES = "184161303bcd92438cf8dcb48802f18b77a2ef247438f42afd45546401d96a18"
-BUSY_SUMMARY = "aa5d04830510cc6e20f7c67b303534e4f1d299683678f6e303b75de36cf64f17"
+BUSY_SUMMARY = "b6a7a5b74a750c0b7659820cdaafc55dfc7914e38582a2d74e14d9333c8569c1"
 BUSY_SERIES = "23c90f6dd3461af4303741a6e5d9464b47d18bd52bd258010aef5cd9b3d3f376"
 
 

@@ -184,6 +184,10 @@ def error_rate_window(errors: Sequence[float] | np.ndarray,
                      f"({int(judged.sum())} windows judged)")
 
 
+def _mb(value: float) -> str:
+    return "no such samples" if math.isnan(value) else f"{value:g} MB"
+
+
 def memory_increase(v1_memory_mb: float, v2_memory_mb: float,
                     threshold_percent: float = 15.0) -> Criterion:
     """Memory usage increase <= 15 % over the V1 baseline.
@@ -200,8 +204,8 @@ def memory_increase(v1_memory_mb: float, v2_memory_mb: float,
     if math.isnan(change):
         return Criterion("memory_increase", None, math.nan, threshold_percent,
                          "not enough data: needs samples with V1 alone (the baseline) and "
-                         f"with V2 alone (at 100 %); V1 {v1_memory_mb:g} MB, "
-                         f"V2 {v2_memory_mb:g} MB")
+                         f"with V2 alone (at 100 %); V1 {_mb(v1_memory_mb)}, "
+                         f"V2 {_mb(v2_memory_mb)}")
     return Criterion("memory_increase", change <= threshold_percent, change,
                      threshold_percent,
                      f"V2 {v2_memory_mb:g} MB vs V1 {v1_memory_mb:g} MB: {change:+.2f}%")
