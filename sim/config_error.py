@@ -170,6 +170,8 @@ def format_validation_error(
             if named is not None:
                 path.append(named[0])
                 shown_input = named[1]
+                # The value is shown once, below, even if the check already wrote it.
+                message = re.sub(r"; got .*$", "", message)
         # A whole-file check (empty location) names its fields itself: do not echo the file.
         if "input" in first and first["type"] != "missing" and loc:
             shown = repr(shown_input)
