@@ -43,7 +43,7 @@ from pool.cost_model import CostModel
 from sim.config_error import ConfigError, format_validation_error
 from sim.control import BreakerConfig, GenericService, apply_breaker_env
 from sim.control.breaker_config import default_breaker_configs
-from sim.duration import parse_duration
+from sim.duration import PositiveSeconds, Seconds
 from sim.envfile import MODULES, EnvError, EnvSettings, interpret_env, parse_env_text
 from sim.rollout.alerts import load_alert_rules
 from sim.rollout.schedule import ScheduleStep
@@ -51,11 +51,6 @@ from sim.workload import TxStream
 from sync.peers import PROFILES
 from sync.v1 import SyncV1Config
 from sync.v2 import SyncV2Config
-
-
-def _duration_field(value: Any) -> Any:
-    """Strings like ``"2m"`` become seconds; anything else is left for pydantic to check."""
-    return parse_duration(value) if isinstance(value, str) else value
 
 
 def _env_block(value: Any) -> Any:
@@ -74,11 +69,6 @@ def _env_block(value: Any) -> Any:
 
 EnvBlock = Annotated[dict[str, str] | str | None, BeforeValidator(_env_block)]
 """The guide's environment variables: a mapping, or ``export`` lines pasted as a string."""
-
-Seconds = Annotated[float, BeforeValidator(_duration_field), Field(ge=0.0)]
-"""A non-negative duration in seconds (number or ``"2m"``-style string)."""
-PositiveSeconds = Annotated[float, BeforeValidator(_duration_field), Field(gt=0.0)]
-"""A positive duration in seconds."""
 
 
 class _Section(BaseModel):

@@ -164,6 +164,17 @@ BAD_SCENARIOS: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
                                  ("sync.v2.block_processing_concurrency:", ">= 1", "got 0")),
     "sync_v2_zero_half_life": ("sync: {v2: {scoring: {half_life_s: 0}}}\n",
                                ("sync.v2.scoring.half_life_s:", "> 0", "got 0")),
+    # Non-finite times: .inf passed validate, then ``run`` died in round(inf) or never ended.
+    "infinite_duration": ("duration: .inf\n", ("duration:", "finite number", "inf")),
+    "nan_duration": ("duration: .nan\n", ("duration:", "nan")),
+    "infinite_fault_end": ("faults: [{kind: peer_crash, start: 5, end: .inf}]\n",
+                           ("faults.0.end:", "finite number")),
+    "infinite_workload_time": ("workload: [{rate: {kind: step, at: .inf}}]\n",
+                               ("workload.0.rate.at:", "finite number")),
+    "infinite_workload_rate": ("workload: [{rate: {kind: constant, rate: .inf}}]\n",
+                               ("workload.0.rate.rate:", "finite number")),
+    "bad_workload_duration_text": ("workload: [{rate: {kind: flood, start: 5 parsecs}}]\n",
+                                   ("workload.0.rate.start:", "use e.g. 30s, 2m, 1h")),
     "bad_service_distribution": ("sync_serving:\n  v1:\n    distribution: gamma\n",
                                  ("sync_serving.v1.distribution:",
                                   "'lognormal' or 'exponential'")),
@@ -245,6 +256,8 @@ def test_bad_env_file_is_one_line_exit_2(
     (["run", "--duration", "5parsecs"], ("--duration", "use e.g. 30s, 2m, 1h or seconds")),
     (["run", "--duration", "0"], ("--duration", "must be > 0 seconds")),
     (["run", "--duration", "-5"], ("--duration",)),
+    (["run", "--duration", "inf"], ("--duration", "use e.g. 30s, 2m, 1h or seconds")),
+    (["run", "--duration", "1e400"], ("--duration", "finite")),
     (["run", "--seed", "-1"], ("--seed", "non-negative integer")),
     (["run", "--seed", "abc"], ("--seed", "invalid int value", "mana-sim run --help")),
     (["run", "--env-file", "/nonexistent/canary.env"],
@@ -413,3 +426,16 @@ def test_ledger_imbalance_exits_3_with_the_numbers(
                                "balance: arrived ")
     assert "entered v1+v2" in lines[0]
     assert "dropped" in lines[0]
+
+
+def test_duration_option_accepts_float_notation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "1e1" is plain float notation for 10 seconds; it was refused as not a duration.
+    scenario = write(tmp_path, "small.yaml", SMALL)
+    out_dir = tmp_path / "run"
+    code, _out, err = cli(capsys, "run", str(scenario), "--duration", "1e1", "--no-progress",
+                          "--out", str(out_dir))
+    assert (code, err) == (0, ""), err
+    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["run"]["duration_s"] == 10.0

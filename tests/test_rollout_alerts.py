@@ -92,9 +92,10 @@ def test_missing_file_and_bad_yaml(tmp_path):
 def test_parsers():
     assert parse_condition("throughput_tps < baseline * 0.8") == (
         "throughput_tps", "<", 0.8, True)
-    assert [parse_duration(x) for x in ("30s", "2m", "1h", "500ms", "1d", 7, "15")] == [
-        30.0, 120.0, 3600.0, 0.5, 86400.0, 7.0, 15.0]
-    for bad in ("-1s", "2w", True, math.inf):
+    assert [parse_duration(x) for x in ("30s", "2m", "1h", "500ms", "1d", 7, "15", "1e3",
+                                        "1e-3", "2.5e1m")] == [
+        30.0, 120.0, 3600.0, 0.5, 86400.0, 7.0, 15.0, 1000.0, 0.001, 1500.0]
+    for bad in ("-1s", "2w", True, math.inf, "inf", "nan", "1e400", "e3", "1e"):
         with pytest.raises(ValueError, match="duration"):
             parse_duration(bad)
 
