@@ -626,17 +626,25 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
     """Load a scenario file, or a built-in scenario by name (default: ``canary``).
 
     Args:
-        name_or_path: A YAML file path or a built-in name; ``None`` for the default.
+        name_or_path: A YAML file path or a built-in name; ``None`` for the default. An
+            existing regular file is read; otherwise a built-in name is the built-in (a
+            folder of that name does not hide it).
 
     Returns:
         The validated scenario.
 
     Raises:
-        ConfigError: If the file cannot be read or parsed, or does not validate.
+        ConfigError: If the file cannot be read or parsed, is empty, or does not validate.
     """
     target = "canary" if name_or_path is None else str(name_or_path)
     path = Path(target)
-    if path.suffix in (".yaml", ".yml") or path.exists():
+    # A regular file wins; otherwise a built-in name wins over anything else of that name
+    # (``run canary --out canary`` makes a folder ``canary`` that must not hide the built-in).
+    is_file = path.is_file()
+    if not is_file and target in builtin_names():
+        source = f"{target} (built-in)"
+        text = builtin_text(target)
+    elif is_file or path.suffix in (".yaml", ".yml") or path.exists():
         source = str(path)
         text = read_text_file(path)
     else:
@@ -649,4 +657,8 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or "malformed YAML"
         raise ConfigError(source, "", f"{where}{problem}") from None
+    if data is None:
+        # An empty file (or only comments) is more likely a mistake than a wish for defaults.
+        raise ConfigError(source, "", "empty: a scenario file needs at least one key, e.g. "
+                          "`name: my-run` (`{}` runs every default)")
     return parse_scenario(data, source)

@@ -175,6 +175,9 @@ BAD_SCENARIOS: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
                                ("workload.0.rate.rate:", "finite number")),
     "bad_workload_duration_text": ("workload: [{rate: {kind: flood, start: 5 parsecs}}]\n",
                                    ("workload.0.rate.start:", "use e.g. 30s, 2m, 1h")),
+    # An empty file validated as scenario 'custom' with every default.
+    "empty_file": ("", ("empty: a scenario file needs at least one key",)),
+    "only_comments": ("# nothing here yet\n", ("empty:",)),
     "bad_service_distribution": ("sync_serving:\n  v1:\n    distribution: gamma\n",
                                  ("sync_serving.v1.distribution:",
                                   "'lognormal' or 'exponential'")),
@@ -439,3 +442,38 @@ def test_duration_option_accepts_float_notation(
     assert (code, err) == (0, ""), err
     summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
     assert summary["run"]["duration_s"] == 10.0
+
+
+def test_folder_named_like_a_builtin_does_not_hide_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `run canary --out canary` leaves a folder `canary`; `run canary` must still find the
+    # built-in instead of failing with "cannot read file: Is a directory".
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "canary").mkdir()
+    code, out, err = cli(capsys, "validate", "canary")
+    assert (code, err) == (0, ""), err
+    assert "canary: ok (scenario 'canary'" in out
+
+
+def test_regular_file_named_like_a_builtin_is_read_as_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "tx-spam", "")
+    code, out, err = cli(capsys, "validate", "tx-spam")
+    assert out == ""
+    assert_one_line_error(code, err, "tx-spam: ", "empty:")
+    write(tmp_path, "tx-spam", "name: mine\n")
+    code, out, err = cli(capsys, "validate", "tx-spam")
+    assert (code, err) == (0, ""), err
+    assert "scenario 'mine'" in out
+
+
+def test_braces_file_still_runs_every_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "defaults.yaml", "{}\n")
+    code, out, err = cli(capsys, "validate", str(path))
+    assert (code, err) == (0, ""), err
+    assert "scenario 'custom'" in out
