@@ -178,6 +178,11 @@ BAD_SCENARIOS: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
     # An empty file validated as scenario 'custom' with every default.
     "empty_file": ("", ("empty: a scenario file needs at least one key",)),
     "only_comments": ("# nothing here yet\n", ("empty:",)),
+    "unknown_env_variable": ('env:\n  FOO_BAR: "1"\n',
+                             ("env.FOO_BAR: unknown variable", "allowed: CIRCUIT_BREAKER_")),
+    "misspelt_breaker_env": ('env: |\n  export CIRCUIT_BREAKER_TIMOUT="5"\n',
+                             ("env.CIRCUIT_BREAKER_TIMOUT: unknown variable",
+                              "did you mean CIRCUIT_BREAKER_TIMEOUT?")),
     "bad_service_distribution": ("sync_serving:\n  v1:\n    distribution: gamma\n",
                                  ("sync_serving.v1.distribution:",
                                   "'lognormal' or 'exponential'")),
@@ -239,6 +244,9 @@ def test_yaml_numbers_in_env_mapping_are_accepted(
     ('export SYNC_SERVICE_VERSION="v9"\n', ("SYNC_SERVICE_VERSION:", "v1 or v2")),
     ('export CIRCUIT_BREAKER_ENABLED="maybe"\n', ("CIRCUIT_BREAKER_ENABLED:", "'true' or 'false'")),
     ("this is not an env line\n", ("line 1: expected `export NAME=\"value\"`",)),
+    ('export TRANSACTION_POOL_TRAFIC="50"\n',
+     ("TRANSACTION_POOL_TRAFIC: unknown variable", "did you mean TRANSACTION_POOL_TRAFFIC?",
+      "allowed: ")),
     (b"export A=\"\xff\"\n", ("not a UTF-8 text file",)),
 ])
 def test_bad_env_file_is_one_line_exit_2(
