@@ -40,7 +40,7 @@ from pydantic import (
 
 from pool.config import PoolV1Config, PoolV2Config
 from pool.cost_model import CostModel
-from sim.config_error import ConfigError, format_validation_error
+from sim.config_error import ConfigError, format_validation_error, yaml_problem
 from sim.control import BreakerConfig, GenericService, apply_breaker_env
 from sim.control.breaker_config import default_breaker_configs
 from sim.duration import PositiveSeconds, Seconds
@@ -375,14 +375,16 @@ class AlertsSection(_Section):
         default=None, description="alerts.yml text or a path (relative to the working "
         "directory); default: the guide's file")
 
-    @model_validator(mode="after")
-    def _rules_load(self) -> AlertsSection:
-        if self.rules is not None:
+    @field_validator("rules")
+    @classmethod
+    def _rules_load(cls, rules: str | None) -> str | None:
+        # A field validator, so a bad value is reported at ``rollout.alerts.rules``.
+        if rules is not None:
             try:
-                load_alert_rules(alert_rules_source(self.rules))
+                load_alert_rules(alert_rules_source(rules))
             except ConfigError as exc:
                 raise ValueError(str(exc)) from None
-        return self
+        return rules
 
 
 def alert_rules_source(rules: str) -> str | Path:
@@ -653,10 +655,7 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise ConfigError(source, "", f"{where}{problem}") from None
+        raise ConfigError(source, "", yaml_problem(exc)) from None
     if data is None:
         # An empty file (or only comments) is more likely a mistake than a wish for defaults.
         raise ConfigError(source, "", "empty: a scenario file needs at least one key, e.g. "
