@@ -85,6 +85,14 @@ REQUEST_BYTES = 256
 """Modelled memory per in-flight request, in bytes."""
 
 
+MIN_PEER_TIMEOUT_MS = 100
+"""Smallest ``peer_timeout_ms``: the median peer's round trip (:mod:`sync.peers`, 0.1 s).
+
+Below it nearly every request times out, so nothing imports while the engine re-sends every
+few milliseconds (at 1 ms a run costs about 2.5 s of CPU per simulated second: a hang).
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class SyncV2Config:
     """SimpleSyncV2 settings under the guide's names and units (guide L666-680, V2Migrator).
@@ -94,7 +102,8 @@ class SyncV2Config:
         block_request_batch_size: Headers or bodies per request (128).
         peer_scoring_enabled: Best-score peer choice (True) or random (False).
         sync_checkpoint_interval: Blocks between checkpoints (1,000).
-        peer_timeout_ms: Request timeout cap in milliseconds (30,000).
+        peer_timeout_ms: Request timeout cap in milliseconds (30,000; at least
+            :data:`MIN_PEER_TIMEOUT_MS`).
         block_processing_concurrency: Processing workers (4).
         block_cache_size: Downloaded-but-unimported blocks at most (2,048).
         peer_cache_size: Known-peer table entries at most (1,000).
@@ -159,7 +168,8 @@ class SyncV2Config:
         at_least("max_peer_connections", self.max_peer_connections, 1)
         at_least("block_request_batch_size", self.block_request_batch_size, 1)
         at_least("sync_checkpoint_interval", self.sync_checkpoint_interval, 1)
-        positive("peer_timeout_ms", self.peer_timeout_ms)
+        require(self.peer_timeout_ms >= MIN_PEER_TIMEOUT_MS, "peer_timeout_ms",
+                f">= {MIN_PEER_TIMEOUT_MS} (ms)", self.peer_timeout_ms)
         at_least("block_processing_concurrency", self.block_processing_concurrency, 1)
         at_least("block_cache_size", self.block_cache_size, 1)
         require(self.peer_cache_size >= self.max_peer_connections, "peer_cache_size",

@@ -156,10 +156,13 @@ BAD_SCENARIOS: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
                                         ("sync.v1.blocks_per_request:", ">= 1", "got 0")),
     "sync_v2_negative_peer_timeout": (
         "modules: {sync_service: {version: v2}}\nsync: {v2: {peer_timeout_ms: -1}}\n",
-        ("sync.v2.peer_timeout_ms:", "> 0", "got -1")),
+        ("sync.v2.peer_timeout_ms:", ">= 100 (ms)", "got -1")),
+    "sync_v2_peer_timeout_below_a_round_trip": (
+        "sync: {v2: {peer_timeout_ms: 1, adaptive_timeout: false}}\n",
+        ("sync.v2.peer_timeout_ms:", ">= 100 (ms)", "got 1")),
     "sync_v2_zero_fixed_peer_timeout": (
         "sync: {v2: {peer_timeout_ms: 0, adaptive_timeout: false}}\n",
-        ("sync.v2.peer_timeout_ms:", "> 0", "got 0")),
+        ("sync.v2.peer_timeout_ms:", ">= 100", "got 0")),
     "sync_v2_zero_concurrency": ("sync: {v2: {block_processing_concurrency: 0}}\n",
                                  ("sync.v2.block_processing_concurrency:", ">= 1", "got 0")),
     "sync_v2_zero_half_life": ("sync: {v2: {scoring: {half_life_s: 0}}}\n",
