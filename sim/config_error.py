@@ -19,6 +19,7 @@ import re
 import typing
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
 
@@ -36,6 +37,24 @@ class ConfigError(Exception):
         self.problem = problem
         where = f"{source}: {field}: " if field else f"{source}: "
         super().__init__(where + problem)
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML error on one line: ``line L, column C: PROBLEM``.
+
+    ``str(error)`` spans several lines (the offending text and a caret line); the problem and
+    its position are all a user needs.
+
+    Args:
+        error: The error PyYAML raised.
+
+    Returns:
+        The problem with its 1-based line and column when PyYAML gives them.
+    """
+    mark = getattr(error, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(error, "problem", None) or "malformed YAML"
+    return f"{where}{problem}"
 
 
 def _classes_in(annotation: Any) -> list[type]:
@@ -170,6 +189,8 @@ def format_validation_error(
             if named is not None:
                 path.append(named[0])
                 shown_input = named[1]
+                # The value is shown once, below, even if the check already wrote it.
+                message = re.sub(r"; got .*$", "", message)
         # A whole-file check (empty location) names its fields itself: do not echo the file.
         if "input" in first and first["type"] != "missing" and loc:
             shown = repr(shown_input)

@@ -14,16 +14,29 @@ after the value is ignored. Anything else is an error naming the line.
 :func:`interpret_env` turns the variables the guide defines into typed settings. The guide's
 ``runtime.exs`` would crash at boot on a malformed ``*_TRAFFIC`` value (``String.to_integer``;
 mana-source-facts.md §7 items 6-7); here such a value is refused with a clear message instead.
+A variable the guide does not define is refused too, with the allowed names and the closest
+one: a misspelt ``TRANSACTION_POOL_TRAFIC`` silently left the split at its default.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from sim.control.breaker_config import ENV_ENABLED, ENV_FAILURE_THRESHOLD, ENV_TIMEOUT
+
 MODULES = ("transaction_pool", "sync_service", "filter_manager", "subscription_manager")
 """The four module types the guide's ``runtime.exs`` configures."""
+
+DEPRECATION_WARNING = "V1_DEPRECATION_WARNING"
+"""The guide's switch for V1 deprecation warnings."""
+
+ALLOWED_NAMES: tuple[str, ...] = tuple(sorted(
+    [f"{m.upper()}_{kind}" for m in MODULES for kind in ("VERSION", "TRAFFIC")]
+    + [ENV_ENABLED, ENV_FAILURE_THRESHOLD, ENV_TIMEOUT, DEPRECATION_WARNING]))
+"""Every environment variable the guide defines (and mana-sim reads), sorted."""
 
 _LINE = re.compile(
     r"""^(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=
@@ -86,14 +99,12 @@ class EnvSettings:
         traffic: ``<MODULE>_TRAFFIC`` per module that set one (0-100).
         breaker: The ``CIRCUIT_BREAKER_*`` variables, raw, for the breaker layer to apply.
         v1_deprecation_warning: ``V1_DEPRECATION_WARNING`` when set.
-        unknown: Variables the guide does not define (kept so callers can warn).
     """
 
     versions: dict[str, str] = field(default_factory=dict)
     traffic: dict[str, int] = field(default_factory=dict)
     breaker: dict[str, str] = field(default_factory=dict)
     v1_deprecation_warning: bool | None = None
-    unknown: tuple[str, ...] = ()
 
 
 def _parse_bool(name: str, value: str) -> bool:
@@ -115,14 +126,13 @@ def interpret_env(env: Mapping[str, str]) -> EnvSettings:
         The typed settings.
 
     Raises:
-        EnvError: On a bad version, a traffic value that is not an integer in 0-100, or a bad
-            boolean.
+        EnvError: On a variable not in :data:`ALLOWED_NAMES`, a bad version, a traffic
+            value that is not an integer in 0-100, or a bad boolean.
     """
     versions: dict[str, str] = {}
     traffic: dict[str, int] = {}
     breaker: dict[str, str] = {}
     deprecation: bool | None = None
-    unknown: list[str] = []
     known_version = {f"{m.upper()}_VERSION": m for m in MODULES}
     known_traffic = {f"{m.upper()}_TRAFFIC": m for m in MODULES}
     for name in sorted(env):
@@ -137,10 +147,24 @@ def interpret_env(env: Mapping[str, str]) -> EnvSettings:
             if not re.fullmatch(r"[0-9]+", text) or not 0 <= int(text) <= 100:
                 raise EnvError(name, f"{name}={value!r}: allowed values are integers 0-100")
             traffic[known_traffic[name]] = int(text)
-        elif name.startswith("CIRCUIT_BREAKER_"):
+        elif name in (ENV_ENABLED, ENV_FAILURE_THRESHOLD, ENV_TIMEOUT):
             breaker[name] = value
-        elif name == "V1_DEPRECATION_WARNING":
+        elif name == DEPRECATION_WARNING:
             deprecation = _parse_bool(name, value)
         else:
-            unknown.append(name)
-    return EnvSettings(versions, traffic, breaker, deprecation, tuple(unknown))
+            raise EnvError(name, unknown_variable_message(name))
+    return EnvSettings(versions, traffic, breaker, deprecation)
+
+
+def unknown_variable_message(name: str) -> str:
+    """The refusal of an unknown variable: a close allowed name, then every allowed name.
+
+    Args:
+        name: The variable as written.
+
+    Returns:
+        ``"NAME: unknown variable (did you mean X?); allowed: ..."``.
+    """
+    close = difflib.get_close_matches(name.upper(), ALLOWED_NAMES, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{name}: unknown variable{hint}; allowed: {', '.join(ALLOWED_NAMES)}"

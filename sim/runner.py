@@ -749,6 +749,11 @@ def run(scenario: Scenario, seed: int | None = None, *,
 
     Raises:
         LedgerError: If a ledger does not balance.
+        ValueError: If the seed (given or the scenario's) is negative.
+        EnvError: If ``extra_env`` (with the scenario's ``env`` block) has an unknown variable
+            or a bad value (:func:`sim.scenario.resolve_control`); a subclass of ValueError.
+        ConfigError: If the alert rules file that ``rollout.alerts.rules`` names cannot be
+            read or loaded at run time (:func:`sim.rollout.alerts.load_alert_rules`).
     """
     with fewer_collections():
         model = Model(scenario, scenario.seed if seed is None else seed, extra_env)

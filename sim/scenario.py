@@ -40,10 +40,10 @@ from pydantic import (
 
 from pool.config import PoolV1Config, PoolV2Config
 from pool.cost_model import CostModel
-from sim.config_error import ConfigError, format_validation_error
+from sim.config_error import ConfigError, format_validation_error, yaml_problem
 from sim.control import BreakerConfig, GenericService, apply_breaker_env
 from sim.control.breaker_config import default_breaker_configs
-from sim.duration import parse_duration
+from sim.duration import PositiveSeconds, Seconds
 from sim.envfile import MODULES, EnvError, EnvSettings, interpret_env, parse_env_text
 from sim.rollout.alerts import load_alert_rules
 from sim.rollout.schedule import ScheduleStep
@@ -51,11 +51,6 @@ from sim.workload import TxStream
 from sync.peers import PROFILES
 from sync.v1 import SyncV1Config
 from sync.v2 import SyncV2Config
-
-
-def _duration_field(value: Any) -> Any:
-    """Strings like ``"2m"`` become seconds; anything else is left for pydantic to check."""
-    return parse_duration(value) if isinstance(value, str) else value
 
 
 def _env_block(value: Any) -> Any:
@@ -74,11 +69,6 @@ def _env_block(value: Any) -> Any:
 
 EnvBlock = Annotated[dict[str, str] | str | None, BeforeValidator(_env_block)]
 """The guide's environment variables: a mapping, or ``export`` lines pasted as a string."""
-
-Seconds = Annotated[float, BeforeValidator(_duration_field), Field(ge=0.0)]
-"""A non-negative duration in seconds (number or ``"2m"``-style string)."""
-PositiveSeconds = Annotated[float, BeforeValidator(_duration_field), Field(gt=0.0)]
-"""A positive duration in seconds."""
 
 
 class _Section(BaseModel):
@@ -385,14 +375,16 @@ class AlertsSection(_Section):
         default=None, description="alerts.yml text or a path (relative to the working "
         "directory); default: the guide's file")
 
-    @model_validator(mode="after")
-    def _rules_load(self) -> AlertsSection:
-        if self.rules is not None:
+    @field_validator("rules")
+    @classmethod
+    def _rules_load(cls, rules: str | None) -> str | None:
+        # A field validator, so a bad value is reported at ``rollout.alerts.rules``.
+        if rules is not None:
             try:
-                load_alert_rules(alert_rules_source(self.rules))
+                load_alert_rules(alert_rules_source(rules))
             except ConfigError as exc:
                 raise ValueError(str(exc)) from None
-        return self
+        return rules
 
 
 def alert_rules_source(rules: str) -> str | Path:
@@ -636,17 +628,25 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
     """Load a scenario file, or a built-in scenario by name (default: ``canary``).
 
     Args:
-        name_or_path: A YAML file path or a built-in name; ``None`` for the default.
+        name_or_path: A YAML file path or a built-in name; ``None`` for the default. An
+            existing regular file is read; otherwise a built-in name is the built-in (a
+            folder of that name does not hide it).
 
     Returns:
         The validated scenario.
 
     Raises:
-        ConfigError: If the file cannot be read or parsed, or does not validate.
+        ConfigError: If the file cannot be read or parsed, is empty, or does not validate.
     """
     target = "canary" if name_or_path is None else str(name_or_path)
     path = Path(target)
-    if path.suffix in (".yaml", ".yml") or path.exists():
+    # A regular file wins; otherwise a built-in name wins over anything else of that name
+    # (``run canary --out canary`` makes a folder ``canary`` that must not hide the built-in).
+    is_file = path.is_file()
+    if not is_file and target in builtin_names():
+        source = f"{target} (built-in)"
+        text = builtin_text(target)
+    elif is_file or path.suffix in (".yaml", ".yml") or path.exists():
         source = str(path)
         text = read_text_file(path)
     else:
@@ -655,8 +655,9 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise ConfigError(source, "", f"{where}{problem}") from None
+        raise ConfigError(source, "", yaml_problem(exc)) from None
+    if data is None:
+        # An empty file (or only comments) is more likely a mistake than a wish for defaults.
+        raise ConfigError(source, "", "empty: a scenario file needs at least one key, e.g. "
+                          "`name: my-run` (`{}` runs every default)")
     return parse_scenario(data, source)

@@ -36,13 +36,15 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pool.transaction import GWEI, Transaction, combine_hash_array
+from sim.duration import PositiveSeconds, Seconds
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No .inf/.nan anywhere: an infinite rate or time would hang the arrival draw.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -70,8 +72,8 @@ class DiurnalRate(_Model):
     kind: Literal["diurnal"] = "diurnal"
     mean: Annotated[float, Field(ge=0.0, description="mean arrivals per second")] = 20.0
     amplitude: Annotated[float, Field(ge=0.0, le=1.0, description="relative swing")] = 0.3
-    period: Annotated[float, Field(gt=0.0, description="seconds")] = 86_400.0
-    peak: Annotated[float, Field(ge=0.0, description="time of the daily peak, seconds")] = (
+    period: Annotated[PositiveSeconds, Field(description="seconds or e.g. 1d")] = 86_400.0
+    peak: Annotated[Seconds, Field(description="time of the daily peak, seconds")] = (
         54_000.0
     )
 
@@ -91,7 +93,7 @@ class StepRate(_Model):
     kind: Literal["step"] = "step"
     before: Annotated[float, Field(ge=0.0)] = 20.0
     after: Annotated[float, Field(ge=0.0)] = 40.0
-    at: Annotated[float, Field(ge=0.0, description="seconds")] = 1_800.0
+    at: Annotated[Seconds, Field(description="seconds or e.g. 30m")] = 1_800.0
 
     def rate_at(self, t: FloatArray) -> FloatArray:
         """Rate at each time in ``t`` (per second)."""
@@ -115,9 +117,10 @@ class BurstRate(_Model):
     kind: Literal["burst"] = "burst"
     base: Annotated[float, Field(ge=0.0)] = 20.0
     factor: Annotated[float, Field(ge=1.0)] = 8.0
-    every: Annotated[float, Field(gt=0.0, description="seconds between burst starts")] = 3_600.0
-    length: Annotated[float, Field(gt=0.0, description="burst length, seconds")] = 120.0
-    first: Annotated[float, Field(ge=0.0, description="start of the first burst, s")] = 600.0
+    every: Annotated[PositiveSeconds, Field(description="seconds between burst starts")] = (
+        3_600.0)
+    length: Annotated[PositiveSeconds, Field(description="burst length, seconds")] = 120.0
+    first: Annotated[Seconds, Field(description="start of the first burst, s")] = 600.0
 
     @model_validator(mode="after")
     def _length_fits(self) -> BurstRate:
@@ -143,8 +146,8 @@ class FloodRate(_Model):
 
     kind: Literal["flood"] = "flood"
     rate: Annotated[float, Field(ge=0.0)] = 200.0
-    start: Annotated[float, Field(ge=0.0, description="seconds")] = 600.0
-    end: Annotated[float, Field(gt=0.0, description="seconds")] = 1_800.0
+    start: Annotated[Seconds, Field(description="seconds or e.g. 10m")] = 600.0
+    end: Annotated[PositiveSeconds, Field(description="seconds or e.g. 30m")] = 1_800.0
 
     @model_validator(mode="after")
     def _ordered(self) -> FloodRate:

@@ -26,6 +26,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sync.config_range import fraction, non_negative, positive, require
+
 NEUTRAL = 0.5
 """Value of each score component for a peer nothing is known about."""
 
@@ -57,6 +59,25 @@ class ScoringConfig:
     latency_ref_s: float = 1.0
     throughput_ref_bps: float = 1_000_000.0
     measurement_impact: float = 0.1
+
+    def __post_init__(self) -> None:
+        """Check ranges: a zero half-life divides by zero, a zero EMA weight never moves.
+
+        Raises:
+            ValueError: ``"FIELD must be ...; got X"`` for the first bad field.
+        """
+        non_negative("latency_weight", self.latency_weight)
+        non_negative("reliability_weight", self.reliability_weight)
+        non_negative("throughput_weight", self.throughput_weight)
+        require(math.isfinite(self.min_score) and self.min_score >= 0, "min_score",
+                "a finite number >= 0", self.min_score)
+        require(math.isfinite(self.max_score) and self.max_score > self.min_score,
+                "max_score", f"a finite number > min_score ({self.min_score})", self.max_score)
+        positive("half_life_s", self.half_life_s)
+        fraction("score_ema_weight", self.score_ema_weight)
+        positive("latency_ref_s", self.latency_ref_s)
+        positive("throughput_ref_bps", self.throughput_ref_bps)
+        fraction("measurement_impact", self.measurement_impact)
 
 
 class PeerScore:

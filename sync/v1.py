@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sync.chain import HEADER_BYTES, Block, ChainRules
+from sync.config_range import at_least, positive, require
 from sync.engine import ImportingEngine
 from sync.ledger import ImportedChain
 from sync.messages import (
@@ -88,6 +89,26 @@ class SyncV1Config:
     request_timeout_ms: int | None = None
     stall_after_s: float = 60.0
     metrics_window_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        """Check ranges: a zero retry delay or batch would hang a run or import nothing.
+
+        Raises:
+            ValueError: ``"FIELD must be ...; got X"`` for the first bad field.
+        """
+        at_least("blocks_per_request", self.blocks_per_request, 1)
+        at_least("save_block_interval", self.save_block_interval, 1)
+        require(self.startup_delay_ms >= 0, "startup_delay_ms", ">= 0",
+                self.startup_delay_ms)
+        positive("retry_delay_ms", self.retry_delay_ms)
+        at_least("max_peers", self.max_peers, 1)
+        at_least("commitment_count", self.commitment_count, 1)
+        require(self.commitment_count <= self.max_peers, "commitment_count",
+                f"<= max_peers ({self.max_peers})", self.commitment_count)
+        if self.request_timeout_ms is not None:
+            positive("request_timeout_ms", self.request_timeout_ms)
+        positive("stall_after_s", self.stall_after_s)
+        positive("metrics_window_s", self.metrics_window_s)
 
     @property
     def startup_delay_s(self) -> float:

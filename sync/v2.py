@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sync.chain import HEADER_BYTES, Block, ChainRules
+from sync.config_range import at_least, non_negative, positive, require
 from sync.engine import ImportingEngine
 from sync.ledger import ImportedChain
 from sync.messages import (
@@ -84,6 +85,14 @@ REQUEST_BYTES = 256
 """Modelled memory per in-flight request, in bytes."""
 
 
+MIN_PEER_TIMEOUT_MS = 100
+"""Smallest ``peer_timeout_ms``: the median peer's round trip (:mod:`sync.peers`, 0.1 s).
+
+Below it nearly every request times out, so nothing imports while the engine re-sends every
+few milliseconds (at 1 ms a run costs about 2.5 s of CPU per simulated second: a hang).
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class SyncV2Config:
     """SimpleSyncV2 settings under the guide's names and units (guide L666-680, V2Migrator).
@@ -93,7 +102,8 @@ class SyncV2Config:
         block_request_batch_size: Headers or bodies per request (128).
         peer_scoring_enabled: Best-score peer choice (True) or random (False).
         sync_checkpoint_interval: Blocks between checkpoints (1,000).
-        peer_timeout_ms: Request timeout cap in milliseconds (30,000).
+        peer_timeout_ms: Request timeout cap in milliseconds (30,000; at least
+            :data:`MIN_PEER_TIMEOUT_MS`).
         block_processing_concurrency: Processing workers (4).
         block_cache_size: Downloaded-but-unimported blocks at most (2,048).
         peer_cache_size: Known-peer table entries at most (1,000).
@@ -150,12 +160,28 @@ class SyncV2Config:
         return float(self.blacklist_duration)
 
     def __post_init__(self) -> None:
-        if self.block_request_batch_size < 1 or self.block_cache_size < 1:
-            raise ValueError("block_request_batch_size and block_cache_size must be >= 1")
-        if self.parallel_requests < 1 or self.max_peer_connections < 1:
-            raise ValueError("parallel_requests and max_peer_connections must be >= 1")
-        if self.peer_cache_size < self.max_peer_connections:
-            raise ValueError("peer_cache_size must be >= max_peer_connections")
+        """Check ranges: a zero timeout, batch or worker count would hang or import nothing.
+
+        Raises:
+            ValueError: ``"FIELD must be ...; got X"`` for the first bad field.
+        """
+        at_least("max_peer_connections", self.max_peer_connections, 1)
+        at_least("block_request_batch_size", self.block_request_batch_size, 1)
+        at_least("sync_checkpoint_interval", self.sync_checkpoint_interval, 1)
+        require(self.peer_timeout_ms >= MIN_PEER_TIMEOUT_MS, "peer_timeout_ms",
+                f">= {MIN_PEER_TIMEOUT_MS} (ms)", self.peer_timeout_ms)
+        at_least("block_processing_concurrency", self.block_processing_concurrency, 1)
+        at_least("block_cache_size", self.block_cache_size, 1)
+        require(self.peer_cache_size >= self.max_peer_connections, "peer_cache_size",
+                f">= max_peer_connections ({self.max_peer_connections})", self.peer_cache_size)
+        at_least("parallel_requests", self.parallel_requests, 1)
+        non_negative("blacklist_duration", self.blacklist_duration)
+        positive("ttl_scaling", self.ttl_scaling)
+        positive("min_timeout_ms", self.min_timeout_ms)
+        positive("target_rtt_ms", self.target_rtt_ms)
+        at_least("max_requests_per_peer", self.max_requests_per_peer, 1)
+        positive("stall_after_s", self.stall_after_s)
+        positive("metrics_window_s", self.metrics_window_s)
 
 
 @dataclass(slots=True)

@@ -146,6 +146,49 @@ BAD_SCENARIOS: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
                             ("env.line 1:", "expected `export NAME=\"value\"`")),
     "bad_breaker_env": ('env: |\n  export CIRCUIT_BREAKER_TIMEOUT="-3"\n',
                         ("env.CIRCUIT_BREAKER_TIMEOUT:", "positive integer")),
+    # Sync ranges: each of these hung a run or imported nothing before it was refused.
+    "sync_v1_zero_retry_delay": ("sync: {v1: {retry_delay_ms: 0}}\n",
+                                 ("sync.v1.retry_delay_ms:", "must be a finite number > 0",
+                                  "got 0")),
+    "sync_v1_negative_retry_delay": ("sync: {v1: {retry_delay_ms: -5}}\n",
+                                     ("sync.v1.retry_delay_ms:", "> 0", "got -5")),
+    "sync_v1_zero_blocks_per_request": ("sync: {v1: {blocks_per_request: 0}}\n",
+                                        ("sync.v1.blocks_per_request:", ">= 1", "got 0")),
+    "sync_v2_negative_peer_timeout": (
+        "modules: {sync_service: {version: v2}}\nsync: {v2: {peer_timeout_ms: -1}}\n",
+        ("sync.v2.peer_timeout_ms:", ">= 100 (ms)", "got -1")),
+    "sync_v2_peer_timeout_below_a_round_trip": (
+        "sync: {v2: {peer_timeout_ms: 1, adaptive_timeout: false}}\n",
+        ("sync.v2.peer_timeout_ms:", ">= 100 (ms)", "got 1")),
+    "sync_v2_zero_fixed_peer_timeout": (
+        "sync: {v2: {peer_timeout_ms: 0, adaptive_timeout: false}}\n",
+        ("sync.v2.peer_timeout_ms:", ">= 100", "got 0")),
+    "sync_v2_zero_concurrency": ("sync: {v2: {block_processing_concurrency: 0}}\n",
+                                 ("sync.v2.block_processing_concurrency:", ">= 1", "got 0")),
+    "sync_v2_zero_half_life": ("sync: {v2: {scoring: {half_life_s: 0}}}\n",
+                               ("sync.v2.scoring.half_life_s:", "> 0", "got 0")),
+    # Non-finite times: .inf passed validate, then ``run`` died in round(inf) or never ended.
+    "infinite_duration": ("duration: .inf\n", ("duration:", "finite number", "inf")),
+    "nan_duration": ("duration: .nan\n", ("duration:", "nan")),
+    "infinite_fault_end": ("faults: [{kind: peer_crash, start: 5, end: .inf}]\n",
+                           ("faults.0.end:", "finite number")),
+    "infinite_workload_time": ("workload: [{rate: {kind: step, at: .inf}}]\n",
+                               ("workload.0.rate.at:", "finite number")),
+    "infinite_workload_rate": ("workload: [{rate: {kind: constant, rate: .inf}}]\n",
+                               ("workload.0.rate.rate:", "finite number")),
+    "bad_workload_duration_text": ("workload: [{rate: {kind: flood, start: 5 parsecs}}]\n",
+                                   ("workload.0.rate.start:", "use e.g. 30s, 2m, 1h")),
+    # An empty file validated as scenario 'custom' with every default.
+    "empty_file": ("", ("empty: a scenario file needs at least one key",)),
+    "only_comments": ("# nothing here yet\n", ("empty:",)),
+    "unknown_env_variable": ('env:\n  FOO_BAR: "1"\n',
+                             ("env.FOO_BAR: unknown variable", "allowed: CIRCUIT_BREAKER_")),
+    "misspelt_breaker_env": ('env: |\n  export CIRCUIT_BREAKER_TIMOUT="5"\n',
+                             ("env.CIRCUIT_BREAKER_TIMOUT: unknown variable",
+                              "did you mean CIRCUIT_BREAKER_TIMEOUT?")),
+    "malformed_alert_rules": ('rollout:\n  alerts:\n    rules: "alert_rules: [a, b"\n',
+                              ("rollout.alerts.rules:", "not valid YAML: line 1, column",
+                               "expected ',' or ']'")),
     "bad_service_distribution": ("sync_serving:\n  v1:\n    distribution: gamma\n",
                                  ("sync_serving.v1.distribution:",
                                   "'lognormal' or 'exponential'")),
@@ -207,6 +250,9 @@ def test_yaml_numbers_in_env_mapping_are_accepted(
     ('export SYNC_SERVICE_VERSION="v9"\n', ("SYNC_SERVICE_VERSION:", "v1 or v2")),
     ('export CIRCUIT_BREAKER_ENABLED="maybe"\n', ("CIRCUIT_BREAKER_ENABLED:", "'true' or 'false'")),
     ("this is not an env line\n", ("line 1: expected `export NAME=\"value\"`",)),
+    ('export TRANSACTION_POOL_TRAFIC="50"\n',
+     ("TRANSACTION_POOL_TRAFIC: unknown variable", "did you mean TRANSACTION_POOL_TRAFFIC?",
+      "allowed: ")),
     (b"export A=\"\xff\"\n", ("not a UTF-8 text file",)),
 ])
 def test_bad_env_file_is_one_line_exit_2(
@@ -227,6 +273,8 @@ def test_bad_env_file_is_one_line_exit_2(
     (["run", "--duration", "5parsecs"], ("--duration", "use e.g. 30s, 2m, 1h or seconds")),
     (["run", "--duration", "0"], ("--duration", "must be > 0 seconds")),
     (["run", "--duration", "-5"], ("--duration",)),
+    (["run", "--duration", "inf"], ("--duration", "use e.g. 30s, 2m, 1h or seconds")),
+    (["run", "--duration", "1e400"], ("--duration", "finite")),
     (["run", "--seed", "-1"], ("--seed", "non-negative integer")),
     (["run", "--seed", "abc"], ("--seed", "invalid int value", "mana-sim run --help")),
     (["run", "--env-file", "/nonexistent/canary.env"],
@@ -395,3 +443,51 @@ def test_ledger_imbalance_exits_3_with_the_numbers(
                                "balance: arrived ")
     assert "entered v1+v2" in lines[0]
     assert "dropped" in lines[0]
+
+
+def test_duration_option_accepts_float_notation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "1e1" is plain float notation for 10 seconds; it was refused as not a duration.
+    scenario = write(tmp_path, "small.yaml", SMALL)
+    out_dir = tmp_path / "run"
+    code, _out, err = cli(capsys, "run", str(scenario), "--duration", "1e1", "--no-progress",
+                          "--out", str(out_dir))
+    assert (code, err) == (0, ""), err
+    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["run"]["duration_s"] == 10.0
+
+
+def test_folder_named_like_a_builtin_does_not_hide_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `run canary --out canary` leaves a folder `canary`; `run canary` must still find the
+    # built-in instead of failing with "cannot read file: Is a directory".
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "canary").mkdir()
+    code, out, err = cli(capsys, "validate", "canary")
+    assert (code, err) == (0, ""), err
+    assert "canary: ok (scenario 'canary'" in out
+
+
+def test_regular_file_named_like_a_builtin_is_read_as_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "tx-spam", "")
+    code, out, err = cli(capsys, "validate", "tx-spam")
+    assert out == ""
+    assert_one_line_error(code, err, "tx-spam: ", "empty:")
+    write(tmp_path, "tx-spam", "name: mine\n")
+    code, out, err = cli(capsys, "validate", "tx-spam")
+    assert (code, err) == (0, ""), err
+    assert "scenario 'mine'" in out
+
+
+def test_braces_file_still_runs_every_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "defaults.yaml", "{}\n")
+    code, out, err = cli(capsys, "validate", str(path))
+    assert (code, err) == (0, ""), err
+    assert "scenario 'custom'" in out

@@ -32,15 +32,34 @@ def test_guide_canary_block_parses_as_pasted() -> None:
     assert s.versions == {"transaction_pool": "v2", "sync_service": "v2"}
     assert s.traffic == {"transaction_pool": 5, "sync_service": 5}
     assert s.breaker["CIRCUIT_BREAKER_TIMEOUT"] == "30000"
-    assert s.unknown == ()
 
 
 def test_quotes_bare_values_and_later_lines_win() -> None:
     env = parse_env_text("A=1\nexport B='x y'\nA=\"2\"\nV1_DEPRECATION_WARNING=true\n")
     assert env == {"A": "2", "B": "x y", "V1_DEPRECATION_WARNING": "true"}
-    s = interpret_env(env)
+    s = interpret_env({k: v for k, v in env.items() if k == "V1_DEPRECATION_WARNING"})
     assert s.v1_deprecation_warning is True
-    assert s.unknown == ("A", "B")
+
+
+@pytest.mark.parametrize(("name", "hint"), [
+    ("TRANSACTION_POOL_TRAFIC", "did you mean TRANSACTION_POOL_TRAFFIC?"),
+    ("CIRCUIT_BREAKER_RESET_TIMEOUT", "did you mean CIRCUIT_BREAKER_TIMEOUT?"),
+    ("FOO_BAR", None),
+    ("A", None),
+])
+def test_unknown_variable_is_refused_with_the_allowed_names(name: str, hint: str | None) -> None:
+    # A misspelt variable used to be ignored, so the run silently kept its default split.
+    with pytest.raises(EnvError) as info:
+        interpret_env({"TRANSACTION_POOL_VERSION": "v2", name: "50"})
+    message = str(info.value)
+    assert info.value.variable == name
+    assert message.startswith(f"{name}: unknown variable")
+    assert "allowed: CIRCUIT_BREAKER_ENABLED, CIRCUIT_BREAKER_FAILURE_THRESHOLD, " in message
+    assert "TRANSACTION_POOL_VERSION, V1_DEPRECATION_WARNING" in message
+    if hint is None:
+        assert "did you mean" not in message
+    else:
+        assert hint in message
 
 
 def test_malformed_line_names_its_number() -> None:

@@ -15,6 +15,7 @@ from sync import (
     Response,
     ScoringConfig,
     SendRequest,
+    SyncV1Config,
     SyncV2,
     SyncV2Config,
     WriteCheckpoint,
@@ -289,3 +290,23 @@ def test_short_and_empty_answers_requeue_the_rest_elsewhere() -> None:
     assert eng.metrics(1.0)["requests_failed"] == 1
     assert rest.peer_id == other
     assert (rest.kind, rest.start, rest.count) == ("bodies", 1, 100)
+
+
+@pytest.mark.parametrize(("config", "kw", "field"), [
+    (SyncV1Config, {"retry_delay_ms": 0}, "retry_delay_ms"),
+    (SyncV1Config, {"blocks_per_request": 0}, "blocks_per_request"),
+    (SyncV1Config, {"request_timeout_ms": 0}, "request_timeout_ms"),
+    (SyncV1Config, {"commitment_count": 11}, "commitment_count"),
+    (SyncV2Config, {"peer_timeout_ms": -1}, "peer_timeout_ms"),
+    (SyncV2Config, {"block_processing_concurrency": 0}, "block_processing_concurrency"),
+    (SyncV2Config, {"min_timeout_ms": 0}, "min_timeout_ms"),
+    (SyncV2Config, {"stall_after_s": float("inf")}, "stall_after_s"),
+    (ScoringConfig, {"score_ema_weight": 0.0}, "score_ema_weight"),
+    (ScoringConfig, {"max_score": 0.1}, "max_score"),
+])
+def test_sync_configs_refuse_out_of_range_values(
+        config: type, kw: dict[str, object], field: str) -> None:
+    # The message starts with the field so the scenario layer can name it, and shows the value.
+    with pytest.raises(ValueError, match=rf"^{field} must be .*; got "):
+        config(**kw)
+    config()  # every default is valid

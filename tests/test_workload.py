@@ -151,3 +151,18 @@ def test_bad_config_is_refused() -> None:
         FloodRate(start=10, end=5)
     with pytest.raises(ValidationError):
         ConstantRate(rate=-1)
+
+
+@pytest.mark.parametrize(("written", "seconds"), [
+    ({"kind": "flood", "start": "10m", "end": "1h"}, {"kind": "flood", "start": 600, "end": 3600}),
+    ({"kind": "step", "at": "30m"}, {"kind": "step", "at": 1800}),
+    ({"kind": "diurnal", "period": "1d", "peak": "15h"},
+     {"kind": "diurnal", "period": 86400, "peak": 54000}),
+    ({"kind": "burst", "every": "1h", "length": "2m", "first": "1e1"},
+     {"kind": "burst", "every": 3600, "length": 120, "first": 10}),
+])
+def test_rate_profile_times_accept_duration_strings(
+        written: dict[str, object], seconds: dict[str, object]) -> None:
+    # The README says any time may be written as "10m"; the rate profiles refused strings.
+    assert TxStream.model_validate({"rate": written}) == TxStream.model_validate(
+        {"rate": seconds})

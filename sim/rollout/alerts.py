@@ -47,7 +47,7 @@ from typing import Annotated, Final, Literal, cast
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.config_error import ConfigError, format_validation_error
+from sim.config_error import ConfigError, format_validation_error, yaml_problem
 from sim.duration import parse_duration
 from sim.rollout.snapshot import MODULES, Snapshot, metric
 
@@ -220,7 +220,7 @@ def load_alert_rules(source: str | Path | None = None) -> tuple[AlertRule, ...]:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(origin, "", f"not valid YAML: {exc}") from exc
+        raise ConfigError(origin, "", f"not valid YAML: {yaml_problem(exc)}") from exc
     try:
         parsed = _AlertsFile.model_validate(raw)
     except ValidationError as exc:
