@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import islice
 from operator import attrgetter, ge, neg
 
 from pool import Transaction
+from pool.pool_base import PoolBase
 
 MIN_TX_GAS = 21_000
 """The smallest gas a transaction can use; below this much room a block is full."""
@@ -47,6 +48,8 @@ def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction]) -> list[Trans
     """
     if not b:
         return list(a)
+    if not a:
+        return list(b)
     out: list[Transaction] = []
     prices = list(map(_GAS_PRICE, a))
     ordered = all(map(ge, prices, islice(prices, 1, None)))
@@ -111,3 +114,40 @@ def merge_candidates(
         used += tx.gas_limit
         block.append(tx)
     return block
+
+
+def pools_block(first: PoolBase, second: PoolBase, gas_limit: int,
+                merge: Callable[[Sequence[Sequence[Transaction]], int], list[Transaction]],
+                ) -> tuple[list[Transaction], bool]:
+    """A block from two pools, and whether it holds every resident of both.
+
+    The block is ``merge([first.best(gas_limit), second.best(gas_limit)], gas_limit)``.
+
+    When both pools fit whole (the common case below block capacity: a 12-s slot's arrivals
+    usually fit 30M gas) and ``merge`` is :func:`merge_candidates`, the block is known without
+    that function's checks: the merged list's gas is the two pools' totals added (integers),
+    each resident's gas is at least its pool's ``min_gas_limit`` >= :data:`MIN_TX_GAS`, and
+    the hashes are distinct (within a pool they are; disjoint hash views make them so across
+    pools), so :func:`merge_candidates` would return the merged list whole. The second value
+    is then True: the caller may remove each pool's residents at once
+    (:meth:`PoolBase.remove_all_included`) instead of by the block's hashes. Any other
+    ``merge`` (a test's) or case takes the general path and returns False.
+
+    Args:
+        first: The first pool (V1).
+        second: The second pool (V2).
+        gas_limit: The block gas limit.
+        merge: The block builder, normally :func:`merge_candidates`.
+
+    Returns:
+        ``(block, whole)``: the block's transactions in inclusion order, and True only if
+        they are every resident of both pools.
+    """
+    a, gas_a = first.best_whole(gas_limit)
+    b, gas_b = second.best_whole(gas_limit)
+    if (merge is merge_candidates and gas_a >= 0 and gas_b >= 0 and gas_a + gas_b <= gas_limit
+            and (not a or first.min_gas_limit >= MIN_TX_GAS)
+            and (not b or second.min_gas_limit >= MIN_TX_GAS)
+            and first.hashes.isdisjoint(second.hashes)):
+        return _merge_two(a, b), True
+    return merge([a, b], gas_limit), False
