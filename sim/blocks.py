@@ -15,7 +15,7 @@ defaults (client-anchors.md §1.6; the guide's era).
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from itertools import islice
 from operator import attrgetter, ge, neg
@@ -35,7 +35,8 @@ def _key(tx: Transaction) -> tuple[int, float, int]:
     return (-tx.gas_price, tx.arrival, tx.tx_hash)
 
 
-def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction]) -> list[Transaction]:
+def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction],
+               a_ordered: bool = False) -> list[Transaction]:
     """``list(heapq.merge(a, b, key=_key))``, element for element, without the heap.
 
     ``heapq.merge`` yields the head with the smaller ``(key, input index)``, so on equal keys
@@ -45,11 +46,16 @@ def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction]) -> list[Trans
     are equal (``-p < -q`` exactly when ``p > q`` for integers), so only equal prices
     build the full keys. When ``a`` is in pool order (gas price descending), the part of a
     run priced above the ``b`` element is found by bisection instead of a walk.
+
+    ``a_ordered`` says the caller knows ``a`` is in pool order (a pool's own listing), so
+    :func:`_merge_into_ordered` does the same without checking it.
     """
     if not b:
         return list(a)
     if not a:
         return list(b)
+    if a_ordered:
+        return _merge_into_ordered(a, b)
     out: list[Transaction] = []
     prices = list(map(_GAS_PRICE, a))
     ordered = all(map(ge, prices, islice(prices, 1, None)))
@@ -70,6 +76,44 @@ def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction]) -> list[Trans
                         ky = _key(y)
                     if ky < _key(a[j]):
                         break
+                j += 1
+            if j > i:
+                out.extend(a[i:j])
+                i = j
+        out.append(y)
+    if i < na:
+        out.extend(a[i:])
+    return out
+
+
+def _merge_into_ordered(a: Sequence[Transaction], b: Sequence[Transaction]
+                        ) -> list[Transaction]:
+    """:func:`_merge_two`'s loop for ``a`` in gas-price-descending order, without a price list.
+
+    The same cursor and the same first ``j`` (the first index at or after the cursor priced
+    at most the ``b`` element), found by bisecting ``a`` reversed (prices ascending) with the
+    price read as the key: ``a[i:]`` is ``a[::-1][:n - i]``, whose first ``k`` elements are
+    those priced at most the ``b`` element, so ``j = n - k``. From ``j`` on only equal prices
+    compare full keys, as in :func:`_merge_two`.
+    """
+    out: list[Transaction] = []
+    rev = a[::-1]
+    na = len(a)
+    i = 0
+    for y in b:
+        if i < na:
+            price = y.gas_price
+            j = na - bisect_right(rev, price, 0, na - i, key=_GAS_PRICE)
+            ky = None
+            while j < na:
+                x = a[j]
+                if x.gas_price < price:
+                    break  # _key(y) < _key(x): y goes first
+                # Priced at most y's and not below it: equal, so the full keys decide.
+                if ky is None:
+                    ky = _key(y)
+                if ky < _key(x):
+                    break
                 j += 1
             if j > i:
                 out.extend(a[i:j])
@@ -149,5 +193,5 @@ def pools_block(first: PoolBase, second: PoolBase, gas_limit: int,
             and (not a or first.min_gas_limit >= MIN_TX_GAS)
             and (not b or second.min_gas_limit >= MIN_TX_GAS)
             and first.hashes.isdisjoint(second.hashes)):
-        return _merge_two(a, b), True
+        return _merge_two(a, b, a_ordered=True), True
     return merge([a, b], gas_limit), False

@@ -7,6 +7,7 @@ branches: shared transactions, floors below ``MIN_TX_GAS``, blocks that do not f
 pools, stale age-heap entries. Then the same through whole model runs.
 """
 
+import heapq
 from collections.abc import Sequence
 
 import pytest
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 import sim.node
 from pool import GWEI, PoolV1Config, PoolV2Config, Transaction, TxPoolV1, TxPoolV2
-from sim.blocks import merge_candidates, pools_block
+from sim.blocks import _key, _merge_two, merge_candidates, pools_block
 from sim.runner import Model
 from sim.scenario import load_scenario
 from tests.model_compare import assert_same_results
@@ -115,6 +116,25 @@ def test_pools_block_and_removal_equal_the_general_path(
         for a, b in zip(bulk, general, strict=True):
             assert pool_state(a) == pool_state(b)
             a.ledger.check(len(a))
+
+
+@pytest.mark.property
+@given(st.lists(st.tuples(st.integers(1, 5), st.integers(0, 2)), max_size=40),
+       st.lists(st.tuples(st.integers(0, 6), st.integers(0, 2)), max_size=15), st.integers(0, 3))
+def test_merge_into_a_pool_ordered_list_equals_heapq_merge(
+        a_specs: list[tuple[int, int]], b_specs: list[tuple[int, int]], shared: int) -> None:
+    # Equal prices and equal arrivals, so whole keys (and the hash) decide ties; prices in
+    # b above, between and below a's.
+    def txs(specs: list[tuple[int, int]], first: int) -> list[Transaction]:
+        return sorted((Transaction.create(sender=1, nonce=first + i, gas_price=p * GWEI,
+                                          arrival=float(t))
+                       for i, (p, t) in enumerate(specs)), key=lambda t: -t.gas_price)
+
+    a = txs(a_specs, 0)
+    b = sorted([*txs(b_specs, 1_000), *a[:shared]], key=lambda t: -t.gas_price)
+    want = list(heapq.merge(a, b, key=_key))
+    assert _merge_two(a, b, a_ordered=True) == want
+    assert _merge_two(a, b) == want
 
 
 def test_pools_block_takes_the_bulk_path_only_when_it_may() -> None:
