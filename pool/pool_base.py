@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator, KeysView
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from pool.ledger import Ledger, TxState
 from pool.protocol import PoolStats
@@ -25,6 +25,7 @@ from pool.transaction import Transaction
 
 _COMPACT_SLACK = 1024
 _GAS_LIMIT = attrgetter("gas_limit")
+_KEY_OF = itemgetter(1)
 
 
 class PoolBase:
@@ -258,9 +259,8 @@ class PoolBase:
             removed.append(h)
         self._mem = mem
         if by_key:
-            queue_remove = self._queue.remove
-            for tx, key in gone:
-                queue_remove(key, tx.gas_price)
+            # In bulk: a block's keys are mostly the head of the queue (SegmentedQueue.remove_many).
+            self._queue.remove_many(map(_KEY_OF, gone))
         else:
             # The queue holds exactly the resident keys, so a block that takes every
             # resident (the common case below block capacity) empties it: no key-by-key

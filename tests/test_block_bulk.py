@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import sim.node
 from pool import GWEI, PoolV1Config, PoolV2Config, Transaction, TxPoolV1, TxPoolV2
+from pool.segmented_queue import SegmentedQueue, priority_key
 from sim.blocks import _key, _merge_two, merge_candidates, pools_block
 from sim.runner import Model
 from sim.scenario import load_scenario
@@ -188,6 +189,48 @@ def test_remove_all_included_of_an_empty_pool_is_the_general_path() -> None:
     assert bulk.remove_all_included(36.0) == general.remove_included([5, 6], 36.0) == 0
     assert pool_state(bulk) == pool_state(general)
     assert bulk._age_heap == []
+
+
+@pytest.mark.property
+@given(st.sampled_from([0, 1, 40, 300, 4_200, 5_000]), st.integers(1, 97),
+       st.sampled_from([(), (20,), (5, 30, 45)]), st.sampled_from([0.0, 0.05, 0.5, 0.9, 1.0]),
+       st.lists(st.integers(0, 10**6), max_size=20))
+def test_queue_remove_many_equals_remove_one_by_one(
+        n: int, stride: int, bounds: tuple[int, ...], share: float, picks: list[int]) -> None:
+    # Bands as plain lists and as SortedLists (more than _GROW keys, shrinking below
+    # _SHRINK or not); the removed keys a head of the order plus a few others, as a block's.
+    one, bulk = SegmentedQueue(list(bounds)), SegmentedQueue(list(bounds))
+    keys = [(priority_key(p, seq), p) for seq, p in
+            enumerate(1 + (i * stride) % 60 for i in range(n))]
+    for q in (one, bulk):
+        for k, p in keys:
+            q.add(k, p)
+    order = sorted(keys)
+    head = int(share * n)
+    chosen = dict.fromkeys([*order[:head], *(order[i % n] for i in picks if n)])
+    for k, p in chosen:
+        one.remove(k, p)
+    bulk.remove_many(k for k, _ in reversed(chosen))
+    assert list(bulk) == list(one)
+    assert [type(s) for s in bulk._segments] == [type(s) for s in one._segments]
+    assert bulk.segment_sizes() == one.segment_sizes()
+
+
+def test_queue_remove_many_refuses_an_absent_key() -> None:
+    q = SegmentedQueue([10])
+    for seq, p in enumerate([5, 15, 15, 30]):
+        q.add(priority_key(p, seq), p)
+    with pytest.raises(ValueError, match="not in queue"):
+        q.remove_many([priority_key(15, 1), priority_key(15, 9)])
+    with pytest.raises(ValueError, match="not in queue"):
+        q.remove_many([priority_key(30, 7)])
+    # An absent key below the band's second key, the rest of the head present: the head
+    # must not be taken for the run's (it would remove the first key, absent from the run).
+    q = SegmentedQueue()
+    for seq, p in enumerate([30, 15, 15]):
+        q.add(priority_key(p, seq), p)
+    with pytest.raises(ValueError, match="not in queue"):
+        q.remove_many([priority_key(20, 5), priority_key(15, 1), priority_key(15, 2)])
 
 
 def test_v2_index_reset_equals_removal_one_by_one() -> None:
