@@ -90,11 +90,11 @@ def _merge_into_ordered(a: Sequence[Transaction], b: Sequence[Transaction]
                         ) -> list[Transaction]:
     """:func:`_merge_two`'s loop for ``a`` in gas-price-descending order, without a price list.
 
-    The same cursor and the same first ``j`` (the first index at or after the cursor priced
-    at most the ``b`` element), found by bisecting ``a`` reversed (prices ascending) with the
-    price read as the key: ``a[i:]`` is ``a[::-1][:n - i]``, whose first ``k`` elements are
-    those priced at most the ``b`` element, so ``j = n - k``. From ``j`` on only equal prices
-    compare full keys, as in :func:`_merge_two`.
+    The same cursor and the same first ``j`` (the first index at or after the cursor ``i``
+    priced at most the ``b`` element), found by bisecting ``rev = a[::-1]`` (prices
+    ascending) with the price read as the key: ``a[i:]`` reversed is ``rev[:n - i]``, whose
+    first ``k`` elements are those priced at most the ``b`` element, so ``j = n - k``. From
+    ``j`` on only equal prices compare full keys, as in :func:`_merge_two`.
     """
     out: list[Transaction] = []
     rev = a[::-1]

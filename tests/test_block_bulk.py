@@ -4,7 +4,9 @@
 resident of both pools fits) against ``merge_candidates`` of both pools' ``best`` +
 ``remove_included`` of the block's hashes (the general path), on pool pairs that reach both
 branches: shared transactions, floors below ``MIN_TX_GAS``, blocks that do not fit, empty
-pools, stale age-heap entries. Then the same through whole model runs.
+pools, stale age-heap entries. Then the same through whole model runs. Also: the merge into
+a pool-ordered list against ``heapq.merge``, ``SegmentedQueue.remove_many`` against
+``remove`` key by key, and ``TxPoolV2._index_remove_all`` against removal one by one.
 """
 
 import heapq
