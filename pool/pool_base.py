@@ -15,8 +15,8 @@ as V1 stamps ``timestamp: System.system_time(:second)`` when it decodes
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator
-from operator import attrgetter
+from collections.abc import Callable, Iterable, Iterator, KeysView
+from operator import attrgetter, itemgetter
 
 from pool.ledger import Ledger, TxState
 from pool.protocol import PoolStats
@@ -25,6 +25,7 @@ from pool.transaction import Transaction
 
 _COMPACT_SLACK = 1024
 _GAS_LIMIT = attrgetter("gas_limit")
+_KEY_OF = itemgetter(1)
 
 
 class PoolBase:
@@ -151,7 +152,22 @@ class PoolBase:
         Returns:
             The chosen transactions in priority order.
         """
+        return self.best_whole(gas_limit)[0]
+
+    def best_whole(self, gas_limit: int) -> tuple[list[Transaction], int]:
+        """:meth:`best`, and whether it is the whole pool.
+
+        Args:
+            gas_limit: Block gas limit.
+
+        Returns:
+            ``(best(gas_limit), total)``: ``total`` is the chosen transactions' gas when
+            they are every resident (0 for an empty pool), else -1. A total >= 0 also
+            means every resident's gas limit is at least :attr:`min_gas_limit`.
+        """
         by_key = self._by_key
+        if not by_key:
+            return [], 0
         floor = self._min_gas_limit
         txs: Iterator[Transaction] = map(by_key.__getitem__, self._queue)
         if floor > 0 and len(by_key) * floor <= gas_limit:
@@ -162,8 +178,9 @@ class PoolBase:
             # resident needs at least floor gas, so it skips this check.)
             listed = list(txs)
             gas = list(map(_GAS_LIMIT, listed))
-            if not gas or (sum(gas) <= gas_limit and min(gas) >= floor):
-                return listed
+            total = sum(gas)  # integers: exact in any order
+            if total <= gas_limit and min(gas) >= floor:
+                return listed, total
             txs = iter(listed)
         out: list[Transaction] = []
         room = gas_limit
@@ -174,7 +191,19 @@ class PoolBase:
             if gas_i <= room:
                 out.append(tx)
                 room -= gas_i
-        return out
+        # The walk may still have taken every resident; -1 only says "not known whole", so
+        # a caller falls back to its general path (never a different result).
+        return out, -1
+
+    @property
+    def min_gas_limit(self) -> int:
+        """The smallest gas limit any admitted transaction has (the pool's lower bound)."""
+        return self._min_gas_limit
+
+    @property
+    def hashes(self) -> KeysView[int]:
+        """The resident transactions' hashes (a live view: no changes while iterating)."""
+        return self._by_hash.keys()
 
     def take_for_block(self, gas_limit: int, now: float) -> list[Transaction]:
         """:meth:`best`, then remove the chosen transactions as included.
@@ -230,9 +259,8 @@ class PoolBase:
             removed.append(h)
         self._mem = mem
         if by_key:
-            queue_remove = self._queue.remove
-            for tx, key in gone:
-                queue_remove(key, tx.gas_price)
+            # In bulk: a block's keys are mostly the head of the queue (SegmentedQueue.remove_many).
+            self._queue.remove_many(map(_KEY_OF, gone))
         else:
             # The queue holds exactly the resident keys, so a block that takes every
             # resident (the common case below block capacity) empties it: no key-by-key
@@ -262,6 +290,27 @@ class PoolBase:
         self._queue.clear()
         self._age_heap = []
         self._mem = 0
+
+    def remove_all_included(self, now: float) -> int:
+        """Remove every resident as included, without the block's hashes.
+
+        Equal to :meth:`remove_included` of a block that holds every resident's hash (and
+        maybe hashes not resident here): that call's check finds every resident among the
+        block's hashes and takes :meth:`_remove_all`; an empty pool takes its general path,
+        which removes nothing and whose state changes do not depend on the hashes (none is
+        resident).
+
+        Args:
+            now: Simulated time in seconds (kept for interface symmetry).
+
+        Returns:
+            How many were resident and removed.
+        """
+        resident = len(self._by_key)
+        if not resident:
+            return self.remove_included([], now)
+        self._remove_all(TxState.INCLUDED)
+        return resident
 
     def _index_remove_all(self) -> None:
         """Hook: the side indexes learn that every resident leaves (called before they do).

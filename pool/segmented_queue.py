@@ -16,7 +16,7 @@ subpools in spirit (``reference/client-anchors.md`` §1.2, §1.4).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, pairwise
 
 from sortedcontainers import SortedList
@@ -109,6 +109,71 @@ class SegmentedQueue:
             del segment[i]
         else:
             segment.remove(key)
+            if len(segment) < _SHRINK:
+                self._segments[band] = list(segment)
+
+    def remove_many(self, keys: Iterable[int]) -> None:
+        """:meth:`remove` of each key, in bulk (the same end state, order of keys free).
+
+        Each key must be present and built by :func:`priority_key`, whose packing gives the
+        band without the price: keys ascending are prices descending, and a price is at
+        least ``b`` exactly when its key is below ``(1 - b) << SEQ_BITS``, so the sorted keys
+        split into one run per band at those cut points.
+
+        Args:
+            keys: Distinct keys present in the queue.
+
+        Raises:
+            ValueError: If a key is absent.
+        """
+        run = sorted(keys)
+        if not run:
+            return
+        start = 0
+        band = len(self._bounds)
+        # Runs from the most expensive band down (band k holds prices from bounds[k - 1] up):
+        # the keys below a bound's cut are priced at least that bound.
+        for bound in reversed(self._bounds):
+            stop = bisect_left(run, (1 - bound) << SEQ_BITS, start)
+            if start < stop:
+                self._remove_run(band, run[start:stop])
+            start = stop
+            band -= 1
+        if start < len(run):
+            self._remove_run(0, run[start:])
+
+    def _remove_run(self, band: int, run: list[int]) -> None:
+        """Remove ``run`` (ascending keys, all in this band) from band ``band``.
+
+        A block takes the best-paying keys, so most of a run is usually the band's own head:
+        that head goes in one slice deletion, the rest key by key as :meth:`remove` does. The
+        band ends in the form :meth:`remove` leaves it in (a plain list stays one; a
+        ``SortedList`` becomes a plain list below ``_SHRINK``).
+        """
+        segment = self._segments[band]
+        # run[:p] == segment[:p] holds for p up to some length and fails beyond it (the run
+        # is a subset of the ascending band), so bisect on it.
+        lo, hi = 0, min(len(run), len(segment))
+        while lo < hi:
+            mid = (lo + hi + 1) >> 1
+            if run[mid - 1] == segment[mid - 1]:
+                lo = mid
+            else:
+                hi = mid - 1
+        head = lo
+        if head and segment[:head] != run[:head]:
+            head = 0  # an absent key broke the subset premise: key by key (which raises)
+        if head:
+            del segment[:head]
+        if isinstance(segment, list):
+            for key in run[head:]:
+                i = bisect_left(segment, key)
+                if i == len(segment) or segment[i] != key:
+                    raise ValueError(f"{key} not in queue")
+                del segment[i]
+        else:
+            for key in run[head:]:
+                segment.remove(key)
             if len(segment) < _SHRINK:
                 self._segments[band] = list(segment)
 

@@ -354,6 +354,13 @@ class TxPoolV2(PoolBase):
             else:
                 del senders[sender]
 
+    def _index_remove_all(self) -> None:
+        # Every resident leaves: each holds exactly one slot entry (admit indexes it, a
+        # replacement removes the old one's first) and counts once for its sender, and a
+        # count reaching 0 is deleted, so removing them one by one leaves both maps empty.
+        self._by_slot.clear()
+        self._senders.clear()
+
     def sender_count(self, sender: int) -> int:
         """Pending transactions of ``sender``.
 

@@ -15,12 +15,13 @@ defaults (client-anchors.md §1.6; the guide's era).
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from itertools import islice
 from operator import attrgetter, ge, neg
 
 from pool import Transaction
+from pool.pool_base import PoolBase
 
 MIN_TX_GAS = 21_000
 """The smallest gas a transaction can use; below this much room a block is full."""
@@ -34,7 +35,8 @@ def _key(tx: Transaction) -> tuple[int, float, int]:
     return (-tx.gas_price, tx.arrival, tx.tx_hash)
 
 
-def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction]) -> list[Transaction]:
+def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction],
+               a_ordered: bool = False) -> list[Transaction]:
     """``list(heapq.merge(a, b, key=_key))``, element for element, without the heap.
 
     ``heapq.merge`` yields the head with the smaller ``(key, input index)``, so on equal keys
@@ -44,9 +46,16 @@ def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction]) -> list[Trans
     are equal (``-p < -q`` exactly when ``p > q`` for integers), so only equal prices
     build the full keys. When ``a`` is in pool order (gas price descending), the part of a
     run priced above the ``b`` element is found by bisection instead of a walk.
+
+    ``a_ordered`` says the caller knows ``a`` is in pool order (a pool's own listing), so
+    :func:`_merge_into_ordered` does the same without checking it.
     """
     if not b:
         return list(a)
+    if not a:
+        return list(b)
+    if a_ordered:
+        return _merge_into_ordered(a, b)
     out: list[Transaction] = []
     prices = list(map(_GAS_PRICE, a))
     ordered = all(map(ge, prices, islice(prices, 1, None)))
@@ -67,6 +76,44 @@ def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction]) -> list[Trans
                         ky = _key(y)
                     if ky < _key(a[j]):
                         break
+                j += 1
+            if j > i:
+                out.extend(a[i:j])
+                i = j
+        out.append(y)
+    if i < na:
+        out.extend(a[i:])
+    return out
+
+
+def _merge_into_ordered(a: Sequence[Transaction], b: Sequence[Transaction]
+                        ) -> list[Transaction]:
+    """:func:`_merge_two`'s loop for ``a`` in gas-price-descending order, without a price list.
+
+    The same cursor and the same first ``j`` (the first index at or after the cursor ``i``
+    priced at most the ``b`` element), found by bisecting ``rev = a[::-1]`` (prices
+    ascending) with the price read as the key: ``a[i:]`` reversed is ``rev[:n - i]``, whose
+    first ``k`` elements are those priced at most the ``b`` element, so ``j = n - k``. From
+    ``j`` on only equal prices compare full keys, as in :func:`_merge_two`.
+    """
+    out: list[Transaction] = []
+    rev = a[::-1]
+    na = len(a)
+    i = 0
+    for y in b:
+        if i < na:
+            price = y.gas_price
+            j = na - bisect_right(rev, price, 0, na - i, key=_GAS_PRICE)
+            ky = None
+            while j < na:
+                x = a[j]
+                if x.gas_price < price:
+                    break  # _key(y) < _key(x): y goes first
+                # Priced at most y's and not below it: equal, so the full keys decide.
+                if ky is None:
+                    ky = _key(y)
+                if ky < _key(x):
+                    break
                 j += 1
             if j > i:
                 out.extend(a[i:j])
@@ -111,3 +158,40 @@ def merge_candidates(
         used += tx.gas_limit
         block.append(tx)
     return block
+
+
+def pools_block(first: PoolBase, second: PoolBase, gas_limit: int,
+                merge: Callable[[Sequence[Sequence[Transaction]], int], list[Transaction]],
+                ) -> tuple[list[Transaction], bool]:
+    """A block from two pools, and whether it holds every resident of both.
+
+    The block is ``merge([first.best(gas_limit), second.best(gas_limit)], gas_limit)``.
+
+    When both pools fit whole (the common case below block capacity: a 12-s slot's arrivals
+    usually fit 30M gas) and ``merge`` is :func:`merge_candidates`, the block is known without
+    that function's checks: the merged list's gas is the two pools' totals added (integers),
+    each resident's gas is at least its pool's ``min_gas_limit`` >= :data:`MIN_TX_GAS`, and
+    the hashes are distinct (within a pool they are; disjoint hash views make them so across
+    pools), so :func:`merge_candidates` would return the merged list whole. The second value
+    is then True: the caller may remove each pool's residents at once
+    (:meth:`PoolBase.remove_all_included`) instead of by the block's hashes. Any other
+    ``merge`` (a test's) or case takes the general path and returns False.
+
+    Args:
+        first: The first pool (V1).
+        second: The second pool (V2).
+        gas_limit: The block gas limit.
+        merge: The block builder, normally :func:`merge_candidates`.
+
+    Returns:
+        ``(block, whole)``: the block's transactions in inclusion order, and True only if
+        they are every resident of both pools.
+    """
+    a, gas_a = first.best_whole(gas_limit)
+    b, gas_b = second.best_whole(gas_limit)
+    if (merge is merge_candidates and gas_a >= 0 and gas_b >= 0 and gas_a + gas_b <= gas_limit
+            and (not a or first.min_gas_limit >= MIN_TX_GAS)
+            and (not b or second.min_gas_limit >= MIN_TX_GAS)
+            and first.hashes.isdisjoint(second.hashes)):
+        return _merge_two(a, b, a_ordered=True), True
+    return merge([a, b], gas_limit), False

@@ -63,6 +63,7 @@ from pool.cost_model import CostModel
 from pool.tx_pool_v1 import TxPoolV1
 from pool.tx_pool_v2 import TxPoolV2
 from pool.validation import LEGACY_RLP_FIELDS
+from sim.blocks import pools_block
 from sim.control import (
     CallOutcome,
     CircuitBreaker,
@@ -1104,11 +1105,14 @@ class Node:
         """Take a block from both pools at ``now`` (a message to each pool's mailbox)."""
         self.settle(now)
         v1, v2 = self.pool_v1, self.pool_v2
-        block = merge([v1.pool.best(gas_limit), v2.pool.best(gas_limit)], gas_limit)
-        hashes = [tx.tx_hash for tx in block]
+        block, whole = pools_block(v1.pool, v2.pool, gas_limit, merge)
+        # A block of every resident of both pools (the common case) removes each pool whole,
+        # which is what remove_included of its hashes does then (PoolBase.remove_all_included).
+        hashes = [] if whole else [tx.tx_hash for tx in block]
         for inst in (v1, v2):
             resident = len(inst.pool)
-            taken = inst.pool.remove_included(hashes, now)
+            taken = (inst.pool.remove_all_included(now) if whole
+                     else inst.pool.remove_included(hashes, now))
             inst.included += taken
             inst.mailbox.serve(now, inst.cost.take(taken, resident))
         return block
