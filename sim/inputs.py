@@ -31,6 +31,12 @@ REQUEST_MODULES = {KIND_SYNC: "sync_service", KIND_FILTER: "filter_manager",
                    KIND_SUBSCRIPTION: "subscription_manager"}
 """Input kind to the module that serves it."""
 
+BATCH_KINDS = (KIND_FILTER, KIND_SUBSCRIPTION)
+"""Request kinds a stretch offers to a batch handler, in this order. Not inbound sync
+requests: each passes the per-peer limiter, whose verdicts and refusal log follow their order
+among the other inputs, so they are handled one by one (``Node.submit_requests`` refuses
+them); offering them only cost a mask, a list and a refusal per stretch."""
+
 BatchHandler = Callable[[int, list[float]], bool]
 """``on_requests(kind, times) -> taken``: may serve all of a stretch's requests of one kind."""
 
@@ -147,8 +153,9 @@ class InputFeeder:
             until: Time bound, seconds.
             on_tx: Called as ``on_tx(tx, relay_peer)``.
             on_request: Called as ``on_request(kind, caller, time)``.
-            on_requests: If given, first offered each request kind's inputs of every stretch
-                fed at once (their times, in order); when it returns True it has handled
+            on_requests: If given, first offered the inputs of each kind in
+                :data:`BATCH_KINDS` of every stretch fed at once (their times, in order;
+                kinds without inputs are not offered); when it returns True it has handled
                 them and they are not fed one by one. The handler must only take a batch
                 whose handling does not depend on the other inputs of the stretch.
             on_stretch: If given, called once per stretch with the inputs left (kinds, args,
@@ -174,7 +181,7 @@ class InputFeeder:
             seg_kinds, seg_args, seg_times = kinds[pos:stop], args[pos:stop], times[pos:stop]
             if on_requests is not None:
                 keep: npt.NDArray[np.bool_] | None = None
-                for kind in REQUEST_MODULES:
+                for kind in BATCH_KINDS:
                     mask = seg_kinds == kind
                     if mask.any() and on_requests(kind, seg_times[mask].tolist()):
                         keep = ~mask if keep is None else keep & ~mask
