@@ -31,6 +31,12 @@ REQUEST_MODULES = {KIND_SYNC: "sync_service", KIND_FILTER: "filter_manager",
                    KIND_SUBSCRIPTION: "subscription_manager"}
 """Input kind to the module that serves it."""
 
+BATCH_KINDS = (KIND_FILTER, KIND_SUBSCRIPTION)
+"""Request kinds a stretch offers to a batch handler, in this order. Not inbound sync
+requests: each passes the per-peer limiter, whose verdicts and refusal log follow their order
+among the other inputs, so they are handled one by one (``Node.submit_requests`` refuses
+them); offering them only cost a mask, a list and a refusal per stretch."""
+
 BatchHandler = Callable[[int, list[float]], bool]
 """``on_requests(kind, times) -> taken``: may serve all of a stretch's requests of one kind."""
 
@@ -77,6 +83,52 @@ class Chunk:
     relays: npt.NDArray[np.int64]
 
 
+def _counts_before(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """``out[i]``: how many of ``mask[:i]`` are True (``i`` from 0 to ``mask.size``)."""
+    out = np.zeros(mask.size + 1, dtype=np.int64)
+    np.cumsum(mask, out=out[1:])
+    return out
+
+
+@dataclass(slots=True)
+class _Split:
+    """A chunk's inputs by what a batch handler may take, built once per chunk.
+
+    A stretch is a range ``[pos, stop)`` of the chunk's inputs; its inputs of one part are a
+    range of that part too, found from the part's counts (``before[pos]`` to
+    ``before[stop]``), so a stretch costs slices instead of masks over the chunk.
+
+    Attributes:
+        kinds: Kinds of the inputs of no batch kind (transactions, inbound sync requests).
+        args: Their args.
+        times: Their times.
+        before: ``before[i]``: how many of them are among the chunk's first ``i`` inputs.
+        batch_times: Per kind of :data:`BATCH_KINDS`, its inputs' times.
+        batch_before: Per kind of :data:`BATCH_KINDS`, counts as ``before``.
+    """
+
+    kinds: list[int]
+    args: list[int]
+    times: list[float]
+    before: npt.NDArray[np.int64]
+    batch_times: list[list[float]]
+    batch_before: list[npt.NDArray[np.int64]]
+
+    @classmethod
+    def of(cls, chunk: Chunk) -> _Split:
+        """Split ``chunk``'s inputs (each part keeps the chunk's order)."""
+        rest = np.ones(chunk.kinds.size, dtype=np.bool_)
+        batch_times: list[list[float]] = []
+        batch_before: list[npt.NDArray[np.int64]] = []
+        for kind in BATCH_KINDS:
+            mask = chunk.kinds == kind
+            rest &= ~mask
+            batch_times.append(chunk.times[mask].tolist())
+            batch_before.append(_counts_before(mask))
+        return cls(chunk.kinds[rest].tolist(), chunk.args[rest].tolist(),
+                   chunk.times[rest].tolist(), _counts_before(rest), batch_times, batch_before)
+
+
 class InputFeeder:
     """Draws inputs chunk by chunk and feeds them to handlers in time order.
 
@@ -105,6 +157,8 @@ class InputFeeder:
         self._chunk: Chunk | None = None
         # The chunk's relays as Python ints, converted once per chunk (not once per stretch).
         self._relays: list[int] = []
+        # The chunk's inputs split for the batch handler (built at its first use per chunk).
+        self._split: _Split | None = None
         self._pos = 0
         self.fed = 0
 
@@ -147,8 +201,9 @@ class InputFeeder:
             until: Time bound, seconds.
             on_tx: Called as ``on_tx(tx, relay_peer)``.
             on_request: Called as ``on_request(kind, caller, time)``.
-            on_requests: If given, first offered each request kind's inputs of every stretch
-                fed at once (their times, in order); when it returns True it has handled
+            on_requests: If given, first offered the inputs of each kind in
+                :data:`BATCH_KINDS` of every stretch fed at once (their times, in order;
+                kinds without inputs are not offered); when it returns True it has handled
                 them and they are not fed one by one. The handler must only take a batch
                 whose handling does not depend on the other inputs of the stretch.
             on_stretch: If given, called once per stretch with the inputs left (kinds, args,
@@ -165,25 +220,49 @@ class InputFeeder:
                     return
                 self._chunk, self._pos = chunk, 0
                 self._relays = chunk.relays.tolist()
+                self._split = None
                 continue
             times, kinds, args, txs = chunk.times, chunk.kinds, chunk.args, chunk.txs
             stop = int(np.searchsorted(times, until, side="left"))
             pos = self._pos
             if stop <= pos:
                 return
-            seg_kinds, seg_args, seg_times = kinds[pos:stop], args[pos:stop], times[pos:stop]
+            taken: list[int] = []
+            declined = False
+            split: _Split | None = None
             if on_requests is not None:
-                keep: npt.NDArray[np.bool_] | None = None
-                for kind in REQUEST_MODULES:
-                    mask = seg_kinds == kind
-                    if mask.any() and on_requests(kind, seg_times[mask].tolist()):
-                        keep = ~mask if keep is None else keep & ~mask
-                if keep is not None:
+                split = self._split
+                if split is None:
+                    split = self._split = _Split.of(chunk)
+                # Each batch kind's inputs of the stretch, in kind order: a slice of its part.
+                for kind, kind_times, kind_before in zip(
+                        BATCH_KINDS, split.batch_times, split.batch_before, strict=True):
+                    first, last = int(kind_before[pos]), int(kind_before[stop])
+                    if last > first:
+                        if on_requests(kind, kind_times[first:last]):
+                            taken.append(kind)
+                        else:
+                            declined = True
+            if split is not None and not declined:
+                # Every batch kind with inputs taken: the stretch's other inputs are a slice
+                # of the chunk's part of no batch kind (the same values, in the same order,
+                # as masking the stretch).
+                first, last = int(split.before[pos]), int(split.before[stop])
+                kinds_l = split.kinds[first:last]
+                args_l = split.args[first:last]
+                times_l = split.times[first:last]
+            else:
+                seg_kinds, seg_args = kinds[pos:stop], args[pos:stop]
+                seg_times = times[pos:stop]
+                if taken:
+                    keep = seg_kinds != taken[0]
+                    for kind in taken[1:]:
+                        keep &= seg_kinds != kind
                     seg_kinds, seg_args = seg_kinds[keep], seg_args[keep]
                     seg_times = seg_times[keep]
-            kinds_l = seg_kinds.tolist()
-            args_l = seg_args.tolist()
-            times_l = seg_times.tolist()
+                kinds_l = seg_kinds.tolist()
+                args_l = seg_args.tolist()
+                times_l = seg_times.tolist()
             relays_l = self._relays
             if on_stretch is not None:
                 on_stretch(kinds_l, args_l, times_l, txs, relays_l)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from itertools import chain, islice
+from operator import length_hint
 
 import numpy as np
 
@@ -38,7 +39,8 @@ class ServiceDraws:
             :meth:`GenericService.call` would give.
     """
 
-    __slots__ = ("_chunk", "_rng", "_stream", "next", "service")
+    __slots__ = ("_chunk", "_latencies", "_latencies_left", "_oks", "_oks_left", "_rng",
+                 "_stream", "next", "service")
 
     def __init__(self, service: GenericService, rng: np.random.Generator,
                  chunk: int = 1024) -> None:
@@ -47,6 +49,12 @@ class ServiceDraws:
         self.service = service
         self._rng = rng
         self._chunk = chunk
+        # The current chunk's two columns and the iterators over them that its zip reads
+        # (see _refill and take); empty until the first refill.
+        self._oks: list[bool] = []
+        self._latencies: list[float] = []
+        self._oks_left: Iterator[bool] = iter(self._oks)
+        self._latencies_left: Iterator[float] = iter(self._latencies)
         # iter(callable, sentinel) calls _refill each time chain needs a chunk; a list
         # iterator never equals the None sentinel, so the stream never ends.
         self._stream: Iterator[tuple[bool, float]] = chain.from_iterable(
@@ -59,8 +67,13 @@ class ServiceDraws:
         # cost = next()``) hands the pair back to zip, which refills it in place for the next
         # call, so a chunk allocates no pairs (and feeds the garbage collector no young
         # objects). Like a list iterator, it is exhausted only when asked for one value
-        # past its end, so chain asks for the next chunk at the same moment.
-        return zip((kinds == 0).tolist(), latencies.tolist(), strict=True)
+        # past its end, so chain asks for the next chunk at the same moment. It reads the
+        # columns through iterators kept here: take slices the columns at their position.
+        self._oks = oks = (kinds == 0).tolist()
+        self._latencies = latencies_l = latencies.tolist()
+        self._oks_left = oks_left = iter(oks)
+        self._latencies_left = latencies_left = iter(latencies_l)
+        return zip(oks_left, latencies_left, strict=True)
 
     def take(self, n: int) -> tuple[list[bool], list[float]]:
         """The next ``n`` calls' outcomes: the same values as ``n`` calls of :attr:`next`.
@@ -71,7 +84,18 @@ class ServiceDraws:
         Returns:
             ``(oks, latencies)`` in call order.
         """
-        # islice stops after n values without asking the stream for one more (no early
-        # refill).
+        left = length_hint(self._oks_left)
+        if n <= left:
+            # Within the current chunk: its columns sliced at the zip's position. The zip
+            # reads both column iterators in step, so moving both on by n (the itertools
+            # "consume" recipe) moves the stream on by exactly the n values taken.
+            start = len(self._oks) - left
+            oks = self._oks[start:start + n]
+            latencies = self._latencies[start:start + n]
+            next(islice(self._oks_left, n, n), None)
+            next(islice(self._latencies_left, n, n), None)
+            return oks, latencies
+        # Across a chunk's end. islice stops after n values without asking the stream for
+        # one more (no early refill).
         calls = list(islice(self._stream, n))
         return [ok for ok, _ in calls], [latency for _, latency in calls]
