@@ -179,17 +179,20 @@ def pools_only(duration: float, seed: int = 1) -> int:
     return offered
 
 
-def bare_simpy(duration: float, rate: float = RATE, seed: int = 1) -> int:
+def bare_simpy(duration: float, rate: float = RATE, seed: int = 1,
+               draw_each: bool = False) -> int:
     """The baseline: one SimPy process that schedules one timeout per Poisson arrival.
 
     Gaps are drawn with numpy in chunks of 65,536 (cheaper per gap than
     ``random.Random.expovariate``, so the baseline is as fast as it can be, and the model draws
-    its arrivals the same way).
+    its arrivals the same way). ``draw_each`` gives the loop as one would write it first, one
+    ``Generator.exponential`` call per arrival (:func:`plain_simpy`).
 
     Args:
         duration: Simulated seconds.
         rate: Arrivals per second.
         seed: Seed of the gap stream.
+        draw_each: Draw every gap with its own call.
 
     Returns:
         Arrivals scheduled.
@@ -198,7 +201,7 @@ def bare_simpy(duration: float, rate: float = RATE, seed: int = 1) -> int:
     rng = np.random.default_rng(seed)
     count = [0]
 
-    def arrivals() -> simpy.events.ProcessGenerator:
+    def chunked() -> simpy.events.ProcessGenerator:
         timeout = env.timeout
         n = 0
         while True:
@@ -207,39 +210,24 @@ def bare_simpy(duration: float, rate: float = RATE, seed: int = 1) -> int:
                 n += 1
                 count[0] = n
 
-    env.process(arrivals())
+    def each() -> simpy.events.ProcessGenerator:
+        while True:
+            yield env.timeout(rng.exponential(1.0 / rate))
+            count[0] += 1
+
+    env.process(each() if draw_each else chunked())
     env.run(until=duration)
     return count[0]
 
 
 def plain_simpy(duration: float, rate: float = RATE, seed: int = 1) -> int:
-    """A second reference: the bare loop as one would write it first, one draw per arrival.
+    """A second reference: the bare loop with one draw per arrival (same gaps, same count).
 
-    The same process as :func:`bare_simpy` but drawing each gap with its own
-    ``Generator.exponential`` call. Issue 5 puts the bare loop at "about 3 s per simulated
-    day on these machines", which is this loop's cost, not :func:`bare_simpy`'s (which draws
-    in chunks and is the stricter baseline the headline ratio uses).
-
-    Args:
-        duration: Simulated seconds.
-        rate: Arrivals per second.
-        seed: Seed of the gap stream.
-
-    Returns:
-        Arrivals scheduled.
+    Issue 5 puts the bare loop at "about 3 s per simulated day on these machines", which is
+    this loop's cost, not :func:`bare_simpy`'s default (which draws in chunks and is the
+    stricter baseline the headline ratio uses).
     """
-    env = simpy.Environment()
-    rng = np.random.default_rng(seed)
-    count = [0]
-
-    def arrivals() -> simpy.events.ProcessGenerator:
-        while True:
-            yield env.timeout(rng.exponential(1.0 / rate))
-            count[0] += 1
-
-    env.process(arrivals())
-    env.run(until=duration)
-    return count[0]
+    return bare_simpy(duration, rate, seed, draw_each=True)
 
 
 def model_run(duration: float, rate_factor: float = 1.0, peers: int = 50,

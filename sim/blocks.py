@@ -15,10 +15,10 @@ defaults (client-anchors.md §1.6; the guide's era).
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from itertools import islice
-from operator import attrgetter, ge, neg
+from operator import attrgetter, ge
 
 from pool import Transaction
 from pool.pool_base import PoolBase
@@ -44,76 +44,41 @@ def _merge_two(a: Sequence[Transaction], b: Sequence[Transaction],
     a cursor into ``a`` per element of ``b`` (usually the short one): ``a``'s run before each
     ``b`` element is copied as a slice. The keys' first items decide unless the gas prices
     are equal (``-p < -q`` exactly when ``p > q`` for integers), so only equal prices
-    build the full keys. When ``a`` is in pool order (gas price descending), the part of a
-    run priced above the ``b`` element is found by bisection instead of a walk.
+    build the full keys.
 
-    ``a_ordered`` says the caller knows ``a`` is in pool order (a pool's own listing), so
-    :func:`_merge_into_ordered` does the same without checking it.
+    When ``a`` is in pool order (gas price descending), the part of a run priced above the
+    ``b`` element is skipped by bisection instead of a walk: the first index at or after the
+    cursor ``i`` priced at most the ``b`` element is found by bisecting ``rev = a[::-1]``
+    (prices ascending) with the price as the key (``a[i:]`` reversed is ``rev[:n - i]``,
+    whose first ``k`` elements are those priced at most the ``b`` element, so the index is
+    ``n - k``). ``a_ordered`` says the caller knows ``a`` is in pool order (a pool's own
+    listing), so the order is not checked.
     """
     if not b:
         return list(a)
     if not a:
         return list(b)
-    if a_ordered:
-        return _merge_into_ordered(a, b)
-    out: list[Transaction] = []
-    prices = list(map(_GAS_PRICE, a))
-    ordered = all(map(ge, prices, islice(prices, 1, None)))
     na = len(a)
+    rev: Sequence[Transaction] | None = None
+    if a_ordered or all(map(ge, map(_GAS_PRICE, a), map(_GAS_PRICE, islice(a, 1, None)))):
+        rev = a[::-1]
+    out: list[Transaction] = []
     i = 0
     for y in b:
         if i < na:
             price = y.gas_price
-            # First j >= i priced at most y's (prices[i:] descending: -prices ascending).
-            j = bisect_left(prices, -price, i, key=neg) if ordered else i
-            ky = None
-            while j < na:
-                x_price = prices[j]
-                if x_price < price:
-                    break  # _key(y) < _key(a[j]): y goes first
-                if x_price == price:
-                    if ky is None:
-                        ky = _key(y)
-                    if ky < _key(a[j]):
-                        break
-                j += 1
-            if j > i:
-                out.extend(a[i:j])
-                i = j
-        out.append(y)
-    if i < na:
-        out.extend(a[i:])
-    return out
-
-
-def _merge_into_ordered(a: Sequence[Transaction], b: Sequence[Transaction]
-                        ) -> list[Transaction]:
-    """:func:`_merge_two`'s loop for ``a`` in gas-price-descending order, without a price list.
-
-    The same cursor and the same first ``j`` (the first index at or after the cursor ``i``
-    priced at most the ``b`` element), found by bisecting ``rev = a[::-1]`` (prices
-    ascending) with the price read as the key: ``a[i:]`` reversed is ``rev[:n - i]``, whose
-    first ``k`` elements are those priced at most the ``b`` element, so ``j = n - k``. From
-    ``j`` on only equal prices compare full keys, as in :func:`_merge_two`.
-    """
-    out: list[Transaction] = []
-    rev = a[::-1]
-    na = len(a)
-    i = 0
-    for y in b:
-        if i < na:
-            price = y.gas_price
-            j = na - bisect_right(rev, price, 0, na - i, key=_GAS_PRICE)
+            j = i if rev is None else na - bisect_right(rev, price, 0, na - i, key=_GAS_PRICE)
             ky = None
             while j < na:
                 x = a[j]
-                if x.gas_price < price:
+                x_price = x.gas_price
+                if x_price < price:
                     break  # _key(y) < _key(x): y goes first
-                # Priced at most y's and not below it: equal, so the full keys decide.
-                if ky is None:
-                    ky = _key(y)
-                if ky < _key(x):
-                    break
+                if x_price == price:
+                    if ky is None:
+                        ky = _key(y)
+                    if ky < _key(x):
+                        break
                 j += 1
             if j > i:
                 out.extend(a[i:j])

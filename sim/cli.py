@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -214,22 +214,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from sim.plot import RunFolderError, plot_run
+    from sim.plot import plot_run
 
-    try:
-        written = plot_run(args.run_dir, args.out)
-    except RunFolderError as exc:
-        return _fail(str(exc))
-    print(f"wrote {written}")
-    return 0
+    return _write_from_run_dir(plot_run, args)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from sim.html_report import write_report
+
+    return _write_from_run_dir(write_report, args)
+
+
+def _write_from_run_dir(write: Callable[[Path, Path | None], Path],
+                        args: argparse.Namespace) -> int:
+    """Run ``plot`` or ``report``'s writer on ``RUN_DIR``; a folder it cannot use exits 2."""
     from sim.plot import RunFolderError
 
     try:
-        written = write_report(args.run_dir, args.out)
+        written = write(args.run_dir, args.out)
     except RunFolderError as exc:
         return _fail(str(exc))
     print(f"wrote {written}")
