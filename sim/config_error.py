@@ -162,7 +162,7 @@ def format_validation_error(
         The formatted error (not raised).
     """
     problems = error.errors(include_url=False)
-    first = problems[0]
+    first, alternatives = _pick(problems)
     loc = tuple(first["loc"])
     unknown_key = first["type"] in ("extra_forbidden", "unexpected_keyword_argument")
     walked = _walk(model, loc[:-1] if unknown_key else loc) if model is not None else None
@@ -174,7 +174,7 @@ def format_validation_error(
         owners, path = walked
         if unknown_key:
             path.append(loc[-1])
-    message = str(first["msg"])
+    message = "; or ".join([str(first["msg"]), *alternatives])
     shown_input: Any = first.get("input")
     if unknown_key:
         # ``unexpected_keyword_argument``: an unknown key inside a component dataclass.
@@ -197,6 +197,38 @@ def format_validation_error(
             if len(shown) > 60:
                 shown = shown[:57] + "..."
             message += f" (got {shown})"
-    if len(problems) > 1:
-        message += f" [and {len(problems) - 1} more problem(s)]"
+    others = len(problems) - 1 - len(alternatives)
+    if others > 0:
+        message += f" [and {others} more problem(s)]"
     return ConfigError(source, ".".join(str(p) for p in path), message)
+
+
+def _union_label(part: int | str) -> bool:
+    return isinstance(part, str) and ("[" in part or part in _TYPE_LABELS)
+
+
+def _pick(problems: list[Any]) -> tuple[Any, list[str]]:
+    """The problem to report first, and the other ways the same value could have been right.
+
+    When a value fits none of a union's members (``schedule: guide`` or a list of steps),
+    pydantic reports one problem per member, the first member's first. The member the
+    input got furthest into is the one the user meant (a list of steps with a bad key is
+    about that key, not about ``'guide'``): its deepest problem is reported. When every
+    member failed at the top (a number where ``'guide'`` or a list belongs), the members'
+    messages are all the allowed forms: they are returned to be named after the first.
+    """
+    first = problems[0]
+    loc = tuple(first["loc"])
+    at = next((i for i, part in enumerate(loc) if _union_label(part)), None)
+    if at is None:
+        return first, []
+    members = [p for p in problems if tuple(p["loc"])[:at] == loc[:at]
+               and len(p["loc"]) > at and _union_label(p["loc"][at])]
+    deepest = max(members, key=lambda p: len(p["loc"]))  # the first of equals
+    if len(deepest["loc"]) > at + 1:
+        return deepest, []
+    alternatives: list[str] = []
+    for p in members:
+        if p is not first and str(p["msg"]) not in alternatives and p["msg"] != first["msg"]:
+            alternatives.append(str(p["msg"]))
+    return first, alternatives

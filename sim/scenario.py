@@ -606,6 +606,11 @@ def env_config_error(source: str, exc: EnvError, prefix: str = "") -> ConfigErro
         The error, with the field not repeated at the start of the problem.
     """
     problem = str(exc).removeprefix(f"{exc.variable}: ")
+    if problem.startswith(f"{exc.variable}="):
+        # "NAME='x': allowed ..." under the field NAME: the value, without the name again.
+        problem = "value " + problem.removeprefix(f"{exc.variable}=")
+    elif problem.startswith(f"{exc.variable} "):
+        problem = problem.removeprefix(f"{exc.variable} ")  # "NAME must be ..." -> "must be"
     return ConfigError(source, f"{prefix}{exc.variable}", problem)
 
 

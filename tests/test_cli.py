@@ -87,6 +87,15 @@ def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
 BAD_SCENARIOS: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
     "malformed_yaml": ("name: x\nduration: [1, 2\n", ("line 3", "expected ',' or ']'")),
     "not_a_mapping": ("- 1\n- 2\n", ("expected a mapping at the top level",)),
+    # A value that fits no member of a union names every allowed form...
+    "schedule_neither_guide_nor_steps": (
+        "rollout:\n  schedule: 5\n",
+        ("rollout.schedule: Input should be 'guide'; or Input should be a valid tuple",
+         "(got 5)")),
+    # ...and one that went some way into a member is about that member.
+    "schedule_step_with_a_bad_key": (
+        "rollout:\n  schedule: [{at: 5}]\n",
+        ("rollout.schedule.0.time: Field required",)),
     "not_utf8": (b"name: \xff\xfe\n", ("not a UTF-8 text file",)),
     "unknown_top_key": ("bogus: 1\n", ("bogus: unknown key 'bogus'", "allowed:", "workload")),
     "unknown_nested_key": ("blocks:\n  slott: 12\n",
@@ -267,6 +276,7 @@ def test_bad_env_file_is_one_line_exit_2(
     assert_one_line_error(code, err, f"{env_file}: ", *fragments)
     # The field is named once, not twice.
     assert err.count(fragments[0]) == 1
+    assert err.count(fragments[0].split(":")[0]) == 1
 
 
 @pytest.mark.parametrize(("argv", "fragments"), [
