@@ -47,15 +47,18 @@ _LINE = re.compile(
 
 
 class EnvError(ValueError):
-    """A malformed environment block or value.
+    """A malformed environment block or value; ``str()`` is ``"VARIABLE: PROBLEM"``.
 
     Attributes:
         variable: The variable (or ``"line N"``) the problem is about.
+        problem: What is wrong and what is allowed, without the variable's name (a caller
+            that names the variable itself, as a config error's field, shows this).
     """
 
-    def __init__(self, variable: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
         self.variable = variable
+        self.problem = problem
 
 
 def parse_env_text(text: str) -> dict[str, str]:
@@ -79,7 +82,7 @@ def parse_env_text(text: str) -> dict[str, str]:
         if match is None:
             raise EnvError(
                 f"line {number}",
-                f"line {number}: expected `export NAME=\"value\"`, got {raw.strip()!r}",
+                f"expected `export NAME=\"value\"`, got {raw.strip()!r}",
             )
         value = match.group("dq")
         if value is None:
@@ -113,7 +116,7 @@ def _parse_bool(name: str, value: str) -> bool:
         return True
     if lowered in ("false", "0", "no"):
         return False
-    raise EnvError(name, f"{name}={value!r}: allowed values are true or false")
+    raise EnvError(name, f"value {value!r}: allowed values are true or false")
 
 
 def interpret_env(env: Mapping[str, str]) -> EnvSettings:
@@ -140,12 +143,12 @@ def interpret_env(env: Mapping[str, str]) -> EnvSettings:
         if name in known_version:
             v = value.strip()
             if v not in ("v1", "v2"):
-                raise EnvError(name, f"{name}={value!r}: allowed values are v1 or v2")
+                raise EnvError(name, f"value {value!r}: allowed values are v1 or v2")
             versions[known_version[name]] = v
         elif name in known_traffic:
             text = value.strip()
             if not re.fullmatch(r"[0-9]+", text) or not 0 <= int(text) <= 100:
-                raise EnvError(name, f"{name}={value!r}: allowed values are integers 0-100")
+                raise EnvError(name, f"value {value!r}: allowed values are integers 0-100")
             traffic[known_traffic[name]] = int(text)
         elif name in (ENV_ENABLED, ENV_FAILURE_THRESHOLD, ENV_TIMEOUT):
             breaker[name] = value
@@ -163,8 +166,8 @@ def unknown_variable_message(name: str) -> str:
         name: The variable as written.
 
     Returns:
-        ``"NAME: unknown variable (did you mean X?); allowed: ..."``.
+        ``"unknown variable (did you mean X?); allowed: ..."`` (the problem of its EnvError).
     """
     close = difflib.get_close_matches(name.upper(), ALLOWED_NAMES, n=1)
     hint = f" (did you mean {close[0]}?)" if close else ""
-    return f"{name}: unknown variable{hint}; allowed: {', '.join(ALLOWED_NAMES)}"
+    return f"unknown variable{hint}; allowed: {', '.join(ALLOWED_NAMES)}"

@@ -536,7 +536,8 @@ def resolve_control(scenario: Scenario, extra_env: dict[str, str] | None = None)
             breakers[module] = apply_breaker_env(config, settings.breaker)
         except ValueError as exc:
             name = next((k for k in settings.breaker if k in str(exc)), "CIRCUIT_BREAKER_*")
-            raise EnvError(name, str(exc)) from exc
+            # The breaker layer's message starts with the variable's name ("NAME must be ...").
+            raise EnvError(name, str(exc).removeprefix(f"{name} ")) from exc
     return ResolvedControl(versions, traffic, breakers, settings)
 
 
@@ -605,13 +606,7 @@ def env_config_error(source: str, exc: EnvError, prefix: str = "") -> ConfigErro
     Returns:
         The error, with the field not repeated at the start of the problem.
     """
-    problem = str(exc).removeprefix(f"{exc.variable}: ")
-    if problem.startswith(f"{exc.variable}="):
-        # "NAME='x': allowed ..." under the field NAME: the value, without the name again.
-        problem = "value " + problem.removeprefix(f"{exc.variable}=")
-    elif problem.startswith(f"{exc.variable} "):
-        problem = problem.removeprefix(f"{exc.variable} ")  # "NAME must be ..." -> "must be"
-    return ConfigError(source, f"{prefix}{exc.variable}", problem)
+    return ConfigError(source, f"{prefix}{exc.variable}", exc.problem)
 
 
 def read_text_file(path: Path) -> str:
