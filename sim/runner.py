@@ -696,8 +696,9 @@ class Model:
         """Time to detect and to roll back the first V2 regression, if the run had one.
 
         Measured from the regression's start: the first alert firing, the first failed
-        health check, the module's breaker opening, and the first rollback (controller,
-        AutoRollback or manual), each ``None`` if it never happened.
+        health check (none when the checks produce no result, as under ``nil_health_crash``),
+        the module's breaker opening, and the first rollback (controller, AutoRollback or
+        manual) that changed a split, each ``None`` if it never happened.
         """
         starts = [(i, f) for i, f in enumerate(self.scenario.faults)
                   if isinstance(f, RegressionFault)]
