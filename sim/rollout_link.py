@@ -533,8 +533,9 @@ class RolloutLink:
                 modules = [st.module for st in group if st.module is not None]
                 changed = self._rollback(first.time, "manual_rollback",
                                          "scripts/rollback_v2.sh", modules)
-                for module in changed:
-                    self._set_split(first.time, module, 0, "manual_rollback")
+                if changed:  # (an ignored request has logged its refusals already)
+                    for module in modules:
+                        self._set_split(first.time, module, 0, "manual_rollback")
                 for st in group:
                     self.events.emit(st.time, "manual_rollback_step", step=st.kind,
                                      module=st.module, index=st.index)

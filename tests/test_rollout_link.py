@@ -116,6 +116,21 @@ def test_a_manual_rollback_of_two_modules_is_one_rollback() -> None:
     assert len(kinds(result, "rollback")) == 1
 
 
+def test_a_rollback_after_deprecation_rolls_back_only_what_it_can() -> None:
+    # The pool is retired at 30 s (V1 gone), sync keeps V1: the script's rollback moves sync.
+    result = run(custom({
+        "duration": 200,
+        "modules": {POOL: {"version": "v2", "traffic": 30},
+                    SYNC: {"version": "v2", "traffic": 30}},
+        "rollout": {"deprecation": {"at": 30}, "manual_rollback_at": 100},
+    }))
+    (rollback,) = result.summary["rollout"]["rollbacks"]
+    assert (rollback["time"], rollback["modules"]) == (100.0, [SYNC])
+    (refused,) = kinds(result, "split_refused")
+    assert (refused["time"], refused["module"]) == (100.0, POOL)
+    assert result.summary["rollout"]["rollback_requests_ignored"] == 0
+
+
 def test_a_manual_rollback_with_v2_already_at_zero_is_ignored() -> None:
     result = run(custom({"duration": 300, "rollout": {"manual_rollback_at": 100}}))
     rollout = result.summary["rollout"]
