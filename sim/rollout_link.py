@@ -1,20 +1,40 @@
 """Connects the sans-I/O rollout model (:mod:`sim.rollout`) to the running simulation.
 
-After every metrics sample the sampler hands the new row to :meth:`RolloutLink.on_sample`,
-which runs whatever is due at or before that time, in this order: schedule steps and the
-manual rollback script, alert rules, the rollout controller's health check, AutoRollback,
-then V1 deprecation. Evaluations therefore happen on sample times: a component due at 15 s
-with 10-s samples is evaluated at 20 s on the 20-s sample, as a Prometheus rule is evaluated
-on the latest scrape. The default intervals (10-s samples, 60-s checks) align exactly.
+**Timed steps** (schedule steps and the manual rollback script) take effect at their exact
+times: the runner wakes at each time (:meth:`RolloutLink.step_times`), feeds every input
+before it (served under the old split) and calls :meth:`RolloutLink.run_timed`. A step at
+exactly a sample time is run by that sample's :meth:`RolloutLink.on_sample` first, before the
+evaluations, so its place among them does not depend on SimPy's event order.
 
-**The window.** A snapshot is the last sample's figures (one ``metrics_interval`` window,
-:mod:`sim.rollout.snapshot`). Pool throughput is divided by each version's share of the
-window's pool requests before comparing V2 with V1 (:func:`~sim.rollout.normalise_rates`).
-Both sync engines do the whole sync side by side, so their rates are compared as they are.
+**Evaluations** run on sample times: after every metrics sample the sampler hands the new row
+to :meth:`RolloutLink.on_sample`, which runs the timed steps due, then whatever evaluation is
+due at or before that time, in this order: alert rules, the rollout controller's health
+check, AutoRollback, then V1 deprecation. Each evaluation is due on its fixed grid
+``start + k * interval``; one due at 15 s with 10-s samples is evaluated at 20 s on the 20-s
+sample, as a Prometheus rule is evaluated on the latest scrape, and the next is due at 30 s.
+The default intervals (10-s samples, 60-s checks) align exactly.
+
+**The window.** A snapshot aggregates the last ``rollout.health_window`` seconds of samples
+(:class:`HealthWindow`, :func:`snapshot_from_rows`). Pool throughput is divided by each
+version's share of the window's pool requests before comparing V2 with V1
+(:func:`~sim.rollout.normalise_rates`). Both sync engines do the whole sync side by side, so
+their rates are compared as they are.
 
 **Applying actions.** ``SetTraffic`` sets the router's split of its modules; the guide's
 controller and AutoRollback never change ``module_versions`` (mana-source-facts.md §2.5), so a
 module on ``v1`` stays on V1 whatever its split. A schedule step sets both version and split.
+A rollback or stage change is recorded (event, ``splits``, ``rollbacks``) only when it changed
+at least one split; a rollback request that changes none (V2 already at 0 %, or refused
+because V1 is deprecated) is a ``rollback_ignored`` event with its reason and is counted in
+the summary's ``rollback_requests_ignored``, so a stateless AutoRollback firing every minute
+on an unhealthy V2 stays visible without counting as many rollbacks.
+
+**The manual rollback script** (:func:`~sim.rollout.manual_rollback_script`) is one rollback
+of both modules at T. Its verification and each of its ten health checks record what the
+script's ``curl /health`` is meant to show: each module's version and split at that time and
+a health verdict. The fork has no such endpoint (mana-source-facts.md §7 item 15), so the
+verdict is ``Mana.Monitoring.Alerts.check_v2_health``'s meaning: the ``"alerts"`` threshold
+set (guide L171-184) on the health window's snapshot as of the latest sample.
 """
 
 from __future__ import annotations
@@ -36,6 +56,7 @@ from sim.rollout import (
     ControllerAction,
     ControllerConfig,
     HealthCheck,
+    Rollback,
     RolloutController,
     ScheduleCursor,
     SetTraffic,
@@ -60,6 +81,8 @@ _WEIGHTED = ("avg_latency_ms", "p95_latency_ms", "p99_latency_ms")
 _SYNCED_BEHIND = 2.0
 """An engine this many blocks (or fewer) behind the head counts as synced."""
 _V1_BASELINE_SHARE = 0.5
+_SCRIPT_THRESHOLDS = "alerts"
+"""The manual script's health verdict: ``check_v2_health``'s thresholds (module doc)."""
 """V1 figures are a baseline only from windows where V1 carried at least this share."""
 
 
@@ -349,6 +372,10 @@ class RolloutLink:
         self.script: list[RollbackScriptStep] = (
             list(manual_rollback_script(section.manual_rollback_at))
             if section.manual_rollback_at is not None else [])
+        self._script_modules = [st.module for st in self.script
+                                if st.kind == "set_split" and st.module is not None]
+        self._script_check = HealthCheck(_SCRIPT_THRESHOLDS)
+        self.ignored_rollbacks: dict[str, int] = {}
         self.deprecation = section.deprecation
         self.retired_at: float | None = None
         self.retired_modules: set[str] = set()
@@ -362,39 +389,90 @@ class RolloutLink:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _set_split(self, now: float, module: str, percent: int, source: str) -> None:
+    def _split_outcome(self, module: str, percent: int) -> str:
+        """What setting ``module`` to ``percent`` would do: ``same``, ``refused`` or ``change``."""
         if self.router.split(module) == percent:
-            return
+            return "same"
         if module in self.retired_modules and percent < 100:
-            # V1 is gone: there is nothing left to roll back to.
+            return "refused"  # V1 is gone: there is nothing left to roll back to
+        return "change"
+
+    def _set_split(self, now: float, module: str, percent: int, source: str) -> bool:
+        """Set one split; returns whether it changed (a refusal is an event)."""
+        outcome = self._split_outcome(module, percent)
+        if outcome == "refused":
             self.events.emit(now, "split_refused", module=module, split=percent,
                              source=source, reason="V1 deprecated")
-            return
+        if outcome != "change":
+            return False
         self.router.set_split(module, percent)
         self.stage_log.append({"time": now, "module": module, "split": percent,
                                "source": source})
+        return True
+
+    def _rollback(self, now: float, source: str, reason: str, modules: Sequence[str],
+                  percent: int = 0) -> list[str]:
+        """A rollback request: recorded if it changes a split, else counted as ignored.
+
+        Returns:
+            The modules whose split it changed (empty: the request was ignored).
+        """
+        outcomes = [(m, self._split_outcome(m, percent)) for m in modules]
+        changed = [m for m, o in outcomes if o == "change"]
+        if not changed:
+            for module, outcome in outcomes:
+                if outcome == "refused":
+                    self._set_split(now, module, percent, source)  # logs the refusal
+            why = ("V1 deprecated" if any(o == "refused" for _, o in outcomes)
+                   else f"already at {percent} %")
+            self.ignored_rollbacks[why] = self.ignored_rollbacks.get(why, 0) + 1
+            self.events.emit(now, "rollback_ignored", source=source, reason=why,
+                             trigger=reason, modules=list(modules))
+            return []
+        self.events.emit(now, "rollback", source=source, reason=reason, modules=changed)
+        self.rollbacks.append({"time": now, "source": source, "reason": reason,
+                               "modules": changed})
+        return changed
 
     def _apply(self, actions: list[ControllerAction], source: str) -> None:
+        rollback: Rollback | None = None
         for act in actions:
+            if isinstance(act, Rollback):
+                rollback = act  # recorded with the SetTraffic(0) that always follows it
+                continue
+            if isinstance(act, SetTraffic):
+                if rollback is not None:
+                    changed = self._rollback(act.time, rollback.source, rollback.reason,
+                                             act.modules, act.percent)
+                    rollback = None
+                    if not changed:
+                        continue
+                else:
+                    changed = [m for m in act.modules
+                               if self._split_outcome(m, act.percent) == "change"]
+                fields = action_event(act)
+                fields.pop("kind")
+                if changed:
+                    # The modules whose split this stage change actually moved.
+                    self.events.emit(act.time, "stage_change", source=source,
+                                     **{**fields, "modules": changed})
+                for module in act.modules:
+                    self._set_split(act.time, module, act.percent, source)
+                continue
             fields = action_event(act)
             kind = str(fields.pop("kind"))
-            origin = str(fields.pop("source", source))
-            self.events.emit(act.time, kind, source=origin, **fields)
-            if isinstance(act, SetTraffic):
-                for module in act.modules:
-                    self._set_split(act.time, module, act.percent, origin)
-            elif kind == "rollback":
-                self.rollbacks.append({"time": act.time, "source": origin,
-                                       "reason": fields.get("reason", "")})
+            self.events.emit(act.time, kind, source=source, **fields)
 
-    def _snapshot(self) -> dict[str, dict[str, dict[str, float]]]:
+    def _snapshot(self, update_baseline: bool = True) -> dict[str, dict[str, dict[str, float]]]:
         """The health window's snapshot, rates per unit of traffic share, V1 as baseline.
 
         Pool throughput and CPU grow with a version's share of the pool's requests, so they
         are divided by it (:func:`~sim.rollout.normalise_rates`). V1's pool figures are used
         as the baseline only from windows where V1 carried at least half the traffic; later
         windows compare V2 with the last such baseline (at a 10 % share, V1's figures scaled
-        by ten are mostly noise, and at 0 % there are none).
+        by ten are mostly noise, and at 0 % there are none). ``update_baseline`` False: read
+        the remembered baseline without storing this window's (an extra look, such as the
+        manual script's, leaves the evaluations' baseline as it was).
         """
         snap = self._window.snapshot()
         v1 = snap[POOL]["v1"].get("request_count", math.nan)
@@ -414,15 +492,31 @@ class RolloutLink:
             if sync.get("blocks_behind", math.inf) <= _SYNCED_BEHIND:
                 sync["sync_speed_bps"] = math.nan
         if total and v1 / total >= _V1_BASELINE_SHARE:
-            self._v1_baseline = dict(out[POOL]["v1"])
+            if update_baseline:
+                self._v1_baseline = dict(out[POOL]["v1"])
         elif self._v1_baseline is not None:
             out[POOL]["v1"] = dict(self._v1_baseline)
         return out
 
-    # -- the per-sample hook -------------------------------------------------------------
+    # -- timed steps ---------------------------------------------------------------------
 
-    def on_sample(self, now: float, row: dict[str, float]) -> None:
-        """Run everything due at or before ``now`` (called right after each sample)."""
+    def step_times(self) -> list[float]:
+        """Every distinct time of a schedule step or manual rollback script step, in order."""
+        return sorted({*(step.time for step in self.schedule.steps),
+                       *(st.time for st in self.script)})
+
+    def timed_due(self, now: float) -> bool:
+        """Whether a schedule or script step is due at or before ``now`` and not yet run."""
+        nxt = self.schedule.next_time
+        return ((nxt is not None and nxt <= now)
+                or (bool(self.script) and self.script[0].time <= now))
+
+    def run_timed(self, now: float) -> None:
+        """Run the schedule and manual rollback script steps due at or before ``now``.
+
+        Each step takes effect and is logged at its own time; the runner calls this at each
+        step's exact time (see the module doc).
+        """
         for step in self.schedule.due(now):
             if self.router.version(step.module) != step.version:
                 self.router.set_version(step.module, step.version)
@@ -430,14 +524,49 @@ class RolloutLink:
             self.events.emit(step.time, "schedule_step", module=step.module,
                              version=step.version, split=step.split)
         while self.script and self.script[0].time <= now:
-            st = self.script.pop(0)
-            if st.kind == "set_split" and st.module is not None:
-                self._set_split(st.time, st.module, 0, "manual_rollback")
-                self.rollbacks.append({"time": st.time, "source": "manual_rollback",
-                                       "reason": "scripts/rollback_v2.sh"})
-            self.events.emit(st.time, "manual_rollback_step", step=st.kind,
-                             module=st.module, index=st.index)
+            first = self.script[0]
+            if first.kind == "set_split":
+                # The script's two `kubectl set env` lines are one rollback at T.
+                group = [st for st in self.script
+                         if st.kind == "set_split" and st.time == first.time]
+                del self.script[:len(group)]
+                modules = [st.module for st in group if st.module is not None]
+                changed = self._rollback(first.time, "manual_rollback",
+                                         "scripts/rollback_v2.sh", modules)
+                if changed:  # (an ignored request has logged its refusals already)
+                    for module in modules:
+                        self._set_split(first.time, module, 0, "manual_rollback")
+                for st in group:
+                    self.events.emit(st.time, "manual_rollback_step", step=st.kind,
+                                     module=st.module, index=st.index)
+                continue
+            self.script.pop(0)
+            fields: dict[str, Any] = {"step": first.kind, "module": first.module,
+                                      "index": first.index}
+            if first.kind in ("verify", "health_check"):
+                fields.update(self._script_probe(first.time))
+            self.events.emit(first.time, "manual_rollback_step", **fields)
+
+    def _script_probe(self, now: float) -> dict[str, Any]:
+        """What a script verification or health check sees: routing and a health verdict."""
+        fields: dict[str, Any] = {}
+        for module in self._script_modules:
+            fields[f"{module}_version"] = self.router.version(module)
+            fields[f"{module}_split"] = self.router.split(module)
+        fields["threshold_set"] = _SCRIPT_THRESHOLDS
+        if not len(self._window):
+            fields.update(healthy=None, health_reason="no metrics sample yet")
+            return fields
+        result = self._script_check.evaluate(now, self._snapshot(update_baseline=False))
+        fields.update(healthy=result.healthy, health_reason=result.reason)
+        return fields
+
+    # -- the per-sample hook -------------------------------------------------------------
+
+    def on_sample(self, now: float, row: dict[str, float]) -> None:
+        """Run everything due at or before ``now`` (called right after each sample)."""
         self._window.append(row)
+        self.run_timed(now)
         snap: dict[str, dict[str, dict[str, float]]] | None = None
         if self.alerts is not None and self.alerts.next_evaluation <= now:
             snap = self._snapshot()
@@ -451,14 +580,19 @@ class RolloutLink:
             while self._resumes and self._resumes[0] <= now:
                 self._apply(ctrl.resume(self._resumes.pop(0)), "resume")
             if ctrl.next_check_time <= now:
-                snap = snap if snap is not None else self._snapshot()
-                assert self.health is not None
-                result = self.health.evaluate(now, snap)
-                self.checks += 1
-                if not result.healthy:
-                    self.failed_checks += 1
-                    self.events.emit(now, "health_check_failed", reason=result.reason)
-                self._apply(ctrl.on_check(now, result), "controller")
+                if ctrl.config.nil_health_crash:
+                    # The guide's check crashes before producing a result (controller module
+                    # doc): nothing is judged, so no health check is counted or failed.
+                    self._apply(ctrl.on_check(now, None), "controller")
+                else:
+                    snap = snap if snap is not None else self._snapshot()
+                    assert self.health is not None
+                    result = self.health.evaluate(now, snap)
+                    self.checks += 1
+                    if not result.healthy:
+                        self.failed_checks += 1
+                        self.events.emit(now, "health_check_failed", reason=result.reason)
+                    self._apply(ctrl.on_check(now, result), "controller")
         if self.auto is not None and self.auto.next_evaluation <= now:
             snap = snap if snap is not None else self._snapshot()
             self._apply(self.auto.evaluate(now, snap, ctrl), "auto_rollback")
@@ -501,6 +635,8 @@ class RolloutLink:
         return {
             "splits": self.stage_log,
             "rollbacks": self.rollbacks,
+            "rollback_requests_ignored": sum(self.ignored_rollbacks.values()),
+            "rollback_requests_ignored_by_reason": dict(sorted(self.ignored_rollbacks.items())),
             "alerts": self.alert_log[:1000],
             "alerts_total": len(self.alert_log),
             "health_checks": self.checks,

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL, EventPriority
 
 from pool import Transaction
 from pool.ledger import LedgerImbalanceError
@@ -103,6 +104,22 @@ class _ColumnKeys(dict[str, str]):
     def __missing__(self, name: str) -> str:
         key = self[name] = f"{self.prefix}.{name}"
         return key
+
+
+class _AfterEqualTimes(simpy.Event):
+    """A timeout that fires after every normal-priority event due at the same time.
+
+    :class:`simpy.Timeout` with one priority level lower: SimPy orders equal-time events by
+    priority, then creation, so this one comes after the metrics sample due then, whenever
+    either was created.
+    """
+
+    def __init__(self, env: simpy.Environment, delay: float) -> None:
+        super().__init__(env)
+        # What simpy.Timeout sets before scheduling itself (a timeout succeeds with None).
+        self._ok = True
+        self._value = None
+        env.schedule(self, EventPriority(NORMAL + 1), delay)
 
 
 class LedgerError(RuntimeError):
@@ -333,6 +350,28 @@ class Model:
         else:
             self.network.partition(targets, False)
 
+    def _rollout_steps(self, times: list[float]) -> Generator[simpy.Event, Any, None]:
+        """Schedule and manual rollback script steps, each at its exact time.
+
+        The wake-up comes after every other event at that time (:class:`_AfterEqualTimes`):
+        a step at a sample time is run by that sample's ``on_sample`` (before its evaluations,
+        as the link documents) whatever order SimPy gives the two, and this finds nothing due.
+        """
+        env = self.env
+        for t in times:
+            yield _AfterEqualTimes(env, t - env.now)
+            if self.rollout.timed_due(env.now):
+                # Everything before the step is served under the old split.
+                self._catch_up(env.now)
+                self.rollout.run_timed(env.now)
+                self._start_v2_sync()
+
+    def _start_v2_sync(self) -> None:
+        # A step that moves sync to V2 starts its engine (the router then sends it requests).
+        if self.router.version(SYNC) == "v2" and "v2" not in self.links:
+            self._add_v2_link()
+            self.links["v2"].start()
+
     def _deprecate_at(self, at: float) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(at)
         self._catch_up(self.env.now)
@@ -352,9 +391,7 @@ class Model:
         self.advance(now)
         row = self.sample(now, interval)
         self.rollout.on_sample(now, row)
-        if self.router.version(SYNC) == "v2" and "v2" not in self.links:
-            self._add_v2_link()
-            self.links["v2"].start()
+        self._start_v2_sync()
         k[0] += 1
         return k[0] * interval - self.env.now
 
@@ -538,6 +575,9 @@ class Model:
         call_repeatedly(env, 1 * interval - env.now, self._sample_step, interval, [1])
         for i in range(len(scenario.faults)):
             env.process(self._fault(i))
+        step_times = self.rollout.step_times()
+        if step_times:
+            env.process(self._rollout_steps(step_times))
         dep = scenario.rollout.deprecation
         if dep is not None and dep.enabled and dep.at is not None:
             env.process(self._deprecate_at(dep.at))
@@ -656,8 +696,9 @@ class Model:
         """Time to detect and to roll back the first V2 regression, if the run had one.
 
         Measured from the regression's start: the first alert firing, the first failed
-        health check, the module's breaker opening, and the first rollback (controller,
-        AutoRollback or manual), each ``None`` if it never happened.
+        health check (none when the checks produce no result, as under ``nil_health_crash``),
+        the module's breaker opening, and the first rollback (controller, AutoRollback or
+        manual) that changed a split, each ``None`` if it never happened.
         """
         starts = [(i, f) for i, f in enumerate(self.scenario.faults)
                   if isinstance(f, RegressionFault)]

@@ -206,8 +206,7 @@ def test_config_checks_and_profiles():
     with pytest.raises(ValueError, match="profile"):
         ControllerConfig.for_profile("other")
     for bad in ({"stages": ()}, {"stages": (5, 5)}, {"stages": (0, 5)},
-                {"check_interval": 0.0}, {"failures_to_rollback": 0},
-                {"stages": (5,), "skip_first_stage": True}):
+                {"check_interval": 0.0}, {"failures_to_rollback": 0}):
         with pytest.raises(ValueError, match=r"stages|interval|failures"):
             ControllerConfig(**bad)
 
@@ -238,3 +237,46 @@ def test_rollback_exactly_at_the_first_run_of_three_failures(healthy):
     first = next((k for k in range(2, len(healthy))
                   if not any(healthy[k - 2:k + 1])), None)
     assert rollbacks == ([] if first is None else [first])
+
+
+def test_one_stage_ladder_with_skip_first_stage_never_advances():
+    # The guide's code with @rollout_stages [100]: current_stage 0 is already the last index,
+    # so maybe_advance_rollout's first cond clause keeps the state (guide L316-318).
+    ctrl = RolloutController(replace(SKIP_ONLY, stages=(100,)))
+    assert ctrl.stage_index == 0
+    assert drive(ctrl, lambda t: OK, until=20_000.0) == []
+    assert (ctrl.percent, ctrl.stage_index) == (0, 0)
+    # Intended, the one stage is applied at the first healthy check.
+    one = RolloutController(replace(INTENDED, stages=(100,)))
+    assert traffic(drive(one, lambda t: OK, until=20_000.0)) == [(60.0, 100)]
+
+
+def test_checks_handled_late_keep_to_the_start_grid():
+    # A driver sampling every 25 s handles the 60-s checks at 75, 125, 200, 250, 325, 375...
+    ctrl = RolloutController(replace(INTENDED, stability_period=300.0), start=0.0)
+    handled = []
+    for k in range(1, 61):
+        now = 25.0 * k
+        if ctrl.next_check_time <= now:
+            handled.append(now)
+            due = ctrl.next_check_time
+            ctrl.on_check(now, OK)
+            assert ctrl.next_check_time == due + 60.0 * math.ceil((now - due + 1e-9) / 60.0)
+            assert ctrl.next_check_time % 60.0 == 0.0
+    assert len(handled) == 25  # one per grid tick in 1500 s, not one per 75 s (20)
+    # The stages follow the ticks: 5 % at the 60-s check (handled at 75), 25 % 300 s later.
+    ctrl = RolloutController(replace(INTENDED, stability_period=300.0))
+    changes = []
+    for k in range(1, 61):
+        now = 25.0 * k
+        if ctrl.next_check_time <= now:
+            changes += traffic(ctrl.on_check(now, OK))
+    assert changes == [(75.0, 5), (375.0, 25), (675.0, 50), (975.0, 75), (1275.0, 90)]
+
+
+def test_crash_restart_handled_late_keeps_to_the_grid():
+    ctrl = RolloutController(AS_WRITTEN)
+    ctrl.on_check(75.0, None)
+    assert ctrl.next_check_time == 120.0
+    ctrl.on_check(130.0, None)
+    assert ctrl.next_check_time == 180.0

@@ -12,8 +12,9 @@ Decisions (mana-source-facts.md §2.5, §7 item 12; control-plane-anchors.md §5
   the controller's check interval) on the fixed grid ``start + k * interval``, first one
   interval after ``start`` (a driver that evaluates at its own sample times keeps to it).
 - It is stateless like the guide's function: every violating evaluation asks for 0 % again
-  (idempotent for the model; once V2 carries no traffic its metrics are NaN and nothing is
-  judged).
+  (while the health window still holds V2's failing traffic; once V2 carries no traffic in
+  the window its metrics are NaN and nothing is judged). The driver records a request that
+  changes no split as ignored, not as another rollback (:mod:`sim.rollout_link`).
 - ``pauses_controller`` (intended): a rollback also calls
   :meth:`~sim.rollout.controller.RolloutController.rolled_back_by_auto`, so the controller
   stops advancing. as_written (``False``): the controller is not told, keeps its

@@ -6,7 +6,12 @@ with the window's :class:`~sim.rollout.health.HealthResult` and applies the retu
 Common to both profiles (guide L267-269, L282-307, L311-341; mana-source-facts.md §2.5):
 
 - stages ``[5, 25, 50, 75, 90, 100]``; a check every 60 s, the first 60 s after start
-  (``init`` calls ``schedule_health_check``); the next check is scheduled when one is handled;
+  (``init`` calls ``schedule_health_check``); the next check is scheduled when one is handled.
+  The guide handles each check at its due time, so its checks fall on the grid
+  ``start + k * 60 s``; a driver that handles a check late (on its next metrics sample) gets
+  the next tick of that grid after the handling time, so lateness never accumulates
+  (``send_after`` from a late handling would drift by the lateness at every check). A resume
+  that restarts stopped checks starts a new grid at the resume command's time;
 - healthy check: the failure streak resets to 0, then the controller advances one stage unless
   it is at the last stage, paused, or ``now - last_rollout < 3600 s`` (an advance at exactly
   one hour is allowed); the stability timer counts from the last advance only, failed checks
@@ -19,7 +24,11 @@ The ``as_written`` switches, each a line of the guide (mana-source-facts.md §7 
 
 - ``skip_first_stage``: ``current_stage`` starts at 0 and advancing applies
   ``Enum.at(@rollout_stages, current + 1)`` (L279, L332-333), so 5 % is never applied and the
-  first healthy check jumps to 25 %. Intended: the first healthy check applies 5 %.
+  first healthy check jumps to 25 %. Intended: the first healthy check applies 5 %. With a
+  one-stage ladder (e.g. ``stages: [100]``) ``current_stage`` 0 is already the last index, so
+  ``maybe_advance_rollout``'s first ``cond`` clause (``current_stage_index >=
+  length(@rollout_stages) - 1``, L316-318) returns the state unchanged at every check:
+  ``Enum.at`` is never reached and the controller never sets a split.
 - ``nil_health_crash``: ``check_transaction_pool_v2/0`` and ``check_sync_service_v2/0``
   (L199-207) have comment-only bodies and return nil; ``check_v2_health``'s ``with`` falls to
   an ``else`` matching only ``{:error, m, r}`` and raises WithClauseError, so ``handle_info``
@@ -87,8 +96,6 @@ class ControllerConfig:
             raise ValueError("check_interval must be > 0 and stability_period >= 0 seconds")
         if self.failures_to_rollback < 1:
             raise ValueError(f"failures_to_rollback {self.failures_to_rollback}: must be >= 1")
-        if self.skip_first_stage and len(self.stages) < 2:
-            raise ValueError("skip_first_stage needs at least two stages")
 
     @classmethod
     def intended(cls) -> ControllerConfig:
@@ -224,15 +231,24 @@ class RolloutController:
         self.health_failures = 0
         self.paused = False
         self.next_check_time = math.inf
+        self._grid_start = start
         self._init_state(start)
 
+    def _next_tick(self, now: float) -> float:
+        """The first tick of the check grid strictly after ``now`` (see the module doc)."""
+        interval = self.config.check_interval
+        # 1e-9: a handling time on a tick (up to float error) schedules the NEXT tick.
+        k = math.floor((now - self._grid_start + 1e-9) / interval) + 1
+        return self._grid_start + k * interval
+
     def _init_state(self, now: float) -> None:
-        # The guide's init/1 (L275-284); also what a supervisor restart gets.
+        # The guide's init/1 (L275-284); also what a supervisor restart gets. The guide's
+        # restart happens when the crashing check is handled, i.e. on the grid.
         self.stage_index = 0 if self.config.skip_first_stage else -1
         self.last_rollout = None
         self.health_failures = 0
         self.paused = False
-        self.next_check_time = now + self.config.check_interval
+        self.next_check_time = self._next_tick(now)
 
     @property
     def checking(self) -> bool:
@@ -265,7 +281,7 @@ class RolloutController:
                 self.next_check_time = math.inf
             return [Crashed(now, reason, cfg.supervised)]
         actions: list[ControllerAction] = []
-        self.next_check_time = now + cfg.check_interval
+        self.next_check_time = self._next_tick(now)
         if health.healthy:
             self.health_failures = 0
             actions.extend(self._maybe_advance(now))
@@ -314,7 +330,8 @@ class RolloutController:
         self.stage_index = 0 if self.config.skip_first_stage else -1
         self.last_rollout = None
         if not self.checking:
-            self.next_check_time = now + self.config.check_interval
+            self._grid_start = now
+            self.next_check_time = self._next_tick(now)
         return [Resumed(now)]
 
     def rolled_back_by_auto(self, now: float) -> list[ControllerAction]:

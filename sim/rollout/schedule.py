@@ -17,7 +17,7 @@ T + 30; then ten health checks, check i at T + 30 + 10 (i - 1) (each followed by
 ``sleep 10``), so the last at T + 120 and "ROLLBACK COMPLETED" at T + 130. The script's probes
 hit an endpoint that does not exist in the fork (mana-source-facts.md §7 item 15), and in a
 real deployment a changed env var needs a pod restart (§7 item 7); the simulation applies the
-split at T.
+split at T. The driver runs every step here at its exact time (:mod:`sim.rollout_link`).
 """
 
 from __future__ import annotations
