@@ -211,13 +211,35 @@ class Model:
         report["sync_retired"] = sync
         v1 = self.links.get("v1")
         if v1 is not None and sync:
-            # The hand-over: V2 has synced side by side; the event records how far each got.
-            report["v1_sync_checkpoint"] = v1.engine.synced_to
-            v1.stop()
+            report.update(self._hand_over_sync(v1, now))
         v2 = self.links.get("v2")
         if v2 is not None:
             report["v2_sync_tip"] = v2.engine.synced_to
         return report
+
+    def _hand_over_sync(self, v1: SyncLink, now: float) -> dict[str, Any]:
+        """V1 sync stops and hands its checkpoint to V2 (issue 6 item 6).
+
+        V1 shuts down gracefully, saving every block it imported (:meth:`SyncV1.shut_down`);
+        V2 adopts that checkpoint if it is behind it and carries on from there, else keeps its
+        own chain (:meth:`SyncV2.adopt_checkpoint`). So sync never regresses at deprecation.
+        """
+        if "v2" not in self.links:  # sync went to V2 since the last sample: V2 starts now
+            self._add_v2_link()
+            self.links["v2"].start()
+        v2 = self.links["v2"]
+        v1_engine, v2_engine = v1.engine, v2.engine
+        # The links are built with these engines (__init__, _add_v2_link).
+        assert isinstance(v1_engine, SyncV1)
+        assert isinstance(v2_engine, SyncV2)
+        checkpoint = v1_engine.shut_down()
+        v1.stop()
+        handover = v2_engine.adopt_checkpoint(v1_engine.ledger, now)
+        # The link carries out the engine's actions (the checkpoint write and new requests).
+        v2._apply(handover.actions)
+        return {"v1_sync_checkpoint": checkpoint, "sync_handover": handover.outcome,
+                "v2_sync_tip_before": handover.tip_before,
+                "sync_blocks_adopted": handover.tip_after - handover.tip_before}
 
     def _on_peer_change(self, peer_id: str, up: bool) -> None:
         for link in self.links.values():
