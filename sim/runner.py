@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Generator
 from functools import partial
 from operator import attrgetter
+from os import PathLike, fspath
 from typing import Any
 
 import numpy as np
@@ -63,7 +64,7 @@ from sim.result import Result
 from sim.rng import RngStreams
 from sim.rollout import error_rate_window, memory_increase, performance, zero_downtime
 from sim.rollout_link import RolloutLink
-from sim.scenario import PeerFault, RegressionFault, Scenario, resolve_control
+from sim.scenario import PeerFault, RegressionFault, Scenario, load_scenario, resolve_control
 from sim.sync_link import SyncLink
 from sync.chain import Chain, ChainConfig
 from sync.v1 import SyncV1
@@ -753,12 +754,15 @@ class Model:
         ]
 
 
-def run(scenario: Scenario, seed: int | None = None, *,
+def run(scenario: Scenario | str | PathLike[str], seed: int | None = None, *,
         extra_env: dict[str, str] | None = None, progress: Progress | None = None) -> Result:
     """Run one scenario.
 
     Args:
-        scenario: The validated scenario.
+        scenario: A validated :class:`~sim.scenario.Scenario`, or a built-in scenario's name
+            or a YAML file's path (``str`` or :class:`os.PathLike`), loaded exactly as the
+            CLI loads it (:func:`sim.scenario.load_scenario`): ``run("canary")`` is
+            ``run(load_scenario("canary"))``.
         seed: Overrides the scenario's seed.
         extra_env: Guide environment variables applied over the scenario's (``--env-file``).
         progress: Called with the simulated time reached, about 100 times per run.
@@ -770,13 +774,24 @@ def run(scenario: Scenario, seed: int | None = None, *,
         The result (summary, time series, events, ledger).
 
     Raises:
+        TypeError: If ``scenario`` is none of a Scenario, a str or a path (e.g. a dict:
+            validate one with :func:`sim.scenario.parse_scenario` first).
+        ConfigError: If a name or path given as ``scenario`` is no built-in and no readable,
+            valid scenario file; or if the alert rules file that ``rollout.alerts.rules``
+            names cannot be read or loaded at run time
+            (:func:`sim.rollout.alerts.load_alert_rules`).
         LedgerError: If a ledger does not balance.
         ValueError: If the seed (given or the scenario's) is negative.
         EnvError: If ``extra_env`` (with the scenario's ``env`` block) has an unknown variable
             or a bad value (:func:`sim.scenario.resolve_control`); a subclass of ValueError.
-        ConfigError: If the alert rules file that ``rollout.alerts.rules`` names cannot be
-            read or loaded at run time (:func:`sim.rollout.alerts.load_alert_rules`).
     """
+    if isinstance(scenario, str | PathLike):
+        scenario = load_scenario(fspath(scenario))
+    elif not isinstance(scenario, Scenario):
+        raise TypeError(
+            f"run() takes a Scenario, a built-in scenario name or a YAML path, not "
+            f"{type(scenario).__name__} (a dict: validate it with "
+            f"sim.scenario.parse_scenario first)")
     with fewer_collections():
         model = Model(scenario, scenario.seed if seed is None else seed, extra_env)
         return model.execute(progress)
