@@ -269,6 +269,13 @@ def test_automated_rollout_reaches_full_traffic_and_deprecates_v1() -> None:
                                    (14460.0, 90), (18060.0, 100)]
     assert result.summary["rollout"]["rollbacks"] == []
     assert result.summary["rollout"]["v1_deprecated_at"] == 18060.0 + 1800.0
+    # As its description says: V1's pool is empty by then (nothing to migrate) and V2 sync,
+    # at the head already, keeps its own chain when V1 sync hands its checkpoint over.
+    (event,) = [e for e in result.events if e["kind"] == "v1_deprecated"]
+    assert event["migrated"] == 0
+    assert event["sync_retired"] is True
+    assert event["sync_handover"] == "not_behind"
+    assert event["v2_sync_tip"] >= event["v1_sync_checkpoint"]
     assert result.summary["unserved_requests"] == 0
     assert_balanced(result)
 
