@@ -150,3 +150,17 @@ def test_guide_schedule_replays_every_phase_through_schedule_guide(
     steps = events(result, "schedule_step")
     assert len(steps) == 2 * 6  # six split steps, on both modules
     assert_balanced(result)
+
+
+def test_partition_stalls_v1_for_good_while_v2_reaches_the_head() -> None:
+    result = run("partition")
+    t = result.timeseries["time"]
+    v1 = result.timeseries["sync_service.v1.blocks_behind"]
+    v2 = result.timeseries["sync_service.v2.blocks_behind"]
+    after = t >= 120.0
+    # V1 imports nothing after its request went to a vanished peer at minute 1: it falls
+    # further behind, through the partition's end (900 s) to the end of the run.
+    assert np.all(np.diff(v1[after]) >= 0)
+    assert v1[-1] > v1[after][0] > 19_000
+    assert result.summary["sync_service"]["v1"]["synced_to"] <= 200  # its first batches only
+    assert np.nanmax(v2[(t >= 600.0)]) <= 2
