@@ -6,6 +6,7 @@ The public entry points::
 
     from sim import load_scenario, run
     result = run(load_scenario("canary"), seed=7)
+    result = run("canary", seed=7)  # the same: a built-in name or YAML path is loaded
 """
 
 from sim.result import Result as Result

@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Generator
 from functools import partial
 from operator import attrgetter
+from os import PathLike, fspath
 from typing import Any
 
 import numpy as np
@@ -64,7 +65,7 @@ from sim.result import Result
 from sim.rng import RngStreams
 from sim.rollout import error_rate_window, memory_increase, performance, zero_downtime
 from sim.rollout_link import RolloutLink
-from sim.scenario import PeerFault, RegressionFault, Scenario, resolve_control
+from sim.scenario import PeerFault, RegressionFault, Scenario, load_scenario, resolve_control
 from sim.sync_link import SyncLink
 from sync.chain import Chain, ChainConfig
 from sync.v1 import SyncV1
@@ -228,13 +229,35 @@ class Model:
         report["sync_retired"] = sync
         v1 = self.links.get("v1")
         if v1 is not None and sync:
-            # The hand-over: V2 has synced side by side; the event records how far each got.
-            report["v1_sync_checkpoint"] = v1.engine.synced_to
-            v1.stop()
+            report.update(self._hand_over_sync(v1, now))
         v2 = self.links.get("v2")
         if v2 is not None:
             report["v2_sync_tip"] = v2.engine.synced_to
         return report
+
+    def _hand_over_sync(self, v1: SyncLink, now: float) -> dict[str, Any]:
+        """V1 sync stops and hands its checkpoint to V2 (issue 6 item 6).
+
+        V1 shuts down gracefully, saving every block it imported (:meth:`SyncV1.shut_down`);
+        V2 adopts that checkpoint if it is behind it and carries on from there, else keeps its
+        own chain (:meth:`SyncV2.adopt_checkpoint`). So sync never regresses at deprecation.
+        """
+        if "v2" not in self.links:  # sync went to V2 since the last sample: V2 starts now
+            self._add_v2_link()
+            self.links["v2"].start()
+        v2 = self.links["v2"]
+        v1_engine, v2_engine = v1.engine, v2.engine
+        # The links are built with these engines (__init__, _add_v2_link).
+        assert isinstance(v1_engine, SyncV1)
+        assert isinstance(v2_engine, SyncV2)
+        checkpoint = v1_engine.shut_down()
+        v1.stop()
+        handover = v2_engine.adopt_checkpoint(v1_engine.ledger, now)
+        # The link carries out the engine's actions (the checkpoint write and new requests).
+        v2._apply(handover.actions)
+        return {"v1_sync_checkpoint": checkpoint, "sync_handover": handover.outcome,
+                "v2_sync_tip_before": handover.tip_before,
+                "sync_blocks_adopted": handover.tip_after - handover.tip_before}
 
     def _on_peer_change(self, peer_id: str, up: bool) -> None:
         for link in self.links.values():
@@ -772,12 +795,15 @@ class Model:
         ]
 
 
-def run(scenario: Scenario, seed: int | None = None, *,
+def run(scenario: Scenario | str | PathLike[str], seed: int | None = None, *,
         extra_env: dict[str, str] | None = None, progress: Progress | None = None) -> Result:
     """Run one scenario.
 
     Args:
-        scenario: The validated scenario.
+        scenario: A validated :class:`~sim.scenario.Scenario`, or a built-in scenario's name
+            or a YAML file's path (``str`` or :class:`os.PathLike`), loaded exactly as the
+            CLI loads it (:func:`sim.scenario.load_scenario`): ``run("canary")`` is
+            ``run(load_scenario("canary"))``.
         seed: Overrides the scenario's seed.
         extra_env: Guide environment variables applied over the scenario's (``--env-file``).
         progress: Called with the simulated time reached, about 100 times per run.
@@ -789,13 +815,24 @@ def run(scenario: Scenario, seed: int | None = None, *,
         The result (summary, time series, events, ledger).
 
     Raises:
+        TypeError: If ``scenario`` is none of a Scenario, a str or a path (e.g. a dict:
+            validate one with :func:`sim.scenario.parse_scenario` first).
+        ConfigError: If a name or path given as ``scenario`` is no built-in and no readable,
+            valid scenario file; or if the alert rules file that ``rollout.alerts.rules``
+            names cannot be read or loaded at run time
+            (:func:`sim.rollout.alerts.load_alert_rules`).
         LedgerError: If a ledger does not balance.
         ValueError: If the seed (given or the scenario's) is negative.
         EnvError: If ``extra_env`` (with the scenario's ``env`` block) has an unknown variable
             or a bad value (:func:`sim.scenario.resolve_control`); a subclass of ValueError.
-        ConfigError: If the alert rules file that ``rollout.alerts.rules`` names cannot be
-            read or loaded at run time (:func:`sim.rollout.alerts.load_alert_rules`).
     """
+    if isinstance(scenario, str | PathLike):
+        scenario = load_scenario(fspath(scenario))
+    elif not isinstance(scenario, Scenario):
+        raise TypeError(
+            f"run() takes a Scenario, a built-in scenario name or a YAML path, not "
+            f"{type(scenario).__name__} (a dict: validate it with "
+            f"sim.scenario.parse_scenario first)")
     with fewer_collections():
         model = Model(scenario, scenario.seed if seed is None else seed, extra_env)
         return model.execute(progress)

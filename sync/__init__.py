@@ -22,7 +22,7 @@ from sync.messages import (
 from sync.peers import PROFILES, Peer, PeerProfile, Reply, build_peers
 from sync.scoring import PeerScore, ScoringConfig
 from sync.v1 import SyncV1, SyncV1Config
-from sync.v2 import SyncV2, SyncV2Config
+from sync.v2 import CheckpointHandover, SyncV2, SyncV2Config
 
 if TYPE_CHECKING:
     # mypy proves both engines implement the driver/model interface.
@@ -38,6 +38,7 @@ __all__ = [
     "Chain",
     "ChainConfig",
     "ChainRules",
+    "CheckpointHandover",
     "Driver",
     "DriverConfig",
     "DropPeer",

@@ -81,6 +81,30 @@ class ImportedChain:
         self.checkpoint_number = self.tip
         return self.tip
 
+    def adopt(self, source: ImportedChain, number: int) -> int:
+        """Take ``source``'s imported blocks up to ``number`` (a checkpoint hand-over).
+
+        Both chains are imported, verified hash chains (each block links to its parent), so
+        they agree up to this chain's tip iff their hashes at the tip agree; only then are
+        the source's blocks ``tip + 1 .. number`` appended.
+
+        Args:
+            source: Another engine's imported chain.
+            number: The last block to take; ``<= source.tip``.
+
+        Returns:
+            Blocks adopted: 0 when ``number <= tip`` (nothing to take); -1 when refused,
+            nothing changed (the chains differ at this chain's tip, or ``number`` is past
+            the source's tip).
+        """
+        tip = self.tip
+        if number <= tip:
+            return 0
+        if number > source.tip or source.hash_at(tip) != self._hashes[tip]:
+            return -1
+        self._hashes.extend(source._hashes[tip + 1:number + 1])
+        return number - tip
+
     def rewind_to_checkpoint(self) -> None:
         """Forget every block after the checkpoint (what a crash loses)."""
         del self._hashes[self.checkpoint_number + 1:]

@@ -219,6 +219,22 @@ class SyncV1(ImportingEngine):
         self._wake = now + self.config.startup_delay_s
         return []
 
+    def shut_down(self) -> int:
+        """Stop for good, gracefully (V1 deprecation): save the whole imported chain.
+
+        Mana's V1 saves its blocktree only at every 100th block (``reference/
+        mana-source-facts.md`` §4.1, ``ex_wire/lib/ex_wire/sync.ex`` L499-511); the guide's
+        ``V1Deprecation`` stops V1's background processes "gracefully" with "no data loss
+        during shutdown" and backs V1's state up first (guide L401-431), so a deprecation
+        saves every imported block. The engine takes no events afterwards.
+
+        Returns:
+            The checkpoint: the newest imported block (the ledger's ``checkpoint_number``).
+        """
+        self._started = False
+        self.telemetry.checkpoints += 1
+        return self.ledger.mark_checkpoint()
+
     def restart(self, now: float) -> list[Action]:
         """Crash and restart: resume from the last checkpoint with empty queues.
 

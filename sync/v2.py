@@ -47,6 +47,15 @@ less than a quarter batch unless that reaches the head).
 **Checkpoints and restart**. A checkpoint at every multiple of ``sync_checkpoint_interval``
 (1,000); ``restart`` forgets everything above the last checkpoint and resumes from there.
 
+**Checkpoint hand-over** (V1 deprecation). When V1 sync is retired, "the sync checkpoint is
+handed over" (issue 6 item 6): :meth:`SyncV2.adopt_checkpoint` takes V1's imported blocks up
+to V1's checkpoint when V2 is behind it, writes that checkpoint as its own (a restart resumes
+from it) and restarts its download pipeline just above it; when V2 is at or past it nothing
+changes. The guide's ``V1Deprecation`` only names the steps ("Stop V1 background processes
+... Ensure no data loss during shutdown", "Create final backup of V1 state", guide L401-431);
+V1's own checkpoint is Mana's blocktree save at every 100th block (``reference/
+mana-source-facts.md`` §4.1, ``ex_wire/lib/ex_wire/sync.ex`` L499-511).
+
 **Peer table**. Known peers (scores, bans) are kept for at most ``peer_cache_size`` (1,000)
 entries; the disconnected peer seen longest ago is forgotten first (non-banned before banned).
 """
@@ -229,6 +238,27 @@ class _InFlight:
     sent_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class CheckpointHandover:
+    """What :meth:`SyncV2.adopt_checkpoint` did.
+
+    Attributes:
+        outcome: ``"adopted"``; ``"not_behind"`` (the engine's tip was at or past the
+            checkpoint: nothing changed); or ``"refused"`` (the offered chain differs from
+            the imported one: nothing changed).
+        checkpoint: The checkpoint offered (block number).
+        tip_before: The engine's newest imported block before.
+        tip_after: The engine's newest imported block after.
+        actions: What the caller performs: the checkpoint write and new requests.
+    """
+
+    outcome: str
+    checkpoint: int
+    tip_before: int
+    tip_after: int
+    actions: list[Action]
+
+
 class SyncV2(ImportingEngine):
     """The V2 sync engine (see the module docstring for the design and its anchors).
 
@@ -375,6 +405,41 @@ class SyncV2(ImportingEngine):
         self.ledger.rewind_to_checkpoint()
         self._reset_pipeline()
         return self.start(now)
+
+    def adopt_checkpoint(self, source: ImportedChain, now: float) -> CheckpointHandover:
+        """Continue from another engine's checkpoint when behind it (V1 deprecation).
+
+        When ``source.checkpoint_number`` is past this engine's tip, the source's blocks up
+        to it are appended to the imported chain (the same canonical chain: checked by hash
+        at this engine's tip), the checkpoint is written as this engine's own, and the
+        download pipeline restarts just above it, as after :meth:`restart` (requests in
+        flight are abandoned: their answers count as late; blocks being processed are
+        ignored when reported). Adopted blocks are not counted as imported by this engine
+        (``blocks_imported``, ``sync_speed_bps``), but they are progress: the stall clock
+        restarts.
+
+        Args:
+            source: The retiring engine's imported chain (its ``checkpoint_number`` is what
+                is handed over).
+            now: Simulated time in seconds.
+
+        Returns:
+            The outcome, the tips before and after, and the actions to perform.
+        """
+        number = source.checkpoint_number
+        before = self.ledger.tip
+        adopted = self.ledger.adopt(source, number)
+        if adopted <= 0:
+            return CheckpointHandover("not_behind" if adopted == 0 else "refused", number,
+                                      before, before, [])
+        ledger = self.ledger
+        tel = self.telemetry
+        tel.checkpoints += 1
+        tel.last_progress = now
+        out: list[Action] = [WriteCheckpoint(ledger.mark_checkpoint(), ledger.tip_hash)]
+        self._reset_pipeline()
+        out += self._fill(now)
+        return CheckpointHandover("adopted", number, before, ledger.tip, out)
 
     def peer_connected(self, peer_id: str, head_number: int, now: float) -> list[Action]:
         """A peer completed its handshake, announcing its best block number.

@@ -1,12 +1,14 @@
 """End-to-end runs of the rollout model: built-in scenarios, controller timing, deprecation."""
 
+from collections import Counter
 from typing import Any
 
 import pytest
 
+from pool.ledger import TxState
 from sim.cli import main
 from sim.result import Result
-from sim.runner import run
+from sim.runner import Model, run
 from sim.scenario import Scenario, builtin_names, load_scenario, parse_scenario
 
 pytestmark = pytest.mark.e2e
@@ -147,18 +149,74 @@ def test_deprecation_migrates_every_pending_v1_transaction() -> None:
         "duration": 900,
         "modules": {"transaction_pool": {"version": "v2", "traffic": 50}},
         "blocks": {"gas_limit": 200_000},  # capacity binds, so V1 holds a backlog
+        "pool": {"cost_v2": {"signature_check_s": 1.0e-6},
+                 "v2": {"max_pool_size": 1_000}},  # V2 fills up: it refuses some
         "rollout": {"schedule": [{"time": 300, "module": "transaction_pool",
                                   "version": "v2", "split": 100}],
                     "deprecation": {"hold": 120}},
     })
-    result = run(scenario)
-    events = [e for e in result.events if e["kind"] == "v1_deprecated"]
-    assert len(events) == 1
-    assert events[0]["time"] == 420.0
-    moved = events[0]["migrated"]
-    assert moved > 0
-    assert events[0]["admitted_by_v2"] + events[0]["refused_by_v2"] == moved
-    assert result.summary["ledger"]["node"]["migrated"] == moved
+    model = Model(scenario, scenario.seed)
+    v1_pool, v2_pool = model.node.pool_v1.pool, model.node.pool_v2.pool
+    v2_pool.ledger.track = True  # each admitted hash's state, to follow every migrated one
+    seen: dict[str, Any] = {"offers": None}
+    evict_all, offer = v1_pool.evict_all, v2_pool.offer
+
+    def spy_evict_all(now: float) -> list[Any]:
+        # What V1 holds at the migration (read here, not from what evict_all returns).
+        seen["pending"] = [tx.tx_hash for tx in v1_pool.transactions()]
+        seen["in_v2_before"] = {h for h in seen["pending"] if h in v2_pool}
+        seen["rejected_before"] = Counter(v2_pool.ledger.rejected_by_reason)
+        seen["offers"] = []
+        return evict_all(now)
+
+    def spy_offer(tx: Any, now: float, evicted: Any = None) -> str | None:
+        reason = offer(tx, now, evicted)
+        if seen["offers"] is not None:
+            seen["offers"].append((tx.tx_hash, reason))
+        return reason
+
+    retire_v1 = model.node.retire_v1
+
+    def spy_retire_v1(now: float, sync: bool) -> dict[str, int]:
+        report = retire_v1(now, sync)
+        seen["after"] = {h: (h in v2_pool, v2_pool.ledger.state_of(h)) for h in seen["pending"]}
+        seen["refused"] = Counter(v2_pool.ledger.rejected_by_reason) - seen["rejected_before"]
+        seen["v1_left"] = len(v1_pool)
+        seen["offers_done"], seen["offers"] = seen["offers"], None
+        return report
+
+    v1_pool.evict_all = spy_evict_all  # type: ignore[method-assign]
+    v2_pool.offer = spy_offer  # type: ignore[method-assign]
+    model.node.retire_v1 = spy_retire_v1  # type: ignore[method-assign]
+    result = model.execute()
+    (event,) = [e for e in result.events if e["kind"] == "v1_deprecated"]
+    assert event["time"] == 420.0
+    pending, offers = seen["pending"], seen["offers_done"]
+    assert len(pending) > 100
+    assert seen["v1_left"] == 0
+    # Each transaction V1 held was offered to V2 exactly once (none skipped, none twice) ...
+    assert sorted(h for h, _ in offers) == sorted(pending)
+    # ... and is now pending in V2 (or was admitted and then pushed out by a better one),
+    # or V2 refused it with a named reason, which V2's ledger holds.
+    outcome: Counter[str] = Counter()
+    for h, reason in offers:
+        in_v2, state = seen["after"][h]
+        if reason is None:
+            assert in_v2 or state in (TxState.EVICTED, TxState.REPLACED)
+            outcome["admitted"] += 1
+        else:
+            assert reason
+            assert not in_v2 or h in seen["in_v2_before"]
+            outcome[reason] += 1
+    refused = seen["refused"]
+    assert outcome == Counter(admitted=outcome["admitted"], **refused)
+    # V2 keeps the best-paying ones its 1,000 slots hold and names why it refuses the rest.
+    assert outcome["admitted"] > 0
+    assert refused["underpriced"] > 0
+    assert refused["sender_limit"] > 0
+    assert event["migrated"] == len(pending) == result.summary["ledger"]["node"]["migrated"]
+    assert (event["admitted_by_v2"], event["refused_by_v2"]) == (
+        outcome["admitted"], sum(refused.values()))
     assert result.summary["transaction_pool"]["v1"]["pool_size"] == 0
     assert_balanced(result)
 
@@ -211,6 +269,13 @@ def test_automated_rollout_reaches_full_traffic_and_deprecates_v1() -> None:
                                    (14460.0, 90), (18060.0, 100)]
     assert result.summary["rollout"]["rollbacks"] == []
     assert result.summary["rollout"]["v1_deprecated_at"] == 18060.0 + 1800.0
+    # As its description says: V1's pool is empty by then (nothing to migrate) and V2 sync,
+    # at the head already, keeps its own chain when V1 sync hands its checkpoint over.
+    (event,) = [e for e in result.events if e["kind"] == "v1_deprecated"]
+    assert event["migrated"] == 0
+    assert event["sync_retired"] is True
+    assert event["sync_handover"] == "not_behind"
+    assert event["v2_sync_tip"] >= event["v1_sync_checkpoint"]
     assert result.summary["unserved_requests"] == 0
     assert_balanced(result)
 
