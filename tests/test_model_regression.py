@@ -67,10 +67,17 @@ def _digest(result: object) -> tuple[str, str]:
 # alerts fire 10 s earlier / later, its first alert 50 s after the regression instead of 60)
 # and the performance, 48-h and memory criteria details were reworded; both series digests and every
 # other summary figure are unchanged.
-CANARY_SUMMARY = "ac01fe8ecad673a11d9891e55fc1bb31a959592b37c0b29533653ef89dbac286"
-CANARY_SERIES = "184161303bcd92438cf8dcb48802f18b77a2ef247438f42afd45546401d96a18"
-BUSY_SUMMARY = "b6a7a5b74a750c0b7659820cdaafc55dfc7914e38582a2d74e14d9333c8569c1"
-BUSY_SERIES = "23c90f6dd3461af4303741a6e5d9464b47d18bd52bd258010aef5cd9b3d3f376"
+# All four moved (session 6, review defects 3, 6, 7): the performance criterion compares the
+# samples where V2 carried all pool traffic with those where V1 did, so both 10-minute runs
+# (V2 at a split throughout) are now "not enough data" instead of FAIL (the only summary
+# change); the series gained the per-interval processed/rejected transaction columns and the
+# per-interval peer disconnects and peers at the interval's start, and peer_disconnect_rate
+# divides by the peers at the interval's start, not those left after it (2.04 % -> 2.0 % for
+# one of 50 lost). A column-by-column comparison showed every other series column unchanged.
+CANARY_SUMMARY = "2a8c3622fec5ebd8c4243357f5f1bbc677b5c57a1ba1161dbb3c4a0b768f64e8"
+CANARY_SERIES = "b79c6e20b7693fcad11e2c9ea56500c656718f3af9c2c0661239fc329d9bb4ce"
+BUSY_SUMMARY = "a468242d0f6b895b7791cef27092127f1d9382154ba5420597ca92cc5e2093de"
+BUSY_SERIES = "442c6bc78a9c9d3a2592457caacba11d9ff8aa5cf65f10f45199e98b3d18a538"
 
 
 @pytest.mark.e2e

@@ -76,7 +76,8 @@ def _hist(value: float) -> Any:
 
 def test_full_load_merges_samples() -> None:
     f = FullLoad()
-    assert math.isnan(f.capacity) and math.isnan(f.p95_ms)
+    assert math.isnan(f.capacity)
+    assert math.isnan(f.p95_ms)
     f.add(10, 0.5, _hist(0.001))
     f.add(30, 0.5, _hist(0.004))
     assert (f.samples, f.requests, f.capacity) == (2, 40, 40.0)
@@ -218,7 +219,8 @@ def test_partition_crosses_the_alerts_peer_disconnect_threshold() -> None:
         if holds_cut:
             assert rate >= 60.0, (t[i], rate)
             judged.append(fired)
-    assert judged and all(judged)
+    assert judged
+    assert all(judged)
 
 
 def test_disconnect_rate_of_a_window_uses_the_peers_at_its_start() -> None:
