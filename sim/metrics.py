@@ -113,6 +113,15 @@ class RequestStats:
             self.window_latency.extend(self._latencies)
             self._latencies.clear()
 
+    def window_histogram(self) -> LogHistogram:
+        """The current window's latency histogram, seconds, with every latency recorded so far.
+
+        For reading (e.g. merging into another histogram) before :meth:`roll` closes the
+        window; recording into it directly would bypass the counters.
+        """
+        self._flush()
+        return self.window_latency
+
     def roll(self) -> dict[str, float]:
         """Close the window: return its figures and fold it into the totals.
 

@@ -206,6 +206,8 @@ class PoolInstance:
                                   min(lim.max_gas_limit, max_gas), max_nonce)
             self._admit = pool.admit
         self.busy_mark = 0.0
+        # The ledger's (entered, rejected) at the last sample: the next interval's deltas.
+        self.ledger_marks = (0, 0)
         self.included = 0
         self.retired = False
 
@@ -1139,8 +1141,12 @@ class Node:
         busy = inst.mailbox.busy_time - inst.busy_mark
         inst.busy_mark = inst.mailbox.busy_time
         # The two counters of pool.stats() (PoolBase._base_stats: the ledger's entered and
-        # rejected), read without building the whole stats dict.
+        # rejected), read without building the whole stats dict; cumulative, as the guide's
+        # V2Metrics counters, and their deltas over the interval (what a window sums).
         ledger = inst.pool.ledger
+        entered, rejected = ledger.entered, ledger.rejected
+        entered_mark, rejected_mark = inst.ledger_marks
+        inst.ledger_marks = (entered, rejected)
         # Calls refused by V2's open breaker are failed attempts of V2 (see RouteDecision).
         attempts = requests + refused
         failed = errors + refused
@@ -1153,12 +1159,14 @@ class Node:
             min(100.0, 100.0 * busy / interval),
             float(len(inst.pool)),
             float(inst.mailbox.in_system(now)),
-            float(ledger.entered),
-            float(ledger.rejected),
+            float(entered),
+            float(rejected),
             100.0 * failed / attempts if attempts else math.nan,
             float(inst.stats.total_timeouts),
             attempts,
             failed,
+            float(entered - entered_mark),
+            float(rejected - rejected_mark),
         )
         if inst.version == "v2":
             return (*out, _STATE_CODE[self.router.breaker(POOL).state_at(now).value])
@@ -1193,8 +1201,13 @@ class Node:
 POOL_METRIC_NAMES = ("throughput_tps", "avg_latency_ms", "p95_latency_ms", "p99_latency_ms",
                      "memory_usage_mb", "cpu_usage_percent", "pool_size",
                      "pending_transactions", "processed_transactions", "rejected_transactions",
-                     "error_rate_percent", "timeout_count", "request_count", "error_count")
-"""The names of :meth:`Node.pool_metric_values` of a V1 pool, in order."""
+                     "error_rate_percent", "timeout_count", "request_count", "error_count",
+                     "processed_transactions_in_interval", "rejected_transactions_in_interval")
+"""The names of :meth:`Node.pool_metric_values` of a V1 pool, in order.
+
+``processed_transactions`` and ``rejected_transactions`` are the pool ledger's cumulative
+counters (``entered``: every submission the pool handled, rejections included; ``rejected``);
+the ``*_in_interval`` columns are their increase since the previous sample."""
 POOL_V2_METRIC_NAMES = (*POOL_METRIC_NAMES, "circuit_breaker_state")
 """The names of :meth:`Node.pool_metric_values` of a V2 pool, in order."""
 SERVICE_METRIC_NAMES = ("throughput_rps", "avg_latency_ms", "p95_latency_ms",

@@ -74,10 +74,20 @@ POOL = "transaction_pool"
 SYNC = "sync_service"
 
 
-_SUMMED = ("request_count", "error_count")
-_MEANS = ("throughput_tps", "cpu_usage_percent", "sync_speed_bps", "network_bandwidth_mbps",
-          "peer_disconnect_rate_percent")
+PEER_DISCONNECTS = "peer_disconnects"
+"""Sync row column (per engine; the network's figure): peers lost in the sample's interval."""
+PEERS_AT_START = "peers_at_interval_start"
+"""Sync row column (per engine; the network's figure): peers reachable at the interval's
+start (the previous sample)."""
+_IN_INTERVAL = {"processed_transactions": "processed_transactions_in_interval",
+                "rejected_transactions": "rejected_transactions_in_interval"}
+"""Pool counters the series holds cumulatively (the guide's ``V2Metrics`` counters, as
+``pool.stats()`` gives them): a window sums their per-interval increases, these columns."""
+_SUMMED = ("request_count", "error_count", *_IN_INTERVAL)
+_MEANS = ("throughput_tps", "cpu_usage_percent", "sync_speed_bps", "network_bandwidth_mbps")
 _WEIGHTED = ("avg_latency_ms", "p95_latency_ms", "p99_latency_ms")
+_DISCONNECT_RATE = "peer_disconnect_rate_percent"
+"""Derived from :data:`PEER_DISCONNECTS` and :data:`PEERS_AT_START` (:func:`_disconnect_rate`)."""
 _SYNCED_BEHIND = 2.0
 """An engine this many blocks (or fewer) behind the head counts as synced."""
 _V1_BASELINE_SHARE = 0.5
@@ -90,13 +100,35 @@ def _column(rows: Sequence[dict[str, float]], key: str) -> list[float]:
     return [r[key] for r in rows if key in r and not math.isnan(r[key])]
 
 
+def _disconnect_rate(disconnects: list[float], at_start: list[float]) -> float:
+    """A window's peer disconnect rate, percent: its disconnects over its peers at its start.
+
+    ``disconnects`` are the window's per-interval counts, ``at_start`` the per-interval
+    peers at the interval's start, oldest first (NaNs left out): the window starts at the
+    first interval that has the figure. One event that cuts off 60 % of the peers is 60 %
+    in every window that holds it (the Alerts threshold ``peer_disconnect_rate: 30``,
+    guide L171-184), where a mean of per-interval rates would spread it over the window.
+    NaN (no data) without figures, or with disconnects but no peer at the start.
+    """
+    if not at_start:
+        return math.nan
+    lost = float(sum(disconnects))
+    if lost == 0.0:
+        return 0.0
+    first = at_start[0]
+    return 100.0 * lost / first if first > 0.0 else math.nan
+
+
 def snapshot_from_rows(rows: Sequence[dict[str, float]]
                        ) -> dict[str, dict[str, dict[str, float]]]:
     """The rollout snapshot ``[module][version][metric]`` of a window of sample rows.
 
-    Counts are summed over the window, rates and CPU averaged, latencies averaged weighted by
-    each sample's requests, gauges taken from the last sample; the pool's error rate is the
-    window's errors over its attempts.
+    Counts are summed over the window (the pool's processed and rejected transactions from
+    their per-interval increases: the series holds them as cumulative counters), rates and
+    CPU averaged, latencies averaged weighted by each sample's requests, gauges taken from
+    the last sample; the pool's error rate is the window's errors over its attempts, the sync
+    peer disconnect rate the window's disconnects over the peers at its start
+    (:func:`_disconnect_rate`).
     """
     snap: dict[str, dict[str, dict[str, float]]] = {POOL: {}, SYNC: {}}
     last = rows[-1]
@@ -106,8 +138,10 @@ def snapshot_from_rows(rows: Sequence[dict[str, float]]
             values: dict[str, float] = {}
             for name in names:
                 key = prefix + name
+                if name == _DISCONNECT_RATE:
+                    continue  # derived below
                 if name in _SUMMED:
-                    col = _column(rows, key)
+                    col = _column(rows, prefix + _IN_INTERVAL.get(name, name))
                     values[name] = float(sum(col)) if col else math.nan
                 elif name in _MEANS:
                     col = _column(rows, key)
@@ -128,6 +162,9 @@ def snapshot_from_rows(rows: Sequence[dict[str, float]]
             else:
                 col = _column(rows, f"{SYNC}.serving.{version}.requests")
                 values["request_count"] = float(sum(col)) if col else math.nan
+                values[_DISCONNECT_RATE] = _disconnect_rate(
+                    _column(rows, prefix + PEER_DISCONNECTS),
+                    _column(rows, prefix + PEERS_AT_START))
             snap[module][version] = values
     return snap
 
@@ -139,8 +176,9 @@ def _mean(values: list[float]) -> float:
     return float(np.add.reduce(np.asarray(values, dtype=np.float64)) / len(values))
 
 
-_SUM, _MEAN, _WEIGHT, _LAST = range(4)
-"""How :func:`snapshot_from_rows` aggregates a metric over the window."""
+_SUM, _MEAN, _WEIGHT, _LAST, _DERIVED = range(5)
+"""How :func:`snapshot_from_rows` aggregates a metric over the window (``_DERIVED``: from
+other columns, after the loop)."""
 
 
 def _snapshot_plan() -> tuple[tuple[str, str, str, tuple[tuple[str, int, str], ...]], ...]:
@@ -152,8 +190,11 @@ def _snapshot_plan() -> tuple[tuple[str, str, str, tuple[tuple[str, int, str], .
     for module, names in ((POOL, POOL_METRICS), (SYNC, SYNC_METRICS)):
         for version in ("v1", "v2"):
             prefix = f"{module}.{version}."
-            ops = tuple((name, _SUM if name in _SUMMED else _MEAN if name in _MEANS
-                         else _WEIGHT if name in _WEIGHTED else _LAST, prefix + name)
+            ops = tuple((name, _DERIVED, prefix + name) if name == _DISCONNECT_RATE
+                        else (name, _SUM, prefix + _IN_INTERVAL.get(name, name))
+                        if name in _SUMMED
+                        else (name, _MEAN if name in _MEANS else _WEIGHT if name in _WEIGHTED
+                              else _LAST, prefix + name)
                         for name in names)
             plan.append((module, version, prefix, ops))
     return tuple(plan)
@@ -176,9 +217,12 @@ class HealthWindow:
     """
 
     def __init__(self, rows: int) -> None:
-        keys = [key for _, _, _, ops in _PLAN for _, op, key in ops if op != _LAST]
+        keys = [key for _, _, _, ops in _PLAN for _, op, key in ops
+                if op not in (_LAST, _DERIVED)]
         keys += [prefix + "error_count" for module, _, prefix, _ in _PLAN if module == POOL]
         keys += list(_SERVING_KEY.values())
+        keys += [prefix + name for module, _, prefix, _ in _PLAN if module == SYNC
+                 for name in (PEER_DISCONNECTS, PEERS_AT_START)]
         self._columns: dict[str, deque[float]] = {key: deque(maxlen=rows)
                                                   for key in dict.fromkeys(keys)}
         # Latency weights: each row's request_count of the prefix, 0.0 when absent.
@@ -282,6 +326,8 @@ class HealthWindow:
                     else:
                         col = valid(key)
                         values[name] = _mean(col) if col else math.nan
+                elif op == _DERIVED:
+                    continue
                 elif op == _WEIGHT:
                     ws: list[float] = []
                     vws: list[float] = []
@@ -307,6 +353,8 @@ class HealthWindow:
             else:
                 col = valid(_SERVING_KEY[version])
                 values["request_count"] = float(sum(col)) if col else math.nan
+                values[_DISCONNECT_RATE] = _disconnect_rate(valid(prefix + PEER_DISCONNECTS),
+                                                            valid(prefix + PEERS_AT_START))
             snap[module][version] = values
         return snap
 

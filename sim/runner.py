@@ -64,7 +64,8 @@ from sim.node import (
 from sim.result import Result
 from sim.rng import RngStreams
 from sim.rollout import error_rate_window, memory_increase, performance, zero_downtime
-from sim.rollout_link import RolloutLink
+from sim.rollout.criteria import FullLoad, histogram_resolution
+from sim.rollout_link import PEER_DISCONNECTS, PEERS_AT_START, RolloutLink
 from sim.scenario import PeerFault, RegressionFault, Scenario, load_scenario, resolve_control
 from sim.sync_link import SyncLink
 from sync.chain import Chain, ChainConfig
@@ -213,7 +214,12 @@ class Model:
         self._sync_key_cache: dict[str, tuple[str, ...]] = {}
         self._row_key_cache: tuple[tuple[str, ...], tuple[str, ...]] | None = None
         self._disconnect_mark = 0
+        # Peers reachable at the last sample: the next interval's peers at its start.
+        self._peers_mark = len(self.network.reachable())
         self._rate_limited_mark = 0
+        # Per pool version, its work over the samples where it carried all pool traffic
+        # (the performance criterion's figures; see sample()).
+        self.full_load = {"v1": FullLoad(), "v2": FullLoad()}
 
     # -- wiring --------------------------------------------------------------------------
 
@@ -485,7 +491,7 @@ class Model:
             named = self._keys(f"{SYNC}.{version}")
             keys = self._sync_key_cache[version] = tuple(named[name] for name in (
                 *_SYNC_ENGINE_METRICS, "memory_usage_mb", "peer_disconnect_rate_percent",
-                "block_processing_delay_s"))
+                "block_processing_delay_s", PEER_DISCONNECTS, PEERS_AT_START))
         return keys
 
     def _row_key_list(self) -> tuple[str, ...]:
@@ -516,6 +522,7 @@ class Model:
         # with one dict(zip(...)): no dict per instance, no key lookup per value.
         keys = self._row_key_list()
         values: list[float] = []
+        self._add_full_load()
         for inst, _ in pools:
             values += node.pool_metric_values(inst, now, interval)
         h = self.inclusion_window
@@ -525,11 +532,16 @@ class Model:
         h.reset()
         for service, _ in services:
             values += node.service_metric_values(service, now, interval)
-        disconnects = self.network.disconnects - self._disconnect_mark
-        self._disconnect_mark = self.network.disconnects
-        # No disconnects: the rate is 100.0 * 0 / reachable = 0.0 whatever the count (>= 1), so
-        # the peers need not be walked to count the reachable ones.
-        reachable = max(1, len(self.network.reachable())) if disconnects else 1
+        # Peer disconnects in the interval, over the peers reachable at its start (the last
+        # sample): at most 100 % unless peers came and went again within the interval. A
+        # window's rate is its disconnects over the peers at its first interval's start
+        # (sim.rollout_link.snapshot_from_rows), so both counts go into the row too.
+        network = self.network
+        disconnects = network.disconnects - self._disconnect_mark
+        self._disconnect_mark = network.disconnects
+        at_start = self._peers_mark
+        self._peers_mark = len(network.reachable())
+        rate = (100.0 * disconnects / at_start if at_start else math.nan) if disconnects else 0.0
         base_mb = self.scenario.sync.base_memory_mb
         slot = self.scenario.blocks.slot
         for version, link in self.links.items():
@@ -540,8 +552,10 @@ class Model:
             values += (
                 base_mb + m[8] / MIB
                 + (node.leaked_bytes(SYNC, now) / MIB if version == "v2" else 0.0),
-                100.0 * disconnects / reachable,
-                m[1] * slot)
+                rate,
+                m[1] * slot,
+                float(disconnects),
+                float(at_start))
         limited = self.peer_limiter.refused
         values += (float(limited - self._rate_limited_mark), float(self.chain.height))
         self._rate_limited_mark = limited
@@ -550,6 +564,23 @@ class Model:
         values += [float(router.split(module)) for module in _MODULES]
         self.series.sample_values(now, keys, values)
         return dict(zip(keys, values, strict=True))
+
+    def _add_full_load(self) -> None:
+        """Add the interval about to be sampled to the version that carried all pool traffic.
+
+        Called before the pools' windows are closed: a version carried all traffic when it
+        had attempts (requests or breaker refusals, the row's ``request_count``) and the
+        other had none, the test of the memory criterion's samples.
+        """
+        node = self.node
+        s1, s2 = node.pool_v1.stats, node.pool_v2.stats
+        a1, a2 = s1.requests + s1.refused, s2.requests + s2.refused
+        if (a1 > 0) == (a2 > 0):
+            return  # both or neither: no version alone
+        inst = node.pool_v1 if a1 else node.pool_v2
+        self.full_load[inst.version].add(inst.stats.requests,
+                                         inst.mailbox.busy_time - inst.busy_mark,
+                                         inst.stats.window_histogram())
 
     def _log_breaker_transitions(self) -> None:
         for module in _MODULES:
@@ -754,20 +785,17 @@ class Model:
         * zero downtime: no request left unserved (failed with no V1 rescue, lost in a
           restart, or sent to a deprecated V1);
         * performance: V2's pool *capacity* (requests per busy second of its process, i.e.
-          the throughput it could sustain) and p95 latency against V1's, over the whole run;
+          the throughput it could sustain) and p95 latency over the samples where V2 carried
+          all pool traffic, against V1's over the samples where V1 carried all of it (both
+          carry the full load then); p95 compared within the histograms' resolution (one
+          bucket); "not enough data" unless the run has both (:attr:`full_load`);
         * error rate <= 0.1 % over every 48 h window of V2 pool requests;
         * memory increase <= 15 %: V2's mean pool memory over the samples where V2 carried
           all pool traffic against V1's over the samples where V1 carried all of it (the
           baseline before the rollout); "not enough data" unless the run has both.
         """
         node = self.node
-        v1, v2 = node.pool_v1, node.pool_v2
-
-        def capacity(inst: Any) -> float:
-            busy = inst.mailbox.busy_time
-            return inst.stats.total_requests / busy if busy > 0 else math.nan
-
-        t1, t2 = v1.stats.totals(), v2.stats.totals()
+        f1, f2 = self.full_load["v1"], self.full_load["v2"]
         names = set(self.series.names)
 
         def column(name: str) -> Any:
@@ -786,7 +814,8 @@ class Model:
         m2 = float(np.mean(mem2[only2])) if only2.any() else math.nan
         return [
             zero_downtime(node.unserved, int(routing.get("total_requests", 0))),
-            performance(capacity(v1), capacity(v2), t1["p95_latency_ms"], t2["p95_latency_ms"]),
+            performance(f1.capacity, f2.capacity, f1.p95_ms, f2.p95_ms,
+                        p95_resolution=histogram_resolution(f2.latency)),
             # The 48-h window in whole sampling intervals (e.g. 48 h +- a few seconds when the
             # interval does not divide it); the criterion's name shows the window used.
             error_rate_window(np.nan_to_num(err2), np.nan_to_num(req2), interval,

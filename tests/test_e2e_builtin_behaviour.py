@@ -75,8 +75,8 @@ def test_regression_rollback_detects_and_rolls_back_as_described() -> None:
 
 
 def test_as_written_skips_five_percent_and_auto_rollback_does_not_pause() -> None:
-    # The fault starts at 3,900 s (at 50 %); the controller's next stage is at 7,260 s.
-    scenario = builtin("as-written", 7_500.0)
+    # The fault starts at 3,000 s (at 25 %); the controller's next stage is at 3,660 s.
+    scenario = builtin("as-written", 3_800.0)
     fault_at = scenario.faults[0].start
     result = run(scenario)
     pool = splits(result)

@@ -69,12 +69,19 @@ def _digest(result: object) -> tuple[str, str]:
 # other summary figure are unchanged.
 # Both summaries moved again (session 6) when the rollout summary gained
 # rollback_requests_ignored (0) and rollback_requests_ignored_by_reason ({}): rollback requests
-# that change no split are counted apart from rollbacks. Nothing else in either summary and
-# neither series digest moved (neither run has a schedule, script, controller or AutoRollback).
-CANARY_SUMMARY = "b452cee0e94bb11997e6495ca2dec057e91ba3a2df3ae0a10c550965b012d2b3"
-CANARY_SERIES = "184161303bcd92438cf8dcb48802f18b77a2ef247438f42afd45546401d96a18"
-BUSY_SUMMARY = "df60efbe79fde7f562bc312a3a29024d9901bf0c7c338c5e939cbbf20da42ae7"
-BUSY_SERIES = "23c90f6dd3461af4303741a6e5d9464b47d18bd52bd258010aef5cd9b3d3f376"
+# that change no split are counted apart from rollbacks (neither run has a schedule, script,
+# controller or AutoRollback, so nothing else moved with that).
+# All four moved (session 6, review defects 3, 6, 7): the performance criterion compares the
+# samples where V2 carried all pool traffic with those where V1 did, so both 10-minute runs
+# (V2 at a split throughout) are now "not enough data" instead of FAIL (the only other summary
+# change); the series gained the per-interval processed/rejected transaction columns and the
+# per-interval peer disconnects and peers at the interval's start, and peer_disconnect_rate
+# divides by the peers at the interval's start, not those left after it (2.04 % -> 2.0 % for
+# one of 50 lost). A column-by-column comparison showed every other series column unchanged.
+CANARY_SUMMARY = "bed42931cb5cb29616ced1b11266d0572ccb100a925d859416eb879dc14722bc"
+CANARY_SERIES = "b79c6e20b7693fcad11e2c9ea56500c656718f3af9c2c0661239fc329d9bb4ce"
+BUSY_SUMMARY = "79033da7c47dbb4d3bd140c251c9125ee38a78215c80d35ccf22482569f1910d"
+BUSY_SERIES = "442c6bc78a9c9d3a2592457caacba11d9ff8aa5cf65f10f45199e98b3d18a538"
 
 
 @pytest.mark.e2e

@@ -123,3 +123,18 @@ def test_as_dict_and_overall():
     assert all_passed([ok, ok]) is True
     assert all_passed([ok, unknown]) is None
     assert all_passed([unknown, bad]) is False
+
+
+def test_performance_figure_is_each_ratio_over_its_bound():
+    # Threshold 1: the figure is the worse ratio over its own bound (capacity 1 - tol, p95
+    # (1 + tol) * (1 + resolution)), so figure >= 1 is exactly the verdict.
+    c = performance(100.0, 98.0, 20.0, 20.0, tolerance_percent=2.0)
+    assert (c.passed, c.figure, c.threshold) == (True, pytest.approx(1.0), 1.0)
+    c = performance(100.0, 100.0, 20.0, 20.0 * 1.03, p95_resolution=0.0202)
+    assert c.passed is False
+    assert c.figure == pytest.approx(1.0202 / 1.03)
+    assert "measurement resolution 2.02%" in c.detail
+    with pytest.raises(ValueError, match="tolerance"):
+        performance(1.0, 1.0, 1.0, 1.0, tolerance_percent=100.0)
+    with pytest.raises(ValueError, match="resolution"):
+        performance(1.0, 1.0, 1.0, 1.0, p95_resolution=-0.1)

@@ -91,12 +91,17 @@ def test_migration_plan_reading():
 
 
 def test_auto_rollback_failed_transactions_share():
-    s = snap({"processed_transactions": 89.0, "rejected_transactions": 11.0})
+    # processed counts every submission, refused ones included: 11 of 100 refused is 11 %.
+    s = snap({"processed_transactions": 100.0, "rejected_transactions": 11.0})
     result = HealthCheck("auto_rollback").evaluate(0, s)
     assert [v.check for v in result.violations] == ["failed_transactions"]
     assert result.violations[0].value == pytest.approx(11.0)
-    ok = snap({"processed_transactions": 90.0, "rejected_transactions": 10.0})
+    # 10 of 100 is at the threshold (not above it). rejected / (processed + rejected) counted
+    # each refusal twice: it showed 11 of 100 as 9.9 % and 10 of 95 (10.5 %) as 9.5 %.
+    ok = snap({"processed_transactions": 100.0, "rejected_transactions": 10.0})
     assert HealthCheck("auto_rollback").evaluate(0, ok).healthy
+    over = snap({"processed_transactions": 95.0, "rejected_transactions": 10.0})
+    assert not HealthCheck("auto_rollback").evaluate(0, over).healthy
 
 
 def test_nan_v2_is_not_judged_and_listed():

@@ -16,6 +16,10 @@ KEYS = [f"{module}.{version}.{name}"
         for version in ("v1", "v2") for name in names]
 KEYS += [f"transaction_pool.{v}.error_count" for v in ("v1", "v2")]
 KEYS += [f"sync_service.serving.{v}.requests" for v in ("v1", "v2")]
+KEYS += [f"transaction_pool.{v}.{n}_transactions_in_interval" for v in ("v1", "v2")
+         for n in ("processed", "rejected")]
+KEYS += [f"sync_service.{v}.{n}" for v in ("v1", "v2")
+         for n in ("peer_disconnects", "peers_at_interval_start")]
 
 finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False)
 value = st.one_of(finite, st.just(math.nan), st.just(0.0), st.just(-0.0),

@@ -10,6 +10,13 @@ the guide's ``Mana.Monitoring.V2Metrics`` (guide L446-491; mana-source-facts.md 
 - ``request_count`` (either module): requests the version served in the window; the input of
   the low-traffic guard on error-rate checks (control-plane-anchors.md §5 item 17).
 
+``processed_transactions`` and ``rejected_transactions`` are the transactions the pool handled
+and refused IN THE WINDOW (the model's time series holds them as cumulative counters, as
+``V2Metrics`` names them; the window sums their per-interval increases). ``processed`` counts
+every submission the pool handled, rejections included (``pool.stats()``: the ledger's
+``entered``). ``peer_disconnect_rate_percent`` is the window's peer disconnects over the peers
+connected at the window's start.
+
 Every value describes ONE window (the model's sampling window), not a run total. A metric that
 is missing, or NaN, means "no data in the window"; each consumer documents what it does with
 that (health checks and alerts: not judged, as Prometheus treats an absent series as false).
@@ -57,16 +64,20 @@ CPU is among them: a GenServer's busy fraction grows with the requests it serves
 the real number of requests."""
 
 FAILED_TRANSACTIONS_PERCENT: Final = "failed_transactions_percent"
-"""Derived pool metric: ``rejected / (processed + rejected) * 100`` in the window."""
+"""Derived pool metric: ``rejected / processed * 100`` in the window (``processed`` already
+counts the rejected submissions)."""
 
 
 def metric(snapshot: Snapshot, module: str, version: str, name: str) -> float:
     """One metric of a snapshot, NaN when absent.
 
-    ``failed_transactions_percent`` is derived from ``rejected_transactions`` and
-    ``processed_transactions`` (NaN when both are zero or either is missing), the reading of
-    AutoRollback's ``failed_transactions: 10.0`` trigger (guide L563) as a share of the
-    window's transactions.
+    ``failed_transactions_percent`` is ``rejected_transactions / processed_transactions *
+    100`` (NaN when either is missing or nothing was processed): AutoRollback's
+    ``failed_transactions: 10.0`` trigger (guide L550-564, at L563; ``check_all_conditions``,
+    L580-585, calls no check that reads it, so the guide gives no formula) read as the share
+    of the window's submissions that the pool refused. ``processed`` is every submission handled,
+    refused ones included (the ledger's ``entered``), so it is the whole denominator: adding
+    ``rejected`` to it would count each refusal twice.
 
     Args:
         snapshot: The window's metrics.
@@ -81,8 +92,7 @@ def metric(snapshot: Snapshot, module: str, version: str, name: str) -> float:
     if name == FAILED_TRANSACTIONS_PERCENT:
         rejected = float(values.get("rejected_transactions", math.nan))
         processed = float(values.get("processed_transactions", math.nan))
-        total = rejected + processed
-        return rejected / total * 100.0 if total > 0.0 else math.nan
+        return rejected / processed * 100.0 if processed > 0.0 else math.nan
     return float(values.get(name, math.nan))
 
 
