@@ -260,7 +260,7 @@ class Model:
         v1.stop()
         handover = v2_engine.adopt_checkpoint(v1_engine.ledger, now)
         # The link carries out the engine's actions (the checkpoint write and new requests).
-        v2._apply(handover.actions)
+        v2.carry_out(handover.actions)
         return {"v1_sync_checkpoint": checkpoint, "sync_handover": handover.outcome,
                 "v2_sync_tip_before": handover.tip_before,
                 "sync_blocks_adopted": handover.tip_after - handover.tip_before}

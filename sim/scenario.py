@@ -398,8 +398,10 @@ def alert_rules_source(rules: str) -> str | Path:
 class DeprecationSection(_Section):
     """V1 deprecation: once the pool runs 100 % on V2 for ``hold``, V1 stops.
 
-    The V1 pool's contents migrate into V2, queued V1 work drains, the V1 sync engine
-    stops. ``at`` forces a time instead.
+    The V1 pool's contents migrate into V2 (each admitted or refused with V2's reason),
+    queued V1 work drains, and, when sync runs fully on V2, the V1 sync engine stops and
+    hands its checkpoint to V2, which adopts it if it is behind. ``at`` forces a time
+    instead.
     """
 
     enabled: bool = True

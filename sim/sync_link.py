@@ -149,6 +149,18 @@ class SyncLink:
         self._work.clear()
         self._pending.clear()
 
+    def carry_out(self, actions: list[Action]) -> None:
+        """Carry out actions the engine returned to a call made outside the link.
+
+        For engine calls the runner makes itself, such as the checkpoint hand-over at V1
+        deprecation (:meth:`sync.v2.SyncV2.adopt_checkpoint`): their requests are sent, their
+        blocks processed and the engine's next timer armed, as for the link's own calls.
+
+        Args:
+            actions: The engine's actions, in order.
+        """
+        self._apply(actions)
+
     # -- carrying out actions ------------------------------------------------------------
 
     def _apply(self, actions: list[Action]) -> None:
