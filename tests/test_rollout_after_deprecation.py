@@ -112,7 +112,10 @@ def test_deprecation_at_a_steps_time_runs_after_the_steps(at: float) -> None:
     result = run(custom({
         "duration": 400, "network": {"peers": {"honest": 8}, "inbound_rate": 0.2,
                                      "initial_chain": 20_000},
-        "rollout": {"schedule": [step(at, SYNC, "v2", 100), step(at, POOL, "v2", 100)],
+        # (The earlier step makes the runner create the wake-up at `at` only at 50 s, after
+        # the deprecation's: SimPy orders equal times by priority, then creation.)
+        "rollout": {"schedule": [step(50, POOL, "v2", 10), step(at, SYNC, "v2", 100),
+                                 step(at, POOL, "v2", 100)],
                     "deprecation": {"at": at}},
     }))
     (event,) = kinds(result, "v1_deprecated")
