@@ -155,6 +155,23 @@ def test_sync_reaching_v2_after_the_deprecation_hands_over_then() -> None:
     assert result.summary["unserved_requests"] == 0
 
 
+def test_sync_at_a_split_at_deprecation_retires_v1_when_it_reaches_100() -> None:
+    result = run(custom({
+        "duration": 300, "network": {"peers": {"honest": 8}, "inbound_rate": 0.2,
+                                     "initial_chain": 20_000},
+        "modules": {POOL: {"version": "v2", "traffic": 100},
+                    SYNC: {"version": "v2", "traffic": 50}},
+        "rollout": {"deprecation": {"at": 60}, "schedule": [step(205, SYNC, "v2", 100)]},
+    }))
+    (deprecated,) = kinds(result, "v1_deprecated")
+    assert deprecated["sync_retired"] is False
+    (retired,) = kinds(result, "v1_sync_retired")
+    # V2 has synced side by side since 0, far ahead of V1: it keeps its own chain.
+    assert (retired["time"], retired["sync_handover"]) == (205.0, "not_behind")
+    assert retired["v2_sync_tip"] == retired["v2_sync_tip_before"] > retired["v1_sync_checkpoint"]
+    assert result.summary["sync_service"]["v1"]["synced_to"] == retired["v1_sync_checkpoint"]
+
+
 # -- R2-7a: resumes that do nothing, and what the run ended before --------------------------
 
 
