@@ -9,7 +9,10 @@ evaluations, so its place among them does not depend on SimPy's event order.
 **Evaluations** run on sample times: after every metrics sample the sampler hands the new row
 to :meth:`RolloutLink.on_sample`, which runs the timed steps due, then whatever evaluation is
 due at or before that time, in this order: alert rules, the rollout controller's health
-check, AutoRollback, then V1 deprecation. Each evaluation is due on its fixed grid
+check, AutoRollback, then V1 deprecation (after a hold at 100 %; a fixed ``deprecation.at``
+is instead run by the runner at that time, after the sample and the timed steps due then,
+and V1 sync, if not fully on V2 then, is retired when sync later reaches 100 % on V2). Each
+evaluation is due on its fixed grid
 ``start + k * interval``; one due at 15 s with 10-s samples is evaluated at 20 s on the 20-s
 sample, as a Prometheus rule is evaluated on the latest scrape, and the next is due at 30 s.
 The default intervals (10-s samples, 60-s checks) align exactly.
@@ -22,7 +25,9 @@ their rates are compared as they are.
 
 **Applying actions.** ``SetTraffic`` sets the router's split of its modules; the guide's
 controller and AutoRollback never change ``module_versions`` (mana-source-facts.md §2.5), so a
-module on ``v1`` stays on V1 whatever its split. A schedule step sets both version and split.
+module on ``v1`` stays on V1 whatever its split. A schedule step sets both version and split,
+or, for a module whose V1 is deprecated, is refused whole when it would leave it on V1
+(``split_refused``). Every split or version change is an entry of ``splits`` with both.
 A rollback or stage change is recorded (event, ``splits``, ``rollbacks``) only when it changed
 at least one split; a rollback request that changes none (V2 already at 0 %, or refused
 because V1 is deprecated) is a ``rollback_ignored`` event with its reason and is counted in
@@ -66,7 +71,7 @@ from sim.rollout import (
     manual_rollback_script,
     normalise_rates,
 )
-from sim.rollout.schedule import RollbackScriptStep
+from sim.rollout.schedule import RollbackScriptStep, ScheduleStep
 from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
 from sim.scenario import RolloutSection, alert_rules_source
 
@@ -367,18 +372,25 @@ class RolloutLink:
         profile: ``"intended"`` or ``"as_written"``.
         router: The router whose splits and versions it changes.
         events: The run's event log.
-        retire_v1: Called with the time when V1 is deprecated.
+        retire_v1: Called with the time when V1 is deprecated; returns what it did (retiring
+            V1's sync too, with the checkpoint hand-over, when sync runs fully on V2 then).
+        metrics_interval: The sampling interval, seconds (the health window's rows).
+        retire_v1_sync: Called with the time when sync reaches 100 % on V2 after the pool's
+            deprecation left V1 sync running: retires V1 sync with the checkpoint hand-over;
+            returns what it did. None: sync is never retired later.
     """
 
     def __init__(self, section: RolloutSection, profile: str, router: ModuleRouter,
                  events: EventLog, retire_v1: Callable[[float], dict[str, Any]],
-                 metrics_interval: float) -> None:
+                 metrics_interval: float,
+                 retire_v1_sync: Callable[[float], dict[str, Any]] | None = None) -> None:
         self.section = section
         self._window = HealthWindow(max(1, round(section.health_window / metrics_interval)))
         self._v1_baseline: dict[str, float] | None = None
         self.router = router
         self.events = events
         self._retire_v1 = retire_v1
+        self._retire_v1_sync = retire_v1_sync
         self.alerts: AlertEvaluator | None = None
         if section.alerts.enabled:
             text = section.alerts.rules
@@ -426,6 +438,8 @@ class RolloutLink:
         self.ignored_rollbacks: dict[str, int] = {}
         self.deprecation = section.deprecation
         self.retired_at: float | None = None
+        self.sync_retired_at: float | None = None
+        self.steps_refused = 0
         self.retired_modules: set[str] = set()
         self._full_since: float | None = None
         self.stage_log: list[dict[str, Any]] = []
@@ -454,9 +468,14 @@ class RolloutLink:
         if outcome != "change":
             return False
         self.router.set_split(module, percent)
-        self.stage_log.append({"time": now, "module": module, "split": percent,
-                               "source": source})
+        self._log_routing(now, module, source)
         return True
+
+    def _log_routing(self, now: float, module: str, source: str) -> None:
+        """Record ``module``'s routing as it now is (a split or version change) in ``splits``."""
+        self.stage_log.append({"time": now, "module": module,
+                               "version": self.router.version(module),
+                               "split": self.router.split(module), "source": source})
 
     def _rollback(self, now: float, source: str, reason: str, modules: Sequence[str],
                   percent: int = 0) -> list[str]:
@@ -566,11 +585,7 @@ class RolloutLink:
         step's exact time (see the module doc).
         """
         for step in self.schedule.due(now):
-            if self.router.version(step.module) != step.version:
-                self.router.set_version(step.module, step.version)
-            self._set_split(step.time, step.module, step.split, "schedule")
-            self.events.emit(step.time, "schedule_step", module=step.module,
-                             version=step.version, split=step.split)
+            self._schedule_step(step)
         while self.script and self.script[0].time <= now:
             first = self.script[0]
             if first.kind == "set_split":
@@ -594,6 +609,30 @@ class RolloutLink:
             if first.kind in ("verify", "health_check"):
                 fields.update(self._script_probe(first.time))
             self.events.emit(first.time, "manual_rollback_step", **fields)
+        self._maybe_retire_sync(now)
+
+    def _schedule_step(self, step: ScheduleStep) -> None:
+        """Apply one schedule step (version and split), or refuse it whole.
+
+        A step that would leave a retired module on V1 (its version ``v1``, or a split below
+        100 %) is refused whole: neither its version nor its split changes, since V1 is gone
+        (guide L390-433, ``V1Deprecation``: V1's processes stopped, its state cleared). It
+        is a ``split_refused`` event with the step's version and split, counted in the
+        summary's ``schedule_steps_refused``, and no ``schedule_step``.
+        """
+        module = step.module
+        if module in self.retired_modules and (step.version == "v1" or step.split < 100):
+            self.steps_refused += 1
+            self.events.emit(step.time, "split_refused", module=module, split=step.split,
+                             version=step.version, source="schedule", reason="V1 deprecated")
+            return
+        version_changed = self.router.version(module) != step.version
+        if version_changed:
+            self.router.set_version(module, step.version)
+        if not self._set_split(step.time, module, step.split, "schedule") and version_changed:
+            self._log_routing(step.time, module, "schedule")
+        self.events.emit(step.time, "schedule_step", module=module, version=step.version,
+                         split=step.split)
 
     def _script_probe(self, now: float) -> dict[str, Any]:
         """What a script verification or health check sees: routing and a health verdict."""
@@ -626,7 +665,11 @@ class RolloutLink:
         ctrl = self.controller
         if ctrl is not None:
             while self._resumes and self._resumes[0] <= now:
-                self._apply(ctrl.resume(self._resumes.pop(0)), "resume")
+                at = self._resumes.pop(0)
+                actions = ctrl.resume(at)
+                if not actions:  # (under no_resume it is a resume_refused action instead)
+                    self.events.emit(at, "resume_ignored", reason="controller not paused")
+                self._apply(actions, "resume")
             if ctrl.next_check_time <= now:
                 if ctrl.config.nil_health_crash:
                     # The guide's check crashes before producing a result (controller module
@@ -645,6 +688,7 @@ class RolloutLink:
             snap = snap if snap is not None else self._snapshot()
             self._apply(self.auto.evaluate(now, snap, ctrl), "auto_rollback")
         self._maybe_retire(now)
+        self._maybe_retire_sync(now)
 
     def _maybe_retire(self, now: float) -> None:
         dep = self.deprecation
@@ -665,9 +709,11 @@ class RolloutLink:
         """Deprecation at a fixed time: the pool goes fully to V2, then V1 is retired."""
         if self.retired_at is not None:
             return
-        if self.router.version(POOL) != "v2":
+        version_changed = self.router.version(POOL) != "v2"
+        if version_changed:
             self.router.set_version(POOL, "v2")
-        self._set_split(now, POOL, 100, "deprecation")
+        if not self._set_split(now, POOL, 100, "deprecation") and version_changed:
+            self._log_routing(now, POOL, "deprecation")
         self._retire(now)
 
     def _retire(self, now: float) -> None:
@@ -676,7 +722,45 @@ class RolloutLink:
         self.retired_modules.add(POOL)
         if report.get("sync_retired"):
             self.retired_modules.add(SYNC)
+            self.sync_retired_at = now
         self.events.emit(now, "v1_deprecated", **report)
+
+    def _maybe_retire_sync(self, now: float) -> None:
+        """Retire V1 sync once sync runs fully on V2 after the pool's deprecation.
+
+        The deprecation retires V1 sync only if sync runs fully on V2 then; otherwise V1
+        keeps syncing, and its checkpoint is handed over (issue 6 item 6) as soon as sync
+        reaches 100 % on V2: a ``v1_sync_retired`` event with the hand-over's figures.
+        """
+        if (self.retired_at is None or SYNC in self.retired_modules
+                or self._retire_v1_sync is None):
+            return
+        if self.router.version(SYNC) != "v2" or self.router.split(SYNC) < 100:
+            return
+        report = self._retire_v1_sync(now)
+        self.retired_modules.add(SYNC)
+        self.sync_retired_at = now
+        self.events.emit(now, "v1_sync_retired", **report)
+
+    def not_reached(self) -> list[dict[str, Any]]:
+        """What was timed but never ran: at a run's end, what was timed after it.
+
+        Schedule steps, manual rollback script steps, controller resumes and a fixed-time
+        deprecation not yet run, each with its time, in time order.
+        """
+        out: list[dict[str, Any]] = [
+            {"time": step.time, "what": "schedule_step", "module": step.module,
+             "version": step.version, "split": step.split} for step in self.schedule.remaining]
+        out += [{"time": st.time, "what": "manual_rollback_step", "step": st.kind,
+                 **({"module": st.module} if st.module is not None else {}),
+                 **({"index": st.index} if st.index else {})} for st in self.script]
+        if self.controller is not None:
+            out += [{"time": t, "what": "resume"} for t in self._resumes]
+        dep = self.deprecation
+        if (dep is not None and dep.enabled and dep.at is not None
+                and self.retired_at is None):
+            out.append({"time": dep.at, "what": "deprecation"})
+        return sorted(out, key=lambda item: item["time"])
 
     def summary(self) -> dict[str, Any]:
         """What the rollout did, for the run summary."""
@@ -696,4 +780,7 @@ class RolloutLink:
                 "crashes": self.controller.crashes,
             },
             "v1_deprecated_at": self.retired_at,
+            "v1_sync_retired_at": self.sync_retired_at,
+            "schedule_steps_refused": self.steps_refused,
+            "not_reached": self.not_reached(),
         }

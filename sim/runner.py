@@ -111,17 +111,18 @@ class _ColumnKeys(dict[str, str]):
 class _AfterEqualTimes(simpy.Event):
     """A timeout that fires after every normal-priority event due at the same time.
 
-    :class:`simpy.Timeout` with one priority level lower: SimPy orders equal-time events by
-    priority, then creation, so this one comes after the metrics sample due then, whenever
-    either was created.
+    :class:`simpy.Timeout` with ``lower`` priority levels lower: SimPy orders equal-time
+    events by priority, then creation, so this one comes after the metrics sample due then
+    (and, with ``lower=2``, after every ``lower=1`` wake-up: the timed rollout steps'),
+    whenever either was created.
     """
 
-    def __init__(self, env: simpy.Environment, delay: float) -> None:
+    def __init__(self, env: simpy.Environment, delay: float, lower: int = 1) -> None:
         super().__init__(env)
         # What simpy.Timeout sets before scheduling itself (a timeout succeeds with None).
         self._ok = True
         self._value = None
-        env.schedule(self, EventPriority(NORMAL + 1), delay)
+        env.schedule(self, EventPriority(NORMAL + lower), delay)
 
 
 class LedgerError(RuntimeError):
@@ -200,7 +201,8 @@ class Model:
         # Rollout.
         self.rollout = RolloutLink(scenario.rollout, scenario.profile, self.router,
                                    self.events, self._retire_v1,
-                                   scenario.run.metrics_interval)
+                                   scenario.run.metrics_interval,
+                                   retire_v1_sync=self._retire_v1_sync)
         # Metrics.
         self.series = TimeSeries()
         self.inclusion_window = LogHistogram()
@@ -235,6 +237,25 @@ class Model:
         report["sync_retired"] = sync
         v1 = self.links.get("v1")
         if v1 is not None and sync:
+            report.update(self._hand_over_sync(v1, now))
+        v2 = self.links.get("v2")
+        if v2 is not None:
+            report["v2_sync_tip"] = v2.engine.synced_to
+        return report
+
+    def _retire_v1_sync(self, now: float) -> dict[str, Any]:
+        """V1 sync retires after the pool's deprecation, once sync runs fully on V2.
+
+        The deprecation left V1 sync running (sync was not fully on V2 then); now its queued
+        serving work finishes, further V1 sync-serving requests fail, and V1 hands its
+        checkpoint to V2 (:meth:`_hand_over_sync`).
+        """
+        self.advance(now)
+        self.node.settle(now)
+        self.node.services[SYNC]["v1"].retired = True
+        report: dict[str, Any] = {}
+        v1 = self.links.get("v1")
+        if v1 is not None:
             report.update(self._hand_over_sync(v1, now))
         v2 = self.links.get("v2")
         if v2 is not None:
@@ -402,7 +423,13 @@ class Model:
             self.links["v2"].start()
 
     def _deprecate_at(self, at: float) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(at)
+        """The fixed-time deprecation, after everything else at that time.
+
+        It wakes after the metrics sample and the timed rollout steps due at ``at``
+        (:class:`_AfterEqualTimes` one level lower than the steps'), so a step at the
+        deprecation's own time (e.g. sync to 100 % V2) is in place when V1 retires.
+        """
+        yield _AfterEqualTimes(self.env, at, lower=2)
         self._catch_up(self.env.now)
         self.rollout.cut_over(self.env.now)
 
@@ -724,7 +751,10 @@ class Model:
         return {
             "run": {"scenario": scenario.name, "seed": self.seed, "profile": scenario.profile,
                     "mode": scenario.run.mode, "duration_s": scenario.duration},
-            "modules": {m: {"version": self.control.versions[m],
+            # `version` is the final one (beside the final split); the run started on
+            # `version_start` (schedule steps and deprecation change versions).
+            "modules": {m: {"version": self.router.version(m),
+                            "version_start": self.control.versions[m],
                             "traffic_split_final": self.router.split(m)}
                         for m in sorted(self.control.versions)},
             "transaction_pool": pool,
@@ -752,7 +782,9 @@ class Model:
         Measured from the regression's start: the first alert firing, the first failed
         health check (none when the checks produce no result, as under ``nil_health_crash``),
         the module's breaker opening, and the first rollback (controller, AutoRollback or
-        manual) that changed a split, each ``None`` if it never happened.
+        manual) that changed the regressed module's split, each ``None`` if it never
+        happened (a rollback of other modules only, e.g. with the regressed pool's refused
+        after V1's deprecation, does not count).
         """
         starts = [(i, f) for i, f in enumerate(self.scenario.faults)
                   if isinstance(f, RegressionFault)]
@@ -776,7 +808,8 @@ class Model:
                 [r["time"] for r in self.events.of_kind("health_check_failed")]),
             "breaker_open_after_s": first([t.time for t in breaker.transitions
                                            if t.to_state.value == "open"]),
-            "rollback_after_s": first([r["time"] for r in link.rollbacks]),
+            "rollback_after_s": first([r["time"] for r in link.rollbacks
+                                       if fault.module in r["modules"]]),
         }
 
     def criteria(self, routing: dict[str, Any]) -> list[Any]:

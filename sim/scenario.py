@@ -399,9 +399,9 @@ class DeprecationSection(_Section):
     """V1 deprecation: once the pool runs 100 % on V2 for ``hold``, V1 stops.
 
     The V1 pool's contents migrate into V2 (each admitted or refused with V2's reason),
-    queued V1 work drains, and, when sync runs fully on V2, the V1 sync engine stops and
-    hands its checkpoint to V2, which adopts it if it is behind. ``at`` forces a time
-    instead.
+    queued V1 work drains, and, when sync runs fully on V2 (then, or later: as soon as it
+    does), the V1 sync engine stops and hands its checkpoint to V2, which adopts it if it is
+    behind. ``at`` forces a time instead (run after the schedule steps at that time).
     """
 
     enabled: bool = True

@@ -140,6 +140,11 @@ class ScheduleCursor:
         """Time of the next step not yet handed out, or None."""
         return self.steps[self._next].time if self._next < len(self.steps) else None
 
+    @property
+    def remaining(self) -> tuple[ScheduleStep, ...]:
+        """The steps not yet handed out (at a run's end: those timed after it), in order."""
+        return self.steps[self._next:]
+
     def due(self, now: float) -> list[ScheduleStep]:
         """The steps with ``time <= now`` not handed out before.
 
