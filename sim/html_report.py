@@ -136,7 +136,7 @@ def render_report(run_dir: Path) -> str:
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         run = summary["run"]
-        table = summary_table(summary)
+        table = summary_table(summary, files.events)
     except FileNotFoundError:
         raise RunFolderError(f"{summary_path}: not found (write a run folder with "
                         f"`mana-sim run --out {run_dir}`)") from None
