@@ -145,9 +145,15 @@ def _rollout(summary: dict[str, Any], events: list[dict[str, Any]]) -> str:
              _deprecation(rollout, events)]
     known = {"splits", "rollbacks", "rollback_requests_ignored",
              "rollback_requests_ignored_by_reason", "v1_deprecated_at", "deprecation"}
+    scalars = [[_esc(k), _cell(v)] for k, v in sorted(rollout.items())
+               if k not in known and not isinstance(v, (dict, list, tuple))]
+    if scalars:
+        parts += ["<h3>Other rollout figures</h3>",
+                  _table(["figure", "value"], scalars, frozenset({1}))]
     for key in sorted(rollout):
         value = rollout[key]
-        if key in known or value in (None, [], {}):
+        if (key in known or value in (None, [], {})
+                or not isinstance(value, (dict, list, tuple))):
             continue
         parts.append(f"<h3>{_esc(key)}</h3>")
         if isinstance(value, list) and all(isinstance(v, dict) for v in value):

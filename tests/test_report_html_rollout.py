@@ -110,3 +110,18 @@ def test_the_picture_marks_schedule_steps_and_the_deprecation(
     assert drawn.count((30.0, "tab:cyan")) == 4
     assert drawn.count((120.0, "tab:brown")) == 4
     assert drawn.count((200.0, "tab:red")) == 4
+
+
+def test_rollout_fields_added_later_are_shown_as_they_are(run_dir: Path, tmp_path: Path) -> None:
+    for name in ("timeseries.csv", "events.jsonl"):
+        shutil.copy(run_dir / name, tmp_path / name)
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    summary["rollout"]["not_reached"] = [{"time": 9_000.0, "what": "schedule step"}]
+    summary["rollout"]["resumes"] = 2
+    (tmp_path / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    page = render_report(tmp_path)
+    assert _rows(_section(page, "not_reached")) == [["time", "what"],
+                                                    ["9000.0", "schedule step"]]
+    figures = dict(tuple(r) for r in _rows(_section(page, "Other rollout figures"))[1:])
+    assert figures["resumes"] == "2"
+    assert figures["health_checks"] == str(summary["rollout"]["health_checks"])
