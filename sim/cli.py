@@ -183,7 +183,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         except OSError as exc:
             return _fail(f"--out: cannot write {args.out}: {exc.strerror}")
     if not args.quiet:
-        print(summary_table(result.summary), end="")
+        print(summary_table(result.summary, result.events), end="")
         if args.out is not None:
             print(f"wrote {args.out}/summary.json, timeseries.csv, events.jsonl")
     if args.check:

@@ -162,7 +162,7 @@ def format_validation_error(
         The formatted error (not raised).
     """
     problems = error.errors(include_url=False)
-    first, alternatives = _pick(problems)
+    first, alternatives, others = _pick(problems)
     loc = tuple(first["loc"])
     unknown_key = first["type"] in ("extra_forbidden", "unexpected_keyword_argument")
     walked = _walk(model, loc[:-1] if unknown_key else loc) if model is not None else None
@@ -197,7 +197,6 @@ def format_validation_error(
             if len(shown) > 60:
                 shown = shown[:57] + "..."
             message += f" (got {shown})"
-    others = len(problems) - 1 - len(alternatives)
     if others > 0:
         message += f" [and {others} more problem(s)]"
     return ConfigError(source, ".".join(str(p) for p in path), message)
@@ -207,8 +206,41 @@ def _union_label(part: int | str) -> bool:
     return isinstance(part, str) and ("[" in part or part in _TYPE_LABELS)
 
 
-def _pick(problems: list[Any]) -> tuple[Any, list[str]]:
-    """The problem to report first, and the other ways the same value could have been right.
+def _union_at(loc: tuple[Any, ...]) -> int | None:
+    """Where the first union-member label sits in a problem's location, if anywhere."""
+    return next((i for i, part in enumerate(loc) if _union_label(part)), None)
+
+
+def _problem_count(problems: list[Any]) -> int:
+    """How many problems the user made: one union's members count as one value.
+
+    The problems of a union's members the user did not mean (the ``'guide'`` member when a
+    list of steps has a bad step) are not problems of theirs; when every member failed at
+    the top, their messages are the allowed forms of one bad value.
+    """
+    unions: dict[tuple[Any, ...], list[Any]] = {}
+    count = 0
+    for p in problems:
+        loc = tuple(p["loc"])
+        at = _union_at(loc)
+        if at is None:
+            count += 1
+        else:
+            unions.setdefault(loc[:at], []).append(p)
+    for prefix, members in unions.items():
+        at = len(prefix)
+        deepest = max(members, key=lambda p: len(p["loc"]))  # the first of equals
+        if len(deepest["loc"]) > at + 1:
+            count += sum(1 for p in members if p["loc"][at] == deepest["loc"][at])
+        else:
+            count += 1
+    return count
+
+
+def _pick(problems: list[Any]) -> tuple[Any, list[str], int]:
+    """The problem to report, the value's other allowed forms, and how many problems remain.
+
+    The remaining count is :func:`_problem_count` less the one reported.
 
     When a value fits none of a union's members (``schedule: guide`` or a list of steps),
     pydantic reports one problem per member, the first member's first. The member the
@@ -217,18 +249,19 @@ def _pick(problems: list[Any]) -> tuple[Any, list[str]]:
     member failed at the top (a number where ``'guide'`` or a list belongs), the members'
     messages are all the allowed forms: they are returned to be named after the first.
     """
+    others = _problem_count(problems) - 1
     first = problems[0]
     loc = tuple(first["loc"])
-    at = next((i for i, part in enumerate(loc) if _union_label(part)), None)
+    at = _union_at(loc)
     if at is None:
-        return first, []
+        return first, [], others
     members = [p for p in problems if tuple(p["loc"])[:at] == loc[:at]
                and len(p["loc"]) > at and _union_label(p["loc"][at])]
     deepest = max(members, key=lambda p: len(p["loc"]))  # the first of equals
     if len(deepest["loc"]) > at + 1:
-        return deepest, []
+        return deepest, [], others
     alternatives: list[str] = []
     for p in members:
         if p is not first and str(p["msg"]) not in alternatives and p["msg"] != first["msg"]:
             alternatives.append(str(p["msg"]))
-    return first, alternatives
+    return first, alternatives, others

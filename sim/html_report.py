@@ -2,10 +2,13 @@
 
 One self-contained page (no scripts, no external files) made from what ``mana-sim run --out``
 wrote: the guide's success criteria with the figure behind each verdict, the incident timings
-of a regression, the rollout's stage changes and rollbacks, the rollout picture of
-:mod:`sim.plot` embedded as a PNG (only when matplotlib, the ``[plot]`` extra, is installed;
-the page says so otherwise), the summary table ``run`` prints, and the event log (the
-summary's exact counts by kind and the first :data:`MAX_EVENT_ROWS` events of the file).
+of a regression, the rollout (split changes, rollbacks with their modules, ignored rollback
+requests and refused split changes, V1 deprecation with the migration and the sync
+hand-over, and any other rollout field the summary carries, shown as is), the rollout
+picture of :mod:`sim.plot` embedded as a PNG (only when matplotlib, the ``[plot]`` extra, is
+installed; the page says so otherwise), the summary table ``run`` prints, and the event log
+(the summary's exact counts by kind, then up to :data:`MAX_EVENT_ROWS_PER_KIND` events of
+each kind in time order, at most :data:`MAX_EVENT_ROWS` in all).
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from sim.report import summary_table
 
 MAX_EVENT_ROWS = 500
 """Events listed one per row; the rest are only counted (a 15-day run logs many)."""
+MAX_RECORD_ROWS = 100
+"""Rows of a rollout list the page has no own section for (e.g. alerts) listed at most."""
+MAX_EVENT_ROWS_PER_KIND = 50
+"""Events of one kind listed at most, so a frequent kind does not hide the rare ones."""
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em; max-width: 70em; color: #222; }
@@ -77,18 +84,88 @@ def _incident(summary: dict[str, Any]) -> str:
                   frozenset({1}))
 
 
-def _rollout(summary: dict[str, Any]) -> str:
+def _columns(rows: list[dict[str, Any]], first: tuple[str, ...]) -> list[str]:
+    """``first`` (those present), then every other key the rows carry, sorted."""
+    keys = {k for row in rows for k in row}
+    return [k for k in first if k in keys] + sorted(keys - set(first))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return _esc(", ".join(value))
+    if isinstance(value, (dict, list, tuple)):
+        return _esc(json.dumps(value, sort_keys=True))
+    return _esc(value)
+
+
+def _records(rows: list[Any], first: tuple[str, ...]) -> str:
+    """A list of records as a table; keys beyond ``first`` get their own columns too."""
+    dicts = [r for r in rows if isinstance(r, dict)]
+    columns = _columns(dicts, first)
+    return _table(columns, [[_cell(r.get(c)) for c in columns] for r in dicts])
+
+
+def _deprecation(rollout: dict[str, Any], events: list[dict[str, Any]]) -> str:
+    record = rollout.get("deprecation")
+    if not isinstance(record, dict):
+        record = next((e for e in events if e.get("kind") == "v1_deprecated"), None)
+    at = rollout.get("v1_deprecated_at")
+    if record is None:
+        return ("<p>V1 was not deprecated.</p>" if at is None
+                else f"<p>V1 deprecated at {_esc(at)} s (no details in events.jsonl).</p>")
+    rows = [[_esc(k), _cell(v)] for k, v in record.items() if k != "kind"]
+    if not record.get("sync_retired", True):
+        rows.append([_esc("sync hand-over"),
+                     _esc("none: sync was not fully on V2, V1 sync kept running")])
+    return _table(["measure", "value"], rows)
+
+
+def _rollout(summary: dict[str, Any], events: list[dict[str, Any]]) -> str:
     rollout = summary.get("rollout") or {}
-    splits = [[_esc(s.get("time")), _esc(s.get("module")), _esc(s.get("split")),
-               _esc(s.get("source"))] for s in rollout.get("splits", [])]
-    rollbacks = [[_esc(r.get("time")), _esc(r.get("source")), _esc(r.get("reason"))]
-                 for r in rollout.get("rollbacks", [])]
+    splits = list(rollout.get("splits") or [])
+    rollbacks = list(rollout.get("rollbacks") or [])
+    counts = summary.get("events") or {}
+    ignored = rollout.get("rollback_requests_ignored_by_reason") or {}
+    refused = [["rollback requests ignored (no split changed)",
+                _esc(rollout.get("rollback_requests_ignored", 0))],
+               *[[_esc(f"ignored: {why}"), _esc(n)] for why, n in ignored.items()],
+               ["split changes refused (split_refused events)",
+                _esc(counts.get("split_refused", 0))]]
+    if counts.get("resume_ignored"):
+        refused.append(["resume commands ignored", _esc(counts["resume_ignored"])])
     parts = ["<h3>Traffic split changes</h3>",
-             _table(["time (s)", "module", "V2 split (%)", "by"], splits, frozenset({0, 2}))
+             _records(splits, ("time", "module", "split", "version", "source"))
              if splits else "<p>The split never changed.</p>",
              "<h3>Rollbacks</h3>",
-             _table(["time (s)", "by", "reason"], rollbacks, frozenset({0}))
-             if rollbacks else "<p>No rollback.</p>"]
+             _records(rollbacks, ("time", "modules", "source", "reason"))
+             if rollbacks else "<p>No rollback changed a split.</p>",
+             "<h3>Refused and ignored requests</h3>",
+             _table(["request", "count"], refused, frozenset({1})),
+             "<h3>V1 deprecation and sync hand-over</h3>",
+             _deprecation(rollout, events)]
+    known = {"splits", "rollbacks", "rollback_requests_ignored",
+             "rollback_requests_ignored_by_reason", "v1_deprecated_at", "deprecation"}
+    scalars = [[_esc(k), _cell(v)] for k, v in sorted(rollout.items())
+               if k not in known and not isinstance(v, (dict, list, tuple))]
+    if scalars:
+        parts += ["<h3>Other rollout figures</h3>",
+                  _table(["figure", "value"], scalars, frozenset({1}))]
+    for key in sorted(rollout):
+        value = rollout[key]
+        if (key in known or value in (None, [], {})
+                or not isinstance(value, (dict, list, tuple))):
+            continue
+        parts.append(f"<h3>{_esc(key)}</h3>")
+        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            parts.append(_records(value[:MAX_RECORD_ROWS], ("time",)))
+            if len(value) > MAX_RECORD_ROWS:
+                parts.append(f"<p>The first {MAX_RECORD_ROWS} of {len(value)} "
+                             "(summary.json has them all).</p>")
+        elif isinstance(value, dict):
+            parts.append(_table(["field", "value"],
+                                [[_esc(k), _cell(v)] for k, v in value.items()]))
+        else:
+            parts.append(f"<p>{_cell(value)}</p>")
     return "".join(parts)
 
 
@@ -97,14 +174,24 @@ def _events(events: list[dict[str, Any]], counted: dict[str, Any] | None) -> str
     # (sim/events.py), so its own count is the fallback for a summary without them.
     counts = dict(counted) if counted else Counter(str(e.get("kind")) for e in events)
     count_rows = [[_esc(kind), _esc(n)] for kind, n in sorted(counts.items())]
-    rows = []
-    for event in events[:MAX_EVENT_ROWS]:
+    # At most MAX_EVENT_ROWS_PER_KIND of each kind, so one kind (e.g. thousands of
+    # `fallback` events) cannot fill the table and hide the rare ones.
+    rows: list[list[str]] = []
+    listed: Counter[str] = Counter()
+    for event in events:
+        if len(rows) >= MAX_EVENT_ROWS:
+            break
+        kind = str(event.get("kind"))
+        if listed[kind] >= MAX_EVENT_ROWS_PER_KIND:
+            continue
+        listed[kind] += 1
         rest = {k: v for k, v in event.items() if k not in ("time", "kind")}
         rows.append([_esc(event.get("time")), _esc(event.get("kind")),
                      _esc(json.dumps(rest, sort_keys=True))])
-    more = (f"<p>The first {MAX_EVENT_ROWS} of the {len(events)} events in events.jsonl "
-            "(which keeps the first 10,000 of each kind; the counts above are exact).</p>"
-            if len(events) > MAX_EVENT_ROWS else "")
+    more = (f"<p>Listed: the first {MAX_EVENT_ROWS_PER_KIND} events of each kind in time "
+            f"order, at most {MAX_EVENT_ROWS} in all ({len(rows)} of the {len(events)} in "
+            "events.jsonl, which keeps the first 10,000 of each kind; the counts above are "
+            "exact).</p>" if len(rows) < len(events) else "")
     return (_table(["kind", "count"], count_rows, frozenset({1}))
             + more + _table(["time (s)", "kind", "details"], rows, frozenset({0})))
 
@@ -136,7 +223,7 @@ def render_report(run_dir: Path) -> str:
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         run = summary["run"]
-        table = summary_table(summary)
+        table = summary_table(summary, files.events)
     except FileNotFoundError:
         raise RunFolderError(f"{summary_path}: not found (write a run folder with "
                         f"`mana-sim run --out {run_dir}`)") from None
@@ -153,7 +240,7 @@ def render_report(run_dir: Path) -> str:
         f"{_esc((summary.get('ledger') or {}).get('balanced'))}.</p>",
         "<h2>Success criteria</h2>", _criteria(summary),
         "<h2>Incident</h2>", _incident(summary),
-        "<h2>Rollout</h2>", _rollout(summary),
+        "<h2>Rollout</h2>", _rollout(summary, files.events),
         "<h2>Over time</h2>", _picture(run_dir),
         "<h2>Summary</h2>", f"<pre>{_esc(table)}</pre>",
         "<h2>Events</h2>", _events(files.events, summary.get("events")),

@@ -8,10 +8,12 @@ draws one PNG of the rollout, four panels over simulated time:
 3. transaction-pool p95 request latency, V1 and V2 (ms);
 4. error rates of the transaction pool and of sync request serving, V1 and V2 (%).
 
-The run's events are drawn across every panel: stage changes (thin grey lines), rollbacks
-(red), alerts firing (orange, dotted), breakers opening (black, dashed) and faults (a shaded
-span from start to end). The picture is made from the files alone, so it can be drawn again
-for any earlier output folder without running the scenario again.
+The run's events are drawn across every panel: stage changes (controller or AutoRollback
+actions; thin grey lines), schedule steps (the guide's day-by-day schedule or a user's; thin
+cyan, dash-dot), V1 deprecation (brown), rollbacks (red), alerts firing (orange, dotted),
+breakers opening (black, dashed) and faults (a shaded span from start to end). The picture
+is made from the files alone, so it can be drawn again for any earlier output folder without
+running the scenario again.
 
 matplotlib is imported only when a picture is drawn, so the core install stays light;
 without it :func:`plot_run` raises :class:`RunFolderError` with the install command.
@@ -141,14 +143,20 @@ def marks(events: Sequence[dict[str, Any]]) -> dict[str, list[float]]:
         events: The run's event records.
 
     Returns:
-        ``stage``, ``rollback``, ``alert`` and ``breaker_open`` -> event times, seconds.
+        ``stage``, ``schedule``, ``deprecation``, ``rollback``, ``alert`` and
+        ``breaker_open`` -> event times, seconds.
     """
-    out: dict[str, list[float]] = {"stage": [], "rollback": [], "alert": [], "breaker_open": []}
+    out: dict[str, list[float]] = {"stage": [], "schedule": [], "deprecation": [],
+                                   "rollback": [], "alert": [], "breaker_open": []}
     for event in events:
         kind = event.get("kind")
         t = float(event["time"])
         if kind == "stage_change":
             out["stage"].append(t)
+        elif kind == "schedule_step":
+            out["schedule"].append(t)
+        elif kind == "v1_deprecated":
+            out["deprecation"].append(t)
         elif kind == "rollback":
             out["rollback"].append(t)
         elif kind == "alert_firing":
@@ -276,6 +284,10 @@ def draw_run(run_dir: Path, target: Path | BinaryIO) -> None:
             ax.axvspan(start / unit, end / unit, color="tab:purple", alpha=0.12, linewidth=0)
         for t in lines["stage"]:
             ax.axvline(t / unit, color="grey", linewidth=0.5)
+        for t in sorted(set(lines["schedule"])):  # steps at one time: one line
+            ax.axvline(t / unit, color="tab:cyan", linewidth=0.8, linestyle="-.")
+        for t in lines["deprecation"]:
+            ax.axvline(t / unit, color="tab:brown", linewidth=1.5)
         for t in lines["alert"]:
             ax.axvline(t / unit, color="tab:orange", linewidth=0.8, linestyle=":")
         for t in lines["breaker_open"]:
@@ -284,8 +296,9 @@ def draw_run(run_dir: Path, target: Path | BinaryIO) -> None:
             ax.axvline(t / unit, color="tab:red", linewidth=1.5)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper left", fontsize="small")
-    axes[-1].set_xlabel(f"simulated time ({unit_name}); lines: grey stage change, orange "
-                        "alert firing, black dashed breaker open, red rollback; shaded: fault")
+    axes[-1].set_xlabel(f"simulated time ({unit_name}); lines: grey stage change, cyan "
+                        "dash-dot schedule step, brown V1 deprecation, orange alert firing,\n"
+                        "black dashed breaker open, red rollback; shaded: fault")
     fig.suptitle(f"mana-sim run: {run_title(run_dir)}")
     try:
         fig.savefig(target, dpi=100, format="png")

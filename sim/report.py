@@ -1,9 +1,40 @@
-"""The short summary table ``mana-sim run`` prints."""
+"""The short summary table ``mana-sim run`` prints.
+
+After the per-version tables and the success criteria, a run with rollout activity (a split
+changed, a rollback or a refused/ignored request, a schedule step or V1 deprecation) gets a
+short rollout block (:func:`rollout_lines`): the split timeline, rollbacks, ignored rollback
+requests, the incident's detection and rollback times, and V1 deprecation with the sync
+hand-over. The rollout summary is read with ``.get`` throughout, so fields it gains later
+print generically and an older ``summary.json`` still prints.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
+
+MAX_SPLIT_LINES = 12
+"""Split-timeline lines printed; the rest are counted (``summary.json`` has them all)."""
+MAX_ROLLBACK_LINES = 6
+"""Rollback lines printed; the rest are counted."""
+MAX_GENERIC_ITEMS = 6
+"""Items of an unfamiliar rollout list printed; the rest are counted."""
+
+# Event kinds that mean the rollout did something (a run with none prints no rollout block).
+_ACTIVITY_KINDS = ("stage_change", "schedule_step", "rollback", "rollback_ignored",
+                   "split_refused", "manual_rollback_step", "v1_deprecated", "resume_ignored",
+                   "controller_paused", "controller_resumed")
+# Rollout summary fields the block shows by name; any other non-empty field is shown as is.
+_KNOWN_FIELDS = frozenset({
+    "splits", "rollbacks", "rollback_requests_ignored", "rollback_requests_ignored_by_reason",
+    "alerts", "alerts_total", "health_checks", "failed_health_checks", "controller",
+    "v1_deprecated_at", "deprecation", "not_reached", "schedule_steps_refused"})
+# The v1_deprecated event's fields the deprecation line words itself.
+_DEPRECATION_FIELDS = frozenset({
+    "time", "kind", "migrated", "admitted_by_v2", "refused_by_v2", "sync_retired",
+    "sync_handover", "sync_blocks_adopted", "v1_sync_checkpoint", "v2_sync_tip",
+    "v2_sync_tip_before"})
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -32,11 +63,15 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def summary_table(summary: dict[str, Any]) -> str:
+def summary_table(summary: dict[str, Any],
+                  events: Sequence[dict[str, Any]] | None = None) -> str:
     """Render the key figures of a run summary as plain-text tables.
 
     Args:
         summary: ``Result.summary``.
+        events: The run's event records (``Result.events``), for the V1 deprecation's
+            details (migration and sync hand-over); without them that line names the time
+            only, unless the summary carries them.
 
     Returns:
         The text, ending with a newline.
@@ -105,4 +140,206 @@ def summary_table(summary: dict[str, Any]) -> str:
         verdict = {True: "PASS", False: "FAIL", None: "n/a"}[criterion["passed"]]
         lines.append(f"success criterion {criterion['name']}: {verdict} "
                      f"({criterion['detail']})")
+    block = rollout_lines(summary, events)
+    if block:
+        lines += ["", *block]
     return "\n".join(lines) + "\n"
+
+
+def _clock(t: Any) -> str:
+    """Simulated time as h:mm:ss (hours run on past 24: a 15-day run reads 360:00:00)."""
+    if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t):
+        return "-"
+    whole = int(t)
+    frac = t - whole
+    text = f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    return text + (f"{frac:.1f}".removeprefix("0") if frac >= 0.05 else "")
+
+
+def _secs(value: Any) -> str:
+    if value is None:
+        return "never"
+    return f"{_fmt(value, 1)} s"
+
+
+def _compact(value: Any) -> str:
+    """A dict/list/value on one line (keys sorted), for fields the block has no words for."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_compact(v)}" for k, v in sorted(value.items(), key=str))
+    if isinstance(value, (list, tuple)):
+        return "[" + "; ".join(_compact(v) for v in value) + "]"
+    return _fmt(value)
+
+
+def _modules(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(m) for m in value) or "-"
+    return "-" if value is None else str(value)
+
+
+def _split_rows(splits: list[Any]) -> list[tuple[Any, ...]]:
+    """Split changes grouped: one line per (time, split, version, source) with its modules."""
+    rows: list[tuple[Any, ...]] = []
+    for entry in splits:
+        if not isinstance(entry, dict):
+            continue
+        key = (entry.get("time"), entry.get("split"), entry.get("version"),
+               entry.get("source"))
+        if rows and rows[-1][0] == key:
+            rows[-1][1].append(entry.get("module"))
+        else:
+            rows.append((key, [entry.get("module")]))
+    return rows
+
+
+def _reasons(events: Sequence[dict[str, Any]] | None, kind: str, total: Any) -> str:
+    """" (reason: n; ...)" of one kind's events, when every one is stored with a reason.
+
+    The event log keeps only the first records of each kind: a partial tally is not shown.
+    """
+    if events is None:
+        return ""
+    by: dict[str, int] = {}
+    for event in events:
+        if event.get("kind") == kind and event.get("reason") is not None:
+            by[str(event["reason"])] = by.get(str(event["reason"]), 0) + 1
+    return (" (" + "; ".join(f"{why}: {n:,}" for why, n in sorted(by.items())) + ")"
+            if by and sum(by.values()) == total else "")
+
+
+def _has_activity(summary: dict[str, Any], rollout: dict[str, Any]) -> bool:
+    counts = summary.get("events") or {}
+    return bool(rollout.get("splits") or rollout.get("rollbacks")
+                or rollout.get("rollback_requests_ignored")
+                or rollout.get("v1_deprecated_at") is not None
+                or rollout.get("not_reached") or rollout.get("schedule_steps_refused")
+                or any(counts.get(kind) for kind in _ACTIVITY_KINDS)
+                or any(rollout.get(k) for k in rollout if k not in _KNOWN_FIELDS))
+
+
+def _deprecation_line(rollout: dict[str, Any],
+                      events: Sequence[dict[str, Any]] | None) -> list[str]:
+    at = rollout.get("v1_deprecated_at")
+    record: dict[str, Any] = {}
+    if isinstance(rollout.get("deprecation"), dict):
+        record = dict(rollout["deprecation"])
+    elif events is not None:
+        record = next((dict(e) for e in events if e.get("kind") == "v1_deprecated"), {})
+    if at is None:
+        at = record.get("time")
+    if at is None and not record:
+        return []
+    line = f"V1 deprecated at {_clock(at)}"
+    if "migrated" in record:
+        line += (f": {_fmt(record.get('migrated'))} pending transactions migrated "
+                 f"({_fmt(record.get('admitted_by_v2'))} admitted by V2, "
+                 f"{_fmt(record.get('refused_by_v2'))} refused by V2)")
+    out = [line]
+    if "sync_retired" in record:
+        if not record.get("sync_retired"):
+            out.append("  sync: V1 not retired (sync was not fully on V2), no hand-over")
+        else:
+            handover = record.get("sync_handover", "-")
+            out.append(
+                f"  sync: V1 retired, checkpoint hand-over {handover} (V1 checkpoint "
+                f"{_fmt(record.get('v1_sync_checkpoint'))}, V2 tip "
+                f"{_fmt(record.get('v2_sync_tip_before'))} -> "
+                f"{_fmt(record.get('v2_sync_tip'))}, "
+                f"{_fmt(record.get('sync_blocks_adopted'))} blocks adopted)")
+    extra = {k: v for k, v in record.items() if k not in _DEPRECATION_FIELDS}
+    if extra:
+        out.append(f"  also: {_compact(extra)}")
+    return out
+
+
+def rollout_lines(summary: dict[str, Any],
+                  events: Sequence[dict[str, Any]] | None = None) -> list[str]:
+    """The printed rollout block; empty for a run with no rollout activity.
+
+    Args:
+        summary: ``Result.summary``.
+        events: The run's event records, for the deprecation's details (optional).
+
+    Returns:
+        The block's lines (no trailing newline).
+    """
+    rollout = summary.get("rollout") or {}
+    if not isinstance(rollout, dict) or not _has_activity(summary, rollout):
+        return []
+    lines = ["rollout"]
+    rows = _split_rows(list(rollout.get("splits") or []))
+    if rows:
+        lines.append("  split changes (time h:mm:ss, module(s), V2 split, by):")
+        for (t, split, version, source), modules in rows[:MAX_SPLIT_LINES]:
+            shown = f"{_fmt(split)} %" + ("" if version is None else f" on {version}")
+            lines.append(f"    {_clock(t):>10}  {_modules(modules)}  {shown}  "
+                         f"{_fmt(source)}")
+        if len(rows) > MAX_SPLIT_LINES:
+            lines.append(f"    ... {len(rows) - MAX_SPLIT_LINES} more (summary.json "
+                         "rollout.splits)")
+    else:
+        lines.append("  split changes: none")
+    rollbacks = [r for r in rollout.get("rollbacks") or [] if isinstance(r, dict)]
+    lines.append(f"  rollbacks: {len(rollbacks)}")
+    lines.extend(f"    {_clock(r.get('time')):>10}  {_modules(r.get('modules'))}  by "
+                 f"{_fmt(r.get('source'))} ({_fmt(r.get('reason'))})"
+                 for r in rollbacks[:MAX_ROLLBACK_LINES])
+    if len(rollbacks) > MAX_ROLLBACK_LINES:
+        lines.append(f"    ... {len(rollbacks) - MAX_ROLLBACK_LINES} more")
+    ignored = rollout.get("rollback_requests_ignored") or 0
+    if ignored:
+        reasons = rollout.get("rollback_requests_ignored_by_reason") or {}
+        lines.append(f"  rollback requests ignored: {_fmt(ignored)} ("
+                     + "; ".join(f"{why}: {_fmt(n)}" for why, n in reasons.items()) + ")")
+    counts = summary.get("events") or {}
+    for kind, words in (("split_refused", "split changes refused"),
+                        ("resume_ignored", "resume commands ignored")):
+        if counts.get(kind):
+            lines.append(f"  {words}: {_fmt(counts[kind])}"
+                         f"{_reasons(events, kind, counts[kind])}")
+    controller = rollout.get("controller")
+    if isinstance(controller, dict):
+        lines.append(f"  controller at the end: {_fmt(controller.get('percent'))} % (stage "
+                     f"{_fmt(controller.get('stage_index'))}), paused "
+                     f"{_fmt(controller.get('paused'))}, crashes "
+                     f"{_fmt(controller.get('crashes'))}")
+    incident = summary.get("incident")
+    if isinstance(incident, dict):
+        lines.append(
+            f"  incident: {_fmt(incident.get('module'))} regression from "
+            f"{_clock(incident.get('regression_start_s'))}; after it: first alert "
+            f"{_secs(incident.get('first_alert_after_s'))}, first failed health check "
+            f"{_secs(incident.get('first_failed_health_check_after_s'))}, breaker open "
+            f"{_secs(incident.get('breaker_open_after_s'))}, rolled back "
+            f"{_secs(incident.get('rollback_after_s'))}")
+    lines += ["  " + line for line in _deprecation_line(rollout, events)]
+    for module, info in sorted((summary.get("modules") or {}).items()):
+        # A module whose version changed during the run.
+        info = info if isinstance(info, dict) else {}
+        start, final = info.get("version_start"), info.get("version")
+        if isinstance(start, str) and isinstance(final, str) and start != final:
+            lines.append(f"  {module}: {start} at the start, {final} at the end")
+    refused_steps = rollout.get("schedule_steps_refused") or 0
+    if refused_steps:
+        lines.append(f"  schedule steps refused (V1 deprecated): {_fmt(refused_steps)}")
+    not_reached = [n for n in rollout.get("not_reached") or [] if isinstance(n, dict)]
+    if not_reached:
+        lines.append(f"  not reached (timed after the run's end): {len(not_reached)}")
+        for item in not_reached[:MAX_GENERIC_ITEMS]:
+            details = {k: v for k, v in item.items() if k not in ("time", "what")}
+            lines.append(f"    {_clock(item.get('time')):>10}  {_fmt(item.get('what'))}"
+                         + (f"  {_compact(details)}" if details else ""))
+        if len(not_reached) > MAX_GENERIC_ITEMS:
+            lines.append(f"    ... {len(not_reached) - MAX_GENERIC_ITEMS} more")
+    for key in sorted(rollout):
+        value = rollout[key]
+        if key in _KNOWN_FIELDS or not value:
+            continue
+        if isinstance(value, list):
+            lines.append(f"  {key}: {len(value)}")
+            lines += [f"    {_compact(item)}" for item in value[:MAX_GENERIC_ITEMS]]
+            if len(value) > MAX_GENERIC_ITEMS:
+                lines.append(f"    ... {len(value) - MAX_GENERIC_ITEMS} more")
+        else:
+            lines.append(f"  {key}: {_compact(value)}")
+    return lines

@@ -82,9 +82,12 @@ def _digest(result: object) -> tuple[str, str]:
 # modules.<m> gained version_start, and the rollout summary v1_sync_retired_at (None),
 # schedule_steps_refused (0) and not_reached ([]): with those fields taken out, both digests
 # are the old ones; both series digests are unchanged.
-CANARY_SUMMARY = "d94978ac3e0e4d9ac8486b732c04a7e58fb97a3b2f92e9e0826ad75999ef4cb5"
+# Both summaries moved again (session 6, review R2-7c) when the 48-h criterion's "not enough
+# data" detail said hours from V2's first request and hours V2 carried requests instead of
+# "V2 has served for"; a diff of both summaries showed only that detail text; series unchanged.
+CANARY_SUMMARY = "d45b64c774bc7f775c10558d805b458f1b149e3bba99f6978c4d63ebbffd2191"
 CANARY_SERIES = "b79c6e20b7693fcad11e2c9ea56500c656718f3af9c2c0661239fc329d9bb4ce"
-BUSY_SUMMARY = "afc500a63fba3b23ac9be5a65247b87e0dc21e45226b2f77bdd903910554a300"
+BUSY_SUMMARY = "f563416bc5919d53831ca22b477d53908d4cec66926c9cd9055bdc00d1768980"
 BUSY_SERIES = "442c6bc78a9c9d3a2592457caacba11d9ff8aa5cf65f10f45199e98b3d18a538"
 
 

@@ -68,9 +68,15 @@ def test_marks_pick_the_drawn_kinds() -> None:
         {"kind": "alert_resolved", "time": 90.0},
         {"kind": "rollback", "time": 95.0},
         {"kind": "fallback", "time": 71.0},
+        # A schedule step (the guide's schedule or a user's) and the deprecation cut-over are
+        # marked too (review 6, R2-5: guide-schedule had no line at all).
+        {"kind": "schedule_step", "time": 259_200.0, "module": "transaction_pool"},
+        {"kind": "v1_deprecated", "time": 1_036_800.0},
+        {"kind": "split_refused", "time": 1_040_000.0},
     ]
-    assert marks(events) == {"stage": [60.0], "rollback": [95.0], "alert": [80.0],
-                             "breaker_open": [70.0]}
+    assert marks(events) == {"stage": [60.0], "schedule": [259_200.0],
+                             "deprecation": [1_036_800.0], "rollback": [95.0],
+                             "alert": [80.0], "breaker_open": [70.0]}
 
 
 def test_fault_spans_pair_start_and_end_by_index() -> None:

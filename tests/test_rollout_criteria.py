@@ -50,7 +50,8 @@ def test_error_rate_shorter_than_48h_is_not_enough_data():
     assert c.passed is None
     assert c.name == "error_rate_48h"
     assert c.figure == 0.0
-    assert "47 h of the 48 h" in c.detail
+    assert "47 h from V2's first request" in c.detail
+    assert "of the 48 h window" in c.detail
 
 
 def test_error_rate_exactly_48h_at_the_threshold_passes():
@@ -79,7 +80,17 @@ def test_error_rate_windows_start_when_v2_first_served():
     # do not make 48 h of V2 service (this passed on 2 h of traffic before).
     c = error_rate_window(np.zeros(50), np.r_[np.zeros(48), [100.0, 100.0]], HOUR)
     assert c.passed is None
-    assert "V2 has served for 2 h of the 48 h" in c.detail
+    assert c.detail == ("not enough data: 2 h from V2's first request (from the start of its "
+                        "sampling interval) to the end of the run, of the 48 h window; V2 "
+                        "carried requests in 2 h of them (error rate so far 0.0000%)")
+    # V2 rolled back after its first hour: 3 h since its first request, 1 h carried
+    # (review 6 R2-7c: the detail said "V2 has served for 3 h").
+    c = error_rate_window(np.r_[np.zeros(48), [1.0, 0.0, 0.0]],
+                          np.r_[np.zeros(48), [100.0, 0.0, 0.0]], HOUR)
+    assert c.passed is None
+    assert c.detail == ("not enough data: 3 h from V2's first request (from the start of its "
+                        "sampling interval) to the end of the run, of the 48 h window; V2 "
+                        "carried requests in 1 h of them (error rate so far 1.0000%)")
     # V2 from hour 10 for 48 h: one window, starting at 10 h, judged.
     requests = np.r_[np.zeros(10), np.full(48, 1000.0)]
     errors = np.r_[np.zeros(10), np.full(48, 2.0)]

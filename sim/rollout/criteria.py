@@ -222,7 +222,8 @@ def error_rate_window(errors: Sequence[float] | np.ndarray,
 
     The windows start at V2's first request: the guide's "error rate < 0.1 % for 48 hours"
     is about V2 serving, so the hours before the rollout reached V2 do not count towards the
-    48 (a run whose V2 has served for less than 48 h is "not enough data", not a pass).
+    48 (a run that ends less than 48 h after V2's first request is "not enough data", not a
+    pass; its detail also gives the hours in which V2 carried requests).
 
     Args:
         errors: Errors per sampling interval.
@@ -232,8 +233,8 @@ def error_rate_window(errors: Sequence[float] | np.ndarray,
         threshold_percent: Highest allowed error rate, percent.
 
     Returns:
-        The verdict: None (not enough data) when V2 never served, when it has served for
-        less than the window, or when every window is empty.
+        The verdict: None (not enough data) when V2 never served, when the run ends less
+        than the window after V2's first request, or when every window is empty.
 
     Raises:
         ValueError: Mismatched lengths, negative counts, or a window that is not a whole
@@ -259,13 +260,17 @@ def error_rate_window(errors: Sequence[float] | np.ndarray,
                          "not enough data: V2 served no request")
     first = int(served[0])
     err, req = err[first:], req[first:]
-    covered = err.size * interval / 3_600.0
     if err.size < per_window:
-        total_req = float(req.sum())
-        so_far = float(err.sum()) / total_req * 100.0
+        # Hours since V2's first request (what the window counts), and the hours in which V2
+        # actually carried requests: a rollback leaves V2 idle for the rest of the run.
+        since_first = err.size * interval / 3_600.0
+        carried = int(np.count_nonzero(req > 0)) * interval / 3_600.0
+        so_far = float(err.sum()) / float(req.sum()) * 100.0
         return Criterion(name, None, so_far, threshold_percent,
-                         f"not enough data: V2 has served for {covered:g} h of the {hours:g} "
-                         f"h window (error rate so far {so_far:.4f}%)")
+                         f"not enough data: {since_first:g} h from V2's first request "
+                         f"(from the start of its sampling interval) to the end of the run, "
+                         f"of the {hours:g} h window; V2 carried requests in {carried:g} h "
+                         f"of them (error rate so far {so_far:.4f}%)")
     cum_err = np.concatenate(([0.0], np.cumsum(err)))
     cum_req = np.concatenate(([0.0], np.cumsum(req)))
     win_err = cum_err[per_window:] - cum_err[:-per_window]

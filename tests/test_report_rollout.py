@@ -1,0 +1,140 @@
+"""The rollout block of the printed summary (``mana-sim run``; review 6, R2-5).
+
+A run with rollout activity prints its split timeline, rollbacks with their modules and
+source, ignored rollback requests and refused splits by reason, the incident's times and V1
+deprecation with the sync hand-over; a run with none prints no block. The summary is read
+defensively: fields added later print generically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.cli import main
+from sim.report import MAX_SPLIT_LINES, rollout_lines, summary_table
+from sim.runner import run
+from sim.scenario import load_scenario
+
+
+def _split(t: float, module: str, split: int, source: str) -> dict[str, Any]:
+    return {"time": t, "module": module, "split": split, "source": source}
+
+
+SUMMARY: dict[str, Any] = {
+    "events": {"split_refused": 1, "rollback": 1, "v1_deprecated": 1},
+    "rollout": {
+        "splits": [_split(60.0, "transaction_pool", 5, "controller"),
+                   _split(60.0, "sync_service", 5, "controller"),
+                   _split(7_320.0, "transaction_pool", 0, "controller"),
+                   _split(90_000.0, "transaction_pool", 100, "deprecation")],
+        "rollbacks": [{"time": 7_320.0, "modules": ["transaction_pool"],
+                       "source": "controller", "reason": "3 consecutive failed health checks"}],
+        "rollback_requests_ignored": 3,
+        "rollback_requests_ignored_by_reason": {"V1 deprecated": 1, "already at 0 %": 2},
+        "controller": {"percent": 0, "stage_index": 2, "paused": True, "crashes": 0},
+        "v1_deprecated_at": 90_000.0,
+    },
+    "incident": {"module": "transaction_pool", "regression_start_s": 7_300.0,
+                 "first_alert_after_s": 60.0, "first_failed_health_check_after_s": 20.0,
+                 "breaker_open_after_s": None, "rollback_after_s": 20.0},
+}
+EVENTS: list[dict[str, Any]] = [
+    {"time": 90_000.0, "kind": "v1_deprecated", "migrated": 109, "admitted_by_v2": 90,
+     "refused_by_v2": 19, "sync_retired": True, "sync_handover": "adopted",
+     "v1_sync_checkpoint": 2_000, "v2_sync_tip_before": 1_500, "v2_sync_tip": 2_000,
+     "sync_blocks_adopted": 500},
+    {"time": 95_000.0, "kind": "split_refused", "module": "transaction_pool", "split": 0,
+     "source": "manual_rollback", "reason": "V1 deprecated"},
+]
+
+
+def test_the_rollout_block_golden() -> None:
+    assert rollout_lines(SUMMARY, EVENTS) == [
+        "rollout",
+        "  split changes (time h:mm:ss, module(s), V2 split, by):",
+        "       0:01:00  transaction_pool, sync_service  5 %  controller",
+        "       2:02:00  transaction_pool  0 %  controller",
+        "      25:00:00  transaction_pool  100 %  deprecation",
+        "  rollbacks: 1",
+        "       2:02:00  transaction_pool  by controller (3 consecutive failed health checks)",
+        "  rollback requests ignored: 3 (V1 deprecated: 1; already at 0 %: 2)",
+        "  split changes refused: 1 (V1 deprecated: 1)",
+        "  controller at the end: 0 % (stage 2), paused yes, crashes 0",
+        "  incident: transaction_pool regression from 2:01:40; after it: first alert 60.0 s, "
+        "first failed health check 20.0 s, breaker open never, rolled back 20.0 s",
+        "  V1 deprecated at 25:00:00: 109 pending transactions migrated (90 admitted by V2, "
+        "19 refused by V2)",
+        "    sync: V1 retired, checkpoint hand-over adopted (V1 checkpoint 2,000, V2 tip "
+        "1,500 -> 2,000, 500 blocks adopted)",
+    ]
+
+
+def test_without_events_the_deprecation_names_its_time_and_sync_not_retired_is_said() -> None:
+    lines = rollout_lines(SUMMARY)
+    assert "  V1 deprecated at 25:00:00" in lines
+    assert "  split changes refused: 1" in lines  # no events: no reasons
+    no_sync = [dict(EVENTS[0], sync_retired=False)]
+    assert ("    sync: V1 not retired (sync was not fully on V2), no hand-over"
+            in rollout_lines(SUMMARY, no_sync))
+
+
+def test_versions_refused_steps_and_unreached_steps_are_worded() -> None:
+    summary = {
+        "events": {"resume_ignored": 1},
+        "modules": {"transaction_pool": {"version_start": "v1", "version": "v2"},
+                    "sync_service": {"version_start": "v2", "version": "v2"}},
+        "rollout": {
+            "splits": [dict(_split(30.0, "transaction_pool", 50, "schedule"), version="v2")],
+            "schedule_steps_refused": 2,
+            "not_reached": [{"what": "schedule_step", "time": 9_000.0,
+                             "module": "sync_service", "split": 100}],
+            "a_later_field": {"b": 1},
+        },
+    }
+    lines = rollout_lines(summary, [{"time": 10.0, "kind": "resume_ignored",
+                                     "reason": "controller not paused"}])
+    assert "       0:00:30  transaction_pool  50 % on v2  schedule" in lines
+    assert "  resume commands ignored: 1 (controller not paused: 1)" in lines
+    assert lines[-5:] == [
+        "  transaction_pool: v1 at the start, v2 at the end",
+        "  schedule steps refused (V1 deprecated): 2",
+        "  not reached (timed after the run's end): 1",
+        "       2:30:00  schedule_step  module sync_service, split 100",
+        "  a_later_field: b 1"]
+
+
+def test_a_long_timeline_is_cut_and_counted() -> None:
+    splits = [_split(60.0 * i, "transaction_pool", i % 100, "schedule") for i in range(20)]
+    lines = rollout_lines({"rollout": {"splits": splits}})
+    shown = [line for line in lines if line.startswith("    ") and " % " in line]
+    assert len(shown) == MAX_SPLIT_LINES
+    assert f"    ... {20 - MAX_SPLIT_LINES} more (summary.json rollout.splits)" in lines
+
+
+def test_a_run_without_rollout_activity_prints_no_block() -> None:
+    result = run(load_scenario("canary").model_copy(update={"duration": 120.0}), seed=1)
+    assert result.summary["rollout"]["splits"] == []
+    assert rollout_lines(result.summary, result.events) == []
+    text = summary_table(result.summary, result.events)
+    assert "\nrollout\n" not in text
+    assert text == summary_table(result.summary)
+
+
+def test_run_prints_the_block(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "duration: 3m\nworkload:\n  - rate: {kind: constant, rate: 5}\n"
+        "network:\n  peers: {honest: 3}\n  initial_chain: 10\n"
+        "rollout:\n  schedule:\n"
+        "    - {time: 30, module: transaction_pool, version: v2, split: 40}\n"
+        "  manual_rollback_at: 90\n", encoding="utf-8")
+    assert main(["run", str(path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    block = out[out.index("\nrollout\n"):]
+    assert "       0:00:30  transaction_pool  40 % on v2  schedule\n" in block
+    assert "       0:01:30  transaction_pool  0 % on v2  manual_rollback\n" in block
+    assert ("       0:01:30  transaction_pool  by manual_rollback (scripts/rollback_v2.sh)\n"
+            in block)
