@@ -80,10 +80,12 @@ SYNC = "sync_service"
 
 
 PEER_DISCONNECTS = "peer_disconnects"
-"""Sync row column (per engine; the network's figure): peers lost in the sample's interval."""
+"""Sync row column, per engine and its own: the peers that engine lost in the sample's
+interval (connected peers gone down or partitioned away, or dropped or banned by the engine;
+:attr:`sim.sync_link.SyncLink.peers_lost`)."""
 PEERS_AT_START = "peers_at_interval_start"
-"""Sync row column (per engine; the network's figure): peers reachable at the interval's
-start (the previous sample)."""
+"""Sync row column, per engine and its own: the peers that engine was connected to at the
+interval's start (the previous sample; :meth:`sim.sync_link.SyncLink.take_interval`)."""
 _IN_INTERVAL = {"processed_transactions": "processed_transactions_in_interval",
                 "rejected_transactions": "rejected_transactions_in_interval"}
 """Pool counters the series holds cumulatively (the guide's ``V2Metrics`` counters, as
@@ -108,9 +110,9 @@ def _column(rows: Sequence[dict[str, float]], key: str) -> list[float]:
 def _disconnect_rate(disconnects: list[float], at_start: list[float]) -> float:
     """A window's peer disconnect rate, percent: its disconnects over its peers at its start.
 
-    ``disconnects`` are the window's per-interval counts, ``at_start`` the per-interval
-    peers at the interval's start, oldest first (NaNs left out): the window starts at the
-    first interval that has the figure. One event that cuts off 60 % of the peers is 60 %
+    ``disconnects`` are one engine's per-interval lost peers, ``at_start`` the peers that
+    engine held at each interval's start, oldest first (NaNs left out): the window starts at
+    the first interval that has the figure. One event that cuts off 60 % of the peers is 60 %
     in every window that holds it (the Alerts threshold ``peer_disconnect_rate: 30``,
     guide L171-184), where a mean of per-interval rates would spread it over the window.
     NaN (no data) without figures, or with disconnects but no peer at the start.
@@ -131,9 +133,9 @@ def snapshot_from_rows(rows: Sequence[dict[str, float]]
     Counts are summed over the window (the pool's processed and rejected transactions from
     their per-interval increases: the series holds them as cumulative counters), rates and
     CPU averaged, latencies averaged weighted by each sample's requests, gauges taken from
-    the last sample; the pool's error rate is the window's errors over its attempts, the sync
-    peer disconnect rate the window's disconnects over the peers at its start
-    (:func:`_disconnect_rate`).
+    the last sample; the pool's error rate is the window's errors over its attempts, each
+    sync engine's peer disconnect rate the peers it lost in the window over the peers it
+    held at the window's start (:func:`_disconnect_rate`).
     """
     snap: dict[str, dict[str, dict[str, float]]] = {POOL: {}, SYNC: {}}
     last = rows[-1]

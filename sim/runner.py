@@ -215,9 +215,6 @@ class Model:
                           tuple[tuple[ServiceInstance, tuple[str, ...]], ...]] | None = None
         self._sync_key_cache: dict[str, tuple[str, ...]] = {}
         self._row_key_cache: tuple[tuple[str, ...], tuple[str, ...]] | None = None
-        self._disconnect_mark = 0
-        # Peers reachable at the last sample: the next interval's peers at its start.
-        self._peers_mark = len(self.network.reachable())
         self._rate_limited_mark = 0
         # Per pool version, its work over the samples where it carried all pool traffic
         # (the performance criterion's figures; see sample()).
@@ -559,16 +556,6 @@ class Model:
         h.reset()
         for service, _ in services:
             values += node.service_metric_values(service, now, interval)
-        # Peer disconnects in the interval, over the peers reachable at its start (the last
-        # sample): at most 100 % unless peers came and went again within the interval. A
-        # window's rate is its disconnects over the peers at its first interval's start
-        # (sim.rollout_link.snapshot_from_rows), so both counts go into the row too.
-        network = self.network
-        disconnects = network.disconnects - self._disconnect_mark
-        self._disconnect_mark = network.disconnects
-        at_start = self._peers_mark
-        self._peers_mark = len(network.reachable())
-        rate = (100.0 * disconnects / at_start if at_start else math.nan) if disconnects else 0.0
         base_mb = self.scenario.sync.base_memory_mb
         slot = self.scenario.blocks.slot
         for version, link in self.links.items():
@@ -576,12 +563,19 @@ class Model:
             # tuple (Telemetry.sample_values; a test checks it against metrics()).
             m = link.engine.sample_values(now)
             values += m[:8]
+            # The engine's own peer losses in the interval over the peers IT held at the
+            # interval's start (SyncLink.take_interval): V1 and V2 keep their own connection
+            # sets, so each version's figure is its own. At most 100 % unless peers came and
+            # went again within the interval. A window's rate is its losses over the peers at
+            # its first interval's start (sim.rollout_link.snapshot_from_rows), so both
+            # counts go into the row too.
+            lost, at_start = link.take_interval()
             values += (
                 base_mb + m[8] / MIB
                 + (node.leaked_bytes(SYNC, now) / MIB if version == "v2" else 0.0),
-                rate,
+                (100.0 * lost / at_start if at_start else math.nan) if lost else 0.0,
                 m[1] * slot,
-                float(disconnects),
+                float(lost),
                 float(at_start))
         limited = self.peer_limiter.refused
         values += (float(limited - self._rate_limited_mark), float(self.chain.height))

@@ -15,6 +15,16 @@ The same rules as the sync package's own test driver (``sync/driver.py``).
 
 The network's state (which peers are online, partitioned, silenced, slowed or lying) lives
 in :class:`~sim.network.Network`; the link asks it before delivering anything.
+
+**Connections.** The link keeps its engine's own connection set (:attr:`SyncLink.connected`:
+V1 holds at most ``@max_peers`` 10, V2 ``max_peer_connections`` 50), so each engine's peer
+losses are its own: :attr:`SyncLink.peers_lost` counts the connected peers that went down or
+were partitioned away and those the engine itself dropped or banned; a peer refused at its
+handshake (the table is full, or it is banned) was never connected and is not lost.
+:meth:`SyncLink.take_interval` hands the sampler an interval's losses and the connections
+held at its start, the inputs of the engine's ``peer_disconnect_rate_percent`` (the guide's
+``Mana.Monitoring.Alerts`` ``peer_disconnect_rate``, L171-184; the V2 engine's
+``[:ex_wire, :simple_sync_v2, :peer_disconnected]`` telemetry, mana-source-facts.md §4.2).
 """
 
 from __future__ import annotations
@@ -54,6 +64,8 @@ class SyncLink:
 
     Attributes:
         connected: Peer ids the engine currently considers connected.
+        peers_lost: Connected peers lost since the start: gone down, or dropped or banned by
+            the engine (handshake refusals excluded; see the module doc).
         requests: Requests sent.
         bytes_received: Bytes of answers delivered (for bandwidth metrics).
         checkpoints: Checkpoints written.
@@ -79,6 +91,13 @@ class SyncLink:
         self.checkpoints = 0
         self.bans = 0
         self.stopped = False
+        self.peers_lost = 0
+        # The peer whose handshake is being carried out (peer_up): a DropPeer of it is a
+        # refusal, not a lost connection.
+        self._joining: str | None = None
+        # take_interval's marks: peers lost and connections held at the last call.
+        self._lost_mark = 0
+        self._connected_mark = 0
         # True while one of the link's own callbacks (_deliver, _process, _wake) runs: they
         # schedule nothing but the link's delays, so those may take call_after's one event
         # instead of call_later's two (see _later).
@@ -92,6 +111,27 @@ class SyncLink:
         self._apply(self.engine.start(now))
         for peer_id in self.network.reachable():
             self.peer_up(peer_id)
+        # The first interval's connections at its start: those made here (a link started
+        # between two samples counts from its start).
+        self._lost_mark = self.peers_lost
+        self._connected_mark = len(self.connected)
+
+    def take_interval(self) -> tuple[int, int]:
+        """The peers lost since the last call and the connections held at that call.
+
+        Called once per metrics sample: the interval's lost peers and the peers connected at
+        its start (at :meth:`start` for the first interval). A window's disconnect rate is
+        its intervals' losses over its first interval's connections
+        (:func:`sim.rollout_link.snapshot_from_rows`).
+
+        Returns:
+            ``(lost, connected_at_start)``.
+        """
+        lost = self.peers_lost - self._lost_mark
+        at_start = self._connected_mark
+        self._lost_mark = self.peers_lost
+        self._connected_mark = len(self.connected)
+        return lost, at_start
 
     def peer_up(self, peer_id: str) -> None:
         """A peer became reachable."""
@@ -99,13 +139,18 @@ class SyncLink:
             return
         self.connected[peer_id] = None
         head = self.network.head(peer_id)
-        self._apply(self.engine.peer_connected(peer_id, head, self.env.now))
+        self._joining = peer_id
+        try:
+            self._apply(self.engine.peer_connected(peer_id, head, self.env.now))
+        finally:
+            self._joining = None
 
     def peer_down(self, peer_id: str) -> None:
         """A peer became unreachable."""
         if self.stopped or peer_id not in self.connected:
             return
         del self.connected[peer_id]
+        self.peers_lost += 1
         self._apply(self.engine.peer_disconnected(peer_id, self.env.now))
 
     def announce_heads(self) -> None:
@@ -143,8 +188,12 @@ class SyncLink:
         self._apply(self.engine.restart(self.env.now))
 
     def stop(self) -> None:
-        """Stop the engine for good (V1 deprecation); nothing it asked for is delivered."""
+        """Stop the engine for good (V1 deprecation); nothing it asked for is delivered.
+
+        Its connections close with it; a shut-down is not a lost peer (:attr:`peers_lost`).
+        """
         self.stopped = True
+        self.connected.clear()
         self._epoch += 1
         self._work.clear()
         self._pending.clear()
@@ -182,7 +231,10 @@ class SyncLink:
             elif isinstance(act, BanPeer | DropPeer):
                 if isinstance(act, BanPeer):
                     self.bans += 1
-                self.connected.pop(act.peer_id, None)
+                if act.peer_id in self.connected:
+                    del self.connected[act.peer_id]
+                    if act.peer_id != self._joining:
+                        self.peers_lost += 1  # an established connection the engine ended
         when = self.engine.next_timer()
         if when is not None and (self._wake_at is None or when < self._wake_at):
             self._wake_at = when

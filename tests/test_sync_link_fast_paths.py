@@ -108,7 +108,9 @@ class _ReferenceLink(SyncLink):
             elif isinstance(act, BanPeer | DropPeer):
                 if isinstance(act, BanPeer):
                     self.bans += 1
-                self.connected.pop(act.peer_id, None)
+                # The peer-loss bookkeeping of SyncLink._apply (a handshake refusal is none).
+                if self.connected.pop(act.peer_id, False) is None and act.peer_id != self._joining:
+                    self.peers_lost += 1
         when = self.engine.next_timer()
         if when is not None and (self._wake_at is None or when < self._wake_at):
             self._wake_at = when

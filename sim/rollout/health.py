@@ -39,6 +39,16 @@ Decisions (control-plane-anchors.md §5 items 17, 18, 22):
 - **AutoRollback's triggers are module-agnostic** (L550-564); they are applied to the pool's
   metrics, and to the sync metrics that have a counterpart: throughput_drop on
   ``sync_speed_bps``, latency_increase on ``avg_block_processing_ms``, memory and cpu.
+- **Peer disconnect rate** (Alerts ``peer_disconnect_rate: 30``, "Alert if >30% peers
+  disconnect", guide L181; the migration plan's ``peer_disconnect: 50``) is absolute, as the
+  guide writes it, and judges V2's OWN figure: the peers V2's sync engine lost in the window
+  (gone down, partitioned away, or dropped or banned by V2) over the peers V2 was connected to
+  at the window's start (:mod:`sim.rollout.snapshot`; V1's figure is its own too and is not
+  a baseline). So a network-wide event that takes more than 30 % of V2's peers (a large
+  partition, heavy churn) fails V2's check although V1 suffers it too, as the guide's
+  absolute threshold would. No V1-relative reading is offered: the guide gives none (its
+  ``check_sync_service_v2`` comment names no baseline, L204-207, unlike the pool's "Compare
+  current metrics against baselines", L199-202).
 """
 
 from __future__ import annotations

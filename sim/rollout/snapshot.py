@@ -14,8 +14,9 @@ the guide's ``Mana.Monitoring.V2Metrics`` (guide L446-491; mana-source-facts.md 
 and refused IN THE WINDOW (the model's time series holds them as cumulative counters, as
 ``V2Metrics`` names them; the window sums their per-interval increases). ``processed`` counts
 every submission the pool handled, rejections included (``pool.stats()``: the ledger's
-``entered``). ``peer_disconnect_rate_percent`` is the window's peer disconnects over the peers
-connected at the window's start.
+``entered``). ``peer_disconnect_rate_percent`` is the version's OWN figure: the peers that
+version's sync engine lost in the window (connected peers gone down or partitioned away, or
+dropped or banned by the engine) over the peers it was connected to at the window's start.
 
 Every value describes ONE window (the model's sampling window), not a run total. A metric that
 is missing, or NaN, means "no data in the window"; each consumer documents what it does with
