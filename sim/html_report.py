@@ -115,8 +115,14 @@ def _deprecation(rollout: dict[str, Any], events: list[dict[str, Any]]) -> str:
                 else f"<p>V1 deprecated at {_esc(at)} s (no details in events.jsonl).</p>")
     rows = [[_esc(k), _cell(v)] for k, v in record.items() if k != "kind"]
     if not record.get("sync_retired", True):
-        rows.append([_esc("sync hand-over"),
-                     _esc("none: sync was not fully on V2, V1 sync kept running")])
+        late = next((e for e in events if e.get("kind") == "v1_sync_retired"), None)
+        if late is None:
+            rows.append([_esc("sync hand-over"),
+                         _esc("none: sync never fully on V2, V1 sync kept running")])
+        else:
+            # Sync reached 100 % on V2 after the deprecation: V1 sync retired then.
+            rows += [[_esc(f"later, V1 sync retired: {k}"), _cell(v)]
+                     for k, v in late.items() if k != "kind"]
     return _table(["measure", "value"], rows)
 
 
@@ -144,7 +150,8 @@ def _rollout(summary: dict[str, Any], events: list[dict[str, Any]]) -> str:
              "<h3>V1 deprecation and sync hand-over</h3>",
              _deprecation(rollout, events)]
     known = {"splits", "rollbacks", "rollback_requests_ignored",
-             "rollback_requests_ignored_by_reason", "v1_deprecated_at", "deprecation"}
+             "rollback_requests_ignored_by_reason", "v1_deprecated_at", "deprecation",
+             "v1_sync_retired_at"}
     scalars = [[_esc(k), _cell(v)] for k, v in sorted(rollout.items())
                if k not in known and not isinstance(v, (dict, list, tuple))]
     if scalars:

@@ -29,7 +29,8 @@ _ACTIVITY_KINDS = ("stage_change", "schedule_step", "rollback", "rollback_ignore
 _KNOWN_FIELDS = frozenset({
     "splits", "rollbacks", "rollback_requests_ignored", "rollback_requests_ignored_by_reason",
     "alerts", "alerts_total", "health_checks", "failed_health_checks", "controller",
-    "v1_deprecated_at", "deprecation", "not_reached", "schedule_steps_refused"})
+    "v1_deprecated_at", "deprecation", "not_reached", "schedule_steps_refused",
+    "v1_sync_retired_at"})
 # The v1_deprecated event's fields the deprecation line words itself.
 _DEPRECATION_FIELDS = frozenset({
     "time", "kind", "migrated", "admitted_by_v2", "refused_by_v2", "sync_retired",
@@ -217,6 +218,14 @@ def _has_activity(summary: dict[str, Any], rollout: dict[str, Any]) -> bool:
                 or any(rollout.get(k) for k in rollout if k not in _KNOWN_FIELDS))
 
 
+def _handover(record: dict[str, Any]) -> str:
+    """The sync checkpoint hand-over of a ``v1_deprecated`` or ``v1_sync_retired`` record."""
+    return (f"checkpoint hand-over {record.get('sync_handover', '-')} (V1 checkpoint "
+            f"{_fmt(record.get('v1_sync_checkpoint'))}, V2 tip "
+            f"{_fmt(record.get('v2_sync_tip_before'))} -> {_fmt(record.get('v2_sync_tip'))}, "
+            f"{_fmt(record.get('sync_blocks_adopted'))} blocks adopted)")
+
+
 def _deprecation_line(rollout: dict[str, Any],
                       events: Sequence[dict[str, Any]] | None) -> list[str]:
     at = rollout.get("v1_deprecated_at")
@@ -236,16 +245,18 @@ def _deprecation_line(rollout: dict[str, Any],
                  f"{_fmt(record.get('refused_by_v2'))} refused by V2)")
     out = [line]
     if "sync_retired" in record:
-        if not record.get("sync_retired"):
-            out.append("  sync: V1 not retired (sync was not fully on V2), no hand-over")
+        late = next((e for e in events or [] if e.get("kind") == "v1_sync_retired"), None)
+        if record.get("sync_retired"):
+            out.append("  sync: V1 retired, " + _handover(record))
+        elif late is not None:
+            # Sync was not fully on V2 at deprecation; V1 sync retired when it got there.
+            out.append(f"  sync: V1 retired later, at {_clock(late.get('time'))} when sync "
+                       "reached 100 % on V2, " + _handover(late))
+        elif rollout.get("v1_sync_retired_at") is not None:
+            out.append(f"  sync: V1 retired later, at {_clock(rollout['v1_sync_retired_at'])}"
+                       " when sync reached 100 % on V2")
         else:
-            handover = record.get("sync_handover", "-")
-            out.append(
-                f"  sync: V1 retired, checkpoint hand-over {handover} (V1 checkpoint "
-                f"{_fmt(record.get('v1_sync_checkpoint'))}, V2 tip "
-                f"{_fmt(record.get('v2_sync_tip_before'))} -> "
-                f"{_fmt(record.get('v2_sync_tip'))}, "
-                f"{_fmt(record.get('sync_blocks_adopted'))} blocks adopted)")
+            out.append("  sync: V1 not retired (sync never fully on V2), no hand-over")
     extra = {k: v for k, v in record.items() if k not in _DEPRECATION_FIELDS}
     if extra:
         out.append(f"  also: {_compact(extra)}")

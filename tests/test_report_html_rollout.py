@@ -75,7 +75,7 @@ def test_the_page_shows_rollbacks_with_modules_refusals_and_the_hand_over(
                        _rows(_section(page, "V1 deprecation and sync hand-over"))[1:])
     assert deprecation["time"] == "120.0"
     assert deprecation["sync_retired"] == "False"
-    assert deprecation["sync hand-over"].startswith("none: sync was not fully on V2")
+    assert deprecation["sync hand-over"].startswith("none: sync never fully on V2")
     assert {"migrated", "admitted_by_v2", "refused_by_v2"} <= set(deprecation)
 
 
@@ -125,3 +125,22 @@ def test_rollout_fields_added_later_are_shown_as_they_are(run_dir: Path, tmp_pat
     figures = dict(tuple(r) for r in _rows(_section(page, "Other rollout figures"))[1:])
     assert figures["resumes"] == "2"
     assert figures["health_checks"] == str(summary["rollout"]["health_checks"])
+
+
+def test_v1_sync_retired_after_the_deprecation_shows_its_hand_over(tmp_path: Path) -> None:
+    path = tmp_path / "late.yaml"
+    path.write_text(SCENARIO.replace("  manual_rollback_at: 200\n", "").replace(
+        "    - {time: 30, module: sync_service, version: v2, split: 50}\n",
+        "    - {time: 30, module: sync_service, version: v2, split: 50}\n"
+        "    - {time: 200, module: sync_service, version: v2, split: 100}\n"),
+        encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--quiet", "--no-progress"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["rollout"]["v1_sync_retired_at"] == 200.0  # the premise
+    deprecation = dict(tuple(r) for r in
+                       _rows(_section(render_report(out), "V1 deprecation and sync hand-over"))[1:])
+    assert deprecation["sync_retired"] == "False"
+    assert "sync hand-over" not in deprecation
+    assert deprecation["later, V1 sync retired: time"] == "200.0"
+    assert deprecation["later, V1 sync retired: sync_handover"] in ("adopted", "not_behind")

@@ -77,7 +77,7 @@ def test_without_events_the_deprecation_names_its_time_and_sync_not_retired_is_s
     assert "  V1 deprecated at 25:00:00" in lines
     assert "  split changes refused: 1" in lines  # no events: no reasons
     no_sync = [dict(EVENTS[0], sync_retired=False)]
-    assert ("    sync: V1 not retired (sync was not fully on V2), no hand-over"
+    assert ("    sync: V1 not retired (sync never fully on V2), no hand-over"
             in rollout_lines(SUMMARY, no_sync))
 
 
@@ -138,3 +138,22 @@ def test_run_prints_the_block(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "       0:01:30  transaction_pool  0 % on v2  manual_rollback\n" in block
     assert ("       0:01:30  transaction_pool  by manual_rollback (scripts/rollback_v2.sh)\n"
             in block)
+
+
+def test_v1_sync_retired_after_the_deprecation_is_worded_with_its_hand_over() -> None:
+    summary = {"events": {"v1_deprecated": 1, "v1_sync_retired": 1},
+               "rollout": {"v1_deprecated_at": 300.0, "v1_sync_retired_at": 500.0}}
+    events = [{"time": 300.0, "kind": "v1_deprecated", "migrated": 2, "admitted_by_v2": 2,
+               "refused_by_v2": 0, "sync_retired": False},
+              {"time": 500.0, "kind": "v1_sync_retired", "v1_sync_checkpoint": 1_100,
+               "sync_handover": "adopted", "v2_sync_tip_before": 61, "v2_sync_tip": 1_100,
+               "sync_blocks_adopted": 1_039}]
+    lines = rollout_lines(summary, events)
+    assert lines[-1] == ("    sync: V1 retired later, at 0:08:20 when sync reached 100 % on "
+                         "V2, checkpoint hand-over adopted (V1 checkpoint 1,100, V2 tip 61 -> "
+                         "1,100, 1,039 blocks adopted)")
+    assert not any("v1_sync_retired_at" in line for line in lines)
+    # Without the later event: sync never reached V2, so V1 sync was never retired.
+    summary["rollout"]["v1_sync_retired_at"] = None
+    lines = rollout_lines(summary, events[:1])
+    assert lines[-1] == "    sync: V1 not retired (sync never fully on V2), no hand-over"
