@@ -8,8 +8,8 @@ and ``sync_speed_bps, blocks_behind, avg_block_processing_ms, connected_peers,
 peer_connection_success_rate, network_bandwidth_mbps, memory_usage_mb, cpu_usage_percent,
 block_queue_size, peer_request_queue_size`` for sync.
 
-Windowed figures (throughput, latency quantiles, error rate, CPU) cover the last sampling
-interval, as a dashboard panel would; counters (processed, rejected, timeouts) are cumulative.
+Windowed figures (throughput, latency quantiles, error rate, timeout count, CPU) cover the last
+sampling interval, as a dashboard panel would; counters (processed, rejected) are cumulative.
 Latency quantiles come from :class:`~sim.histogram.LogHistogram` (streaming, no stored samples).
 Memory is reported in MiB (2**20 bytes).
 """

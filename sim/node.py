@@ -1137,7 +1137,7 @@ class Node:
         :data:`POOL_V2_METRIC_NAMES` (V2; adds ``circuit_breaker_state``), so a sample builds
         no dict per instance.
         """
-        requests, errors, _, refused, avg_ms, p95_ms, p99_ms = inst.stats.roll_figures()
+        requests, errors, timeouts, refused, avg_ms, p95_ms, p99_ms = inst.stats.roll_figures()
         busy = inst.mailbox.busy_time - inst.busy_mark
         inst.busy_mark = inst.mailbox.busy_time
         # The two counters of pool.stats() (PoolBase._base_stats: the ledger's entered and
@@ -1162,7 +1162,7 @@ class Node:
             float(entered),
             float(rejected),
             100.0 * failed / attempts if attempts else math.nan,
-            float(inst.stats.total_timeouts),
+            timeouts,  # in the interval, like error_count (a window sums them)
             attempts,
             failed,
             float(entered - entered_mark),

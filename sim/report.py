@@ -28,7 +28,8 @@ _ACTIVITY_KINDS = ("stage_change", "schedule_step", "rollback", "rollback_ignore
 # Rollout summary fields the block shows by name; any other non-empty field is shown as is.
 _KNOWN_FIELDS = frozenset({
     "splits", "rollbacks", "rollback_requests_ignored", "rollback_requests_ignored_by_reason",
-    "alerts", "alerts_total", "health_checks", "failed_health_checks", "controller",
+    "alerts", "alert_events_total", "alerts_fired", "alerts_listed_max", "health_checks",
+    "failed_health_checks", "controller",
     "v1_deprecated_at", "deprecation", "not_reached", "schedule_steps_refused",
     "v1_sync_retired_at"})
 # The v1_deprecated event's fields the deprecation line words itself.
@@ -52,6 +53,13 @@ def _fmt(value: Any, digits: int = 2) -> str:
             return f"{value:,.0f}"
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def _live(entry: dict[str, Any], value: Any, digits: int = 2) -> str:
+    """A version's figure, or "retired" for a live gauge its retirement left ``None``."""
+    if value is None and entry.get("retired_at") is not None:
+        return "retired"
+    return _fmt(value, digits)
 
 
 def _table(title: str, header: list[str], rows: list[list[str]]) -> list[str]:
@@ -100,8 +108,8 @@ def summary_table(summary: dict[str, Any],
     ):
         v1, v2 = pool["v1"][key], pool["v2"][key]
         if digits == 0:
-            v1, v2 = int(v1), int(v2)
-        rows.append([label, _fmt(v1, digits), _fmt(v2, digits)])
+            v1, v2 = (None if v is None else int(v) for v in (v1, v2))
+        rows.append([label, _live(pool["v1"], v1, digits), _live(pool["v2"], v2, digits)])
     lines += _table("transaction_pool", ["metric", "v1", "v2"], rows)
     inc = summary["inclusion"]
     lines += ["", f"blocks {inc['blocks']:,}, transactions included {inc['included']:,}, "
@@ -122,7 +130,8 @@ def summary_table(summary: dict[str, Any],
         # Counters arrive as floats from the engines' metrics; show them as integers.
         if key != "sync_speed_bps":
             values = [int(x) if isinstance(x, float) and x.is_integer() else x for x in values]
-        rows.append([label, *(_fmt(x) for x in values)])
+        rows.append([label, *(_live(sync[v], x) for v, x in zip(versions, values,
+                                                                 strict=True))])
     lines += _table("sync_service", ["metric", *versions], rows)
     routing = summary["routing"]
     lines += ["", "routing: " + ", ".join(

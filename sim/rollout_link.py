@@ -90,7 +90,7 @@ _IN_INTERVAL = {"processed_transactions": "processed_transactions_in_interval",
                 "rejected_transactions": "rejected_transactions_in_interval"}
 """Pool counters the series holds cumulatively (the guide's ``V2Metrics`` counters, as
 ``pool.stats()`` gives them): a window sums their per-interval increases, these columns."""
-_SUMMED = ("request_count", "error_count", *_IN_INTERVAL)
+_SUMMED = ("request_count", "error_count", "timeout_count", *_IN_INTERVAL)
 _MEANS = ("throughput_tps", "cpu_usage_percent", "sync_speed_bps", "network_bandwidth_mbps")
 _WEIGHTED = ("avg_latency_ms", "p95_latency_ms", "p99_latency_ms")
 _DISCONNECT_RATE = "peer_disconnect_rate_percent"
@@ -684,7 +684,8 @@ class RolloutLink:
                     self.checks += 1
                     if not result.healthy:
                         self.failed_checks += 1
-                        self.events.emit(now, "health_check_failed", reason=result.reason)
+                        self.events.emit(now, "health_check_failed", reason=result.reason,
+                                         modules=sorted({v.module for v in result.violations}))
                     self._apply(ctrl.on_check(now, result), "controller")
         if self.auto is not None and self.auto.next_evaluation <= now:
             snap = snap if snap is not None else self._snapshot()
@@ -764,15 +765,26 @@ class RolloutLink:
             out.append({"time": dep.at, "what": "deprecation"})
         return sorted(out, key=lambda item: item["time"])
 
+    ALERTS_LISTED_MAX = 1000
+    """Alert events the run summary lists (``rollout.alerts``); all are counted."""
+
     def summary(self) -> dict[str, Any]:
-        """What the rollout did, for the run summary."""
+        """What the rollout did, for the run summary.
+
+        ``alerts`` lists the alert events (each firing and each resolution) in time order,
+        the first :attr:`ALERTS_LISTED_MAX` only (``alerts_listed_max`` says so);
+        ``alert_events_total`` counts them all, ``alerts_fired`` the firings alone (one alert
+        that fires and resolves is one firing and two events).
+        """
         return {
             "splits": self.stage_log,
             "rollbacks": self.rollbacks,
             "rollback_requests_ignored": sum(self.ignored_rollbacks.values()),
             "rollback_requests_ignored_by_reason": dict(sorted(self.ignored_rollbacks.items())),
-            "alerts": self.alert_log[:1000],
-            "alerts_total": len(self.alert_log),
+            "alerts": self.alert_log[:self.ALERTS_LISTED_MAX],
+            "alerts_listed_max": self.ALERTS_LISTED_MAX,
+            "alert_events_total": len(self.alert_log),
+            "alerts_fired": sum(1 for a in self.alert_log if a["event"] == "alert_firing"),
             "health_checks": self.checks,
             "failed_health_checks": self.failed_checks,
             "controller": None if self.controller is None else {

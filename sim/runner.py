@@ -84,6 +84,11 @@ _SYNC_ENGINE_METRICS = ("sync_speed_bps", "blocks_behind", "avg_block_processing
                         "connected_peers", "peer_connection_success_rate",
                         "network_bandwidth_mbps", "block_queue_size", "peer_request_queue_size")
 """The sync engine's own figures that go into the series as they are."""
+_RETIRED_SYNC_GAUGES = ("sync_speed_bps", "blocks_behind", "connected_peers",
+                        "network_bandwidth_mbps", "block_queue_size", "peer_request_queue_size",
+                        "requests_in_flight", "seconds_since_progress", "stalled",
+                        "memory_bytes", "engine_state_mb", "memory_usage_mb")
+"""A sync engine's live gauges: ``None`` in the summary once it is retired (_mark_retired)."""
 _INCLUSION_AVG = f"{POOL}.inclusion_delay_avg_s"
 _INCLUSION_P95 = f"{POOL}.inclusion_delay_p95_s"
 _INCLUSION_KEYS = (_INCLUSION_AVG, _INCLUSION_P95)
@@ -732,12 +737,20 @@ class Model:
         for module, versions in node.services.items():
             services[module] = {v: inst.stats.totals() for v, inst in versions.items()}
         sync: dict[str, Any] = {}
+        end = scenario.duration
         for version, link in self.links.items():
-            m = link.engine.metrics(scenario.duration)
+            m = link.engine.metrics(end)
+            # The process's memory at the run's end, MiB: the time series' column of the same
+            # name (sample(): base + engine state + V2's leak), not the engine state alone,
+            # which the engine reports as engine_state_mb.
+            m["memory_usage_mb"] = (
+                self.scenario.sync.base_memory_mb + m["memory_bytes"] / MIB
+                + (node.leaked_bytes(SYNC, end) / MIB if version == "v2" else 0.0))
             sync[version] = {k: (float(v) if isinstance(v, int | float) else v)
                              for k, v in sorted(m.items())}
             sync[version]["imported_chain_is_canonical"] = link.engine.imported_matches(
                 self.chain)
+        self._mark_retired(pool, sync)
         routing = dict(self.router.routing_stats(scenario.duration))
         breakers = {m: {"state": self.router.breaker(m).state_at(scenario.duration).value,
                         "transitions": len(self.router.breaker(m).transitions)}
@@ -770,12 +783,35 @@ class Model:
             "events": dict(sorted(self.events.counts.items())),
         }
 
+    def _mark_retired(self, pool: dict[str, Any], sync: dict[str, Any]) -> None:
+        """Mark each V1 (pool, sync engine) with ``retired_at``; blank a retired one's gauges.
+
+        ``retired_at`` is the V1's retirement time (V1 deprecation; V1 sync's may come later,
+        ``rollout.v1_sync_retired_at``), ``None`` while it served to the end. A retired V1 has
+        stopped: its counters and ``synced_to`` are its state when it stopped, but a live
+        gauge read at the run's end would mislead (a stopped sync engine knows of no newer
+        block, so it would read 0 blocks behind with its last peers connected; a stopped
+        pool would show its process's base memory). Those are ``None``.
+        """
+        link = self.rollout
+        for version, entry in pool.items():
+            at = link.retired_at if version == "v1" else None
+            entry["retired_at"] = at
+            if at is not None:
+                entry["memory_usage_mb"] = None
+        for version, entry in sync.items():
+            at = link.sync_retired_at if version == "v1" else None
+            entry["retired_at"] = at
+            if at is not None:
+                entry.update(dict.fromkeys(_RETIRED_SYNC_GAUGES))
+
     def incident(self) -> dict[str, Any] | None:
         """Time to detect and to roll back the first V2 regression, if the run had one.
 
-        Measured from the regression's start: the first alert firing, the first failed
-        health check (none when the checks produce no result, as under ``nil_health_crash``),
-        the module's breaker opening, and the first rollback (controller, AutoRollback or
+        Measured from the regression's start: the first firing of an alert rule on the
+        regressed module, the first failed health check with a violation of that module (none
+        when the checks produce no result, as under ``nil_health_crash``), the module's
+        breaker opening, and the first rollback (controller, AutoRollback or
         manual) that changed the regressed module's split, each ``None`` if it never
         happened (a rollback of other modules only, e.g. with the regressed pool's refused
         after V1's deprecation, does not count).
@@ -792,18 +828,24 @@ class Model:
             return min(after) if after else None
 
         link = self.rollout
-        breaker = self.router.breaker(fault.module)
+        module = fault.module
+        breaker = self.router.breaker(module)
         return {
-            "module": fault.module,
+            "module": module,
             "regression_start_s": t0,
+            # Only alerts on the regressed module's rules, and failed checks with a violation
+            # of that module (each record names its modules): another module's alert is not
+            # this regression's detection.
             "first_alert_after_s": first([a["time"] for a in link.alert_log
-                                          if a["event"] == "alert_firing"]),
+                                          if a["event"] == "alert_firing"
+                                          and a["module"] == module]),
             "first_failed_health_check_after_s": first(
-                [r["time"] for r in self.events.of_kind("health_check_failed")]),
+                [r["time"] for r in self.events.of_kind("health_check_failed")
+                 if module in r["modules"]]),
             "breaker_open_after_s": first([t.time for t in breaker.transitions
                                            if t.to_state.value == "open"]),
             "rollback_after_s": first([r["time"] for r in link.rollbacks
-                                       if fault.module in r["modules"]]),
+                                       if module in r["modules"]]),
         }
 
     def criteria(self, routing: dict[str, Any]) -> list[Any]:

@@ -4,9 +4,10 @@ Names follow the guide's sync ``V2Metrics`` (guide L471-490; ``reference/
 mana-source-facts.md`` §9): ``sync_speed_bps`` (blocks per second, despite the name),
 ``blocks_behind``, ``avg_block_processing_ms``, ``connected_peers``,
 ``peer_connection_success_rate``, ``network_bandwidth_mbps``, ``block_queue_size``,
-``peer_request_queue_size``; memory is reported in bytes (``memory_bytes``) and MB
-(``memory_usage_mb``). ``cpu_usage_percent`` is left to the SimPy model, which owns the
-workers.
+``peer_request_queue_size``; the memory the engine's own state holds is reported in bytes
+(``memory_bytes``) and MiB (``engine_state_mb``). The guide's ``memory_usage_mb`` (the whole
+process: a base, this state and any leak) and ``cpu_usage_percent`` are left to the SimPy
+model, which owns the process and the workers.
 """
 
 from __future__ import annotations
@@ -150,7 +151,9 @@ class Telemetry:
             "peer_connection_success_rate": success_rate,
             "network_bandwidth_mbps": bandwidth,
             "memory_bytes": memory_bytes,
-            "memory_usage_mb": memory_bytes / 1e6,
+            # MiB, like every memory figure of the model; the engine's state alone (the
+            # process's memory_usage_mb adds its base and any leak: not the engine's to know).
+            "engine_state_mb": memory_bytes / 1048576,
             "block_queue_size": block_queue,
             "peer_request_queue_size": request_queue,
             "requests_in_flight": in_flight,

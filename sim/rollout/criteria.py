@@ -290,7 +290,7 @@ def error_rate_window(errors: Sequence[float] | np.ndarray,
 
 
 def _mb(value: float) -> str:
-    return "no such samples" if math.isnan(value) else f"{value:g} MB"
+    return "no such samples" if math.isnan(value) else f"{value:g} MiB"
 
 
 def memory_increase(v1_memory_mb: float, v2_memory_mb: float,
@@ -298,8 +298,8 @@ def memory_increase(v1_memory_mb: float, v2_memory_mb: float,
     """Memory usage increase <= 15 % over the V1 baseline.
 
     Args:
-        v1_memory_mb: V1's baseline memory, MB.
-        v2_memory_mb: V2's memory at 100 %, MB.
+        v1_memory_mb: V1's baseline memory, MiB (the series' ``memory_usage_mb``).
+        v2_memory_mb: V2's memory at 100 %, MiB.
         threshold_percent: Highest allowed increase, percent.
 
     Returns:
@@ -313,7 +313,7 @@ def memory_increase(v1_memory_mb: float, v2_memory_mb: float,
                          f"V2 {_mb(v2_memory_mb)}")
     return Criterion("memory_increase", change <= threshold_percent, change,
                      threshold_percent,
-                     f"V2 {v2_memory_mb:g} MB vs V1 {v1_memory_mb:g} MB: {change:+.2f}%")
+                     f"V2 {v2_memory_mb:g} MiB vs V1 {v1_memory_mb:g} MiB: {change:+.2f}%")
 
 
 def all_passed(criteria: Sequence[Criterion]) -> bool | None:
