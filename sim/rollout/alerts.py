@@ -34,6 +34,16 @@ would never fire).
 - no data (the metric, or the V1 baseline of a ``baseline`` rule, is NaN or missing) is a
   false evaluation, as an absent Prometheus series is.
 
+One deviation from "as written", in the data the rules see rather than in the rules: the
+model's snapshots give a SYNCED engine (2 blocks or fewer behind the head) no
+``sync_speed_bps`` (NaN: ``RolloutLink._snapshot`` in ``sim/rollout_link.py``), so "Slow
+Block Sync" (``sync_speed_bps < 10`` for 5m) judges only an engine that is catching up. A
+synced engine follows the chain at one block per 12-s slot (0.083 blocks/s), far below 10:
+read literally, the rule would fire five minutes after every healthy engine caught up and
+never resolve. The guide leaves ``get_sync_speed()`` undefined (L475); the rule's name reads
+as "syncing slowly", which a synced engine is not, and "High Blocks Behind" covers an engine
+that falls behind again.
+
 Only firing and resolution are events (:class:`AlertEvent`). An optional low-traffic guard
 (``min_requests``, off by default so the rules run as written) makes the error-rate rule false
 while V2 served too few requests (control-plane-anchors.md §5 item 17). Tick times are
