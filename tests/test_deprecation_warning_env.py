@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from sim.config_error import ConfigError
 from sim.runner import run
 from sim.scenario import parse_scenario
 
@@ -22,5 +23,5 @@ def test_the_variable_is_validated_and_changes_nothing() -> None:
     base = summary({})
     assert summary({"V1_DEPRECATION_WARNING": "true"}) == base
     assert summary({"V1_DEPRECATION_WARNING": "false"}) == base
-    with pytest.raises(ValueError, match="V1_DEPRECATION_WARNING"):
+    with pytest.raises(ConfigError, match="V1_DEPRECATION_WARNING"):
         parse_scenario({"env": {"V1_DEPRECATION_WARNING": "maybe"}}, "<test>")
