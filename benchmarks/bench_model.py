@@ -328,7 +328,7 @@ def _median_times(cases: dict[str, Callable[[], object]], reps: int) -> dict[str
 # The guide's 15-day schedule by phase: (name, first day, last day), days counted from 1.
 GUIDE_PHASES = (("V1 only", 1, 2), ("canary 5 %", 3, 5), ("25 %", 6, 7), ("50 %", 8, 9),
                 ("75 %", 10, 11), ("90 %", 12, 12), ("100 %", 13, 13),
-                ("monitoring, V1 gone", 14, 15))
+                ("monitoring, 100 %", 14, 15))
 
 
 def guide_run(scenario: Scenario, marks: list[tuple[float, float]]) -> None:

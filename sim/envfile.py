@@ -31,7 +31,10 @@ MODULES = ("transaction_pool", "sync_service", "filter_manager", "subscription_m
 """The four module types the guide's ``runtime.exs`` configures."""
 
 DEPRECATION_WARNING = "V1_DEPRECATION_WARNING"
-"""The guide's switch for V1 deprecation warnings."""
+"""The guide's switch for V1 deprecation warnings (guide L385-387, "Prepare for V1
+deprecation"): checked as a boolean and otherwise without effect. No code in the guide reads
+it (``Mana.Migration.V1Deprecation`` logs its warnings unconditionally, L413-421), and the
+model's deprecation is ``rollout.deprecation`` (sim/scenario.py ``DeprecationSection``)."""
 
 ALLOWED_NAMES: tuple[str, ...] = tuple(sorted(
     [f"{m.upper()}_{kind}" for m in MODULES for kind in ("VERSION", "TRAFFIC")]
@@ -101,7 +104,8 @@ class EnvSettings:
         versions: ``<MODULE>_VERSION`` per module that set one ("v1" or "v2").
         traffic: ``<MODULE>_TRAFFIC`` per module that set one (0-100).
         breaker: The ``CIRCUIT_BREAKER_*`` variables, raw, for the breaker layer to apply.
-        v1_deprecation_warning: ``V1_DEPRECATION_WARNING`` when set.
+        v1_deprecation_warning: ``V1_DEPRECATION_WARNING`` when set (read by nothing:
+            see :data:`DEPRECATION_WARNING`).
     """
 
     versions: dict[str, str] = field(default_factory=dict)

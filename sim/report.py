@@ -1,10 +1,11 @@
 """The short summary table ``mana-sim run`` prints.
 
 After the per-version tables and the success criteria, a run with rollout activity (a split
-changed, a rollback or a refused/ignored request, a schedule step or V1 deprecation) gets a
-short rollout block (:func:`rollout_lines`): the split timeline, rollbacks, ignored rollback
-requests, the incident's detection and rollback times, and V1 deprecation with the sync
-hand-over. The rollout summary is read with ``.get`` throughout, so fields it gains later
+changed, a rollback or a refused/ignored request, a schedule step or V1 deprecation), an
+alert that fired, or an incident (a regression fault) gets a short rollout block
+(:func:`rollout_lines`): the split timeline, rollbacks, ignored rollback requests, the alerts
+fired and resolved, the incident's detection and rollback times, and V1 deprecation with the
+sync hand-over. The rollout summary is read with ``.get`` throughout, so fields it gains later
 print generically and an older ``summary.json`` still prints.
 """
 
@@ -20,6 +21,8 @@ MAX_ROLLBACK_LINES = 6
 """Rollback lines printed; the rest are counted."""
 MAX_GENERIC_ITEMS = 6
 """Items of an unfamiliar rollout list printed; the rest are counted."""
+MAX_ALERT_RULES = 4
+"""Names of the rules that fired printed on the alerts line; the rest are counted."""
 
 # Event kinds that mean the rollout did something (a run with none prints no rollout block).
 _ACTIVITY_KINDS = ("stage_change", "schedule_step", "rollback", "rollback_ignored",
@@ -217,9 +220,38 @@ def _reasons(events: Sequence[dict[str, Any]] | None, kind: str, total: Any) -> 
             if by and sum(by.values()) == total else "")
 
 
+def _alert_counts(summary: dict[str, Any], rollout: dict[str, Any]) -> tuple[int, int]:
+    """Alerts fired and resolved: the event counts, else the (capped) alert list's."""
+    counts = summary.get("events") or {}
+    if "alert_firing" in counts or "alert_resolved" in counts:
+        return int(counts.get("alert_firing") or 0), int(counts.get("alert_resolved") or 0)
+    alerts = [a for a in rollout.get("alerts") or [] if isinstance(a, dict)]
+    return (sum(a.get("event") == "alert_firing" for a in alerts),
+            sum(a.get("event") == "alert_resolved" for a in alerts))
+
+
+def _alerts_line(summary: dict[str, Any], rollout: dict[str, Any]) -> list[str]:
+    """``alerts: N fired, M resolved (rule xK, ...)``; nothing when no alert fired."""
+    fired, resolved = _alert_counts(summary, rollout)
+    if not fired and not resolved:
+        return []
+    by_rule: dict[str, int] = {}  # in order of first firing
+    for alert in rollout.get("alerts") or []:
+        if isinstance(alert, dict) and alert.get("event") == "alert_firing":
+            rule = str(alert.get("rule"))
+            by_rule[rule] = by_rule.get(rule, 0) + 1
+    names = [f"{rule}{'' if n == 1 else f' x{n}'}"
+             for rule, n in list(by_rule.items())[:MAX_ALERT_RULES]]
+    if len(by_rule) > MAX_ALERT_RULES:
+        names.append(f"{len(by_rule) - MAX_ALERT_RULES} more rules")
+    return [f"alerts: {fired:,} fired, {resolved:,} resolved"
+            + (f" ({'; '.join(names)})" if names else "")]
+
+
 def _has_activity(summary: dict[str, Any], rollout: dict[str, Any]) -> bool:
     counts = summary.get("events") or {}
-    return bool(rollout.get("splits") or rollout.get("rollbacks")
+    return bool(isinstance(summary.get("incident"), dict) or any(_alert_counts(summary, rollout))
+                or rollout.get("splits") or rollout.get("rollbacks")
                 or rollout.get("rollback_requests_ignored")
                 or rollout.get("v1_deprecated_at") is not None
                 or rollout.get("not_reached") or rollout.get("schedule_steps_refused")
@@ -274,7 +306,7 @@ def _deprecation_line(rollout: dict[str, Any],
 
 def rollout_lines(summary: dict[str, Any],
                   events: Sequence[dict[str, Any]] | None = None) -> list[str]:
-    """The printed rollout block; empty for a run with no rollout activity.
+    """The printed rollout block; empty for a run with no rollout activity, alert or incident.
 
     Args:
         summary: ``Result.summary``.
@@ -323,6 +355,7 @@ def rollout_lines(summary: dict[str, Any],
                      f"{_fmt(controller.get('stage_index'))}), paused "
                      f"{_fmt(controller.get('paused'))}, crashes "
                      f"{_fmt(controller.get('crashes'))}")
+    lines += ["  " + line for line in _alerts_line(summary, rollout)]
     incident = summary.get("incident")
     if isinstance(incident, dict):
         lines.append(

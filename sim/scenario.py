@@ -372,18 +372,19 @@ class AlertsSection(_Section):
     enabled: bool = True
     interval: PositiveSeconds = 15.0
     rules: str | None = Field(
-        default=None, description="alerts.yml text or a path (relative to the working "
-        "directory); default: the guide's file")
+        default=None, validate_default=True, description="alerts.yml text or a path "
+        "(relative to the working directory); default: the guide's file")
 
     @field_validator("rules")
     @classmethod
     def _rules_load(cls, rules: str | None) -> str | None:
-        # A field validator, so a bad value is reported at ``rollout.alerts.rules``.
-        if rules is not None:
-            try:
-                load_alert_rules(alert_rules_source(rules))
-            except ConfigError as exc:
-                raise ValueError(str(exc)) from None
+        # A field validator, so a bad value is reported at ``rollout.alerts.rules``. The
+        # rules (the guide's too) load here, so `validate` refuses what a run would: a
+        # bad condition or a metric the model does not sample (sim/rollout/alerts.py).
+        try:
+            load_alert_rules(None if rules is None else alert_rules_source(rules))
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         return rules
 
 

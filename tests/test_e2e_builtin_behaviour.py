@@ -107,17 +107,19 @@ def squeezed(steps: Sequence[ScheduleStep]) -> tuple[ScheduleStep, ...]:
 def test_guide_schedule_replays_every_phase_through_schedule_guide(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # The scenario's own `schedule: guide` path (RolloutLink resolves it with
-    # guide_schedule()), with the guide's days scaled to 5 minutes; the day-long hold before
-    # deprecation scales with them. 15 real days cost minutes of CPU; 15 x 5 min ~1 s.
+    # guide_schedule()), with the guide's days scaled to 5 minutes; the deprecation time
+    # (the end of day 15, the run's end) scales with them. 15 real days cost minutes of CPU;
+    # 15 x 5 min ~1 s.
     monkeypatch.setattr(sim.rollout_link, "guide_schedule", lambda: squeezed(guide_schedule()))
     base = load_scenario("guide-schedule")
     assert base.rollout.schedule == "guide"
     assert base.rollout.deprecation is not None
+    assert base.rollout.deprecation.at == base.duration == 15 * DAY
     scenario = base.model_copy(update={
         "duration": 15 * DAY_S,
         "rollout": base.rollout.model_copy(update={
             "deprecation": base.rollout.deprecation.model_copy(update={
-                "hold": base.rollout.deprecation.hold / DAY * DAY_S})})})
+                "at": base.rollout.deprecation.at / DAY * DAY_S})})})
     result = run(scenario)
     t = result.timeseries["time"]
     phases = [(p.first_day, p.last_day, p.split) for p in GUIDE_PHASES]
@@ -130,8 +132,7 @@ def test_guide_schedule_replays_every_phase_through_schedule_guide(
             # or at the next one).
             inside = (t > (first - 1) * DAY_S) & (t < last * DAY_S)
             assert inside.any()
-            if first >= 14:
-                continue  # monitoring: V1 is deprecated (100 % and V1 gone) during it
+            # Monitoring (days 14-15) keeps 100 % on V2 with V1 still there as the fallback.
             assert set(column[inside]) == {expected_split}, (module, first)
     # V2's share of the pool's requests follows the split (5 % to 90 %).
     v1 = result.timeseries["transaction_pool.v1.request_count"]
@@ -143,10 +144,18 @@ def test_guide_schedule_replays_every_phase_through_schedule_guide(
         share = 100 * np.nansum(v2[inside]) / (np.nansum(v1[inside]) + np.nansum(v2[inside]))
         assert share == pytest.approx(split, abs=2.0), (first, share)
     assert np.nansum(v2[t < 2 * DAY_S]) == 0  # days 1-2: V1 only
-    # V1 is deprecated a (squeezed) day after the pool reaches 100 % on day 13.
+    # V1 stays up through the monitoring days (the guide's days 14-15, "Prepare for V1
+    # deprecation") and is deprecated at the end of day 15, the run's last moment: it still
+    # runs (nothing is left in rollout.not_reached), and hands sync over.
     (dep,) = events(result, "v1_deprecated")
-    assert dep["time"] == pytest.approx(13 * DAY_S, abs=60.0)
+    assert dep["time"] == 15 * DAY_S
     assert dep["sync_retired"] is True
+    assert result.summary["rollout"]["v1_deprecated_at"] == 15 * DAY_S
+    assert result.summary["rollout"]["not_reached"] == []
+    monitoring = t > 13 * DAY_S
+    for module in ("transaction_pool", "sync_service"):
+        assert set(result.timeseries[f"{module}.traffic_split"][monitoring]) == {100}
+    assert not events(result, "v1_sync_retired")  # sync retires with the deprecation itself
     steps = events(result, "schedule_step")
     assert len(steps) == 2 * 6  # six split steps, on both modules
     assert_balanced(result)

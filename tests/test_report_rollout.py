@@ -16,7 +16,7 @@ import pytest
 from sim.cli import main
 from sim.report import MAX_SPLIT_LINES, rollout_lines, summary_table
 from sim.runner import run
-from sim.scenario import load_scenario
+from sim.scenario import load_scenario, parse_scenario
 
 
 def _split(t: float, module: str, split: int, source: str) -> dict[str, Any]:
@@ -157,3 +157,60 @@ def test_v1_sync_retired_after_the_deprecation_is_worded_with_its_hand_over() ->
     summary["rollout"]["v1_sync_retired_at"] = None
     lines = rollout_lines(summary, events[:1])
     assert lines[-1] == "    sync: V1 not retired (sync never fully on V2), no hand-over"
+
+
+def test_alerts_and_the_incident_print_without_any_split_change() -> None:
+    # Review R3-11: a regression and an alert that fired and resolved, no split changed: the
+    # block used to be left out, saying nothing of either.
+    summary = {
+        "events": {"alert_firing": 3, "alert_resolved": 2},
+        "rollout": {"splits": [], "rollbacks": [], "alerts": [
+            {"time": 90.0, "event": "alert_firing", "rule": "Transaction Pool Error Rate"},
+            {"time": 200.0, "event": "alert_resolved", "rule": "Transaction Pool Error Rate"},
+            {"time": 250.0, "event": "alert_firing", "rule": "Transaction Pool Error Rate"},
+            {"time": 260.0, "event": "alert_firing", "rule": "High Blocks Behind"},
+            {"time": 300.0, "event": "alert_resolved", "rule": "High Blocks Behind"}]},
+        "incident": {"module": "transaction_pool", "regression_start_s": 60.0,
+                     "first_alert_after_s": 30.0, "first_failed_health_check_after_s": None,
+                     "breaker_open_after_s": None, "rollback_after_s": None},
+    }
+    assert rollout_lines(summary) == [
+        "rollout",
+        "  split changes: none",
+        "  rollbacks: 0",
+        "  alerts: 3 fired, 2 resolved (Transaction Pool Error Rate x2; High Blocks Behind)",
+        "  incident: transaction_pool regression from 0:01:00; after it: first alert 30.0 s, "
+        "first failed health check never, breaker open never, rolled back never",
+    ]
+    # Alerts alone (no fault, so no incident) print the block too.
+    del summary["incident"]
+    assert "  alerts: 3 fired, 2 resolved (Transaction Pool Error Rate x2; High Blocks Behind)" \
+        in rollout_lines(summary)
+
+
+def test_many_alert_rules_are_cut_and_counted() -> None:
+    alerts = [{"event": "alert_firing", "rule": f"r{i}"} for i in range(6)]
+    lines = rollout_lines({"rollout": {"alerts": alerts}})
+    assert "  alerts: 6 fired, 0 resolved (r0; r1; r2; r3; 2 more rules)" in lines
+
+
+def test_a_run_whose_alert_fires_and_resolves_prints_it_and_the_incident() -> None:
+    # The regression ends at 120 s; the 5-minute window forgets it by 420 s.
+    scenario = load_scenario("canary").model_copy(update={"duration": 600.0})
+    data = scenario.model_dump(mode="json")
+    data.update({
+        "modules": {"transaction_pool": {"version": "v2", "traffic": 50}},
+        "faults": [{"kind": "v2_regression", "module": "transaction_pool", "start": 30,
+                    "end": 120, "error_rate": 0.5}],
+    })
+    result = run(parse_scenario(data, "<test>"))
+    assert result.summary["rollout"]["splits"] == []  # no split changed
+    text = summary_table(result.summary, result.events)
+    block = text[text.index("\nrollout\n"):]
+    fired = [e["rule"] for e in result.events if e["kind"] == "alert_firing"]
+    resolved = [e for e in result.events if e["kind"] == "alert_resolved"]
+    assert "Transaction Pool Error Rate" in fired
+    assert resolved
+    assert (f"  alerts: {len(fired)} fired, {len(resolved)} resolved "
+            "(Transaction Pool Error Rate" in block)
+    assert "  incident: transaction_pool regression from 0:00:30; after it: first alert" in block

@@ -12,7 +12,12 @@ same shape::
           duration: "30s" | "2m" | "1h" | seconds
 
 ``baseline`` is the V1 value of the same metric in the same snapshot (the guide's rules judge
-V2 against V1; its sections are ``transaction_pool_v2`` and ``sync_service_v2``).
+V2 against V1; its sections are ``transaction_pool_v2`` and ``sync_service_v2``). ``metric``
+must be one the model samples for the section's module (:data:`RULE_METRICS`: the pool's
+:data:`~sim.rollout.snapshot.POOL_METRICS` plus ``failed_transactions_percent``, the sync
+service's :data:`~sim.rollout.snapshot.SYNC_METRICS`); any other name, like an operator other
+than the four, is a config error (a rule on an unknown metric would never have data, so it
+would never fire).
 
 :class:`AlertEvaluator` answers control-plane-anchors.md §5 items 19-22 with Prometheus'
 ``AlertingRule.Eval`` (prometheus/prometheus ``rules/alerting.go`` L387-540, anchors §4):
@@ -28,6 +33,16 @@ V2 against V1; its sections are ``transaction_pool_v2`` and ``sync_service_v2``)
   false evaluation (no ``keep_firing_for`` hold);
 - no data (the metric, or the V1 baseline of a ``baseline`` rule, is NaN or missing) is a
   false evaluation, as an absent Prometheus series is.
+
+One deviation from "as written", in the data the rules see rather than in the rules: the
+model's snapshots give a SYNCED engine (2 blocks or fewer behind the head) no
+``sync_speed_bps`` (NaN: ``RolloutLink._snapshot`` in ``sim/rollout_link.py``), so "Slow
+Block Sync" (``sync_speed_bps < 10`` for 5m) judges only an engine that is catching up. A
+synced engine follows the chain at one block per 12-s slot (0.083 blocks/s), far below 10:
+read literally, the rule would fire five minutes after every healthy engine caught up and
+never resolve. The guide leaves ``get_sync_speed()`` undefined (L475); the rule's name reads
+as "syncing slowly", which a synced engine is not, and "High Blocks Behind" covers an engine
+that falls behind again.
 
 Only firing and resolution are events (:class:`AlertEvent`). An optional low-traffic guard
 (``min_requests``, off by default so the rules run as written) makes the error-rate rule false
@@ -49,7 +64,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.config_error import ConfigError, format_validation_error, yaml_problem
 from sim.duration import parse_duration
-from sim.rollout.snapshot import MODULES, Snapshot, metric
+from sim.rollout.snapshot import (
+    FAILED_TRANSACTIONS_PERCENT,
+    MODULES,
+    POOL_METRICS,
+    SYNC_METRICS,
+    Snapshot,
+    metric,
+)
 
 GUIDE_ALERTS_YML: Final = """\
 # config/alerts.yml
@@ -103,6 +125,15 @@ _CONDITION: Final = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*"
     r"(?:(baseline)\s*\*\s*)?([0-9]*\.?[0-9]+)\s*$")
 _SECTION: Final = re.compile(r"^([a-z_]+)_(v1|v2)$")
+
+RULE_METRICS: Final[dict[str, tuple[str, ...]]] = {
+    "transaction_pool": (*POOL_METRICS, FAILED_TRANSACTIONS_PERCENT),
+    "sync_service": SYNC_METRICS,
+}
+"""The metrics a rule of each module may name: those the model samples into its snapshots.
+
+Any other name would never have data, so the rule would be silently dead (no data is a
+false evaluation): :func:`load_alert_rules` refuses it instead."""
 
 Op = Literal[">", "<", ">=", "<="]
 
@@ -188,8 +219,8 @@ def parse_condition(condition: str) -> tuple[str, Op, float, bool]:
     """
     match = _CONDITION.match(condition)
     if match is None:
-        raise ValueError(f"condition {condition!r}: use 'metric > N', 'metric < N' or "
-                         f"'metric < baseline * F'")
+        raise ValueError(f"condition {condition!r}: use 'metric OP N' or 'metric OP "
+                         f"baseline * F' with OP one of >, <, >=, <=")
     op = cast(Op, match.group(2))  # the regex admits only the four operators
     return match.group(1), op, float(match.group(4)), match.group(3) is not None
 
@@ -205,7 +236,8 @@ def load_alert_rules(source: str | Path | None = None) -> tuple[AlertRule, ...]:
         The rules in file order.
 
     Raises:
-        ConfigError: One line naming the source, the field and the problem.
+        ConfigError: One line naming the source, the field and the problem (a condition's
+            metric must be one of :data:`RULE_METRICS` for the section's module).
     """
     if source is None:
         origin, text = "<guide alerts.yml>", GUIDE_ALERTS_YML
@@ -239,7 +271,12 @@ def load_alert_rules(source: str | Path | None = None) -> tuple[AlertRule, ...]:
                 duration = parse_duration(entry.duration)
             except ValueError as exc:
                 raise ConfigError(origin, where, str(exc)) from exc
-            rules.append(AlertRule(entry.name, match.group(1), match.group(2), name, op,
+            module = match.group(1)
+            if name not in RULE_METRICS[module]:
+                raise ConfigError(origin, where,
+                                  f"rule {entry.name!r}: unknown {module} metric {name!r} "
+                                  f"(allowed: {', '.join(RULE_METRICS[module])})")
+            rules.append(AlertRule(entry.name, module, match.group(2), name, op,
                                    threshold, relative, entry.severity, duration,
                                    entry.condition))
     return tuple(rules)
