@@ -208,6 +208,7 @@ class PoolInstance:
         self.busy_mark = 0.0
         # The ledger's (entered, rejected) at the last sample: the next interval's deltas.
         self.ledger_marks = (0, 0)
+        self.accepted_mark = 0  # mailbox.accepted at the previous sample (routed requests)
         self.included = 0
         self.retired = False
 
@@ -1150,8 +1151,15 @@ class Node:
         # Calls refused by V2's open breaker are failed attempts of V2 (see RouteDecision).
         attempts = requests + refused
         failed = errors + refused
+        # Requests routed to the version in the interval, counted on arrival: what its
+        # mailbox accepted (its backlog's growth included) plus what V2's open breaker
+        # refused. Against the ok replies (throughput_tps) this is the version's throughput
+        # per unit of offered load (sim.rollout.snapshot, throughput_tps).
+        accepted = inst.mailbox.accepted
+        routed = accepted - inst.accepted_mark + refused
+        inst.accepted_mark = accepted
         out = (
-            requests / interval,
+            (requests - errors) / interval,
             avg_ms,
             p95_ms,
             p99_ms,
@@ -1167,6 +1175,7 @@ class Node:
             failed,
             float(entered - entered_mark),
             float(rejected - rejected_mark),
+            routed / interval,
         )
         if inst.version == "v2":
             return (*out, _STATE_CODE[self.router.breaker(POOL).state_at(now).value])
@@ -1202,8 +1211,15 @@ POOL_METRIC_NAMES = ("throughput_tps", "avg_latency_ms", "p95_latency_ms", "p99_
                      "memory_usage_mb", "cpu_usage_percent", "pool_size",
                      "pending_transactions", "processed_transactions", "rejected_transactions",
                      "error_rate_percent", "timeout_count", "request_count", "error_count",
-                     "processed_transactions_in_interval", "rejected_transactions_in_interval")
+                     "processed_transactions_in_interval", "rejected_transactions_in_interval",
+                     "offered_tps")
 """The names of :meth:`Node.pool_metric_values` of a V1 pool, in order.
+
+``throughput_tps`` (the guide's ``V2Metrics`` name, L446-469) counts the interval's
+SUCCESSFUL replies per second (failed and timed-out calls excluded); ``offered_tps`` the
+requests routed to the version per second, on arrival (accepted by its mailbox, or refused by
+V2's open breaker). ``request_count`` and ``error_count`` are the replies and failures the
+interval recorded (a breaker refusal counts in both).
 
 ``processed_transactions`` and ``rejected_transactions`` are the pool ledger's cumulative
 counters (``entered``: every submission the pool handled, rejections included; ``rejected``);

@@ -18,10 +18,10 @@ sample, as a Prometheus rule is evaluated on the latest scrape, and the next is 
 The default intervals (10-s samples, 60-s checks) align exactly.
 
 **The window.** A snapshot aggregates the last ``rollout.health_window`` seconds of samples
-(:class:`HealthWindow`, :func:`snapshot_from_rows`). Pool throughput is divided by each
-version's share of the window's pool requests before comparing V2 with V1
-(:func:`~sim.rollout.normalise_rates`). Both sync engines do the whole sync side by side, so
-their rates are compared as they are.
+(:class:`HealthWindow`, :func:`snapshot_from_rows`). Pool throughput (ok replies per second)
+is read per unit of each version's offered load, times the pool's offered rate, before
+comparing V2 with V1 (:func:`~sim.rollout.normalise_rates`, :meth:`RolloutLink._snapshot`).
+Both sync engines do the whole sync side by side, so their rates are compared as they are.
 
 **Applying actions.** ``SetTraffic`` sets the router's split of its modules; the guide's
 controller and AutoRollback never change ``module_versions`` (mana-source-facts.md §2.5), so a
@@ -91,16 +91,22 @@ _IN_INTERVAL = {"processed_transactions": "processed_transactions_in_interval",
 """Pool counters the series holds cumulatively (the guide's ``V2Metrics`` counters, as
 ``pool.stats()`` gives them): a window sums their per-interval increases, these columns."""
 _SUMMED = ("request_count", "error_count", *_IN_INTERVAL)
-_MEANS = ("throughput_tps", "cpu_usage_percent", "sync_speed_bps", "network_bandwidth_mbps")
+_MEANS = ("throughput_tps", "offered_tps", "cpu_usage_percent", "sync_speed_bps",
+          "network_bandwidth_mbps")
 _WEIGHTED = ("avg_latency_ms", "p95_latency_ms", "p99_latency_ms")
 _DISCONNECT_RATE = "peer_disconnect_rate_percent"
 """Derived from :data:`PEER_DISCONNECTS` and :data:`PEERS_AT_START` (:func:`_disconnect_rate`)."""
 _SYNCED_BEHIND = 2.0
 """An engine this many blocks (or fewer) behind the head counts as synced."""
 _V1_BASELINE_SHARE = 0.5
+"""V1 figures are a baseline only from windows where V1 carried at least this share
+(throughput excepted: :data:`_V1_THROUGHPUT_MIN_REQUESTS`)."""
+_V1_THROUGHPUT_MIN_REQUESTS = 20.0
+"""V1's served share of its offered load is its own window's figure when V1 served at least
+this many requests in the window: the health checks' low-traffic guard (``min_requests`` 20,
+Hystrix's ``requestVolumeThreshold``, control-plane-anchors.md §1.4 and §5 item 17)."""
 _SCRIPT_THRESHOLDS = "alerts"
 """The manual script's health verdict: ``check_v2_health``'s thresholds (module doc)."""
-"""V1 figures are a baseline only from windows where V1 carried at least this share."""
 
 
 def _column(rows: Sequence[dict[str, float]], key: str) -> list[float]:
@@ -389,6 +395,8 @@ class RolloutLink:
         self.section = section
         self._window = HealthWindow(max(1, round(section.health_window / metrics_interval)))
         self._v1_baseline: dict[str, float] | None = None
+        # V1's last served share of its offered load (throughput_tps / offered_tps).
+        self._v1_served: float | None = None
         self.router = router
         self.events = events
         self._retire_v1 = retire_v1
@@ -535,23 +543,36 @@ class RolloutLink:
     def _snapshot(self, update_baseline: bool = True) -> dict[str, dict[str, dict[str, float]]]:
         """The health window's snapshot, rates per unit of traffic share, V1 as baseline.
 
-        Pool throughput and CPU grow with a version's share of the pool's requests, so they
-        are divided by it (:func:`~sim.rollout.normalise_rates`). V1's pool figures are used
-        as the baseline only from windows where V1 carried at least half the traffic; later
-        windows compare V2 with the last such baseline (at a 10 % share, V1's figures scaled
-        by ten are mostly noise, and at 0 % there are none). ``update_baseline`` False: read
-        the remembered baseline without storing this window's (an extra look, such as the
-        manual script's, leaves the evaluations' baseline as it was).
+        Pool rates and CPU grow with a version's share of the pool's offered requests
+        (``offered_tps``), so they are divided by it (:func:`~sim.rollout.normalise_rates`):
+        a version's ``throughput_tps`` (ok replies per second) becomes the share of its
+        offered requests it served ok, times the pool's offered rate in this window
+        (:mod:`sim.rollout.snapshot`). That share does not depend on the load, so V1's
+        throughput figure is V1's own in this window when V1 served at least
+        :data:`_V1_THROUGHPUT_MIN_REQUESTS` requests in it, and otherwise V1's last such share
+        times THIS window's offered rate: a load step moves both figures alike, and V2 at
+        100 % is still compared with what V1 served of what it was offered.
+
+        V1's other pool figures (latency, memory, CPU) are used as the baseline only from
+        windows where V1 carried at least half the traffic; later windows compare V2 with the
+        last such baseline (at a 10 % share, V1's figures scaled by ten are mostly noise, and
+        at 0 % there are none). ``update_baseline`` False: read the remembered baselines
+        without storing this window's (an extra look, such as the manual script's, leaves the
+        evaluations' baselines as they were).
         """
         snap = self._window.snapshot()
-        v1 = snap[POOL]["v1"].get("request_count", math.nan)
-        v2 = snap[POOL]["v2"].get("request_count", math.nan)
+        pool = snap[POOL]
+        offered = {v: pool[v].get("offered_tps", math.nan) for v in ("v1", "v2")}
+        offered = {v: 0.0 if math.isnan(x) else x for v, x in offered.items()}
+        offered_total = offered["v1"] + offered["v2"]
+        v1 = pool["v1"].get("request_count", math.nan)
+        v2 = pool["v2"].get("request_count", math.nan)
         v1 = 0.0 if math.isnan(v1) else v1
         v2 = 0.0 if math.isnan(v2) else v2
         total = v1 + v2
         # Both sync engines do the whole sync side by side: their rates compare as they are.
-        shares = {POOL: {"v1": v1 / total if total else math.nan,
-                         "v2": v2 / total if total else math.nan},
+        shares = {POOL: {v: offered[v] / offered_total if offered_total else math.nan
+                         for v in ("v1", "v2")},
                   SYNC: {"v1": 1.0, "v2": 1.0}}
         out = normalise_rates(snap, shares)
         for version in ("v1", "v2"):
@@ -560,11 +581,18 @@ class RolloutLink:
             # it could do: comparing it with an engine still catching up means nothing.
             if sync.get("blocks_behind", math.inf) <= _SYNCED_BEHIND:
                 sync["sync_speed_bps"] = math.nan
+        v1_tps = out[POOL]["v1"].get("throughput_tps", math.nan)
+        if v1 >= _V1_THROUGHPUT_MIN_REQUESTS and not math.isnan(v1_tps):
+            if update_baseline:
+                self._v1_served = v1_tps / offered_total
+        elif self._v1_served is not None and offered_total:
+            v1_tps = self._v1_served * offered_total
         if total and v1 / total >= _V1_BASELINE_SHARE:
             if update_baseline:
                 self._v1_baseline = dict(out[POOL]["v1"])
         elif self._v1_baseline is not None:
             out[POOL]["v1"] = dict(self._v1_baseline)
+        out[POOL]["v1"]["throughput_tps"] = v1_tps
         return out
 
     # -- timed steps ---------------------------------------------------------------------
