@@ -1,0 +1,118 @@
+"""R3-1: the throughput checks judge what V2 serves of the load offered to it.
+
+Pool ``throughput_tps`` counts ok replies per second; the checks compare each version's ok
+replies per request routed to it (``offered_tps``), so a failing or backed-up V2 reads low
+whatever the load and a load step moves V1 and V2 alike (sim/rollout/snapshot.py).
+"""
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sim.result import Result
+from sim.rollout import normalise_rates
+from sim.rollout_link import snapshot_from_rows
+from sim.runner import run
+from sim.scenario import parse_scenario
+
+pytestmark = pytest.mark.e2e
+
+DROP_RULE = "Transaction Pool Throughput Drop"
+
+
+def scenario(data: dict[str, Any]) -> Result:
+    base: dict[str, Any] = {"duration": 900, "pool": {"cost_v2": {"signature_check_s": 1.0e-6}}}
+    base.update(data)
+    return run(parse_scenario(base, "<test>"))
+
+
+def fired(result: Result) -> list[str]:
+    return [a["rule"] for a in result.summary["rollout"]["alerts"]
+            if a["event"] == "alert_firing"]
+
+
+def column(result: Result, key: str) -> np.ndarray:
+    return np.asarray(result.timeseries[key], dtype=float)
+
+
+def after(result: Result, key: str, start: float) -> np.ndarray:
+    return column(result, key)[column(result, "time") > start]
+
+
+def test_v2_failing_every_call_trips_the_throughput_rule() -> None:
+    # probe4: V2 at 50 %, every call fails from 2 min, no breaker (so nothing is refused).
+    result = scenario({
+        "env": {"TRANSACTION_POOL_VERSION": "v2", "TRANSACTION_POOL_TRAFFIC": "50",
+                "CIRCUIT_BREAKER_ENABLED": "false"},
+        "faults": [{"kind": "v2_regression", "module": "transaction_pool", "start": 120,
+                    "error_rate": 1.0}]})
+    # The series: V2 is offered half the load but serves nothing ok.
+    assert np.all(after(result, "transaction_pool.v2.throughput_tps", 130.0) == 0.0)
+    assert np.all(after(result, "transaction_pool.v2.offered_tps", 130.0) > 3.0)
+    assert DROP_RULE in fired(result)
+
+
+def test_v2_that_backs_up_until_calls_time_out_trips_the_throughput_rule() -> None:
+    # No errors: V2 becomes so slow (2 s a call at 10 tx/s offered) that its queue grows
+    # and its replies come after the breaker's timeout (timeouts, not ok replies).
+    result = scenario({
+        "env": {"TRANSACTION_POOL_VERSION": "v2", "TRANSACTION_POOL_TRAFFIC": "50",
+                "CIRCUIT_BREAKER_ENABLED": "false"},
+        "faults": [{"kind": "v2_regression", "module": "transaction_pool", "start": 120,
+                    "latency_factor": 1.0e5}]})
+    assert result.summary["transaction_pool"]["v2"]["timeouts"] > 0
+    late = after(result, "transaction_pool.v2.throughput_tps", 300.0)
+    offered = after(result, "transaction_pool.v2.offered_tps", 300.0)
+    assert np.all(late < 0.1 * offered)
+    assert DROP_RULE in fired(result)
+
+
+@pytest.mark.parametrize(("before", "after_step"), [(20.0, 14.0), (10.0, 25.0)])
+def test_load_step_with_a_healthy_v2_trips_nothing(before: float, after_step: float) -> None:
+    # probe7/probe8: V2 healthy (0 % errors) at 10 %, 75 % from 10 min, the offered load
+    # steps at 20 min; AutoRollback judges the Alerts thresholds (throughput_drop 15).
+    result = scenario({
+        "duration": 2400,
+        "modules": {"transaction_pool": {"version": "v2", "traffic": 10}},
+        "workload": [{"rate": {"kind": "step", "before": before, "after": after_step,
+                               "at": 1200}}],
+        "rollout": {"auto_rollback": {"threshold_set": "alerts"},
+                    "schedule": [{"time": 600, "module": "transaction_pool",
+                                  "version": "v2", "split": 75}]}})
+    rollout = result.summary["rollout"]
+    assert DROP_RULE not in fired(result)
+    assert rollout["rollbacks"] == []
+    # The load did step: the pool's offered rate moved with it.
+    offered = (column(result, "transaction_pool.v1.offered_tps")
+               + column(result, "transaction_pool.v2.offered_tps"))
+    t = column(result, "time")
+    assert np.mean(offered[t > 1500]) / np.mean(offered[(t > 900) & (t <= 1200)]) == (
+        pytest.approx(after_step / before, rel=0.15))
+
+
+def rows(v1: tuple[float, float], v2: tuple[float, float], n: int = 30
+         ) -> list[dict[str, float]]:
+    """``n`` sample rows with (ok replies/s, offered/s) per pool version."""
+    out = []
+    for _ in range(n):
+        row: dict[str, float] = {}
+        for version, (ok, offered) in (("v1", v1), ("v2", v2)):
+            prefix = f"transaction_pool.{version}."
+            row.update({prefix + "throughput_tps": ok, prefix + "offered_tps": offered,
+                        prefix + "request_count": ok * 10, prefix + "error_count": 0.0})
+        out.append(row)
+    return out
+
+
+def test_normalised_throughput_is_the_served_share_times_the_offered_rate() -> None:
+    # V1 offered 15/s serves all; V2 offered 5/s serves 2/s ok.
+    snap = snapshot_from_rows(rows((15.0, 15.0), (2.0, 5.0)))
+    pool = snap["transaction_pool"]
+    total = pool["v1"]["offered_tps"] + pool["v2"]["offered_tps"]
+    shares = {"transaction_pool": {v: pool[v]["offered_tps"] / total for v in ("v1", "v2")}}
+    out = normalise_rates(snap, shares)["transaction_pool"]
+    assert out["v1"]["throughput_tps"] == pytest.approx(20.0)  # 100 % of 20/s
+    assert out["v2"]["throughput_tps"] == pytest.approx(8.0)   # 40 % of 20/s
+    assert not math.isnan(out["v2"]["throughput_tps"])
