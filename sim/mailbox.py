@@ -232,14 +232,6 @@ class Mailbox(Generic[T]):
         self.batches += len(finishes)
         return starts, finishes
 
-    @property
-    def accepted(self) -> int:
-        """Messages offered to the mailbox so far: served (batch items one each) or waiting.
-
-        Counted when a message arrives, not when it finishes, so a backlog's growth is in it.
-        """
-        return self.served + len(self._pending)
-
     def start_time(self, arrival: float) -> float:
         """When a non-batchable message arriving at ``arrival`` would start (no state change).
 

@@ -208,7 +208,7 @@ class PoolInstance:
         self.busy_mark = 0.0
         # The ledger's (entered, rejected) at the last sample: the next interval's deltas.
         self.ledger_marks = (0, 0)
-        self.accepted_mark = 0  # mailbox.accepted at the previous sample (routed requests)
+        self.backlog_mark = 0  # mailbox.in_system at the previous sample (routed requests)
         self.included = 0
         self.retired = False
 
@@ -1151,13 +1151,18 @@ class Node:
         # Calls refused by V2's open breaker are failed attempts of V2 (see RouteDecision).
         attempts = requests + refused
         failed = errors + refused
-        # Requests routed to the version in the interval, counted on arrival: what its
-        # mailbox accepted (its backlog's growth included) plus what V2's open breaker
-        # refused. Against the ok replies (throughput_tps) this is the version's throughput
-        # per unit of offered load (sim.rollout.snapshot, throughput_tps).
-        accepted = inst.mailbox.accepted
-        routed = accepted - inst.accepted_mark + refused
-        inst.accepted_mark = accepted
+        # Requests routed to the version in the interval, counted on arrival: against the ok
+        # replies (throughput_tps) the version's throughput per unit of offered load
+        # (sim.rollout.snapshot). V2 records a call when it replies, so its arrivals are its
+        # replies and refusals plus its mailbox's growth (a backlog that builds up is offered
+        # load not served; the mailbox's few internal messages only come and go). V1 records
+        # a call when its mailbox starts it (the direct path at arrival): its replies are its
+        # arrivals, and its mailbox's length counts calls already recorded.
+        backlog = inst.mailbox.in_system(now)
+        routed = float(attempts)
+        if inst.version == "v2":
+            routed += backlog - inst.backlog_mark
+        inst.backlog_mark = backlog
         out = (
             (requests - errors) / interval,
             avg_ms,
@@ -1166,7 +1171,7 @@ class Node:
             inst.memory_bytes(now) / MIB,
             min(100.0, 100.0 * busy / interval),
             float(len(inst.pool)),
-            float(inst.mailbox.in_system(now)),
+            float(backlog),
             float(entered),
             float(rejected),
             100.0 * failed / attempts if attempts else math.nan,

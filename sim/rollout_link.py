@@ -100,11 +100,14 @@ _SYNCED_BEHIND = 2.0
 """An engine this many blocks (or fewer) behind the head counts as synced."""
 _V1_BASELINE_SHARE = 0.5
 """V1 figures are a baseline only from windows where V1 carried at least this share
-(throughput excepted: :data:`_V1_THROUGHPUT_MIN_REQUESTS`)."""
-_V1_THROUGHPUT_MIN_REQUESTS = 20.0
-"""V1's served share of its offered load is its own window's figure when V1 served at least
-this many requests in the window: the health checks' low-traffic guard (``min_requests`` 20,
-Hystrix's ``requestVolumeThreshold``, control-plane-anchors.md §1.4 and §5 item 17)."""
+(throughput excepted: :data:`_THROUGHPUT_MIN_REQUESTS`)."""
+_THROUGHPUT_MIN_REQUESTS = 20.0
+"""A version's served share of its offered load is judged only from a window where it was
+offered at least this many requests (V2: else its throughput is NaN, not judged; V1: else its
+last such share is the baseline): the health checks' low-traffic guard (``min_requests`` 20,
+Hystrix's ``requestVolumeThreshold``, control-plane-anchors.md §1.4 and §5 item 17). A share
+of a few requests is noise, and V2 at 0 % is offered none (its mailbox's internal messages
+aside)."""
 _SCRIPT_THRESHOLDS = "alerts"
 """The manual script's health verdict: ``check_v2_health``'s thresholds (module doc)."""
 
@@ -394,6 +397,7 @@ class RolloutLink:
                  retire_v1_sync: Callable[[float], dict[str, Any]] | None = None) -> None:
         self.section = section
         self._window = HealthWindow(max(1, round(section.health_window / metrics_interval)))
+        self._interval = metrics_interval
         self._v1_baseline: dict[str, float] | None = None
         # V1's last served share of its offered load (throughput_tps / offered_tps).
         self._v1_served: float | None = None
@@ -548,10 +552,11 @@ class RolloutLink:
         a version's ``throughput_tps`` (ok replies per second) becomes the share of its
         offered requests it served ok, times the pool's offered rate in this window
         (:mod:`sim.rollout.snapshot`). That share does not depend on the load, so V1's
-        throughput figure is V1's own in this window when V1 served at least
-        :data:`_V1_THROUGHPUT_MIN_REQUESTS` requests in it, and otherwise V1's last such share
+        throughput figure is V1's own in this window when V1 was offered at least
+        :data:`_THROUGHPUT_MIN_REQUESTS` requests in it, and otherwise V1's last such share
         times THIS window's offered rate: a load step moves both figures alike, and V2 at
-        100 % is still compared with what V1 served of what it was offered.
+        100 % is still compared with what V1 served of what it was offered. V2's throughput
+        is not judged (NaN) from a window that offered it fewer.
 
         V1's other pool figures (latency, memory, CPU) are used as the baseline only from
         windows where V1 carried at least half the traffic; later windows compare V2 with the
@@ -581,8 +586,13 @@ class RolloutLink:
             # it could do: comparing it with an engine still catching up means nothing.
             if sync.get("blocks_behind", math.inf) <= _SYNCED_BEHIND:
                 sync["sync_speed_bps"] = math.nan
+        # Requests offered in the window: the mean per-second rate over its rows.
+        seconds = len(self._window) * self._interval
+        v2_pool = out[POOL]["v2"]
+        if offered["v2"] * seconds < _THROUGHPUT_MIN_REQUESTS and "throughput_tps" in v2_pool:
+            v2_pool["throughput_tps"] = math.nan
         v1_tps = out[POOL]["v1"].get("throughput_tps", math.nan)
-        if v1 >= _V1_THROUGHPUT_MIN_REQUESTS and not math.isnan(v1_tps):
+        if offered["v1"] * seconds >= _THROUGHPUT_MIN_REQUESTS and not math.isnan(v1_tps):
             if update_baseline:
                 self._v1_served = v1_tps / offered_total
         elif self._v1_served is not None and offered_total:

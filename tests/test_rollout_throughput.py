@@ -116,3 +116,18 @@ def test_normalised_throughput_is_the_served_share_times_the_offered_rate() -> N
     assert out["v1"]["throughput_tps"] == pytest.approx(20.0)  # 100 % of 20/s
     assert out["v2"]["throughput_tps"] == pytest.approx(8.0)   # 40 % of 20/s
     assert not math.isnan(out["v2"]["throughput_tps"])
+
+
+def test_summary_names_its_pool_rates_as_whole_run_averages() -> None:
+    # R3-8: the summary's per-version pool figures over the whole run are named as such; the
+    # series keeps throughput_tps (ok replies per second, per interval).
+    result = scenario({"duration": 300,
+                       "env": {"TRANSACTION_POOL_VERSION": "v2",
+                               "TRANSACTION_POOL_TRAFFIC": "50"}})
+    pool = result.summary["transaction_pool"]
+    for version in ("v1", "v2"):
+        figures = pool[version]
+        assert "throughput_tps" not in figures and "cpu_usage_percent" not in figures
+        assert figures["avg_request_rate_tps"] == pytest.approx(figures["requests"] / 300.0)
+        assert 0.0 < figures["avg_cpu_usage_percent"] < 100.0
+    assert "transaction_pool.v2.throughput_tps" in result.timeseries
