@@ -208,7 +208,6 @@ class PoolInstance:
         self.busy_mark = 0.0
         # The ledger's (entered, rejected) at the last sample: the next interval's deltas.
         self.ledger_marks = (0, 0)
-        self.backlog_mark = 0  # mailbox.in_system at the previous sample (routed requests)
         self.included = 0
         self.retired = False
 
@@ -1151,27 +1150,15 @@ class Node:
         # Calls refused by V2's open breaker are failed attempts of V2 (see RouteDecision).
         attempts = requests + refused
         failed = errors + refused
-        # Requests routed to the version in the interval, counted on arrival: against the ok
-        # replies (throughput_tps) the version's throughput per unit of offered load
-        # (sim.rollout.snapshot). V2 records a call when it replies, so its arrivals are its
-        # replies and refusals plus its mailbox's growth (a backlog that builds up is offered
-        # load not served; the mailbox's few internal messages only come and go). V1 records
-        # a call when its mailbox starts it (the direct path at arrival): its replies are its
-        # arrivals, and its mailbox's length counts calls already recorded.
-        backlog = inst.mailbox.in_system(now)
-        routed = float(attempts)
-        if inst.version == "v2":
-            routed += backlog - inst.backlog_mark
-        inst.backlog_mark = backlog
         out = (
-            (requests - errors) / interval,
+            (requests - errors) / interval,  # ok replies only: the model's throughput
             avg_ms,
             p95_ms,
             p99_ms,
             inst.memory_bytes(now) / MIB,
             min(100.0, 100.0 * busy / interval),
             float(len(inst.pool)),
-            float(backlog),
+            float(inst.mailbox.in_system(now)),
             float(entered),
             float(rejected),
             100.0 * failed / attempts if attempts else math.nan,
@@ -1180,7 +1167,6 @@ class Node:
             failed,
             float(entered - entered_mark),
             float(rejected - rejected_mark),
-            routed / interval,
         )
         if inst.version == "v2":
             return (*out, _STATE_CODE[self.router.breaker(POOL).state_at(now).value])
@@ -1216,15 +1202,15 @@ POOL_METRIC_NAMES = ("throughput_tps", "avg_latency_ms", "p95_latency_ms", "p99_
                      "memory_usage_mb", "cpu_usage_percent", "pool_size",
                      "pending_transactions", "processed_transactions", "rejected_transactions",
                      "error_rate_percent", "timeout_count", "request_count", "error_count",
-                     "processed_transactions_in_interval", "rejected_transactions_in_interval",
-                     "offered_tps")
+                     "processed_transactions_in_interval", "rejected_transactions_in_interval")
 """The names of :meth:`Node.pool_metric_values` of a V1 pool, in order.
 
 ``throughput_tps`` (the guide's ``V2Metrics`` name, L446-469) counts the interval's
-SUCCESSFUL replies per second (failed and timed-out calls excluded); ``offered_tps`` the
-requests routed to the version per second, on arrival (accepted by its mailbox, or refused by
-V2's open breaker). ``request_count`` and ``error_count`` are the replies and failures the
-interval recorded (a breaker refusal counts in both).
+SUCCESSFUL replies per second (failed and timed-out calls excluded). ``request_count`` and
+``error_count`` are the calls the interval recorded and those that failed (a breaker refusal
+counts in both): every call routed to a version is recorded once, answered ok, failed,
+refused or timed out, at most the breaker's timeout after it was routed (guide L119: 60 s for
+the pool), so ``request_count`` is the requests routed to the version, up to that lag.
 
 ``processed_transactions`` and ``rejected_transactions`` are the pool ledger's cumulative
 counters (``entered``: every submission the pool handled, rejections included; ``rejected``);

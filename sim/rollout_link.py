@@ -19,7 +19,7 @@ The default intervals (10-s samples, 60-s checks) align exactly.
 
 **The window.** A snapshot aggregates the last ``rollout.health_window`` seconds of samples
 (:class:`HealthWindow`, :func:`snapshot_from_rows`). Pool throughput (ok replies per second)
-is read per unit of each version's offered load, times the pool's offered rate, before
+is read per request routed to each version, times the pool's request rate, before
 comparing V2 with V1 (:func:`~sim.rollout.normalise_rates`, :meth:`RolloutLink._snapshot`).
 Both sync engines do the whole sync side by side, so their rates are compared as they are.
 
@@ -91,8 +91,7 @@ _IN_INTERVAL = {"processed_transactions": "processed_transactions_in_interval",
 """Pool counters the series holds cumulatively (the guide's ``V2Metrics`` counters, as
 ``pool.stats()`` gives them): a window sums their per-interval increases, these columns."""
 _SUMMED = ("request_count", "error_count", *_IN_INTERVAL)
-_MEANS = ("throughput_tps", "offered_tps", "cpu_usage_percent", "sync_speed_bps",
-          "network_bandwidth_mbps")
+_MEANS = ("throughput_tps", "cpu_usage_percent", "sync_speed_bps", "network_bandwidth_mbps")
 _WEIGHTED = ("avg_latency_ms", "p95_latency_ms", "p99_latency_ms")
 _DISCONNECT_RATE = "peer_disconnect_rate_percent"
 """Derived from :data:`PEER_DISCONNECTS` and :data:`PEERS_AT_START` (:func:`_disconnect_rate`)."""
@@ -102,12 +101,11 @@ _V1_BASELINE_SHARE = 0.5
 """V1 figures are a baseline only from windows where V1 carried at least this share
 (throughput excepted: :data:`_THROUGHPUT_MIN_REQUESTS`)."""
 _THROUGHPUT_MIN_REQUESTS = 20.0
-"""A version's served share of its offered load is judged only from a window where it was
-offered at least this many requests (V2: else its throughput is NaN, not judged; V1: else its
-last such share is the baseline): the health checks' low-traffic guard (``min_requests`` 20,
-Hystrix's ``requestVolumeThreshold``, control-plane-anchors.md §1.4 and §5 item 17). A share
-of a few requests is noise, and V2 at 0 % is offered none (its mailbox's internal messages
-aside)."""
+"""A version's served share of its requests is judged only from a window where it was routed
+at least this many (``request_count``; V2: else its throughput is NaN, not judged; V1: else
+its last such share is the baseline): the health checks' low-traffic guard (``min_requests``
+20, Hystrix's ``requestVolumeThreshold``, control-plane-anchors.md §1.4 and §5 item 17). A
+share of a few requests is noise."""
 _SCRIPT_THRESHOLDS = "alerts"
 """The manual script's health verdict: ``check_v2_health``'s thresholds (module doc)."""
 
@@ -399,7 +397,7 @@ class RolloutLink:
         self._window = HealthWindow(max(1, round(section.health_window / metrics_interval)))
         self._interval = metrics_interval
         self._v1_baseline: dict[str, float] | None = None
-        # V1's last served share of its offered load (throughput_tps / offered_tps).
+        # V1's last served share of its requests (ok replies / request_count).
         self._v1_served: float | None = None
         self.router = router
         self.events = events
@@ -547,16 +545,17 @@ class RolloutLink:
     def _snapshot(self, update_baseline: bool = True) -> dict[str, dict[str, dict[str, float]]]:
         """The health window's snapshot, rates per unit of traffic share, V1 as baseline.
 
-        Pool rates and CPU grow with a version's share of the pool's offered requests
-        (``offered_tps``), so they are divided by it (:func:`~sim.rollout.normalise_rates`):
-        a version's ``throughput_tps`` (ok replies per second) becomes the share of its
-        offered requests it served ok, times the pool's offered rate in this window
+        Pool rates and CPU grow with a version's share of the pool's requests
+        (``request_count``: every call routed to it, recorded once, ok, failed, refused or
+        timed out), so they are divided by it (:func:`~sim.rollout.normalise_rates`): a
+        version's ``throughput_tps`` (ok replies per second) becomes the share of its
+        requests it served ok, times the pool's request rate in this window
         (:mod:`sim.rollout.snapshot`). That share does not depend on the load, so V1's
-        throughput figure is V1's own in this window when V1 was offered at least
+        throughput figure is V1's own in this window when V1 had at least
         :data:`_THROUGHPUT_MIN_REQUESTS` requests in it, and otherwise V1's last such share
-        times THIS window's offered rate: a load step moves both figures alike, and V2 at
+        times THIS window's request rate: a load step moves both figures alike, and V2 at
         100 % is still compared with what V1 served of what it was offered. V2's throughput
-        is not judged (NaN) from a window that offered it fewer.
+        is not judged (NaN) from a window with fewer V2 requests.
 
         V1's other pool figures (latency, memory, CPU) are used as the baseline only from
         windows where V1 carried at least half the traffic; later windows compare V2 with the
@@ -566,18 +565,14 @@ class RolloutLink:
         evaluations' baselines as they were).
         """
         snap = self._window.snapshot()
-        pool = snap[POOL]
-        offered = {v: pool[v].get("offered_tps", math.nan) for v in ("v1", "v2")}
-        offered = {v: 0.0 if math.isnan(x) else x for v, x in offered.items()}
-        offered_total = offered["v1"] + offered["v2"]
-        v1 = pool["v1"].get("request_count", math.nan)
-        v2 = pool["v2"].get("request_count", math.nan)
+        v1 = snap[POOL]["v1"].get("request_count", math.nan)
+        v2 = snap[POOL]["v2"].get("request_count", math.nan)
         v1 = 0.0 if math.isnan(v1) else v1
         v2 = 0.0 if math.isnan(v2) else v2
         total = v1 + v2
         # Both sync engines do the whole sync side by side: their rates compare as they are.
-        shares = {POOL: {v: offered[v] / offered_total if offered_total else math.nan
-                         for v in ("v1", "v2")},
+        shares = {POOL: {"v1": v1 / total if total else math.nan,
+                         "v2": v2 / total if total else math.nan},
                   SYNC: {"v1": 1.0, "v2": 1.0}}
         out = normalise_rates(snap, shares)
         for version in ("v1", "v2"):
@@ -586,17 +581,17 @@ class RolloutLink:
             # it could do: comparing it with an engine still catching up means nothing.
             if sync.get("blocks_behind", math.inf) <= _SYNCED_BEHIND:
                 sync["sync_speed_bps"] = math.nan
-        # Requests offered in the window: the mean per-second rate over its rows.
-        seconds = len(self._window) * self._interval
         v2_pool = out[POOL]["v2"]
-        if offered["v2"] * seconds < _THROUGHPUT_MIN_REQUESTS and "throughput_tps" in v2_pool:
+        if v2 < _THROUGHPUT_MIN_REQUESTS and "throughput_tps" in v2_pool:
             v2_pool["throughput_tps"] = math.nan
+        # The pool's request rate in the window (its rows are one sampling interval each).
+        rate = total / (len(self._window) * self._interval)
         v1_tps = out[POOL]["v1"].get("throughput_tps", math.nan)
-        if offered["v1"] * seconds >= _THROUGHPUT_MIN_REQUESTS and not math.isnan(v1_tps):
+        if v1 >= _THROUGHPUT_MIN_REQUESTS and not math.isnan(v1_tps):
             if update_baseline:
-                self._v1_served = v1_tps / offered_total
-        elif self._v1_served is not None and offered_total:
-            v1_tps = self._v1_served * offered_total
+                self._v1_served = v1_tps / rate
+        elif self._v1_served is not None and total:
+            v1_tps = self._v1_served * rate
         if total and v1 / total >= _V1_BASELINE_SHARE:
             if update_baseline:
                 self._v1_baseline = dict(out[POOL]["v1"])

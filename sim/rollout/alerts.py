@@ -14,8 +14,9 @@ same shape::
 ``baseline`` is the V1 value of the same metric in the same snapshot (the guide's rules judge
 V2 against V1; its sections are ``transaction_pool_v2`` and ``sync_service_v2``). For the
 pool's ``throughput_tps`` the model's snapshot gives each version's successful transactions
-per unit of offered load (V1's from its last window with enough traffic when it serves too
-little in this one): :mod:`sim.rollout.snapshot` and :mod:`sim.rollout.health` say why.
+per request routed to it, times the pool's request rate (V1's share from its last window
+with enough traffic when it serves too little in this one): :mod:`sim.rollout.snapshot` and
+:mod:`sim.rollout.health` say why.
 
 :class:`AlertEvaluator` answers control-plane-anchors.md §5 items 19-22 with Prometheus'
 ``AlertingRule.Eval`` (prometheus/prometheus ``rules/alerting.go`` L387-540, anchors §4):
