@@ -136,3 +136,38 @@ def test_summary_names_its_pool_rates_as_whole_run_averages() -> None:
         assert figures["avg_request_rate_tps"] == pytest.approx(figures["requests"] / 300.0)
         assert 0.0 < figures["avg_cpu_usage_percent"] < 100.0
     assert "transaction_pool.v2.throughput_tps" in result.timeseries
+
+
+def link_after(windows: list[list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """The rollout link's pool snapshot after feeding these windows of rows in turn."""
+    from sim.runner import Model
+
+    model = Model(parse_scenario({"duration": 600, "rollout": {
+        "auto_rollback": {"threshold_set": "alerts"}}}, "<test>"), seed=1)
+    link = model.rollout
+    assert link is not None
+    snap: dict[str, dict[str, float]] = {}
+    for window in windows:
+        for row in window:
+            link._window.append(row)
+        snap = link._snapshot()["transaction_pool"]
+    return snap
+
+
+def test_v1_baseline_after_v1_stops_serving_follows_the_load() -> None:
+    # V1 served all it was offered at 20 tx/s; then V2 carries everything at 10 tx/s and
+    # serves it all: V1's baseline is its share (1.0) times today's rate, so no drop.
+    snap = link_after([rows((15.0, 15.0), (5.0, 5.0)), rows((0.0, 0.0), (10.0, 10.0))])
+    assert snap["v2"]["throughput_tps"] == pytest.approx(10.0)
+    assert snap["v1"]["throughput_tps"] == pytest.approx(10.0)
+    # The same V2 serving half of it reads as a 50 % drop.
+    snap = link_after([rows((15.0, 15.0), (5.0, 5.0)), rows((0.0, 0.0), (5.0, 10.0))])
+    assert snap["v2"]["throughput_tps"] == pytest.approx(5.0)
+    assert snap["v1"]["throughput_tps"] == pytest.approx(10.0)
+
+
+def test_v2_with_too_few_requests_has_no_throughput_figure() -> None:
+    # 30 rows of 0.05 V2 requests/s: 15 requests in the window, under the guard's 20.
+    snap = link_after([rows((20.0, 20.0), (0.0, 0.05))])
+    assert math.isnan(snap["v2"]["throughput_tps"])
+    assert snap["v1"]["throughput_tps"] == pytest.approx(20.05)
