@@ -1151,7 +1151,7 @@ class Node:
         attempts = requests + refused
         failed = errors + refused
         out = (
-            requests / interval,
+            (requests - errors) / interval,  # ok replies only: the model's throughput
             avg_ms,
             p95_ms,
             p99_ms,
@@ -1204,6 +1204,13 @@ POOL_METRIC_NAMES = ("throughput_tps", "avg_latency_ms", "p95_latency_ms", "p99_
                      "error_rate_percent", "timeout_count", "request_count", "error_count",
                      "processed_transactions_in_interval", "rejected_transactions_in_interval")
 """The names of :meth:`Node.pool_metric_values` of a V1 pool, in order.
+
+``throughput_tps`` (the guide's ``V2Metrics`` name, L446-469) counts the interval's
+SUCCESSFUL replies per second (failed and timed-out calls excluded). ``request_count`` and
+``error_count`` are the calls the interval recorded and those that failed (a breaker refusal
+counts in both): every call routed to a version is recorded once, answered ok, failed,
+refused or timed out, at most the breaker's timeout after it was routed (guide L119: 60 s for
+the pool), so ``request_count`` is the requests routed to the version, up to that lag.
 
 ``processed_transactions`` and ``rejected_transactions`` are the pool ledger's cumulative
 counters (``entered``: every submission the pool handled, rejections included; ``rejected``);

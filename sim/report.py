@@ -101,12 +101,13 @@ def summary_table(summary: dict[str, Any],
         # Breaker refusals are not requests the version served, but its error rate counts them
         # as errors (a broken V2 stays visible): shown so the error rate can be read.
         ("refused by breaker", "refused_by_breaker", 0),
-        ("throughput (tx/s)", "throughput_tps", 2),
+        ("requests/s (run average)", "avg_request_rate_tps", 2),
         ("avg latency (ms)", "avg_latency_ms", 3), ("p95 latency (ms)", "p95_latency_ms", 3),
         ("p99 latency (ms)", "p99_latency_ms", 3),
         ("error rate (%, refusals included)", "error_rate_percent", 3),
         ("pool size at end", "pool_size", 0), ("memory (MiB)", "memory_usage_mb", 2),
-        ("cpu (%)", "cpu_usage_percent", 3), ("rejected", "rejected_transactions", 0),
+        ("cpu (%, run average)", "avg_cpu_usage_percent", 3),
+        ("rejected", "rejected_transactions", 0),
         ("included in blocks", "included_transactions", 0),
     ):
         v1, v2 = pool["v1"][key], pool["v2"][key]

@@ -17,7 +17,10 @@ must be one the model samples for the section's module (:data:`RULE_METRICS`: th
 :data:`~sim.rollout.snapshot.POOL_METRICS` plus ``failed_transactions_percent``, the sync
 service's :data:`~sim.rollout.snapshot.SYNC_METRICS`); any other name, like an operator other
 than the four, is a config error (a rule on an unknown metric would never have data, so it
-would never fire).
+would never fire). For the pool's ``throughput_tps`` the model's snapshot gives each
+version's successful transactions per request routed to it, times the pool's request rate
+(V1's share from its last window with enough traffic when it serves too little in this one):
+:mod:`sim.rollout.snapshot` and :mod:`sim.rollout.health` say why.
 
 :class:`AlertEvaluator` answers control-plane-anchors.md §5 items 19-22 with Prometheus'
 ``AlertingRule.Eval`` (prometheus/prometheus ``rules/alerting.go`` L387-540, anchors §4):

@@ -8,7 +8,23 @@ the guide's ``Mana.Monitoring.V2Metrics`` (guide L446-491; mana-source-facts.md 
   guide's ``Alerts`` sync thresholds ``peer_disconnect_rate`` and ``block_processing_delay``
   (guide L171-184), which ``V2Metrics`` does not name;
 - ``request_count`` (either module): requests the version served in the window; the input of
-  the low-traffic guard on error-rate checks (control-plane-anchors.md §5 item 17).
+  the low-traffic guard on error-rate checks (control-plane-anchors.md §5 item 17). For the
+  pool these are the requests ROUTED to the version: each call is recorded once, answered
+  ok, failed, refused by V2's open breaker or timed out, at most the breaker's timeout after
+  it was routed (guide L119: 60 s), so a window's count is its routed requests up to that lag.
+
+**Pool throughput** (``throughput_tps``) counts SUCCESSFUL transactions: ok replies per second,
+within the breaker's timeout (failed, refused and timed-out calls excluded). The guide's four
+throughput checks (alerts.yml "Throughput Drop" ``throughput_tps < baseline * 0.8``, critical,
+guide L497-541; ``Alerts`` ``throughput_drop: 15``, L171-184; ``AutoRollback``
+``throughput_drop: 30``, L550-564; the migration plan's ``throughput_drop: 20``) compare V2
+with V1 under the same offered load. In an open system a version serves what it is offered
+unless calls fail, time out or back up (a backed-up call times out), so a throughput drop at
+a given load is a drop in the share of its requests a version serves ok: each version's
+figure is read per unit of offered load, ok replies over ``request_count``, which load
+changes cancel out of (a healthy V2 reads like V1 whether the load rises or falls; a V2 that
+fails or times out reads low whatever the load). :func:`normalise_rates` gives it in tx/s:
+that share times the pool's request rate in the window.
 
 ``processed_transactions`` and ``rejected_transactions`` are the transactions the pool handled
 and refused IN THE WINDOW (the model's time series holds them as cumulative counters, as
@@ -24,7 +40,8 @@ that (health checks and alerts: not judged, as Prometheus treats an absent serie
 
 Rate metrics (``throughput_tps``, ``sync_speed_bps``, ``network_bandwidth_mbps``) of a version
 carrying ``p`` % of the traffic are ``p`` % of the total, so comparing V2 against V1 under a
-split needs them per unit of traffic share: :func:`normalise_rates` does that division.
+split needs them per unit of traffic share: :func:`normalise_rates` does that division (the
+pool's shares are of the window's ``request_count``).
 """
 
 from __future__ import annotations
@@ -119,7 +136,10 @@ def normalise_rates(snapshot: Snapshot, shares: Mapping[str, Mapping[str, float]
     """Divide each version's rate metrics by its traffic share, leaving the rest unchanged.
 
     At a 5 % split V2's ``throughput_tps`` is about 1/19 of V1's although V2 is as fast; per
-    unit of share both are comparable. A share of 0 makes the rates NaN (no data).
+    unit of share both are comparable. A share of 0 makes the rates NaN (no data). With the
+    pool's shares taken from ``request_count`` (each version's over their sum), a version's
+    ``throughput_tps`` (ok replies per second) becomes the share of its requests it served
+    ok times the pool's request rate (module doc).
 
     Args:
         snapshot: The window's metrics.
