@@ -21,7 +21,9 @@ The default intervals (10-s samples, 60-s checks) align exactly.
 (:class:`HealthWindow`, :func:`snapshot_from_rows`). Pool throughput (ok replies per second)
 is read per request routed to each version, times the pool's request rate, before
 comparing V2 with V1 (:func:`~sim.rollout.normalise_rates`, :meth:`RolloutLink._snapshot`).
-Both sync engines do the whole sync side by side, so their rates are compared as they are.
+Both sync engines do the whole sync side by side, so their rates are compared as they are;
+sync's serving of peer requests (its error rate, latency and CPU) is split like the pool's
+calls, so its CPU is read per request routed to each version (:meth:`RolloutLink._sync_serving`).
 
 **Applying actions.** ``SetTraffic`` sets the router's split of its modules; the guide's
 controller and AutoRollback never change ``module_versions`` (mana-source-facts.md §2.5), so a

@@ -98,7 +98,8 @@ def test_sync_cpu_and_latency_are_judged_when_serving_has_traffic(
     # At 100 % V2 (from 900 s; the window is 300 s) V1 serves nothing: latency comes from
     # the health check's remembered baseline, CPU from V1's last per-request figure.
     late = [f for t, f, _ in seen if t >= 1260]
-    assert late and all(f["v1.request_count"] == 0 for f in late)
+    assert late
+    assert all(f["v1.request_count"] == 0 for f in late)
     assert all(math.isnan(f["v1.avg_latency_ms"]) for f in late)
     assert all(not math.isnan(f["v1.cpu_usage_percent"]) for f in late)
 
