@@ -21,7 +21,9 @@ The default intervals (10-s samples, 60-s checks) align exactly.
 (:class:`HealthWindow`, :func:`snapshot_from_rows`). Pool throughput (ok replies per second)
 is read per request routed to each version, times the pool's request rate, before
 comparing V2 with V1 (:func:`~sim.rollout.normalise_rates`, :meth:`RolloutLink._snapshot`).
-Both sync engines do the whole sync side by side, so their rates are compared as they are.
+Both sync engines do the whole sync side by side, so their rates are compared as they are;
+sync's serving of peer requests (its error rate, latency and CPU) is split like the pool's
+calls, so its CPU is read per request routed to each version (:meth:`RolloutLink._sync_serving`).
 
 **Applying actions.** ``SetTraffic`` sets the router's split of its modules; the guide's
 controller and AutoRollback never change ``module_versions`` (mana-source-facts.md §2.5), so a
@@ -94,6 +96,13 @@ _SUMMED = ("request_count", "error_count", "timeout_count", *_IN_INTERVAL)
 _MEANS = ("throughput_tps", "cpu_usage_percent", "sync_speed_bps", "network_bandwidth_mbps")
 _WEIGHTED = ("avg_latency_ms", "p95_latency_ms", "p99_latency_ms")
 _DISCONNECT_RATE = "peer_disconnect_rate_percent"
+_SERVING_FIGURES = ("error_rate_percent", "avg_latency_ms", "cpu_usage_percent")
+"""Sync metrics read from the version's SERVING of inbound peer requests
+(``sync_service.serving.<v>.*`` columns, :meth:`sim.node.Node.service_metric_values`), not
+from its engine: the engine has no CPU model and no per-request error or latency, while a
+``v2_regression`` on sync acts on V2's serving (:func:`_serving_figures`; health.py says
+which checks read them)."""
+_SERVING_COLUMNS = ("requests", *_SERVING_FIGURES)
 """Derived from :data:`PEER_DISCONNECTS` and :data:`PEERS_AT_START` (:func:`_disconnect_rate`)."""
 _SYNCED_BEHIND = 2.0
 """An engine this many blocks (or fewer) behind the head counts as synced."""
@@ -133,6 +142,33 @@ def _disconnect_rate(disconnects: list[float], at_start: list[float]) -> float:
     return 100.0 * lost / first if first > 0.0 else math.nan
 
 
+def _serving_figures(requests: Sequence[float], error_pct: Sequence[float],
+                     latency_ms: Sequence[float], cpu_pct: Sequence[float]
+                     ) -> dict[str, float]:
+    """A window's sync serving figures from its per-interval columns (row-aligned, NaN kept).
+
+    ``error_rate_percent``: failed and refused requests over all requests in the window
+    (each interval's rate times its requests, summed, over the summed requests);
+    ``avg_latency_ms``: the interval means weighted by their requests; ``cpu_usage_percent``:
+    the mean busy share of the serving mailbox (each interval's capped at 100 %). NaN when the
+    window has no such figure.
+    """
+    attempts = errors = weight = weighted = 0.0
+    for req, err, lat in zip(requests, error_pct, latency_ms, strict=True):
+        if req != req or req <= 0.0:  # `!=`: NaN
+            continue
+        if err == err:
+            attempts += req
+            errors += err * req / 100.0
+        if lat == lat:
+            weight += req
+            weighted += lat * req
+    busy = [c for c in cpu_pct if c == c]
+    return {"error_rate_percent": 100.0 * errors / attempts if attempts > 0 else math.nan,
+            "avg_latency_ms": weighted / weight if weight > 0 else math.nan,
+            "cpu_usage_percent": _mean(busy) if busy else math.nan}
+
+
 def snapshot_from_rows(rows: Sequence[dict[str, float]]
                        ) -> dict[str, dict[str, dict[str, float]]]:
     """The rollout snapshot ``[module][version][metric]`` of a window of sample rows.
@@ -152,7 +188,7 @@ def snapshot_from_rows(rows: Sequence[dict[str, float]]
             values: dict[str, float] = {}
             for name in names:
                 key = prefix + name
-                if name == _DISCONNECT_RATE:
+                if name == _DISCONNECT_RATE or (module == SYNC and name in _SERVING_FIGURES):
                     continue  # derived below
                 if name in _SUMMED:
                     col = _column(rows, prefix + _IN_INTERVAL.get(name, name))
@@ -179,6 +215,9 @@ def snapshot_from_rows(rows: Sequence[dict[str, float]]
                 values[_DISCONNECT_RATE] = _disconnect_rate(
                     _column(rows, prefix + PEER_DISCONNECTS),
                     _column(rows, prefix + PEERS_AT_START))
+                values.update(_serving_figures(*(
+                    [r.get(f"{SYNC}.serving.{version}.{name}", math.nan) for r in rows]
+                    for name in _SERVING_COLUMNS)))
             snap[module][version] = values
     return snap
 
@@ -204,7 +243,9 @@ def _snapshot_plan() -> tuple[tuple[str, str, str, tuple[tuple[str, int, str], .
     for module, names in ((POOL, POOL_METRICS), (SYNC, SYNC_METRICS)):
         for version in ("v1", "v2"):
             prefix = f"{module}.{version}."
-            ops = tuple((name, _DERIVED, prefix + name) if name == _DISCONNECT_RATE
+            ops = tuple((name, _DERIVED, prefix + name)
+                        if name == _DISCONNECT_RATE
+                        or (module == SYNC and name in _SERVING_FIGURES)
                         else (name, _SUM, prefix + _IN_INTERVAL.get(name, name))
                         if name in _SUMMED
                         else (name, _MEAN if name in _MEANS else _WEIGHT if name in _WEIGHTED
@@ -216,6 +257,8 @@ def _snapshot_plan() -> tuple[tuple[str, str, str, tuple[tuple[str, int, str], .
 
 _PLAN = _snapshot_plan()
 _SERVING_KEY = {version: f"{SYNC}.serving.{version}.requests" for version in ("v1", "v2")}
+_SERVING_KEYS = {version: tuple(f"{SYNC}.serving.{version}.{name}" for name in _SERVING_COLUMNS)
+                 for version in ("v1", "v2")}
 
 
 class HealthWindow:
@@ -234,7 +277,7 @@ class HealthWindow:
         keys = [key for _, _, _, ops in _PLAN for _, op, key in ops
                 if op not in (_LAST, _DERIVED)]
         keys += [prefix + "error_count" for module, _, prefix, _ in _PLAN if module == POOL]
-        keys += list(_SERVING_KEY.values())
+        keys += [key for version_keys in _SERVING_KEYS.values() for key in version_keys]
         keys += [prefix + name for module, _, prefix, _ in _PLAN if module == SYNC
                  for name in (PEER_DISCONNECTS, PEERS_AT_START)]
         self._columns: dict[str, deque[float]] = {key: deque(maxlen=rows)
@@ -369,6 +412,8 @@ class HealthWindow:
                 values["request_count"] = float(sum(col)) if col else math.nan
                 values[_DISCONNECT_RATE] = _disconnect_rate(valid(prefix + PEER_DISCONNECTS),
                                                             valid(prefix + PEERS_AT_START))
+                values.update(_serving_figures(*(self._columns[key]
+                                                 for key in _SERVING_KEYS[version])))
             snap[module][version] = values
         return snap
 
@@ -399,6 +444,9 @@ class RolloutLink:
         self._v1_baseline: dict[str, float] | None = None
         # V1's last served share of its requests (ok replies / request_count).
         self._v1_served: float | None = None
+        # V1 sync serving's busy share per request (percent per request of the window): its
+        # CPU baseline once it serves fewer than _THROUGHPUT_MIN_REQUESTS (_sync_serving).
+        self._v1_sync_busy: float | None = None
         self.router = router
         self.events = events
         self._retire_v1 = retire_v1
@@ -542,6 +590,36 @@ class RolloutLink:
             kind = str(fields.pop("kind"))
             self.events.emit(act.time, kind, source=source, **fields)
 
+    def _sync_serving(self, sync: dict[str, dict[str, float]], update_baseline: bool) -> None:
+        """Put the sync serving figures of both versions on a per-request footing, in place.
+
+        V1 and V2 sync serve inbound peer requests side by side at the split's shares, so a
+        version's busy share grows with its share: ``cpu_usage_percent`` becomes its busy
+        seconds per request routed to it (``request_count``) times the module's serving
+        requests in the window, as a share of the window: the busy share it would have
+        serving all of them, the pool's reading of CPU (per routed request). A version with
+        fewer than :data:`_THROUGHPUT_MIN_REQUESTS` requests in the window gives no latency
+        or CPU figure (a few requests are noise): V2's is then not judged; V1's CPU is its
+        last per-request figure times this window's requests (load-independent) and its
+        latency NaN, so the health check falls back to the last V1 latency it saw.
+        ``update_baseline`` False leaves the remembered V1 figure as it was.
+        """
+        counts = {v: sync[v].get("request_count", math.nan) for v in ("v1", "v2")}
+        counts = {v: 0.0 if math.isnan(c) else c for v, c in counts.items()}
+        total = counts["v1"] + counts["v2"]
+        for version in ("v1", "v2"):
+            row, n = sync[version], counts[version]
+            busy = row.get("cpu_usage_percent", math.nan)
+            if n >= _THROUGHPUT_MIN_REQUESTS and not math.isnan(busy):
+                row["cpu_usage_percent"] = busy / n * total
+                if version == "v1" and update_baseline:
+                    self._v1_sync_busy = busy / n
+                continue
+            row["avg_latency_ms"] = math.nan
+            row["cpu_usage_percent"] = (self._v1_sync_busy * total
+                                        if version == "v1" and self._v1_sync_busy is not None
+                                        and total else math.nan)
+
     def _snapshot(self, update_baseline: bool = True) -> dict[str, dict[str, dict[str, float]]]:
         """The health window's snapshot, rates per unit of traffic share, V1 as baseline.
 
@@ -581,6 +659,7 @@ class RolloutLink:
             # it could do: comparing it with an engine still catching up means nothing.
             if sync.get("blocks_behind", math.inf) <= _SYNCED_BEHIND:
                 sync["sync_speed_bps"] = math.nan
+        self._sync_serving(out[SYNC], update_baseline)
         v2_pool = out[POOL]["v2"]
         if v2 < _THROUGHPUT_MIN_REQUESTS and "throughput_tps" in v2_pool:
             v2_pool["throughput_tps"] = math.nan

@@ -50,7 +50,17 @@ Decisions (control-plane-anchors.md §5 items 17, 18, 22):
   mana-source-facts.md §7 item 14 compares it with ``max_pool_size``).
 - **AutoRollback's triggers are module-agnostic** (L550-564); they are applied to the pool's
   metrics, and to the sync metrics that have a counterpart: throughput_drop on
-  ``sync_speed_bps``, latency_increase on ``avg_block_processing_ms``, memory and cpu.
+  ``sync_speed_bps`` and memory_increase on the engine's figures; error_rate, latency_increase
+  and cpu_increase on V2 sync's SERVING of inbound peer requests (``error_rate_percent``,
+  ``avg_latency_ms``, ``cpu_usage_percent``: :data:`~sim.rollout.snapshot.SYNC_METRICS`).
+  The engine cannot be judged on them: it has no CPU model, no per-request errors, and
+  ``avg_block_processing_ms`` is the blocks' cost, equal for V1 and V2 by construction,
+  while a ``v2_regression`` on sync (its errors and latency factor) acts on V2's serving.
+  V2's serving is compared with V1's serving in the same window: both serve side by side at
+  the split's shares, latency and errors per request, CPU per routed request (a busy share
+  grows with the share served). ``failed_transactions`` has no sync counterpart. The
+  ``alerts``, ``alerts_yml`` and ``migration_plan`` sets have no sync error, latency or CPU
+  threshold (L171-184, L497-541), so a sync serving regression trips AutoRollback only.
 - **Peer disconnect rate** (Alerts ``peer_disconnect_rate: 30``, "Alert if >30% peers
   disconnect", guide L181; the migration plan's ``peer_disconnect: 50``) is absolute, as the
   guide writes it, and judges V2's OWN figure: the peers V2's sync engine lost in the window
@@ -128,8 +138,9 @@ def _auto_rollback() -> tuple[Check, ...]:
         Check("cpu_increase", _POOL, "cpu_usage_percent", "increase", 80.0),
         Check("failed_transactions", _POOL, FAILED_TRANSACTIONS_PERCENT, "above", 10.0,
               error_rate=True),
+        Check("error_rate", _SYNC, "error_rate_percent", "above", 5.0, error_rate=True),
         Check("throughput_drop", _SYNC, "sync_speed_bps", "drop", 30.0),
-        Check("latency_increase", _SYNC, "avg_block_processing_ms", "increase", 100.0),
+        Check("latency_increase", _SYNC, "avg_latency_ms", "increase", 100.0),
         Check("memory_increase", _SYNC, "memory_usage_mb", "increase", 50.0),
         Check("cpu_increase", _SYNC, "cpu_usage_percent", "increase", 80.0),
     )

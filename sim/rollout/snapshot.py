@@ -69,8 +69,17 @@ SYNC_METRICS: Final = (
     "peer_connection_success_rate", "network_bandwidth_mbps", "memory_usage_mb",
     "cpu_usage_percent", "block_queue_size", "peer_request_queue_size",
     "peer_disconnect_rate_percent", "block_processing_delay_s", "request_count",
+    "error_rate_percent", "avg_latency_ms",
 )
-"""Sync metrics: the guide's ``V2Metrics`` sync names (L472-491) plus the Alerts inputs."""
+"""Sync metrics: the guide's ``V2Metrics`` sync names (L472-491) plus the Alerts inputs and
+the serving figures AutoRollback's module-agnostic triggers read (L550-564).
+
+``request_count``, ``error_rate_percent``, ``avg_latency_ms`` and ``cpu_usage_percent`` are
+the version's SERVING of inbound peer requests (``sync_service.serving.<v>.*`` columns), the
+only part of the model's sync with requests, failures, latencies and busy time: the engine
+has no CPU model, and its ``avg_block_processing_ms`` is the blocks' cost, the same for V1 and
+V2. ``cpu_usage_percent`` is the serving mailbox's busy share per request routed to the
+version, times the module's serving requests in the window (``sim.rollout_link``)."""
 
 RATE_METRICS: Final = ("throughput_tps", "sync_speed_bps", "network_bandwidth_mbps",
                        "cpu_usage_percent")
