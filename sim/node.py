@@ -1162,7 +1162,8 @@ class Node:
         failed = errors + refused
         out = (
             # Transactions admitted (added or replaced) with an ok reply, per second: the ok
-            # replies less the refusals (a failed call never reaches the pool).
+            # replies less the refusals (a failed call never reaches the pool; a refused call
+            # whose reply also timed out is subtracted too, which needs a 60-s backlog).
             max(0.0, requests - errors - refusals) / interval,
             avg_ms,
             p95_ms,
