@@ -206,8 +206,13 @@ class PoolInstance:
                                   min(lim.max_gas_limit, max_gas), max_nonce)
             self._admit = pool.admit
         self.busy_mark = 0.0
-        # The ledger's (entered, rejected) at the last sample: the next interval's deltas.
-        self.ledger_marks = (0, 0)
+        # Transactions V2's input validation dropped before they reached this pool
+        # (validate_transaction_input; also in the node's ledger.dropped by reason):
+        # refusals of this version, counted by its health figures (pool_metric_values).
+        self.input_drops = 0
+        # The ledger's (entered, rejected) and input_drops at the last sample: the next
+        # interval's deltas.
+        self.ledger_marks = (0, 0, 0)
         self.included = 0
         self.retired = False
 
@@ -234,6 +239,7 @@ class PoolInstance:
                 )
                 if reason is not None:
                     node.ledger.dropped[reason] += 1
+                    self.input_drops += 1
                     continue
             pool.offer(item.tx, start)
         service = self.cost.batch(len(items), resident)
@@ -350,6 +356,7 @@ class PoolInstance:
                 reason = REASON_PEER_RATE_LIMITED
         if reason is not None:
             node.ledger.dropped[reason] += 1
+            self.input_drops += 1
         elif valid:
             self._admit(tx, now)
         else:
@@ -1144,14 +1151,20 @@ class Node:
         # rejected), read without building the whole stats dict; cumulative, as the guide's
         # V2Metrics counters, and their deltas over the interval (what a window sums).
         ledger = inst.pool.ledger
-        entered, rejected = ledger.entered, ledger.rejected
-        entered_mark, rejected_mark = inst.ledger_marks
-        inst.ledger_marks = (entered, rejected)
+        entered, rejected, dropped = ledger.entered, ledger.rejected, inst.input_drops
+        entered_mark, rejected_mark, dropped_mark = inst.ledger_marks
+        inst.ledger_marks = (entered, rejected, dropped)
+        # Submissions this version refused in the interval: its pool's rejections and V2's
+        # input-validation drops. Each is an ok reply but no throughput (R4-D2).
+        refusals = (rejected - rejected_mark) + (dropped - dropped_mark)
         # Calls refused by V2's open breaker are failed attempts of V2 (see RouteDecision).
         attempts = requests + refused
         failed = errors + refused
         out = (
-            (requests - errors) / interval,  # ok replies only: the model's throughput
+            # Transactions admitted (added or replaced) with an ok reply, per second: the ok
+            # replies less the refusals (a failed call never reaches the pool; a refused call
+            # whose reply also timed out is subtracted too, which needs a 60-s backlog).
+            max(0.0, requests - errors - refusals) / interval,
             avg_ms,
             p95_ms,
             p99_ms,
@@ -1167,6 +1180,7 @@ class Node:
             failed,
             float(entered - entered_mark),
             float(rejected - rejected_mark),
+            float(dropped - dropped_mark),
         )
         if inst.version == "v2":
             return (*out, _STATE_CODE[self.router.breaker(POOL).state_at(now).value])
@@ -1202,11 +1216,14 @@ POOL_METRIC_NAMES = ("throughput_tps", "avg_latency_ms", "p95_latency_ms", "p99_
                      "memory_usage_mb", "cpu_usage_percent", "pool_size",
                      "pending_transactions", "processed_transactions", "rejected_transactions",
                      "error_rate_percent", "timeout_count", "request_count", "error_count",
-                     "processed_transactions_in_interval", "rejected_transactions_in_interval")
+                     "processed_transactions_in_interval", "rejected_transactions_in_interval",
+                     "input_dropped_transactions")
 """The names of :meth:`Node.pool_metric_values` of a V1 pool, in order.
 
 ``throughput_tps`` (the guide's ``V2Metrics`` name, L446-469) counts the interval's
-SUCCESSFUL replies per second (failed and timed-out calls excluded). ``request_count`` and
+transactions ADMITTED to the version's pool (added or replaced) with an ok reply, per second:
+ok replies (failed and timed-out calls excluded) less the interval's refusals, which are ok
+replies too (the pool's rejections and V2's input-validation drops). ``request_count`` and
 ``error_count`` are the calls the interval recorded and those that failed (a breaker refusal
 counts in both): every call routed to a version is recorded once, answered ok, failed,
 refused or timed out, at most the breaker's timeout after it was routed (guide L119: 60 s for
@@ -1214,7 +1231,10 @@ the pool), so ``request_count`` is the requests routed to the version, up to tha
 
 ``processed_transactions`` and ``rejected_transactions`` are the pool ledger's cumulative
 counters (``entered``: every submission the pool handled, rejections included; ``rejected``);
-the ``*_in_interval`` columns are their increase since the previous sample."""
+the ``*_in_interval`` columns are their increase since the previous sample.
+``input_dropped_transactions``: transactions V2's input validation dropped in the interval
+(``validate_transaction_input``, before V2's pool; always 0 for V1, whose invalid
+transactions its pool rejects)."""
 POOL_V2_METRIC_NAMES = (*POOL_METRIC_NAMES, "circuit_breaker_state")
 """The names of :meth:`Node.pool_metric_values` of a V2 pool, in order."""
 SERVICE_METRIC_NAMES = ("throughput_rps", "avg_latency_ms", "p95_latency_ms",

@@ -18,9 +18,10 @@ sample, as a Prometheus rule is evaluated on the latest scrape, and the next is 
 The default intervals (10-s samples, 60-s checks) align exactly.
 
 **The window.** A snapshot aggregates the last ``rollout.health_window`` seconds of samples
-(:class:`HealthWindow`, :func:`snapshot_from_rows`). Pool throughput (ok replies per second)
-is read per request routed to each version, times the pool's request rate, before
-comparing V2 with V1 (:func:`~sim.rollout.normalise_rates`, :meth:`RolloutLink._snapshot`).
+(:class:`HealthWindow`, :func:`snapshot_from_rows`). Pool throughput (transactions admitted
+with an ok reply, per second) and CPU are read per request routed to each version, times the
+pool's request rate, before comparing V2 with V1 (:func:`~sim.rollout.normalise_rates`,
+:meth:`RolloutLink._snapshot`).
 Both sync engines do the whole sync side by side, so their rates are compared as they are;
 sync's serving of peer requests (its error rate, latency and CPU) is split like the pool's
 calls, so its CPU is read per request routed to each version (:meth:`RolloutLink._sync_serving`).
@@ -92,7 +93,8 @@ _IN_INTERVAL = {"processed_transactions": "processed_transactions_in_interval",
                 "rejected_transactions": "rejected_transactions_in_interval"}
 """Pool counters the series holds cumulatively (the guide's ``V2Metrics`` counters, as
 ``pool.stats()`` gives them): a window sums their per-interval increases, these columns."""
-_SUMMED = ("request_count", "error_count", "timeout_count", *_IN_INTERVAL)
+_SUMMED = ("request_count", "error_count", "timeout_count", "input_dropped_transactions",
+           *_IN_INTERVAL)
 _MEANS = ("throughput_tps", "cpu_usage_percent", "sync_speed_bps", "network_bandwidth_mbps")
 _WEIGHTED = ("avg_latency_ms", "p95_latency_ms", "p99_latency_ms")
 _DISCONNECT_RATE = "peer_disconnect_rate_percent"
@@ -108,13 +110,17 @@ _SYNCED_BEHIND = 2.0
 """An engine this many blocks (or fewer) behind the head counts as synced."""
 _V1_BASELINE_SHARE = 0.5
 """V1 figures are a baseline only from windows where V1 carried at least this share
-(throughput excepted: :data:`_THROUGHPUT_MIN_REQUESTS`)."""
+(throughput and CPU excepted: :data:`_PER_REQUEST`)."""
 _THROUGHPUT_MIN_REQUESTS = 20.0
 """A version's served share of its requests is judged only from a window where it was routed
 at least this many (``request_count``; V2: else its throughput is NaN, not judged; V1: else
 its last such share is the baseline): the health checks' low-traffic guard (``min_requests``
 20, Hystrix's ``requestVolumeThreshold``, control-plane-anchors.md §1.4 and §5 item 17). A
 share of a few requests is noise."""
+_PER_REQUEST = ("throughput_tps", "cpu_usage_percent")
+"""Pool figures read per routed request (:meth:`RolloutLink._snapshot`), under the guard of
+:data:`_THROUGHPUT_MIN_REQUESTS`: admitted transactions and mailbox busy time per request do
+not depend on the load, so V1's last such figure stays a fair baseline under any load."""
 _SCRIPT_THRESHOLDS = "alerts"
 """The manual script's health verdict: ``check_v2_health``'s thresholds (module doc)."""
 
@@ -442,8 +448,9 @@ class RolloutLink:
         self._window = HealthWindow(max(1, round(section.health_window / metrics_interval)))
         self._interval = metrics_interval
         self._v1_baseline: dict[str, float] | None = None
-        # V1's last served share of its requests (ok replies / request_count).
-        self._v1_served: float | None = None
+        # V1's last per-request figures (_PER_REQUEST: admitted transactions and busy
+        # time per routed request), from its last window with enough requests.
+        self._v1_per_request: dict[str, float] = {}
         # V1 sync serving's busy share per request (percent per request of the window): its
         # CPU baseline once it serves fewer than _THROUGHPUT_MIN_REQUESTS (_sync_serving).
         self._v1_sync_busy: float | None = None
@@ -626,16 +633,18 @@ class RolloutLink:
         Pool rates and CPU grow with a version's share of the pool's requests
         (``request_count``: every call routed to it, recorded once, ok, failed, refused or
         timed out), so they are divided by it (:func:`~sim.rollout.normalise_rates`): a
-        version's ``throughput_tps`` (ok replies per second) becomes the share of its
-        requests it served ok, times the pool's request rate in this window
-        (:mod:`sim.rollout.snapshot`). That share does not depend on the load, so V1's
-        throughput figure is V1's own in this window when V1 had at least
-        :data:`_THROUGHPUT_MIN_REQUESTS` requests in it, and otherwise V1's last such share
-        times THIS window's request rate: a load step moves both figures alike, and V2 at
-        100 % is still compared with what V1 served of what it was offered. V2's throughput
-        is not judged (NaN) from a window with fewer V2 requests.
+        version's ``throughput_tps`` (transactions admitted to its pool with an ok reply, per
+        second) becomes the share of its requests whose transaction it admitted, times the
+        pool's request rate in this window (:mod:`sim.rollout.snapshot`), and its
+        ``cpu_usage_percent`` its mailbox's busy seconds per request times that rate. Neither
+        per-request figure depends on the load (:data:`_PER_REQUEST`), so V1's figure is
+        V1's own in this window when V1 had at least :data:`_THROUGHPUT_MIN_REQUESTS`
+        requests in it, and otherwise V1's last such per-request figure times THIS window's
+        request rate: a load step moves both versions' figures alike, and V2 at 100 % is
+        still compared with what V1 did per request. V2's figures are not judged (NaN) from a
+        window with fewer V2 requests.
 
-        V1's other pool figures (latency, memory, CPU) are used as the baseline only from
+        V1's other pool figures (latency, memory) are used as the baseline only from
         windows where V1 carried at least half the traffic; later windows compare V2 with the
         last such baseline (at a 10 % share, V1's figures scaled by ten are mostly noise, and
         at 0 % there are none). ``update_baseline`` False: read the remembered baselines
@@ -660,23 +669,27 @@ class RolloutLink:
             if sync.get("blocks_behind", math.inf) <= _SYNCED_BEHIND:
                 sync["sync_speed_bps"] = math.nan
         self._sync_serving(out[SYNC], update_baseline)
-        v2_pool = out[POOL]["v2"]
-        if v2 < _THROUGHPUT_MIN_REQUESTS and "throughput_tps" in v2_pool:
-            v2_pool["throughput_tps"] = math.nan
         # The pool's request rate in the window (its rows are one sampling interval each).
         rate = total / (len(self._window) * self._interval)
-        v1_tps = out[POOL]["v1"].get("throughput_tps", math.nan)
-        if v1 >= _THROUGHPUT_MIN_REQUESTS and not math.isnan(v1_tps):
-            if update_baseline:
-                self._v1_served = v1_tps / rate
-        elif self._v1_served is not None and total:
-            v1_tps = self._v1_served * rate
+        v2_pool = out[POOL]["v2"]
+        v1_live = out[POOL]["v1"]
+        v1_figures: dict[str, float] = {}
+        for name in _PER_REQUEST:
+            if v2 < _THROUGHPUT_MIN_REQUESTS and name in v2_pool:
+                v2_pool[name] = math.nan
+            value = v1_live.get(name, math.nan)
+            if v1 >= _THROUGHPUT_MIN_REQUESTS and not math.isnan(value):
+                if update_baseline:
+                    self._v1_per_request[name] = value / rate
+            elif name in self._v1_per_request and total:
+                value = self._v1_per_request[name] * rate
+            v1_figures[name] = value
         if total and v1 / total >= _V1_BASELINE_SHARE:
             if update_baseline:
                 self._v1_baseline = dict(out[POOL]["v1"])
         elif self._v1_baseline is not None:
             out[POOL]["v1"] = dict(self._v1_baseline)
-        out[POOL]["v1"]["throughput_tps"] = v1_tps
+        out[POOL]["v1"].update(v1_figures)
         return out
 
     # -- timed steps ---------------------------------------------------------------------

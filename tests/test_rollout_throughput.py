@@ -1,8 +1,10 @@
 """R3-1: the throughput checks judge what V2 serves of the load offered to it.
 
-Pool ``throughput_tps`` counts ok replies per second; the checks compare each version's ok
-replies per request routed to it (``request_count``), so a failing or backed-up V2 reads low
-whatever the load and a load step moves V1 and V2 alike (sim/rollout/snapshot.py).
+Pool ``throughput_tps`` counts transactions admitted with an ok reply per second (R4-D2:
+refusals excluded, tests/test_rollout_pool_checks.py); the checks compare each version's
+admitted transactions per request routed to it (``request_count``), so a failing or
+backed-up V2 reads low whatever the load and a load step moves V1 and V2 alike
+(sim/rollout/snapshot.py).
 """
 
 import math

@@ -24,15 +24,19 @@ Decisions (control-plane-anchors.md §5 items 17, 18, 22):
 - **Throughput** (``throughput_drop``: ``Alerts`` 15, guide L171-184; ``AutoRollback`` 30,
   L550-564; the migration plan 20; alerts.yml's critical "Transaction Pool Throughput Drop",
   ``throughput_tps < baseline * 0.8``, L497-541) means successful transactions per unit of
-  offered load: each version's ok replies (within the breaker's timeout) over the requests
-  routed to it in the window (``request_count``), times the pool's request rate
-  (:mod:`sim.rollout.snapshot`). A drop is then V2 serving a smaller share of what it is
-  offered than V1 does: failures and timeouts (a backed-up V2's calls time out) show, a change
-  of the offered load does not. The snapshot's V1 figure is V1's own in the same window when
-  V1 had at least 20 requests there, else V1's last such share times this window's request
-  rate (``sim.rollout_link``): the share does not depend on the load, so an old baseline is
-  fair. A window with fewer than 20 V2 requests gives V2 no throughput figure (not judged,
-  "no V2 data").
+  offered load: each version's transactions admitted to its pool with an ok reply (within the
+  breaker's timeout; refusals and V2's input-validation drops are ok replies but not
+  throughput) over the requests routed to it in the window (``request_count``), times the
+  pool's request rate (:mod:`sim.rollout.snapshot`). A drop is then V2 serving a smaller
+  share of what it is offered than V1 does: failures, timeouts (a backed-up V2's calls time
+  out) and refusals show, a change of the offered load does not. ``cpu_increase`` on the pool
+  is read the same way, busy time per routed request (``sim.rollout_link``), so a load step
+  does not read as a CPU regression; ``failed_transactions`` counts V2's input-validation
+  drops as refusals (:func:`~sim.rollout.snapshot.metric`). The snapshot's V1 figure is
+  V1's own in the same window when V1 had at least 20 requests there, else V1's last such
+  per-request figure times this window's request rate (``sim.rollout_link``): it does not
+  depend on the load, so an old baseline is fair. A window with fewer than 20 V2 requests
+  gives V2 no throughput or CPU figure (not judged, "no V2 data").
 - **Baseline**: V1's value in the same snapshot. When V1 has no usable value there (NaN, or
   zero or negative, e.g. at 100 % V2 when V1 serves nothing) the last usable V1 value this
   check has seen is used; with none, the relative check is not judged.

@@ -13,16 +13,19 @@ the guide's ``Mana.Monitoring.V2Metrics`` (guide L446-491; mana-source-facts.md 
   ok, failed, refused by V2's open breaker or timed out, at most the breaker's timeout after
   it was routed (guide L119: 60 s), so a window's count is its routed requests up to that lag.
 
-**Pool throughput** (``throughput_tps``) counts SUCCESSFUL transactions: ok replies per second,
-within the breaker's timeout (failed, refused and timed-out calls excluded). The guide's four
-throughput checks (alerts.yml "Throughput Drop" ``throughput_tps < baseline * 0.8``, critical,
-guide L497-541; ``Alerts`` ``throughput_drop: 15``, L171-184; ``AutoRollback``
-``throughput_drop: 30``, L550-564; the migration plan's ``throughput_drop: 20``) compare V2
+**Pool throughput** (``throughput_tps``) counts SUCCESSFUL transactions: those admitted to the
+version's pool (added or replaced) with an ok reply within the breaker's timeout, per second
+(failed, breaker-refused and timed-out calls excluded, and so are transactions the version
+refused: its pool's rejections and V2's input-validation drops, ok replies that store
+nothing). The guide's four throughput checks (alerts.yml "Throughput Drop"
+``throughput_tps < baseline * 0.8``, critical, guide L497-541; ``Alerts``
+``throughput_drop: 15``, L171-184; ``AutoRollback`` ``throughput_drop: 30``, L550-564; the
+migration plan's ``throughput_drop: 20``) compare V2
 with V1 under the same offered load. In an open system a version serves what it is offered
 unless calls fail, time out or back up (a backed-up call times out), so a throughput drop at
 a given load is a drop in the share of its requests a version serves ok: each version's
-figure is read per unit of offered load, ok replies over ``request_count``, which load
-changes cancel out of (a healthy V2 reads like V1 whether the load rises or falls; a V2 that
+figure is read per unit of offered load, admitted transactions over ``request_count``, which
+load changes cancel out of (a healthy V2 reads like V1 whether the load rises or falls; a V2 that
 fails or times out reads low whatever the load). :func:`normalise_rates` gives it in tx/s:
 that share times the pool's request rate in the window.
 
@@ -60,9 +63,11 @@ POOL_METRICS: Final = (
     "throughput_tps", "avg_latency_ms", "p95_latency_ms", "p99_latency_ms",
     "memory_usage_mb", "cpu_usage_percent", "pool_size", "pending_transactions",
     "processed_transactions", "rejected_transactions", "error_rate_percent", "timeout_count",
-    "request_count",
+    "request_count", "input_dropped_transactions",
 )
-"""Pool metrics: the guide's ``V2Metrics`` pool names (L446-469) plus ``request_count``."""
+"""Pool metrics: the guide's ``V2Metrics`` pool names (L446-469) plus ``request_count`` and
+``input_dropped_transactions`` (the window's transactions V2's input validation dropped
+before its pool; 0 for V1)."""
 
 SYNC_METRICS: Final = (
     "sync_speed_bps", "blocks_behind", "avg_block_processing_ms", "connected_peers",
@@ -91,20 +96,23 @@ CPU is among them: a GenServer's busy fraction grows with the requests it serves
 the real number of requests."""
 
 FAILED_TRANSACTIONS_PERCENT: Final = "failed_transactions_percent"
-"""Derived pool metric: ``rejected / processed * 100`` in the window (``processed`` already
-counts the rejected submissions)."""
+"""Derived pool metric: ``(rejected + input_dropped) / (processed + input_dropped) * 100`` in
+the window (``processed`` already counts the rejected submissions)."""
 
 
 def metric(snapshot: Snapshot, module: str, version: str, name: str) -> float:
     """One metric of a snapshot, NaN when absent.
 
-    ``failed_transactions_percent`` is ``rejected_transactions / processed_transactions *
-    100`` (NaN when either is missing or nothing was processed): AutoRollback's
-    ``failed_transactions: 10.0`` trigger (guide L550-564, at L563; ``check_all_conditions``,
-    L580-585, calls no check that reads it, so the guide gives no formula) read as the share
-    of the window's submissions that the pool refused. ``processed`` is every submission handled,
-    refused ones included (the ledger's ``entered``), so it is the whole denominator: adding
-    ``rejected`` to it would count each refusal twice.
+    ``failed_transactions_percent`` is ``(rejected_transactions + input_dropped_transactions)
+    / (processed_transactions + input_dropped_transactions) * 100`` (NaN when nothing was
+    submitted): AutoRollback's ``failed_transactions: 10.0`` trigger (guide L550-564, at L563;
+    ``check_all_conditions``, L580-585, calls no check that reads it, so the guide gives no
+    formula) read as the share of the window's submissions that the version refused. V2 runs
+    ``validate_transaction_input`` on its inputs before its pool sees them (guide
+    L703), so its drops there are V2's refusals, in numerator and
+    denominator; V1's invalid transactions are refused by its pool and already in its ledger.
+    ``processed`` is every submission the pool handled, refused ones included (the ledger's
+    ``entered``): adding ``rejected`` to it would count each refusal twice.
 
     Args:
         snapshot: The window's metrics.
@@ -119,7 +127,10 @@ def metric(snapshot: Snapshot, module: str, version: str, name: str) -> float:
     if name == FAILED_TRANSACTIONS_PERCENT:
         rejected = float(values.get("rejected_transactions", math.nan))
         processed = float(values.get("processed_transactions", math.nan))
-        return rejected / processed * 100.0 if processed > 0.0 else math.nan
+        dropped = float(values.get("input_dropped_transactions", 0.0))
+        dropped = 0.0 if math.isnan(dropped) else dropped
+        submitted = processed + dropped
+        return ((rejected + dropped) / submitted * 100.0 if submitted > 0.0 else math.nan)
     return float(values.get(name, math.nan))
 
 
