@@ -98,6 +98,7 @@ _SUMMED = ("request_count", "error_count", "timeout_count", "input_dropped_trans
 _MEANS = ("throughput_tps", "cpu_usage_percent", "sync_speed_bps", "network_bandwidth_mbps")
 _WEIGHTED = ("avg_latency_ms", "p95_latency_ms", "p99_latency_ms")
 _DISCONNECT_RATE = "peer_disconnect_rate_percent"
+"""Derived from :data:`PEER_DISCONNECTS` and :data:`PEERS_AT_START` (:func:`_disconnect_rate`)."""
 _SERVING_FIGURES = ("error_rate_percent", "avg_latency_ms", "cpu_usage_percent")
 """Sync metrics read from the version's SERVING of inbound peer requests
 (``sync_service.serving.<v>.*`` columns, :meth:`sim.node.Node.service_metric_values`), not
@@ -105,7 +106,7 @@ from its engine: the engine has no CPU model and no per-request error or latency
 ``v2_regression`` on sync acts on V2's serving (:func:`_serving_figures`; health.py says
 which checks read them)."""
 _SERVING_COLUMNS = ("requests", *_SERVING_FIGURES)
-"""Derived from :data:`PEER_DISCONNECTS` and :data:`PEERS_AT_START` (:func:`_disconnect_rate`)."""
+"""The serving columns :func:`_serving_figures` reads, in its argument order."""
 _SYNCED_BEHIND = 2.0
 """An engine this many blocks (or fewer) behind the head counts as synced."""
 _V1_BASELINE_SHARE = 0.5

@@ -9,7 +9,8 @@ from pool.ledger import TxState
 from sim.cli import main
 from sim.result import Result
 from sim.runner import Model, run
-from sim.scenario import Scenario, builtin_names, load_scenario, parse_scenario
+from sim.scenario import Scenario, builtin_names, load_scenario
+from tests.small_scenario import small_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -19,15 +20,7 @@ def short(name: str, duration: float) -> Scenario:
 
 
 def custom(data: dict[str, Any]) -> Scenario:
-    base: dict[str, Any] = {
-        "duration": 1800,
-        "network": {"peers": {"honest": 8}, "inbound_rate": 0.2, "initial_chain": 50},
-        "filter_manager": {"rate": 1.0},
-        "subscription_manager": {"rate": 1.0},
-        "pool": {"cost_v2": {"signature_check_s": 1.0e-6}},
-    }
-    base.update(data)
-    return parse_scenario(base, "<test>")
+    return small_scenario(data, 1800.0)
 
 
 def assert_balanced(result: Result) -> None:

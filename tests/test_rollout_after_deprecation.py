@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from sim.result import Result
 from sim.runner import run
-from sim.scenario import Scenario, parse_scenario
+from tests.small_scenario import events_of as kinds
+from tests.small_scenario import small_scenario as custom
 
 pytestmark = pytest.mark.e2e
 
@@ -16,20 +16,6 @@ POOL = "transaction_pool"
 SYNC = "sync_service"
 
 
-def custom(data: dict[str, Any]) -> Scenario:
-    base: dict[str, Any] = {
-        "duration": 600,
-        "network": {"peers": {"honest": 8}, "inbound_rate": 0.2, "initial_chain": 50},
-        "filter_manager": {"rate": 1.0},
-        "subscription_manager": {"rate": 1.0},
-        "pool": {"cost_v2": {"signature_check_s": 1.0e-6}},
-    }
-    base.update(data)
-    return parse_scenario(base, "<test>")
-
-
-def kinds(result: Result, kind: str) -> list[dict[str, Any]]:
-    return [e for e in result.events if e["kind"] == kind]
 
 
 def step(time: float, module: str, version: str, split: int) -> dict[str, Any]:

@@ -14,8 +14,9 @@ import pytest
 
 from sim.result import Result
 from sim.rollout.snapshot import FAILED_TRANSACTIONS_PERCENT, metric
-from sim.runner import Model, run
+from sim.runner import run
 from sim.scenario import parse_scenario
+from tests.small_scenario import pool_snapshot_after as link_after
 
 pytestmark = pytest.mark.e2e
 
@@ -86,19 +87,6 @@ def test_v2_three_times_slower_still_trips_cpu_increase() -> None:
     assert rolled, "a V2 three times as busy per request should be rolled back"
     assert "cpu_usage_percent rose" in rolled[0]
 
-
-def link_after(windows: list[list[dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """The rollout link's pool snapshot after feeding these windows of rows in turn."""
-    model = Model(parse_scenario({"duration": 600, "rollout": {
-        "auto_rollback": {"threshold_set": "alerts"}}}, "<test>"), seed=1)
-    link = model.rollout
-    assert link is not None
-    snap: dict[str, dict[str, float]] = {}
-    for window in windows:
-        for row in window:
-            link._window.append(row)
-        snap = link._snapshot()[POOL]
-    return snap
 
 
 def cpu_rows(v1: tuple[float, float], v2: tuple[float, float], n: int = 30

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from sim import rollout_link
-from sim.result import Result
 from sim.rollout import HealthCheck
 from sim.rollout.snapshot import metric
 from sim.runner import run
 from sim.scenario import Scenario, parse_scenario
+from tests.small_scenario import events_of as kinds
 
 SYNC = "sync_service"
 
@@ -44,9 +44,6 @@ def scenario(fault: bool, duration: float = 1500.0) -> Scenario:
                            "error_rate": 0.5, "latency_factor": 3.0}]
     return parse_scenario(data, "<test>")
 
-
-def kinds(result: Result, *names: str) -> list[dict[str, Any]]:
-    return [e for e in result.events if e["kind"] in names]
 
 
 @pytest.mark.e2e

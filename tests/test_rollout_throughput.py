@@ -18,6 +18,7 @@ from sim.rollout import normalise_rates
 from sim.rollout_link import snapshot_from_rows
 from sim.runner import run
 from sim.scenario import parse_scenario
+from tests.small_scenario import pool_snapshot_after as link_after
 
 pytestmark = pytest.mark.e2e
 
@@ -139,21 +140,6 @@ def test_summary_names_its_pool_rates_as_whole_run_averages() -> None:
         assert 0.0 < figures["avg_cpu_usage_percent"] < 100.0
     assert "transaction_pool.v2.throughput_tps" in result.timeseries
 
-
-def link_after(windows: list[list[dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """The rollout link's pool snapshot after feeding these windows of rows in turn."""
-    from sim.runner import Model
-
-    model = Model(parse_scenario({"duration": 600, "rollout": {
-        "auto_rollback": {"threshold_set": "alerts"}}}, "<test>"), seed=1)
-    link = model.rollout
-    assert link is not None
-    snap: dict[str, dict[str, float]] = {}
-    for window in windows:
-        for row in window:
-            link._window.append(row)
-        snap = link._snapshot()["transaction_pool"]
-    return snap
 
 
 def test_v1_baseline_after_v1_stops_serving_follows_the_load() -> None:

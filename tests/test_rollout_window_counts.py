@@ -12,21 +12,14 @@ from sim.rollout.criteria import FullLoad, histogram_resolution, performance
 from sim.rollout.snapshot import FAILED_TRANSACTIONS_PERCENT, metric
 from sim.rollout_link import HealthWindow, snapshot_from_rows
 from sim.runner import Model, run
-from sim.scenario import Scenario, load_scenario, parse_scenario
+from sim.scenario import Scenario, load_scenario
+from tests.small_scenario import small_scenario
 
 POOL = "transaction_pool"
 
 
 def custom(data: dict[str, Any]) -> Scenario:
-    base: dict[str, Any] = {
-        "duration": 1500,
-        "network": {"peers": {"honest": 8}, "inbound_rate": 0.2, "initial_chain": 50},
-        "filter_manager": {"rate": 1.0},
-        "subscription_manager": {"rate": 1.0},
-        "pool": {"cost_v2": {"signature_check_s": 1.0e-6}},
-    }
-    base.update(data)
-    return parse_scenario(base, "<test>")
+    return small_scenario(data, 1500.0)
 
 
 def rows_of(timeseries: dict[str, np.ndarray]) -> list[dict[str, float]]:

@@ -7,17 +7,16 @@ alerts list's cap; R3-9 a retired V1 is marked and shows no live-looking gauges;
 timeout_count is per sampling interval, like error_count.
 """
 
-from typing import Any
 
 import pytest
 
 from sim.metrics import MIB
 from sim.report import summary_table
-from sim.result import Result
 from sim.rollout.criteria import memory_increase
 from sim.rollout_link import RolloutLink, snapshot_from_rows
 from sim.runner import Model, run
-from sim.scenario import Scenario, parse_scenario
+from tests.small_scenario import events_of as kinds
+from tests.small_scenario import small_scenario as custom
 
 pytestmark = pytest.mark.e2e
 
@@ -25,20 +24,6 @@ POOL = "transaction_pool"
 SYNC = "sync_service"
 
 
-def custom(data: dict[str, Any]) -> Scenario:
-    base: dict[str, Any] = {
-        "duration": 600,
-        "network": {"peers": {"honest": 8}, "inbound_rate": 0.2, "initial_chain": 50},
-        "filter_manager": {"rate": 1.0},
-        "subscription_manager": {"rate": 1.0},
-        "pool": {"cost_v2": {"signature_check_s": 1.0e-6}},
-    }
-    base.update(data)
-    return parse_scenario(base, "<test>")
-
-
-def kinds(result: Result, kind: str) -> list[dict[str, Any]]:
-    return [e for e in result.events if e["kind"] == kind]
 
 
 # -- R3-2: sync memory_usage_mb is the series' figure -----------------------------------------
