@@ -553,7 +553,8 @@ class Scenario(_Section):
                 continue
             for peer_id in listed:
                 name, _, number = peer_id.rpartition("-")
-                if not (number.isdigit() and int(number) < counts.get(name, 0)
+                if not (number.isascii() and number.isdigit()
+                        and int(number) < counts.get(name, 0)
                         and str(int(number)) == number):
                     ids = ", ".join(f"{n}-0..{n}-{c - 1}" for n, c in sorted(counts.items()))
                     raise ValueError(f"faults.{i}: no peer {peer_id!r} in the network (its "

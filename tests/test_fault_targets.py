@@ -48,7 +48,8 @@ def test_same_seed_same_targets_other_seeds_differ() -> None:
                           {"kind": "peer_silence", "peers": 4, "start": 10}])
     first = Model(scenario, 1).fault_targets
     assert Model(scenario, 1).fault_targets == first
-    assert len(first[0]) == 15 and len(first[1]) == 4
+    assert len(first[0]) == 15
+    assert len(first[1]) == 4
     others = [Model(scenario, seed).fault_targets for seed in (2, 3, 4)]
     assert all(o[0] != first[0] and o[1] != first[1] for o in others)
     # The two faults draw apart (their own streams), so neither is the other's prefix.
@@ -141,6 +142,7 @@ def test_listed_peers_are_hit_exactly() -> None:
 @pytest.mark.parametrize(("fault", "words"), [
     ({"kind": "peer_crash", "peers": ["honest-40"]}, "no peer 'honest-40' in the network"),
     ({"kind": "peer_crash", "peers": ["honest-01"]}, "no peer 'honest-01'"),
+    ({"kind": "peer_crash", "peers": ["honest-\u00b2"]}, "no peer"),
     ({"kind": "partition", "peers": ["liar-0"]}, "no peer 'liar-0'"),
     ({"kind": "peer_crash", "peers": ["honest-1", "honest-1"]}, "listed twice"),
     ({"kind": "peer_crash", "peers": ["honest-1"], "targets": "first"}, "targets would be ignored"),
