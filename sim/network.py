@@ -10,9 +10,12 @@ crashed and not cut off by a partition. It changes only through :meth:`Network.s
 Faults change a peer's behaviour for a while: ``peer_silence`` (it stops answering),
 ``peer_slowness`` (its latency and transfer time grow by a factor), ``peer_lying`` (it
 corrupts half its answers) and ``peer_crash`` (it disconnects).
-A fault picks the first ``n`` peers of the (seeded, shuffled) population whose own profile is
-honest, so a fault is never hidden by a peer that already misbehaves. Sync links are told
-when a peer goes down or comes up.
+A fault's targets (:meth:`Network.pick`) are a seeded random sample of the peers it may hit
+(a peer fault: the honest ones, so a fault is never hidden by a peer that already misbehaves;
+a partition: all), or the first of them in population order. The sync engines connect in
+that order too (V1 holds the first 10 reachable peers, V2 up to 50), so "the first" hits V1's
+peers far harder than V2's: a random sample is what a real fault does, unrelated to which
+engine holds a peer. Sync links are told when a peer goes down or comes up.
 """
 
 from __future__ import annotations
@@ -110,15 +113,34 @@ class Network:
             reply = Reply(reply.response, reply.delay * factor)
         return reply
 
-    def honest_ids(self, n: int) -> list[str]:
-        """The first ``n`` honest peers of the population (fault targets)."""
-        ids = [p.peer_id for p in self.peers if p.profile.name == "honest"]
-        return ids[:n]
+    def candidates(self, honest_only: bool) -> list[str]:
+        """Peer ids in population order: every peer, or those whose own profile is honest."""
+        return [p.peer_id for p in self.peers
+                if not honest_only or p.profile.name == "honest"]
 
-    def share(self, fraction: float) -> list[str]:
-        """The first ``round(fraction * N)`` peers (partition targets)."""
-        n = round(fraction * len(self.peers))
-        return [p.peer_id for p in self.peers[:n]]
+    def pick(self, count: int, honest_only: bool, rng: np.random.Generator | None
+             ) -> list[str]:
+        """A fault's targets: ``count`` of the :meth:`candidates` (all of them if fewer).
+
+        Args:
+            count: How many peers.
+            honest_only: Pick among the honest peers only (peer faults).
+            rng: Draws a uniform sample without replacement; ``None`` takes the first
+                ``count`` in population order instead.
+
+        Returns:
+            The ids, in population order (so the same draw applies in the same order).
+        """
+        ids = self.candidates(honest_only)
+        count = min(count, len(ids))
+        if rng is None:
+            return ids[:count]
+        chosen = sorted(int(i) for i in rng.choice(len(ids), size=count, replace=False))
+        return [ids[i] for i in chosen]
+
+    def in_order(self, peer_ids: Sequence[str]) -> list[str]:
+        """The given peer ids in population order (each must exist)."""
+        return sorted(peer_ids, key=self.index.__getitem__)
 
     # -- changes -------------------------------------------------------------------------
 

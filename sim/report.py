@@ -6,7 +6,9 @@ alert that fired, or an incident (a regression fault) gets a short rollout block
 (:func:`rollout_lines`): the split timeline, rollbacks, ignored rollback requests, the alerts
 fired and resolved, the incident's detection and rollback times, and V1 deprecation with the
 sync hand-over. The rollout summary is read with ``.get`` throughout, so fields it gains later
-print generically and an older ``summary.json`` still prints.
+print generically and an older ``summary.json`` still prints. Before it, a run with peer faults
+or partitions gets one line per fault (:func:`peer_fault_lines`): the peers hit and how many of
+each sync engine's connected peers they were.
 """
 
 from __future__ import annotations
@@ -154,10 +156,46 @@ def summary_table(summary: dict[str, Any],
         verdict = {True: "PASS", False: "FAIL", None: "n/a"}[criterion["passed"]]
         lines.append(f"success criterion {criterion['name']}: {verdict} "
                      f"({criterion['detail']})")
+    faults = peer_fault_lines(events)
+    if faults:
+        lines += ["", *faults]
     block = rollout_lines(summary, events)
     if block:
         lines += ["", *block]
     return "\n".join(lines) + "\n"
+
+
+MAX_NAMED_PEERS = 4
+"""A peer fault's targets named on its line when there are at most this many."""
+
+
+def peer_fault_lines(events: Sequence[dict[str, Any]] | None) -> list[str]:
+    """The damage each peer fault and partition did, from its ``fault_start`` event.
+
+    One line per fault that started: the peers it hit and, per sync engine running then, how
+    many of the peers that engine was connected to they were (``v1_hit`` of
+    ``v1_connected``). Empty without events or such faults.
+
+    Args:
+        events: The run's event records (``Result.events``).
+
+    Returns:
+        The block's lines (no trailing newline).
+    """
+    starts = [e for e in events or [] if e.get("kind") == "fault_start"
+              and isinstance(e.get("peers"), list)]
+    if not starts:
+        return []
+    lines = ["peer faults (start h:mm:ss, kind, peers hit; of each sync engine's connected "
+             "peers):"]
+    for event in starts:
+        peers = event["peers"]
+        named = f" ({', '.join(map(str, peers))})" if 0 < len(peers) <= MAX_NAMED_PEERS else ""
+        engines = [f"{v} {_fmt(event.get(f'{v}_hit'))} of its {_fmt(event.get(f'{v}_connected'))}"
+                   for v in ("v1", "v2") if f"{v}_connected" in event]
+        lines.append(f"  {_clock(event.get('time')):>10}  {_fmt(event.get('fault'))}  "
+                     f"{len(peers)} peers{named}; " + (", ".join(engines) or "no sync engine"))
+    return lines
 
 
 def _clock(t: Any) -> str:

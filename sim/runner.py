@@ -66,7 +66,14 @@ from sim.rng import RngStreams
 from sim.rollout import error_rate_window, memory_increase, performance, zero_downtime
 from sim.rollout.criteria import FullLoad, histogram_resolution
 from sim.rollout_link import PEER_DISCONNECTS, PEERS_AT_START, RolloutLink
-from sim.scenario import PeerFault, RegressionFault, Scenario, load_scenario, resolve_control
+from sim.scenario import (
+    PartitionFault,
+    PeerFault,
+    RegressionFault,
+    Scenario,
+    load_scenario,
+    resolve_control,
+)
 from sim.sync_link import SyncLink
 from sync.chain import Chain, ChainConfig
 from sync.v1 import SyncV1
@@ -176,6 +183,10 @@ class Model:
         self.chain = Chain(streams.get("chain"), ChainConfig(slot_s=scenario.blocks.slot),
                            length=scenario.network.initial_chain)
         self.network = Network(self.chain, scenario.network.peers, streams.get("network"))
+        # Each peer fault's and partition's targets, fixed from the start (the population is).
+        self.fault_targets: dict[int, list[str]] = {
+            i: self._fault_targets(i, f) for i, f in enumerate(scenario.faults)
+            if isinstance(f, PeerFault | PartitionFault)}
         self.links: dict[str, SyncLink] = {
             "v1": SyncLink(self.env, "v1", SyncV1(self.chain.rules, streams.get("sync.v1"),
                                                   scenario.sync.v1), self.chain, self.network),
@@ -226,6 +237,21 @@ class Model:
         self.full_load = {"v1": FullLoad(), "v2": FullLoad()}
 
     # -- wiring --------------------------------------------------------------------------
+
+    def _fault_targets(self, index: int, fault: PeerFault | PartitionFault) -> list[str]:
+        """The peers fault ``index`` hits (:class:`~sim.scenario.PeerFault`'s rules).
+
+        A random pick draws from the fault's own stream (``fault_targets.<index>``), so it
+        shifts no other stream, and a run without such faults draws nothing.
+        """
+        if isinstance(fault.peers, tuple):
+            return self.network.in_order(fault.peers)
+        if isinstance(fault, PeerFault):
+            count, honest_only = fault.peers, True
+        else:
+            count, honest_only = round(fault.share * len(self.network.peers)), False
+        rng = self.streams.get(f"fault_targets.{index}") if fault.targets == "random" else None
+        return self.network.pick(count, honest_only, rng)
 
     def _add_v2_link(self) -> None:
         engine = SyncV2(self.chain.rules, self.streams.get("sync.v2"), self.scenario.sync.v2)
@@ -368,22 +394,24 @@ class Model:
             return
         yield env.timeout(fault.start)
         self._catch_up(env.now)
-        self.events.emit(env.now, "fault_start", fault=fault.kind, index=index)
-        targets: list[str] = []
+        targets = self.fault_targets.get(index, [])
+        if isinstance(fault, PeerFault | PartitionFault):
+            self.events.emit(env.now, "fault_start", fault=fault.kind, index=index,
+                             **self._damage(targets))
+        else:
+            self.events.emit(env.now, "fault_start", fault=fault.kind, index=index)
         if isinstance(fault, RegressionFault):
             self.node.settle(env.now)  # work that started before the fault runs without it
             self.node.start_regression(fault.module, Regression(
                 fault.error_rate, fault.latency_factor,
                 fault.memory_leak_mb_per_hour * MIB / 3600.0, env.now))
         elif isinstance(fault, PeerFault):
-            targets = self.network.honest_ids(fault.peers)
             for peer_id in targets:
                 if fault.kind == "peer_crash":
                     self.network.crash(peer_id, True)
                 else:
                     self.network.set_behaviour(peer_id, fault.kind, True, fault.slow_factor)
         else:
-            targets = self.network.share(fault.share)
             self.network.partition(targets, True)
         if fault.end is None:
             return
@@ -401,6 +429,21 @@ class Model:
                     self.network.set_behaviour(peer_id, fault.kind, False)
         else:
             self.network.partition(targets, False)
+
+    def _damage(self, targets: list[str]) -> dict[str, Any]:
+        """A peer fault's targets and, per running sync engine, how many it held, at the start.
+
+        ``peers``: the ids hit; ``<version>_connected``: the peers the engine was connected
+        to just before; ``<version>_hit``: how many of those the fault hits (a partition or
+        crash takes them from the engine; silence, slowness and lying degrade them).
+        """
+        fields: dict[str, Any] = {"peers": list(targets)}
+        for version, link in sorted(self.links.items()):
+            if link.stopped:
+                continue
+            fields[f"{version}_connected"] = len(link.connected)
+            fields[f"{version}_hit"] = sum(1 for p in targets if p in link.connected)
+        return fields
 
     def _rollout_steps(self, times: list[float]) -> Generator[simpy.Event, Any, None]:
         """Schedule and manual rollback script steps, each at its exact time.

@@ -6,9 +6,9 @@ ranges) are validated in place. Keys and units follow the guide where the guide 
 (``cleanup_interval`` in ms, ``max_transaction_age`` in s, breaker ``timeout`` and
 ``reset_timeout`` in ms, ``peer_timeout_ms``); every other time is in seconds and may be
 written as a number or as ``"90s"``, ``"2m"``, ``"1h"``, ``"15d"``. A fault's or flood's
-``end`` must come after its ``start``, faults of one kind must not overlap in time, and peer
-counts name known profiles (:data:`sync.peers.PROFILES`): each would otherwise crash or
-silently misbehave mid-run.
+``end`` must come after its ``start``, faults of one kind must not overlap in time, peer
+counts name known profiles (:data:`sync.peers.PROFILES`) and the peers a fault lists exist:
+each would otherwise crash or silently misbehave mid-run.
 
 The guide's environment variables can be given as an ``env:`` block (a mapping, or the
 guide's ``export`` lines pasted as a string) or with ``--env-file``; they override
@@ -286,11 +286,56 @@ class RegressionFault(_Section):
         return self
 
 
+TargetPick = Literal["random", "first"]
+"""How a peer fault or partition picks its peers when given a count or share (see
+:class:`PeerFault`): ``random``, a seeded draw; ``first``, the first in population order."""
+
+PeerIds = tuple[str, ...]
+"""Explicit fault targets: peer ids as the population names them (``"honest-3"``); one or
+more, each once (checked by the fault, and against the population by the scenario)."""
+
+
+def _check_targets(fault: PeerFault | PartitionFault, count_field: str) -> None:
+    """An explicit id list is hit as given: a pick rule or a count beside it would be ignored.
+
+    The checks of ``peers`` live here, not in its type: constraints would hide the union's
+    members from :mod:`sim.config_error` behind pydantic's ``constrained-*`` labels.
+    """
+    if isinstance(fault.peers, int):
+        if fault.peers < 1:
+            raise ValueError(f"peers must be at least 1, got {fault.peers}")
+        return
+    if not isinstance(fault.peers, tuple):
+        return
+    if not fault.peers:
+        raise ValueError("peers lists no peer (list one or more ids, or give a count)")
+    clash = sorted({"targets", count_field} & fault.model_fields_set - {"peers"})
+    if clash:
+        raise ValueError(f"peers lists the targets; {' and '.join(clash)} would be ignored "
+                         f"(give a count or share to draw targets, or a list, not both)")
+    dupes = sorted({p for p in fault.peers if fault.peers.count(p) > 1})
+    if dupes:
+        raise ValueError(f"peer {dupes[0]!r} is listed twice")
+
+
 class PeerFault(_Section):
-    """Some peers crash, go silent, slow down or start lying between two times."""
+    """Some peers crash, go silent, slow down or start lying between two times.
+
+    Targets: ``peers: n`` hits ``n`` of the population's *honest* peers (so a fault is never
+    hidden by a peer that already misbehaves; at most as many as there are), drawn at random
+    (``targets: random``, the default: a draw from the fault's own stream, derived from the
+    run's seed and the fault's index, so the same seed hits the same peers and no other
+    random draw of the run moves), or the first ``n`` in the (seeded, shuffled) population
+    order (``targets: first``). The sync engines connect in that order too (V1 holds the
+    first 10 reachable peers), so ``first`` hits V1's peers far harder than V2's: it is kept
+    only to reproduce runs made before the draw. ``peers: [honest-3, slow-0]`` hits exactly
+    those peers (any profile). The ``fault_start`` event names the peers hit and how many of
+    each engine's connected peers they were.
+    """
 
     kind: Literal["peer_crash", "peer_silence", "peer_slowness", "peer_lying"]
-    peers: Annotated[int, Field(ge=1, description="how many peers (the first honest ones)")] = 1
+    peers: int | PeerIds = Field(1, description="how many honest peers (>= 1), or their ids")
+    targets: TargetPick = "random"
     start: Seconds = 0.0
     end: Seconds | None = None
     slow_factor: Annotated[float, Field(ge=1.0)] = 10.0
@@ -298,20 +343,29 @@ class PeerFault(_Section):
     @model_validator(mode="after")
     def _window(self) -> PeerFault:
         _check_window(self.start, self.end)
+        _check_targets(self, "peers")
         return self
 
 
 class PartitionFault(_Section):
-    """A share of the peers is unreachable between two times."""
+    """A share of the peers is unreachable between two times.
+
+    Targets: ``share`` of the whole population (``round(share * N)`` peers, any profile),
+    picked as a :class:`PeerFault` picks (``targets: random``, the default, or ``first``);
+    or exactly the peers listed in ``peers`` (then give no ``share``).
+    """
 
     kind: Literal["partition"] = "partition"
     share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    peers: PeerIds | None = None
+    targets: TargetPick = "random"
     start: Seconds = 0.0
     end: Seconds | None = None
 
     @model_validator(mode="after")
     def _window(self) -> PartitionFault:
         _check_window(self.start, self.end)
+        _check_targets(self, "share")
         return self
 
 
@@ -484,6 +538,27 @@ class Scenario(_Section):
                         f"faults.{i} overlaps faults.{j} (both {group}); faults of one kind "
                         f"must not overlap in time")
             seen.append((i, group, fault.start, end))
+        return self
+
+    @model_validator(mode="after")
+    def _fault_peers_exist(self) -> Scenario:
+        """Refuse a fault that lists a peer id the population does not have.
+
+        Ids are ``<profile>-<i>``, numbered from 0 per profile (:func:`sync.peers.build_peers`).
+        """
+        counts = {name: n for name, n in self.network.peers.items() if n > 0}
+        for i, fault in enumerate(self.faults):
+            listed = getattr(fault, "peers", None)
+            if not isinstance(listed, tuple):
+                continue
+            for peer_id in listed:
+                name, _, number = peer_id.rpartition("-")
+                if not (number.isascii() and number.isdigit()
+                        and int(number) < counts.get(name, 0)
+                        and str(int(number)) == number):
+                    ids = ", ".join(f"{n}-0..{n}-{c - 1}" for n, c in sorted(counts.items()))
+                    raise ValueError(f"faults.{i}: no peer {peer_id!r} in the network (its "
+                                     f"ids: {ids or 'none'})")
         return self
 
 
