@@ -60,11 +60,29 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
-def _live(entry: dict[str, Any], value: Any, digits: int = 2) -> str:
-    """A version's figure, or "retired" for a live gauge its retirement left ``None``."""
-    if value is None and entry.get("retired_at") is not None:
-        return "retired"
+_AT_RETIREMENT = frozenset({"memory_usage_mb", "sync_speed_bps", "blocks_behind",
+                            "connected_peers"})
+"""The table's live gauges that a retired V1's summary gives at retirement (the runner's
+``RETIRED_POOL_GAUGES`` and ``RETIRED_SYNC_GAUGES``; docs/summary-json.md)."""
+AT_RETIREMENT_MARK = "*"
+"""Follows a retired V1's figure read at its retirement; a note under the table says when."""
+
+
+def _live(entry: dict[str, Any], value: Any, digits: int = 2, key: str = "") -> str:
+    """A version's figure; a retired V1's live gauge is marked as read at its retirement.
+
+    An older ``summary.json`` left such a gauge ``None``: "retired".
+    """
+    if entry.get("retired_at") is not None and key in _AT_RETIREMENT:
+        return "retired" if value is None else _fmt(value, digits) + AT_RETIREMENT_MARK
     return _fmt(value, digits)
+
+
+def _retirement_note(entries: dict[str, Any]) -> list[str]:
+    """The note under a table with a retired version: its gauges are at retirement."""
+    return [f"{AT_RETIREMENT_MARK} {version}: at its retirement ({_clock(e['retired_at'])})"
+            for version, e in sorted(entries.items())
+            if isinstance(e, dict) and e.get("retired_at") is not None]
 
 
 def _table(title: str, header: list[str], rows: list[list[str]]) -> list[str]:
@@ -115,8 +133,10 @@ def summary_table(summary: dict[str, Any],
         v1, v2 = pool["v1"][key], pool["v2"][key]
         if digits == 0:
             v1, v2 = (None if v is None else int(v) for v in (v1, v2))
-        rows.append([label, _live(pool["v1"], v1, digits), _live(pool["v2"], v2, digits)])
+        rows.append([label, _live(pool["v1"], v1, digits, key),
+                     _live(pool["v2"], v2, digits, key)])
     lines += _table("transaction_pool", ["metric", "v1", "v2"], rows)
+    lines += _retirement_note(pool)
     inc = summary["inclusion"]
     lines += ["", f"blocks {inc['blocks']:,}, transactions included {inc['included']:,}, "
               f"inclusion delay avg {_fmt(inc['avg_delay_s'])} s, "
@@ -136,9 +156,10 @@ def summary_table(summary: dict[str, Any],
         # Counters arrive as floats from the engines' metrics; show them as integers.
         if key != "sync_speed_bps":
             values = [int(x) if isinstance(x, float) and x.is_integer() else x for x in values]
-        rows.append([label, *(_live(sync[v], x) for v, x in zip(versions, values,
-                                                                 strict=True))])
+        rows.append([label, *(_live(sync[v], x, 2, key) for v, x in zip(versions, values,
+                                                                         strict=True))])
     lines += _table("sync_service", ["metric", *versions], rows)
+    lines += _retirement_note(sync)
     routing = summary["routing"]
     lines += ["", "routing: " + ", ".join(
         f"{k} {_fmt(routing.get(k))}" for k in ("total_requests", "v1_requests", "v2_requests",

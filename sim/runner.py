@@ -91,11 +91,14 @@ _SYNC_ENGINE_METRICS = ("sync_speed_bps", "blocks_behind", "avg_block_processing
                         "connected_peers", "peer_connection_success_rate",
                         "network_bandwidth_mbps", "block_queue_size", "peer_request_queue_size")
 """The sync engine's own figures that go into the series as they are."""
-_RETIRED_SYNC_GAUGES = ("sync_speed_bps", "blocks_behind", "connected_peers",
-                        "network_bandwidth_mbps", "block_queue_size", "peer_request_queue_size",
-                        "requests_in_flight", "seconds_since_progress", "stalled",
-                        "memory_bytes", "engine_state_mb", "memory_usage_mb")
-"""A sync engine's live gauges: ``None`` in the summary once it is retired (_mark_retired)."""
+RETIRED_POOL_GAUGES = ("memory_usage_mb",)
+"""A pool's live gauges that the summary gives at retirement for a retired V1 (_mark_retired)."""
+RETIRED_SYNC_GAUGES = ("sync_speed_bps", "blocks_behind", "connected_peers",
+                       "network_bandwidth_mbps", "block_queue_size", "peer_request_queue_size",
+                       "requests_in_flight", "seconds_since_progress", "stalled",
+                       "memory_bytes", "engine_state_mb", "memory_usage_mb")
+"""A sync engine's live gauges that the summary gives at retirement for a retired V1
+(_mark_retired)."""
 _INCLUSION_AVG = f"{POOL}.inclusion_delay_avg_s"
 _INCLUSION_P95 = f"{POOL}.inclusion_delay_p95_s"
 _INCLUSION_KEYS = (_INCLUSION_AVG, _INCLUSION_P95)
@@ -235,6 +238,9 @@ class Model:
         # Per pool version, its work over the samples where it carried all pool traffic
         # (the performance criterion's figures; see sample()).
         self.full_load = {"v1": FullLoad(), "v2": FullLoad()}
+        # Per module (pool, sync), a retired V1's gauges read just before it stopped
+        # (_retire_v1, _hand_over_sync): the summary's figures for it (_mark_retired).
+        self.at_retirement: dict[str, dict[str, Any]] = {}
 
     # -- wiring --------------------------------------------------------------------------
 
@@ -259,6 +265,10 @@ class Model:
 
     def _retire_v1(self, now: float) -> dict[str, Any]:
         self.advance(now)
+        # The pool's gauges as it stopped: after its work before `now`, before the hand-over.
+        self.node.settle(now)
+        self.at_retirement[POOL] = {
+            "memory_usage_mb": self.node.pool_v1.memory_bytes(now) / MIB}
         # V1 sync is retired only if sync runs fully on V2; otherwise it keeps serving.
         sync = self.router.version(SYNC) == "v2" and self.router.split(SYNC) >= 100
         report: dict[str, Any] = dict(self.node.retire_v1(now, sync))
@@ -305,6 +315,8 @@ class Model:
         # The links are built with these engines (__init__, _add_v2_link).
         assert isinstance(v1_engine, SyncV1)
         assert isinstance(v2_engine, SyncV2)
+        # Its gauges as it stopped (the summary's figures of a retired V1 sync engine).
+        self.at_retirement[SYNC] = self._sync_figures("v1", v1, now)
         checkpoint = v1_engine.shut_down()
         v1.stop()
         handover = v2_engine.adopt_checkpoint(v1_engine.ledger, now)
@@ -783,17 +795,8 @@ class Model:
         for module, versions in node.services.items():
             services[module] = {v: inst.stats.totals() for v, inst in versions.items()}
         sync: dict[str, Any] = {}
-        end = scenario.duration
         for version, link in self.links.items():
-            m = link.engine.metrics(end)
-            # The process's memory at the run's end, MiB: the time series' column of the same
-            # name (sample(): base + engine state + V2's leak), not the engine state alone,
-            # which the engine reports as engine_state_mb.
-            m["memory_usage_mb"] = (
-                self.scenario.sync.base_memory_mb + m["memory_bytes"] / MIB
-                + (node.leaked_bytes(SYNC, end) / MIB if version == "v2" else 0.0))
-            sync[version] = {k: (float(v) if isinstance(v, int | float) else v)
-                             for k, v in sorted(m.items())}
+            sync[version] = self._sync_figures(version, link, scenario.duration)
             sync[version]["imported_chain_is_canonical"] = link.engine.imported_matches(
                 self.chain)
         self._mark_retired(pool, sync)
@@ -829,27 +832,41 @@ class Model:
             "events": dict(sorted(self.events.counts.items())),
         }
 
+    def _sync_figures(self, version: str, link: SyncLink, at: float) -> dict[str, Any]:
+        """A sync engine's metrics at ``at`` for the summary (numbers as floats, sorted).
+
+        ``memory_usage_mb`` is the process's memory, MiB: the time series' column of the same
+        name (sample(): base + engine state + V2's leak), not the engine state alone, which
+        the engine reports as ``engine_state_mb``.
+        """
+        m = link.engine.metrics(at)
+        m["memory_usage_mb"] = (
+            self.scenario.sync.base_memory_mb + m["memory_bytes"] / MIB
+            + (self.node.leaked_bytes(SYNC, at) / MIB if version == "v2" else 0.0))
+        return {k: (float(v) if isinstance(v, int | float) else v) for k, v in sorted(m.items())}
+
     def _mark_retired(self, pool: dict[str, Any], sync: dict[str, Any]) -> None:
-        """Mark each V1 (pool, sync engine) with ``retired_at``; blank a retired one's gauges.
+        """Mark each V1 with ``retired_at``; a retired one's gauges are those at retirement.
 
         ``retired_at`` is the V1's retirement time (V1 deprecation; V1 sync's may come later,
         ``rollout.v1_sync_retired_at``), ``None`` while it served to the end. A retired V1 has
         stopped: its counters and ``synced_to`` are its state when it stopped, but a live
         gauge read at the run's end would mislead (a stopped sync engine knows of no newer
         block, so it would read 0 blocks behind with its last peers connected; a stopped
-        pool would show its process's base memory). Those are ``None``.
+        pool would show its process's base memory). Those (:data:`RETIRED_POOL_GAUGES`,
+        :data:`RETIRED_SYNC_GAUGES`) are their values at retirement, read just before V1
+        stopped (:attr:`at_retirement`).
         """
         link = self.rollout
-        for version, entry in pool.items():
-            at = link.retired_at if version == "v1" else None
-            entry["retired_at"] = at
-            if at is not None:
-                entry["memory_usage_mb"] = None
-        for version, entry in sync.items():
-            at = link.sync_retired_at if version == "v1" else None
-            entry["retired_at"] = at
-            if at is not None:
-                entry.update(dict.fromkeys(_RETIRED_SYNC_GAUGES))
+        for section, times, gauges in ((pool, link.retired_at, RETIRED_POOL_GAUGES),
+                                       (sync, link.sync_retired_at, RETIRED_SYNC_GAUGES)):
+            name = POOL if section is pool else SYNC
+            for version, entry in section.items():
+                at = times if version == "v1" else None
+                entry["retired_at"] = at
+                if at is not None:
+                    before = self.at_retirement[name]
+                    entry.update({g: before[g] for g in gauges})
 
     def incident(self) -> dict[str, Any] | None:
         """Time to detect and to roll back the first V2 regression, if the run had one.

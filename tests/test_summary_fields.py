@@ -135,10 +135,10 @@ def test_the_alerts_list_is_capped_and_says_so() -> None:
     assert summary["alerts_fired"] == 1_250
 
 
-# -- R3-9: a retired V1 is marked, with no live-looking gauges --------------------------------
+# -- R3-9 / K1: a retired V1 is marked, its live gauges are those at its retirement ---------
 
 
-def test_a_retired_v1_is_marked_and_shows_no_live_gauges() -> None:
+def test_a_retired_v1_is_marked_and_gives_its_gauges_at_retirement() -> None:
     step = [{"time": 100, "module": SYNC, "version": "v2", "split": 100},
             {"time": 100, "module": POOL, "version": "v2", "split": 100}]
     result = run(custom({
@@ -149,22 +149,45 @@ def test_a_retired_v1_is_marked_and_shows_no_live_gauges() -> None:
     (event,) = kinds(result, "v1_deprecated")
     assert event["sync_retired"] is True  # the premise
     s = result.summary
+    series = result.timeseries
+    # The sample at 100 s comes before the deprecation at 100 s (which runs after everything
+    # else then) and after every input before it: what V1 had as it was retired.
+    (row,) = (series["time"] == 100.0).nonzero()[0]
     assert s["transaction_pool"]["v1"]["retired_at"] == 100.0
     assert s["transaction_pool"]["v2"]["retired_at"] is None
-    assert s["transaction_pool"]["v1"]["memory_usage_mb"] is None
+    assert s["transaction_pool"]["v1"]["memory_usage_mb"] == pytest.approx(
+        float(series["transaction_pool.v1.memory_usage_mb"][row]), abs=1e-9)
+    # Not the stopped process's base memory that a read at the end would give.
+    assert s["transaction_pool"]["v1"]["memory_usage_mb"] > custom({}).pool.base_memory_mb
     assert s["transaction_pool"]["v2"]["memory_usage_mb"] > 0
     v1, v2 = s["sync_service"]["v1"], s["sync_service"]["v2"]
     assert v1["retired_at"] == 100.0
     assert v2["retired_at"] is None
     for gauge in ("blocks_behind", "connected_peers", "sync_speed_bps", "memory_usage_mb"):
-        assert v1[gauge] is None
+        assert v1[gauge] == pytest.approx(float(series[f"sync_service.v1.{gauge}"][row]),
+                                          abs=1e-9), gauge
         assert v2[gauge] is not None
+    # Far behind a 20,000-block chain when it stopped (a read at the end would say 0), with
+    # its peers still connected.
+    assert v1["blocks_behind"] > 1_000
+    assert v1["connected_peers"] > 0
+    assert v1["stalled"] in (0.0, 1.0)
+    assert v1["engine_state_mb"] == v1["memory_bytes"] / MIB
     # Its state when it stopped: the checkpoint it handed over, far behind V2 by the end.
     assert v1["synced_to"] == event["v1_sync_checkpoint"] < v2["synced_to"]
-    table = summary_table(s, result.events)
-    behind = next(line for line in table.splitlines() if line.startswith("blocks behind"))
-    assert behind.split()[2] == "retired"
-    memory = next(line for line in table.splitlines() if line.startswith("memory (MiB)"))
+    table = summary_table(s, result.events).splitlines()
+    behind = next(line for line in table if line.startswith("blocks behind"))
+    assert behind.split()[2] == f"{int(v1['blocks_behind']):,}*"
+    memory = next(line for line in table if line.startswith("memory (MiB)"))
+    assert memory.split()[2] == f"{s['transaction_pool']['v1']['memory_usage_mb']:.2f}*"
+    assert table.count("* v1: at its retirement (0:01:40)") == 2  # under both tables
+
+
+def test_an_older_summary_with_blank_retired_gauges_still_prints() -> None:
+    s = run(custom({"duration": 60})).summary
+    s["transaction_pool"]["v1"].update(retired_at=30.0, memory_usage_mb=None)
+    memory = next(line for line in summary_table(s).splitlines()
+                  if line.startswith("memory (MiB)"))
     assert memory.split()[2] == "retired"
 
 
