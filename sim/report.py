@@ -8,7 +8,14 @@ fired and resolved, the incident's detection and rollback times, and V1 deprecat
 sync hand-over. The rollout summary is read with ``.get`` throughout, so fields it gains later
 print generically and an older ``summary.json`` still prints. Before it, a run with peer faults
 or partitions gets one line per fault (:func:`peer_fault_lines`): the peers hit and how many of
-each sync engine's connected peers they were.
+each sync engine's connected peers they were; and a run with node restarts one line per
+restart (:func:`restart_lines`): its time and what it lost.
+
+The pool table ends with each version's top rejection reason and the ledgers' evictions (and
+restart losses, when any); a second table after the sync engines' gives sync's serving of
+inbound peer requests per version (``services.sync_service``); the rate limiter's line splits
+its counts by peer class and names the refusals of peers that are no configured flooder
+(unserved requests).
 """
 
 from __future__ import annotations

@@ -952,7 +952,8 @@ class Model:
         """The guide's success criteria, each with the figure behind its verdict.
 
         * zero downtime: no request left unserved (failed with no V1 rescue, lost in a
-          restart, or sent to a deprecated V1);
+          restart, sent to a deprecated V1, or refused by the per-peer limiter from a peer
+          that is no configured flooder; those are added to the routed total too);
         * performance: V2's pool *capacity* (requests per busy second of its process, i.e.
           the throughput it could sustain) and p95 latency over the samples where V2 carried
           all pool traffic, against V1's over the samples where V1 carried all of it (both
