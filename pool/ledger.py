@@ -10,10 +10,14 @@ Conventions:
 * A submission that is refused is closed at once as ``rejected`` with a reason. A duplicate
   submission is a rejection with reason ``duplicate`` (V1) or ``already_known`` (V2), even though
   V1 answers success to its caller as the real code does (``AddStatus.DUPLICATE``).
-* An admitted transaction stays ``pending`` until it is included, evicted, expired or replaced.
+* An admitted transaction stays ``pending`` until it is included, evicted, expired, replaced
+  or lost in a node restart (``lost_in_restart``: both pools keep their transactions in process
+  memory, the V1 GenServer's state map and V2's ``SimplePool`` struct, so a restart loses them;
+  ``reference/mana-source-facts.md`` §3.1 "State (L111-125)", §3.2 "State (struct)"). A
+  restart is no eviction: nothing pushed those transactions out, the process died with them.
 
-So ``entered == pending + included + evicted + expired + rejected + replaced`` at all times, and
-``pending`` equals the pool's size.
+So ``entered == pending + included + evicted + expired + rejected + replaced +
+lost_in_restart`` at all times, and ``pending`` equals the pool's size.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class TxState(StrEnum):
     EXPIRED = "expired"
     REJECTED = "rejected"
     REPLACED = "replaced"
+    LOST_IN_RESTART = "lost_in_restart"
 
 
 class LedgerImbalanceError(AssertionError):
@@ -47,12 +52,14 @@ class Ledger:
         expired: Transactions removed by the age cleanup.
         rejected: Submissions refused (including duplicates).
         replaced: Transactions superseded by a same-sender, same-nonce replacement.
+        lost_in_restart: Transactions resident when the node restarted (lost with the
+            process's memory).
         rejected_by_reason: Rejections per reason string.
         track: Whether per-hash states are kept.
     """
 
     __slots__ = (
-        "_states", "entered", "evicted", "expired", "included", "rejected",
+        "_states", "entered", "evicted", "expired", "included", "lost_in_restart", "rejected",
         "rejected_by_reason", "replaced", "track",
     )
 
@@ -68,6 +75,7 @@ class Ledger:
         self.expired = 0
         self.rejected = 0
         self.replaced = 0
+        self.lost_in_restart = 0
         self.rejected_by_reason: dict[str, int] = {}
         self.track = track
         self._states: dict[int, TxState] = {}
@@ -76,7 +84,7 @@ class Ledger:
     def pending(self) -> int:
         """Transactions admitted and not yet settled."""
         return self.entered - (self.included + self.evicted + self.expired + self.rejected
-                               + self.replaced)
+                               + self.replaced + self.lost_in_restart)
 
     def admit(self, tx_hash: int) -> None:
         """Record a submission that became pending.
@@ -109,7 +117,7 @@ class Ledger:
 
         Args:
             tx_hash: The transaction's hash.
-            state: One of included, evicted, expired, replaced.
+            state: One of included, evicted, expired, replaced, lost_in_restart.
 
         Raises:
             LedgerImbalanceError: If tracking and the hash is not pending.
@@ -123,6 +131,8 @@ class Ledger:
             self.expired += 1
         elif state is TxState.REPLACED:
             self.replaced += 1
+        elif state is TxState.LOST_IN_RESTART:
+            self.lost_in_restart += 1
         else:
             raise ValueError(f"cannot settle a pending transaction as {state}")
         if self.track:
@@ -135,7 +145,7 @@ class Ledger:
 
         Args:
             tx_hashes: The transactions' hashes.
-            state: One of included, evicted, expired, replaced.
+            state: One of included, evicted, expired, replaced, lost_in_restart.
 
         Raises:
             LedgerImbalanceError: If tracking and a hash is not pending.
@@ -151,6 +161,8 @@ class Ledger:
                 self.expired += n
             elif state is TxState.REPLACED:
                 self.replaced += n
+            elif state is TxState.LOST_IN_RESTART:
+                self.lost_in_restart += n
             else:
                 raise ValueError(f"cannot settle a pending transaction as {state}")
             return
@@ -181,15 +193,16 @@ class Ledger:
 
         Raises:
             LedgerImbalanceError: With the numbers, if
-                ``entered != pending + included + evicted + expired + rejected + replaced``,
-                or if tracking disagrees with ``pending``.
+                ``entered != pending + included + evicted + expired + rejected + replaced
+                + lost_in_restart``, or if tracking disagrees with ``pending``.
         """
-        settled = self.included + self.evicted + self.expired + self.rejected + self.replaced
+        settled = (self.included + self.evicted + self.expired + self.rejected + self.replaced
+                   + self.lost_in_restart)
         if self.entered != pending + settled:
             raise LedgerImbalanceError(
                 f"entered={self.entered} != pending={pending} + included={self.included} "
                 f"+ evicted={self.evicted} + expired={self.expired} + rejected={self.rejected} "
-                f"+ replaced={self.replaced}"
+                f"+ replaced={self.replaced} + lost_in_restart={self.lost_in_restart}"
             )
         if sum(self.rejected_by_reason.values()) != self.rejected:
             raise LedgerImbalanceError(
@@ -205,5 +218,5 @@ class Ledger:
         return {
             "entered": self.entered, "pending": self.pending, "included": self.included,
             "evicted": self.evicted, "expired": self.expired, "rejected": self.rejected,
-            "replaced": self.replaced,
+            "replaced": self.replaced, "lost_in_restart": self.lost_in_restart,
         }

@@ -347,15 +347,16 @@ class PoolBase:
                 heap = self._age_heap  # compaction may have rebuilt it
         return out
 
-    def evict_all(self, now: float) -> list[Transaction]:
-        """Remove every resident transaction, settled as evicted.
+    def evict_all(self, now: float, state: TxState = TxState.EVICTED) -> list[Transaction]:
+        """Remove every resident transaction, settled as ``state`` (evicted by default).
 
-        For a node restart (an Elixir GenServer's state dies with it) and for handing a
-        pool's contents to another pool (V1 deprecation); the caller accounts for what the
-        transactions become.
+        For handing a pool's contents to another pool (V1 deprecation: evicted; the caller
+        accounts for what the transactions become) and for a node restart (an Elixir
+        GenServer's state dies with it: ``TxState.LOST_IN_RESTART``).
 
         Args:
             now: Simulated time in seconds.
+            state: The ledger state the removed transactions end in.
 
         Returns:
             The removed transactions in priority order.
@@ -363,7 +364,7 @@ class PoolBase:
         out = self.transactions()
         by_hash = self._by_hash
         for tx in out:
-            self._remove(by_hash[tx.tx_hash], tx, TxState.EVICTED)
+            self._remove(by_hash[tx.tx_hash], tx, state)
         return out
 
     def _base_stats(self) -> PoolStats:

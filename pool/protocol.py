@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 from pool.config import PoolV1Config, PoolV2Config
 from pool.cost_model import CostModel
-from pool.ledger import Ledger
+from pool.ledger import Ledger, TxState
 from pool.result import AddResult
 from pool.transaction import Transaction
 
@@ -55,8 +55,8 @@ class TxPool(Protocol):
     def expire(self, now: float) -> list[Transaction]:
         """One age-cleanup pass at ``now``; return what expired."""
 
-    def evict_all(self, now: float) -> list[Transaction]:
-        """Remove every resident as evicted (restart, hand-over); return them."""
+    def evict_all(self, now: float, state: TxState = TxState.EVICTED) -> list[Transaction]:
+        """Remove every resident, settled as ``state`` (hand-over; restart); return them."""
 
     def get(self, tx_hash: int) -> Transaction | None:
         """The resident transaction with this hash, if any."""

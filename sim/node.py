@@ -60,6 +60,7 @@ import numpy as np
 
 from pool import Transaction
 from pool.cost_model import CostModel
+from pool.ledger import TxState
 from pool.tx_pool_v1 import TxPoolV1
 from pool.tx_pool_v2 import TxPoolV2
 from pool.validation import LEGACY_RLP_FIELDS
@@ -578,6 +579,14 @@ class Node:
         self._seq = 0
         self.now = 0.0
         self.unserved = 0
+        # Inbound sync requests the per-peer limiter let through / refused, per peer id, so
+        # the summary can split them by peer class (a configured flooder or the population's
+        # profiles). A refusal of a peer that is no configured flooder is an unserved request
+        # (:meth:`_rate_limited`).
+        self.flood_peers: frozenset[int] = frozenset()
+        self.limiter_allowed: dict[int, int] = {}
+        self.limiter_refused: dict[int, int] = {}
+        self.refused_non_flooding = 0
         # V1 work that submit_inputs routed and deferred (see flush_v1): the V1 pool's
         # transactions with their arrivals, and V1 sync serving's arrivals. Cleared in place
         # (the loop holds their append methods).
@@ -753,23 +762,29 @@ class Node:
     def restart(self, now: float) -> dict[str, int]:
         """The node restarts at ``now``: every in-memory state is lost.
 
-        Both pools lose their contents (settled as evicted in their ledgers); messages
-        waiting in any mailbox and replies not yet delivered are lost (dropped with reason
-        ``restart`` in the node ledger when they carried a transaction). Breakers and the
-        router keep their state: they are configuration, re-read at boot.
+        Both pools lose their contents: V1 and V2 keep them in process memory, persisted
+        nowhere (``reference/mana-source-facts.md`` §3.1 "State (L111-125)", §3.2 "State
+        (struct)"), so each pool's ledger settles them as ``lost_in_restart``, not as
+        evictions. Messages waiting in any mailbox and replies not yet delivered are lost
+        (dropped with reason ``restart`` in the node ledger when they carried a transaction).
+        Breakers and the router keep their state: they are configuration, re-read at boot.
 
         Args:
             now: Restart time, seconds.
 
         Returns:
-            What was lost, by kind.
+            What was lost, by kind: ``pool_transactions`` (both pools; also per version as
+            ``pool_transactions_v1``/``_v2``), ``queued_transactions``, ``pending_replies``,
+            ``queued_requests``.
         """
         self.settle(now)
-        lost_pool = 0
+        lost_by_version: dict[str, int] = {}
         lost_queued = 0
         for inst in (self.pool_v1, self.pool_v2):
-            lost_pool += len(inst.pool.evict_all(now))
+            lost_by_version[inst.version] = len(
+                inst.pool.evict_all(now, TxState.LOST_IN_RESTART))
             lost_queued += len(inst.mailbox.reset(now))
+        lost_pool = sum(lost_by_version.values())
         # A pending reply is a request whose caller never hears back: unserved. One that
         # still owed its transaction a home (a failed V2 call awaiting its V1 retry) also
         # loses the transaction.
@@ -784,7 +799,10 @@ class Node:
             for service in versions.values():
                 lost_requests += len(service.mailbox.reset(now))
         self.unserved += lost_queued + lost_replies + lost_requests
-        return {"pool_transactions": lost_pool, "queued_transactions": lost_queued,
+        return {"pool_transactions": lost_pool,
+                "pool_transactions_v1": lost_by_version["v1"],
+                "pool_transactions_v2": lost_by_version["v2"],
+                "queued_transactions": lost_queued,
                 "pending_replies": lost_replies, "queued_requests": lost_requests}
 
     def retire_v1(self, now: float, sync: bool) -> dict[str, int]:
@@ -882,7 +900,8 @@ class Node:
         v1_times_append = self._v1_tx_times.append
         sync_times_append = self._v1_sync_times.append
         allow = self.peer_limiter.allow
-        emit = self.events.emit
+        allowed_by = self.limiter_allowed
+        allowed_get = allowed_by.get
         pool_breaker = router.breaker(POOL)
         sync_breaker = router.breaker(SYNC)
         # Routed to V2: the mailboxes' direct paths (PoolInstance.offer_v2,
@@ -926,8 +945,9 @@ class Node:
             if (heap and heap[0][0] < t) or v2_box.waiting_start <= t:
                 step_to(t)
             if not allow(arg, t):
-                emit(t, "rate_limited", peer=arg)
+                self._rate_limited(arg, t)
                 continue
+            allowed_by[arg] = allowed_get(arg, 0) + 1
             if sync_draws and sync_split >= draw():
                 if sync_breaker.allow(t):
                     sync_v2_call(t, arg, t_next)
@@ -1007,11 +1027,11 @@ class Node:
         """A generic request arrives (call in time order)."""
         self.flush_v1()
         self.step_to(now)
-        if module == SYNC and not self.peer_limiter.allow(caller, now):
-            # Counted exactly by the limiter and the event log; the log stores the first
-            # records only, so memory stays bounded under a flood.
-            self.events.emit(now, "rate_limited", peer=caller)
-            return
+        if module == SYNC:
+            if not self.peer_limiter.allow(caller, now):
+                self._rate_limited(caller, now)
+                return
+            self.limiter_allowed[caller] = self.limiter_allowed.get(caller, 0) + 1
         decision = self.router.decide(module, now, caller)
         versions = self.services[module]
         if decision.refused:
@@ -1023,6 +1043,21 @@ class Node:
                                                  decision.emergency))
         else:
             versions["v1"].serve_direct(now, decision.emergency)
+
+    def _rate_limited(self, caller: int, now: float) -> None:
+        """The per-peer limiter refused an inbound sync request from ``caller``.
+
+        Counted per peer (and exactly by the limiter); the event log stores the first records
+        only, so memory stays bounded under a flood. A peer that is no configured flooder
+        was refused service: an unserved request (the guide's "Zero Downtime: no service
+        interruptions", L742), as a failed call with no rescue is. A flooder's excess is
+        what the limiter is for (guide L716-737), not an outage.
+        """
+        self.limiter_refused[caller] = self.limiter_refused.get(caller, 0) + 1
+        if caller not in self.flood_peers:
+            self.refused_non_flooding += 1
+            self.unserved += 1
+        self.events.emit(now, "rate_limited", peer=caller)
 
     def _to_v1_service(self, at: float, request: PeerRequest) -> None:
         self.flush_v1()

@@ -8,7 +8,14 @@ fired and resolved, the incident's detection and rollback times, and V1 deprecat
 sync hand-over. The rollout summary is read with ``.get`` throughout, so fields it gains later
 print generically and an older ``summary.json`` still prints. Before it, a run with peer faults
 or partitions gets one line per fault (:func:`peer_fault_lines`): the peers hit and how many of
-each sync engine's connected peers they were.
+each sync engine's connected peers they were; and a run with node restarts one line per
+restart (:func:`restart_lines`): its time and what it lost.
+
+The pool table ends with each version's top rejection reason and the ledgers' evictions (and
+restart losses, when any); a second table after the sync engines' gives sync's serving of
+inbound peer requests per version (``services.sync_service``); the rate limiter's line splits
+its counts by peer class and names the refusals of peers that are no configured flooder
+(unserved requests).
 """
 
 from __future__ import annotations
@@ -135,6 +142,10 @@ def summary_table(summary: dict[str, Any],
             v1, v2 = (None if v is None else int(v) for v in (v1, v2))
         rows.append([label, _live(pool["v1"], v1, digits, key),
                      _live(pool["v2"], v2, digits, key)])
+        if key == "rejected_transactions":
+            rows.append(["  top rejection reason",
+                         *(_top_reason(pool[v].get("rejected_by_reason")) for v in ("v1", "v2"))])
+    rows += _ledger_rows(summary.get("ledger") or {})
     lines += _table("transaction_pool", ["metric", "v1", "v2"], rows)
     lines += _retirement_note(pool)
     inc = summary["inclusion"]
@@ -160,6 +171,7 @@ def summary_table(summary: dict[str, Any],
                                                                          strict=True))])
     lines += _table("sync_service", ["metric", *versions], rows)
     lines += _retirement_note(sync)
+    lines += _serving_table(summary)
     routing = summary["routing"]
     lines += ["", "routing: " + ", ".join(
         f"{k} {_fmt(routing.get(k))}" for k in ("total_requests", "v1_requests", "v2_requests",
@@ -167,23 +179,112 @@ def summary_table(summary: dict[str, Any],
     lines.append("breakers: " + ", ".join(
         f"{m} {b['state']} ({b['transitions']} transitions)"
         for m, b in summary["breakers"].items()))
-    rl = summary["rate_limit"]
-    lines.append(f"peer rate limiter: {rl['allowed']:,} allowed, {rl['refused']:,} refused")
+    lines += _limiter_lines(summary["rate_limit"])
     ledger = summary["ledger"]
     node = ledger["node"]
+    lost = sum(int(ledger.get(v, {}).get("lost_in_restart", 0)) for v in ("v1", "v2"))
     lines.append(f"ledger: balanced ({node['arrived']:,} transactions arrived; "
-                 f"dropped {sum(node['dropped'].values()):,})")
+                 f"dropped {sum(node['dropped'].values()):,}"
+                 + (f"; lost in node restarts {lost:,} pending" if lost else "") + ")")
     for criterion in summary.get("success_criteria", []):
         verdict = {True: "PASS", False: "FAIL", None: "n/a"}[criterion["passed"]]
         lines.append(f"success criterion {criterion['name']}: {verdict} "
                      f"({criterion['detail']})")
-    faults = peer_fault_lines(events)
+    faults = peer_fault_lines(events) + restart_lines(summary, events)
     if faults:
         lines += ["", *faults]
     block = rollout_lines(summary, events)
     if block:
         lines += ["", *block]
     return "\n".join(lines) + "\n"
+
+
+def _top_reason(by_reason: Any) -> str:
+    """A pool's most frequent rejection reason and its count (ties: the first by name)."""
+    if not isinstance(by_reason, dict) or not by_reason:
+        return "-"
+    reason, n = min(by_reason.items(), key=lambda item: (-item[1], str(item[0])))
+    return f"{reason}: {_fmt(int(n))}"
+
+
+def _ledger_rows(ledger: dict[str, Any]) -> list[list[str]]:
+    """The pool ledgers' evictions, and restart losses when a restart lost any."""
+    v1, v2 = (entry if isinstance(entry := ledger.get(v), dict) else {} for v in ("v1", "v2"))
+    rows = [["evicted", _fmt(v1.get("evicted")), _fmt(v2.get("evicted"))]]
+    if v1.get("lost_in_restart") or v2.get("lost_in_restart"):
+        rows.append(["lost in node restart", _fmt(v1.get("lost_in_restart")),
+                     _fmt(v2.get("lost_in_restart"))])
+    return rows
+
+
+def _serving_table(summary: dict[str, Any]) -> list[str]:
+    """Sync's serving of inbound peer requests per version (``services.sync_service``)."""
+    serving = (summary.get("services") or {}).get("sync_service")
+    if not isinstance(serving, dict) or not serving:
+        return []
+    versions = sorted(serving)
+    rows = []
+    for label, key, digits in (("requests", "requests", 0), ("errors", "errors", 0),
+                               ("refused by breaker", "refused_by_breaker", 0),
+                               ("error rate (%, refusals included)", "error_rate_percent", 3),
+                               ("avg latency (ms)", "avg_latency_ms", 3),
+                               ("p95 latency (ms)", "p95_latency_ms", 3)):
+        values = [serving[v].get(key) for v in versions]
+        if digits == 0:
+            values = [None if x is None else int(x) for x in values]
+        rows.append([label, *(_fmt(x, digits) for x in values)])
+    return ["", *_table("sync serving (inbound peer requests)", ["metric", *versions], rows)]
+
+
+def _limiter_lines(rl: dict[str, Any]) -> list[str]:
+    """The per-peer limiter's counts, and by peer class (peers: allowed / refused)."""
+    lines = [f"peer rate limiter: {rl['allowed']:,} allowed, {rl['refused']:,} refused"]
+    classes = rl.get("by_peer_class")
+    if isinstance(classes, dict) and classes:
+        lines[0] += ("; by peer class (peers: allowed / refused): " + ", ".join(
+            f"{name} {_fmt(c.get('peers'))}: {_fmt(c.get('allowed'))} / "
+            f"{_fmt(c.get('refused'))}" for name, c in classes.items()))
+    other = rl.get("refused_non_flooding")
+    if other:
+        lines.append(f"  refused from peers that are no configured flooder: {other:,} "
+                     "(unserved: counted by zero_downtime)")
+    return lines
+
+
+def restart_lines(summary: dict[str, Any],
+                  events: Sequence[dict[str, Any]] | None) -> list[str]:
+    """Each node restart: its time and what it lost (its ``restart_losses`` event).
+
+    Without events, one line with the restart count and the pools' ``lost_in_restart``.
+
+    Args:
+        summary: ``Result.summary``.
+        events: The run's event records (``Result.events``).
+
+    Returns:
+        The block's lines (no trailing newline); empty for a run with no restart.
+    """
+    losses = [e for e in events or [] if e.get("kind") == "restart_losses"]
+    if not losses:
+        count = (summary.get("events") or {}).get("node_restart")
+        if not count:
+            return []
+        ledger = summary.get("ledger") or {}
+        return [f"node restarts: {_fmt(count)} (pending pool transactions lost: " + ", ".join(
+            f"{v} {_fmt((ledger.get(v) or {}).get('lost_in_restart'))}"
+            for v in ("v1", "v2")) + ")"]
+    lines = ["node restarts (time h:mm:ss; what each lost):"]
+    for e in losses:
+        sync = [f"sync {k[5:-7]} {_fmt(v)} imported blocks (rewound to its checkpoint)"
+                for k, v in e.items() if k.startswith("sync_") and k.endswith("_blocks")]
+        lines.append(
+            f"  {_clock(e.get('time')):>10}  pending pool transactions "
+            f"{_fmt(e.get('pool_transactions'))} (v1 {_fmt(e.get('pool_transactions_v1'))}, "
+            f"v2 {_fmt(e.get('pool_transactions_v2'))}), queued transactions "
+            f"{_fmt(e.get('queued_transactions'))}, pending replies "
+            f"{_fmt(e.get('pending_replies'))}, queued requests "
+            f"{_fmt(e.get('queued_requests'))}" + ("; " + ", ".join(sync) if sync else ""))
+    return lines
 
 
 MAX_NAMED_PEERS = 4

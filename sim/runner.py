@@ -202,8 +202,12 @@ class Model:
         sources = [RequestSource(KIND_SYNC, scenario.network.inbound_rate * len(peer_ints),
                                  peer_ints)]
         next_id = len(peer_ints)
+        # Each population peer's class (its profile's name, at the start) for the limiter's
+        # figures by peer class; flooders are ids past the population (rate_limit_figures).
+        self.peer_classes = [p.profile.name for p in self.network.peers]
         for flood in scenario.network.floods:
             ids = tuple(range(next_id, next_id + flood.peers))
+            self.node.flood_peers |= frozenset(ids)
             next_id += flood.peers
             end = math.inf if flood.end is None else flood.end
             sources.append(RequestSource(KIND_SYNC, flood.rate * flood.peers, ids,
@@ -493,10 +497,15 @@ class Model:
     def _restart(self) -> None:
         now = self.env.now
         self.events.emit(now, "node_restart")
-        lost = self.node.restart(now)
-        self.events.emit(now, "restart_losses", **lost)
-        for link in self.links.values():
+        lost: dict[str, int] = dict(self.node.restart(now))
+        for version, link in self.links.items():
+            if link.stopped:
+                continue  # a retired V1 engine is not restarted
+            before = link.engine.synced_to
             link.restart()
+            # Imported blocks above the engine's last checkpoint, forgotten (re-imported).
+            lost[f"sync_{version}_blocks"] = before - link.engine.synced_to
+        self.events.emit(now, "restart_losses", **lost)
 
     def _sample_step(self, interval: float, k: list[int]) -> float:
         """One metrics sample and the rollout's turn; returns the delay to the next."""
@@ -821,9 +830,7 @@ class Model:
             "services": services,
             "routing": routing,
             "breakers": breakers,
-            "rate_limit": {"allowed": self.peer_limiter.allowed,
-                           "refused": self.peer_limiter.refused,
-                           "tracked_peers": len(self.peer_limiter)},
+            "rate_limit": self.rate_limit_figures(),
             "ledger": ledger,
             "unserved_requests": node.unserved,
             "rollout": self.rollout.summary(),
@@ -831,6 +838,36 @@ class Model:
             "success_criteria": [c.as_dict() for c in self.criteria(routing)],
             "events": dict(sorted(self.events.counts.items())),
         }
+
+    def rate_limit_figures(self) -> dict[str, Any]:
+        """The per-peer limiter's counts, in all and by peer class.
+
+        A class is a population profile (``honest``, ``slow``, ...; sorted by name) or
+        ``flooding`` (the peers of ``network.floods``, last, present when floods are
+        configured): its peers and the requests the limiter allowed and refused from them.
+        ``refused_non_flooding`` is what the limiter refused from peers that are no
+        configured flooder: requests the node did not serve, counted in
+        ``unserved_requests`` (:meth:`Node._rate_limited`).
+        """
+        node = self.node
+        limiter = self.peer_limiter
+        n_population = len(self.peer_classes)
+        classes: dict[str, dict[str, int]] = {
+            name: {"peers": 0, "allowed": 0, "refused": 0}
+            for name in sorted(set(self.peer_classes))}
+        if node.flood_peers:
+            classes["flooding"] = {"peers": len(node.flood_peers), "allowed": 0, "refused": 0}
+        for name in self.peer_classes:
+            classes[name]["peers"] += 1
+        for key, counts in (("allowed", node.limiter_allowed),
+                            ("refused", node.limiter_refused)):
+            for peer, n in counts.items():
+                name = (self.peer_classes[peer] if 0 <= peer < n_population
+                        else "flooding")
+                classes.setdefault(name, {"peers": 0, "allowed": 0, "refused": 0})[key] += n
+        return {"allowed": limiter.allowed, "refused": limiter.refused,
+                "tracked_peers": len(limiter), "by_peer_class": classes,
+                "refused_non_flooding": node.refused_non_flooding}
 
     def _sync_figures(self, version: str, link: SyncLink, at: float) -> dict[str, Any]:
         """A sync engine's metrics at ``at`` for the summary (numbers as floats, sorted).
@@ -915,7 +952,8 @@ class Model:
         """The guide's success criteria, each with the figure behind its verdict.
 
         * zero downtime: no request left unserved (failed with no V1 rescue, lost in a
-          restart, or sent to a deprecated V1);
+          restart, sent to a deprecated V1, or refused by the per-peer limiter from a peer
+          that is no configured flooder; those are added to the routed total too);
         * performance: V2's pool *capacity* (requests per busy second of its process, i.e.
           the throughput it could sustain) and p95 latency over the samples where V2 carried
           all pool traffic, against V1's over the samples where V1 carried all of it (both
@@ -945,7 +983,8 @@ class Model:
         m1 = float(np.mean(mem1[only1])) if only1.any() else math.nan
         m2 = float(np.mean(mem2[only2])) if only2.any() else math.nan
         return [
-            zero_downtime(node.unserved, int(routing.get("total_requests", 0))),
+            zero_downtime(node.unserved, int(routing.get("total_requests", 0))
+                          + node.refused_non_flooding),
             performance(f1.capacity, f2.capacity, f1.p95_ms, f2.p95_ms,
                         p95_resolution=histogram_resolution(f2.latency)),
             # The 48-h window in whole sampling intervals (e.g. 48 h +- a few seconds when the

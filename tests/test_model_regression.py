@@ -112,9 +112,15 @@ def _digest(result: object) -> tuple[str, str]:
 # samples; busy V1 1163.3 -> 1151.1, V2 30.6 -> 30.4), and each version gained an
 # input_dropped_transactions column (V1 0; V2 10 / 2). A column-by-column comparison showed
 # nothing else moved; both summaries are unchanged (the busy run's alerts fire as before).
-CANARY_SUMMARY = "945b411947157fdfe45b23aadef86ea0b31fe12282412b8f0fbc536034649670"
+# Both summaries moved (session 7, fifth review R5-5/R5-7): rate_limit gained by_peer_class
+# (peers, allowed, refused per population profile, and "flooding" in the busy run: 360 / 567)
+# and refused_non_flooding (0 in both); each pool ledger gained lost_in_restart, and the busy
+# run's restart losses (V1 110, V2 6) moved there from evicted (now 0). With those fields taken
+# out and lost_in_restart added back into evicted, both digests are the old ones; both series
+# digests are unchanged.
+CANARY_SUMMARY = "237e97cc2e059044fd276056be1faee6ecc988601bf5a7f368f2d2431067b278"
 CANARY_SERIES = "6cb10ea7bfc816613d4e6d487f081727278bf223de179d7f62b725572812326d"
-BUSY_SUMMARY = "b197d594b6ec255130bfad346cd74d368fa6efaf4faaf79db47b5f0fab755f96"
+BUSY_SUMMARY = "075ba16f4999cccaf010e621424128b4d77e096ee60c9ee7d92b8c6a8a85d014"
 BUSY_SERIES = "6c85c122bcb9b85dd66488f62a5399e3f7ab558ceb19b268c080cb8af2eeec15"
 
 
@@ -133,7 +139,12 @@ def test_canary_10_minutes_seed_1_is_pinned() -> None:
     assert s["services"]["filter_manager"]["v1"]["p99_latency_ms"] == 8.846211736194853
     assert s["routing"]["v2_requests"] == 1357
     assert s["routing"]["avg_latency_v1"] == 1.2731313272436677
-    assert s["rate_limit"] == {"allowed": 15031, "refused": 0, "tracked_peers": 50}
+    assert s["rate_limit"] == {
+        "allowed": 15031, "refused": 0, "tracked_peers": 50, "refused_non_flooding": 0,
+        "by_peer_class": {"churning": {"peers": 2, "allowed": 611, "refused": 0},
+                          "flaky": {"peers": 3, "allowed": 855, "refused": 0},
+                          "honest": {"peers": 40, "allowed": 12054, "refused": 0},
+                          "slow": {"peers": 5, "allowed": 1511, "refused": 0}}}
     assert _digest(result) == (CANARY_SUMMARY, CANARY_SERIES)
 
 
@@ -152,7 +163,12 @@ def test_busy_control_plane_10_minutes_seed_1_is_pinned() -> None:
     assert s["breakers"]["transaction_pool"]["transitions"] == 3
     assert s["breakers"]["filter_manager"]["transitions"] == 3
     assert s["rate_limit"]["refused"] == 567
-    assert s["ledger"]["v1"]["evicted"] == 110
+    assert s["rate_limit"]["by_peer_class"]["flooding"] == {
+        "peers": 1, "allowed": 360, "refused": 567}
+    assert s["rate_limit"]["refused_non_flooding"] == 0
+    assert (s["ledger"]["v1"]["lost_in_restart"], s["ledger"]["v2"]["lost_in_restart"]) == (
+        110, 6)
+    assert s["ledger"]["v1"]["evicted"] == 0
     assert s["events"]["fallback"] == 15
     assert _digest(result) == (BUSY_SUMMARY, BUSY_SERIES)
 

@@ -22,6 +22,7 @@ from sim.report import _AT_RETIREMENT
 from sim.result import Result
 from sim.runner import RETIRED_POOL_GAUGES, RETIRED_SYNC_GAUGES, run
 from sim.scenario import load_scenario
+from sync.peers import PROFILES as PEER_PROFILES
 from tests.small_scenario import small_scenario
 
 pytestmark = pytest.mark.e2e
@@ -75,6 +76,7 @@ def pattern(path: str, kinds: list[str]) -> re.Pattern[str]:
         "<module>": "(?:" + "|".join(MODULES) + ")",
         "<service>": "(?:sync_service|filter_manager|subscription_manager)",
         "<reason>": "[^.]+",
+        "<peer_class>": "(?:" + "|".join(["flooding", *PEER_PROFILES]) + ")",
         "<kind>": "(?:" + "|".join(map(re.escape, kinds)) + ")",
     }
     out = re.escape(path)
