@@ -36,14 +36,14 @@ MAX_ALERT_RULES = 4
 # Event kinds that mean the rollout did something (a run with none prints no rollout block).
 _ACTIVITY_KINDS = ("stage_change", "schedule_step", "rollback", "rollback_ignored",
                    "split_refused", "manual_rollback_step", "v1_deprecated", "resume_ignored",
-                   "controller_paused", "controller_resumed")
+                   "controller_paused", "controller_resumed", "deprecation_refused")
 # Rollout summary fields the block shows by name; any other non-empty field is shown as is.
 _KNOWN_FIELDS = frozenset({
     "splits", "rollbacks", "rollback_requests_ignored", "rollback_requests_ignored_by_reason",
     "alerts", "alert_events_total", "alerts_fired", "alerts_listed_max", "health_checks",
     "failed_health_checks", "controller",
     "v1_deprecated_at", "deprecation", "not_reached", "schedule_steps_refused",
-    "v1_sync_retired_at"})
+    "v1_sync_retired_at", "deprecation_refused"})
 # The v1_deprecated event's fields the deprecation line words itself.
 _DEPRECATION_FIELDS = frozenset({
     "time", "kind", "migrated", "admitted_by_v2", "refused_by_v2", "sync_retired",
@@ -430,6 +430,10 @@ def _handover(record: dict[str, Any]) -> str:
 
 def _deprecation_line(rollout: dict[str, Any],
                       events: Sequence[dict[str, Any]] | None) -> list[str]:
+    refused = rollout.get("deprecation_refused")
+    if isinstance(refused, dict):  # a deprecation.at with the pool not at 100 % on V2
+        return [f"V1 deprecation refused at {_clock(refused.get('time'))}: "
+                f"{_fmt(refused.get('reason'))}"]
     at = rollout.get("v1_deprecated_at")
     record: dict[str, Any] = {}
     if isinstance(rollout.get("deprecation"), dict):

@@ -11,10 +11,11 @@ to :meth:`RolloutLink.on_sample`, which runs the timed steps due, then whatever 
 due at or before that time, in this order: alert rules, the rollout controller's health
 check, AutoRollback, then V1 deprecation (after a hold at 100 %; a fixed ``deprecation.at``
 is instead run by the runner at that time, after the sample and the timed steps due then,
-and V1 sync, if not fully on V2 then, is retired when sync later reaches 100 % on V2). Each
-evaluation is due on its fixed grid
-``start + k * interval``; one due at 15 s with 10-s samples is evaluated at 20 s on the 20-s
-sample, as a Prometheus rule is evaluated on the latest scrape, and the next is due at 30 s.
+and refused if the pool is not at 100 % on V2 then: a deprecation never moves a split; V1
+sync, if not fully on V2 at the deprecation, is retired when sync later reaches 100 % on V2).
+Each evaluation is due on its fixed grid ``start + k * interval``; one due at 15 s with
+10-s samples is evaluated at 20 s on the 20-s sample, as a Prometheus rule is evaluated on
+the latest scrape, and the next is due at 30 s.
 The default intervals (10-s samples, 60-s checks) align exactly.
 
 **The window.** A snapshot aggregates the last ``rollout.health_window`` seconds of samples
@@ -506,6 +507,8 @@ class RolloutLink:
         self.ignored_rollbacks: dict[str, int] = {}
         self.deprecation = section.deprecation
         self.retired_at: float | None = None
+        # The fixed-time deprecation's refusal (cut_over), or None.
+        self.deprecation_refused: dict[str, Any] | None = None
         self.sync_retired_at: float | None = None
         self.steps_refused = 0
         self.retired_modules: set[str] = set()
@@ -835,14 +838,30 @@ class RolloutLink:
             self._retire(now)
 
     def cut_over(self, now: float) -> None:
-        """Deprecation at a fixed time: the pool goes fully to V2, then V1 is retired."""
-        if self.retired_at is not None:
+        """Deprecation at a fixed time: V1 retires if the pool runs fully on V2, else refused.
+
+        A deprecation never moves a split. Issue 6 item 6 stops V1 "at 100 %", and the guide
+        runs ``V1Deprecation`` (V1's processes stopped, its state cleared: irreversible) only
+        after two days of monitoring at 100 % V2 (guide L376-431). So when the pool is not
+        at 100 % on V2 at ``at`` (a canary, or a rollback that undid the rollout), the
+        deprecation is refused, not deferred: a ``deprecation_refused`` event with the
+        pool's version and split, kept in the summary's ``rollout.deprecation_refused``, and
+        V1 keeps running. Refused rather than deferred because a deferral would retire V1
+        the moment the pool next reaches 100 %, at a time the user never chose and with no
+        monitoring at 100 % first; retiring after a hold at 100 % is what a deprecation
+        without ``at`` does (:meth:`_maybe_retire`).
+        """
+        if self.retired_at is not None or self.deprecation_refused is not None:
             return
-        version_changed = self.router.version(POOL) != "v2"
-        if version_changed:
-            self.router.set_version(POOL, "v2")
-        if not self._set_split(now, POOL, 100, "deprecation") and version_changed:
-            self._log_routing(now, POOL, "deprecation")
+        version, split = self.router.version(POOL), self.router.split(POOL)
+        if version != "v2" or split < 100:
+            reason = (f"{POOL} not at 100 % on V2 (on {version} at {split} %): "
+                      "V1 still serves it")
+            self.deprecation_refused = {"time": now, "module": POOL, "version": version,
+                                        "split": split, "reason": reason}
+            self.events.emit(now, "deprecation_refused", module=POOL, version=version,
+                             split=split, reason=reason)
+            return
         self._retire(now)
 
     def _retire(self, now: float) -> None:
@@ -887,7 +906,7 @@ class RolloutLink:
             out += [{"time": t, "what": "resume"} for t in self._resumes]
         dep = self.deprecation
         if (dep is not None and dep.enabled and dep.at is not None
-                and self.retired_at is None):
+                and self.retired_at is None and self.deprecation_refused is None):
             out.append({"time": dep.at, "what": "deprecation"})
         return sorted(out, key=lambda item: item["time"])
 
@@ -921,6 +940,7 @@ class RolloutLink:
             },
             "v1_deprecated_at": self.retired_at,
             "v1_sync_retired_at": self.sync_retired_at,
+            "deprecation_refused": self.deprecation_refused,
             "schedule_steps_refused": self.steps_refused,
             "not_reached": self.not_reached(),
         }

@@ -309,7 +309,9 @@ class Model:
 
         V1 shuts down gracefully, saving every block it imported (:meth:`SyncV1.shut_down`);
         V2 adopts that checkpoint if it is behind it and carries on from there, else keeps its
-        own chain (:meth:`SyncV2.adopt_checkpoint`). So sync never regresses at deprecation.
+        own chain and records the checkpoint as its own if newer than its own last one
+        (:meth:`SyncV2.adopt_checkpoint`). So sync never regresses at deprecation, nor at a
+        later restart.
         """
         if "v2" not in self.links:  # sync went to V2 since the last sample: V2 starts now
             self._add_v2_link()
@@ -488,7 +490,8 @@ class Model:
 
         It wakes after the metrics sample and the timed rollout steps due at ``at``
         (:class:`_AfterEqualTimes` one level lower than the steps'), so a step at the
-        deprecation's own time (e.g. sync to 100 % V2) is in place when V1 retires.
+        deprecation's own time (e.g. sync to 100 % V2) is in place when V1 retires; it is
+        refused if the pool is not at 100 % on V2 then (:meth:`RolloutLink.cut_over`).
         """
         yield _AfterEqualTimes(self.env, at, lower=2)
         self._catch_up(self.env.now)

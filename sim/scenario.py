@@ -456,7 +456,11 @@ class DeprecationSection(_Section):
     The V1 pool's contents migrate into V2 (each admitted or refused with V2's reason),
     queued V1 work drains, and, when sync runs fully on V2 (then, or later: as soon as it
     does), the V1 sync engine stops and hands its checkpoint to V2, which adopts it if it is
-    behind. ``at`` forces a time instead (run after the schedule steps at that time).
+    behind (and else records it as its own checkpoint if newer). ``at`` sets a time instead
+    (run after the schedule steps at that time); it never moves a split: if the pool is not
+    at 100 % on V2 then, the deprecation is refused (a ``deprecation_refused`` event, the
+    summary's ``rollout.deprecation_refused``) and V1 keeps running, as the guide deprecates
+    V1 only after days at 100 % V2 (guide L376-431).
     """
 
     enabled: bool = True

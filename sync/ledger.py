@@ -81,6 +81,19 @@ class ImportedChain:
         self.checkpoint_number = self.tip
         return self.tip
 
+    def record_checkpoint(self, number: int) -> None:
+        """Record imported block ``number`` as the checkpoint a restart resumes from.
+
+        For a checkpoint handed over that this chain already holds (the caller has checked
+        the hashes agree).
+
+        Args:
+            number: ``0 <= number <= tip``.
+        """
+        if not 0 <= number <= self.tip:
+            raise ValueError(f"checkpoint {number} is not an imported block (tip {self.tip})")
+        self.checkpoint_number = number
+
     def adopt(self, source: ImportedChain, number: int) -> int:
         """Take ``source``'s imported blocks up to ``number`` (a checkpoint hand-over).
 

@@ -50,11 +50,14 @@ less than a quarter batch unless that reaches the head).
 **Checkpoint hand-over** (V1 deprecation). When V1 sync is retired, "the sync checkpoint is
 handed over" (issue 6 item 6): :meth:`SyncV2.adopt_checkpoint` takes V1's imported blocks up
 to V1's checkpoint when V2 is behind it, writes that checkpoint as its own (a restart resumes
-from it) and restarts its download pipeline just above it; when V2 is at or past it nothing
-changes. The guide's ``V1Deprecation`` only names the steps ("Stop V1 background processes
-... Ensure no data loss during shutdown", "Create final backup of V1 state", guide L401-431);
-V1's own checkpoint is Mana's blocktree save at every 100th block (``reference/
-mana-source-facts.md`` §4.1, ``ex_wire/lib/ex_wire/sync.ex`` L499-511).
+from it) and restarts its download pipeline just above it; when V2 is at or past it, its chain
+and pipeline do not change, but V1's checkpoint becomes V2's if newer than V2's own last one
+(so a later restart never sends V2 below the hand-over: Mana's sync resumes from the
+blocktree saved in the node's database, whichever engine saved it, ``reference/
+mana-source-facts.md`` §4.1 "Startup"). The guide's ``V1Deprecation`` only names the steps
+("Stop V1 background processes ... Ensure no data loss during shutdown", "Create final backup
+of V1 state", guide L401-431); V1's own checkpoint is Mana's blocktree save at every 100th
+block (``reference/mana-source-facts.md`` §4.1, ``ex_wire/lib/ex_wire/sync.ex`` L499-511).
 
 **Peer table**. Known peers (scores, bans) are kept for at most ``peer_cache_size`` (1,000)
 entries; the disconnected peer seen longest ago is forgotten first (non-banned before banned).
@@ -244,8 +247,9 @@ class CheckpointHandover:
 
     Attributes:
         outcome: ``"adopted"``; ``"not_behind"`` (the engine's tip was at or past the
-            checkpoint: nothing changed); or ``"refused"`` (the offered chain differs from
-            the imported one: nothing changed).
+            checkpoint: its chain did not change; the checkpoint became its own if newer
+            than its last one); or ``"refused"`` (the offered chain differs from the
+            imported one: nothing changed).
         checkpoint: The checkpoint offered (block number).
         tip_before: The engine's newest imported block before.
         tip_after: The engine's newest imported block after.
@@ -407,7 +411,7 @@ class SyncV2(ImportingEngine):
         return self.start(now)
 
     def adopt_checkpoint(self, source: ImportedChain, now: float) -> CheckpointHandover:
-        """Continue from another engine's checkpoint when behind it (V1 deprecation).
+        """Take another engine's checkpoint as this engine's own (V1 deprecation).
 
         When ``source.checkpoint_number`` is past this engine's tip, the source's blocks up
         to it are appended to the imported chain (the same canonical chain: checked by hash
@@ -418,22 +422,43 @@ class SyncV2(ImportingEngine):
         (``blocks_imported``, ``sync_speed_bps``), but they are progress: the stall clock
         restarts.
 
+        When this engine is at or past it (``"not_behind"``), its chain and pipeline do not
+        change, but if the checkpoint is newer than this engine's own last checkpoint (the
+        same block by hash) it is written as this engine's checkpoint: a later
+        :meth:`restart` resumes from it, never from an older one (V2 saves only every
+        ``sync_checkpoint_interval``-th block). Mana's sync loads the blocktree saved in the
+        node's database when it starts (``reference/mana-source-facts.md`` §4.1,
+        ``ex_wire/lib/ex_wire/sync.ex``), so the engine that starts after a crash resumes
+        from the newest save, whichever engine made it.
+
         Args:
             source: The retiring engine's imported chain (its ``checkpoint_number`` is what
                 is handed over).
             now: Simulated time in seconds.
 
         Returns:
-            The outcome, the tips before and after, and the actions to perform.
+            The outcome, the tips before and after, and the actions to perform (a
+            ``"not_behind"`` hand-over's: the checkpoint write, if it recorded one).
         """
         number = source.checkpoint_number
-        before = self.ledger.tip
-        adopted = self.ledger.adopt(source, number)
-        if adopted <= 0:
-            return CheckpointHandover("not_behind" if adopted == 0 else "refused", number,
-                                      before, before, [])
         ledger = self.ledger
         tel = self.telemetry
+        before = ledger.tip
+        adopted = ledger.adopt(source, number)
+        if adopted < 0:
+            return CheckpointHandover("refused", number, before, before, [])
+        if adopted == 0:
+            # At or past it: V2 holds V1's checkpoint block already, if on the same chain.
+            if ledger.hash_at(number) != source.hash_at(number):
+                return CheckpointHandover("refused", number, before, before, [])
+            if number <= ledger.checkpoint_number:
+                return CheckpointHandover("not_behind", number, before, before, [])
+            # V1's checkpoint is newer than V2's own (V2 saves every 1,000th block only):
+            # it becomes V2's, so a restart resumes from it, not from V2's older one.
+            ledger.record_checkpoint(number)
+            tel.checkpoints += 1
+            return CheckpointHandover("not_behind", number, before, before,
+                                      [WriteCheckpoint(number, ledger.hash_at(number))])
         tel.checkpoints += 1
         tel.last_progress = now
         out: list[Action] = [WriteCheckpoint(ledger.mark_checkpoint(), ledger.tip_hash)]

@@ -273,17 +273,19 @@ def test_automated_rollout_reaches_full_traffic_and_deprecates_v1() -> None:
     assert_balanced(result)
 
 
-def test_deprecation_at_a_fixed_time_cuts_over_and_refuses_later_rollbacks() -> None:
+def test_deprecation_at_a_fixed_time_retires_v1_and_refuses_later_rollbacks() -> None:
     scenario = custom({
         "duration": 600,
         "modules": {"transaction_pool": {"version": "v2", "traffic": 30}},
-        "rollout": {"deprecation": {"at": 95}, "manual_rollback_at": 200},
+        "rollout": {"schedule": [{"time": 60, "module": "transaction_pool", "version": "v2",
+                                  "split": 100}],
+                    "deprecation": {"at": 95}, "manual_rollback_at": 200},
     })
     result = run(scenario)
     deprecated = [e for e in result.events if e["kind"] == "v1_deprecated"]
     assert [e["time"] for e in deprecated] == [95.0]
     assert deprecated[0]["sync_retired"] is False  # sync stayed on V1: V1 sync keeps running
-    assert split_times(result) == [(95.0, 100)]  # the rollback to 0 % at 200 s is refused
+    assert split_times(result) == [(60.0, 100)]  # the rollback to 0 % at 200 s is refused
     refused = [e for e in result.events if e["kind"] == "split_refused"]
     assert refused
     assert refused[0]["time"] == 200.0

@@ -11,13 +11,12 @@ pytestmark = pytest.mark.e2e
 
 
 def retire_sync(step_at: float, deprecate_at: float | None) -> dict[str, Any]:
-    """Sync goes fully to V2 at ``step_at``; V1 is deprecated at ``deprecate_at``.
+    """Sync and the pool go fully to V2 at ``step_at``; V1 is deprecated at ``deprecate_at``.
 
-    With ``deprecate_at`` None, the pool goes to 100 % at ``step_at`` too and V1 is
-    deprecated at once (a zero hold): in the same sample, before V2 sync has started.
+    With ``deprecate_at`` None, V1 is deprecated at once (a zero hold): in the same sample,
+    before V2 sync has started.
     """
-    modules = ["sync_service"] if deprecate_at is not None else ["sync_service",
-                                                                 "transaction_pool"]
+    modules = ["sync_service", "transaction_pool"]
     deprecation = {"at": deprecate_at} if deprecate_at is not None else {"hold": 0}
     scenario = parse_scenario({
         "duration": 300,

@@ -118,9 +118,12 @@ def _digest(result: object) -> tuple[str, str]:
 # run's restart losses (V1 110, V2 6) moved there from evicted (now 0). With those fields taken
 # out and lost_in_restart added back into evicted, both digests are the old ones; both series
 # digests are unchanged.
-CANARY_SUMMARY = "237e97cc2e059044fd276056be1faee6ecc988601bf5a7f368f2d2431067b278"
+# Both summaries moved (session 7, review R5-1) when the rollout summary gained
+# deprecation_refused (None: neither run has a deprecation); with it taken out both digests
+# are the old ones; both series digests are unchanged.
+CANARY_SUMMARY = "7ddc000c46aa1a75f46a46584e6aa4f1359ca09a2f2fb56a149efd471e12cfa9"
 CANARY_SERIES = "6cb10ea7bfc816613d4e6d487f081727278bf223de179d7f62b725572812326d"
-BUSY_SUMMARY = "075ba16f4999cccaf010e621424128b4d77e096ee60c9ee7d92b8c6a8a85d014"
+BUSY_SUMMARY = "fe079c0594fdd539c624d0985a3102326a6ebffca1afc053405f2ccd30e3484e"
 BUSY_SERIES = "6c85c122bcb9b85dd66488f62a5399e3f7ab558ceb19b268c080cb8af2eeec15"
 
 

@@ -31,6 +31,7 @@ rollout:
   schedule:
     - {time: 30, module: transaction_pool, version: v2, split: 50}
     - {time: 30, module: sync_service, version: v2, split: 50}
+    - {time: 100, module: transaction_pool, version: v2, split: 100}
   deprecation: {at: 120}
   manual_rollback_at: 200
 """

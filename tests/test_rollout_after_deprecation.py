@@ -28,7 +28,7 @@ def step(time: float, module: str, version: str, split: int) -> dict[str, Any]:
 def test_a_step_back_to_a_deprecated_v1_is_refused_whole() -> None:
     result = run(custom({
         "duration": 700,
-        "rollout": {"schedule": [step(60, POOL, "v2", 50), step(500, POOL, "v1", 0),
+        "rollout": {"schedule": [step(60, POOL, "v2", 100), step(500, POOL, "v1", 0),
                                  step(550, POOL, "v2", 40)],
                     "deprecation": {"at": 300}},
     }))

@@ -77,14 +77,17 @@ def test_auto_rollback_repeating_on_a_v2_at_zero_is_one_rollback() -> None:
 def test_rollbacks_refused_after_deprecation_are_not_rollbacks() -> None:
     result = run(custom({
         "modules": {POOL: {"version": "v2", "traffic": 30}},
-        "rollout": {"auto_rollback": {}, "deprecation": {"at": 30}},
+        # A deprecation needs the pool at 100 % on V2 (it never moves a split itself).
+        "rollout": {"auto_rollback": {}, "deprecation": {"at": 30},
+                    "schedule": [{"time": 20, "module": POOL, "version": "v2", "split": 100}]},
         "faults": [{"kind": "v2_regression", "module": POOL, "start": 0, "error_rate": 0.5}],
     }))
     rollout = result.summary["rollout"]
+    assert rollout["v1_deprecated_at"] == 30.0
     assert rollout["rollbacks"] == []
     assert kinds(result, "rollback") == []
     assert kinds(result, "stage_change") == []
-    assert [(s["time"], s["split"]) for s in rollout["splits"]] == [(30.0, 100)]
+    assert [(s["time"], s["split"]) for s in rollout["splits"]] == [(20.0, 100)]
     assert rollout["rollback_requests_ignored_by_reason"] == {
         "V1 deprecated": rollout["rollback_requests_ignored"]}
     assert rollout["rollback_requests_ignored"] >= 5
@@ -107,7 +110,7 @@ def test_a_rollback_after_deprecation_rolls_back_only_what_it_can() -> None:
     # The pool is retired at 30 s (V1 gone), sync keeps V1: the script's rollback moves sync.
     result = run(custom({
         "duration": 200,
-        "modules": {POOL: {"version": "v2", "traffic": 30},
+        "modules": {POOL: {"version": "v2", "traffic": 100},
                     SYNC: {"version": "v2", "traffic": 30}},
         "rollout": {"deprecation": {"at": 30}, "manual_rollback_at": 100},
     }))

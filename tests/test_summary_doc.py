@@ -1,9 +1,10 @@
 """docs/summary-json.md documents every field of summary.json, and nothing else.
 
-Three short runs cover every section: a rollout (controller, AutoRollback, alerts firing and
+Four short runs cover every section: a rollout (controller, AutoRollback, alerts firing and
 resolving, a V2 regression so ``incident`` is a block, rollbacks and ignored rollback
 requests, a manual script, and timed steps left after the end for ``not_reached``), a V1
-deprecation that retires V1's pool and sync engine, and a plain canary run (``incident`` and
+deprecation that retires V1's pool and sync engine, one refused (the pool not at 100 % on
+V2), and a plain canary run (``incident`` and
 ``rollout.controller`` null). Every key path of their summaries must match a path the page
 lists, and every path it lists must occur in at least one of them: the page cannot miss a
 field, nor keep one the code no longer writes.
@@ -128,13 +129,22 @@ def _deprecation() -> Any:
     })
 
 
+def _refused() -> Any:
+    # The pool at 50 % when the deprecation is due: refused (it never moves a split).
+    return small_scenario({
+        "duration": 200,
+        "modules": {POOL: {"version": "v2", "traffic": 50}},
+        "rollout": {"deprecation": {"at": 100}},
+    })
+
+
 @pytest.fixture(scope="module")
 def summaries() -> dict[str, dict[str, Any]]:
-    """The three runs' summaries as summary.json holds them."""
+    """The four runs' summaries as summary.json holds them."""
     canary = load_scenario("canary").model_copy(update={"duration": 300.0})
     out: dict[str, dict[str, Any]] = {}
     for name, scenario in (("rollout", _rollout()), ("deprecation", _deprecation()),
-                           ("canary", canary)):
+                           ("refused", _refused()), ("canary", canary)):
         result: Result = run(scenario)
         out[name] = json.loads(result.summary_json())
     # The premises: each section the page describes has its content in some run.
@@ -150,6 +160,8 @@ def summaries() -> dict[str, dict[str, Any]]:
         "schedule_step", "manual_rollback_step", "resume", "deprecation"}
     assert deprecation["transaction_pool"]["v1"]["retired_at"] == 100.0
     assert deprecation["sync_service"]["v1"]["retired_at"] == 100.0
+    assert out["refused"]["rollout"]["deprecation_refused"] is not None
+    assert deprecation["rollout"]["deprecation_refused"] is None
     return out
 
 

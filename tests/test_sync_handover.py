@@ -134,3 +134,42 @@ def test_a_checkpoint_from_another_chain_is_refused() -> None:
     assert (handover.outcome, handover.tip_after, handover.actions) == ("refused", tip, [])
     assert v2.synced_to == tip
     assert v2.imported_matches(chain)
+
+
+def test_v2_past_a_checkpoint_newer_than_its_own_records_it_and_restarts_from_it() -> None:
+    # R5-9: V2 at 800 has saved no checkpoint yet (every 1,000th block); V1's 500 becomes
+    # V2's, so a restart resumes from 500, not from genesis.
+    a, b, c, d = rngs(6)
+    chain = Chain(a, length=2_000)
+    v1 = synced_v1(chain, c, b, 500)
+    checkpoint = v1.shut_down()
+    v2 = SyncV2(chain.rules, d, SyncV2Config(sync_checkpoint_interval=1_000))
+    r = run_sync(v2, chain, build_peers({"honest": 8}, b), DriverConfig(target=800))
+    assert r.synced
+    tip, in_flight = v2.synced_to, v2.in_flight
+    assert v2.ledger.checkpoint_number == 0 < checkpoint < tip
+    handover = v2.adopt_checkpoint(v1.ledger, r.sim_time)
+    assert (handover.outcome, handover.tip_before, handover.tip_after) == (
+        "not_behind", tip, tip)
+    assert handover.actions == [WriteCheckpoint(checkpoint, chain.block(checkpoint).hash)]
+    assert (v2.synced_to, v2.in_flight) == (tip, in_flight)  # chain and pipeline unchanged
+    assert v2.ledger.checkpoint_number == checkpoint
+    v2.restart(r.sim_time + 1.0)
+    assert v2.synced_to == checkpoint
+    assert v2.imported_matches(chain)
+
+
+def test_v2_past_a_checkpoint_of_another_chain_refuses_it() -> None:
+    a, b, c, d = rngs(7)
+    chain = Chain(a, length=1_000)
+    other = Chain(np.random.default_rng(98), length=1_000)
+    v1 = synced_v1(other, c, b, 300)
+    v1.shut_down()
+    v2 = SyncV2(chain.rules, d)
+    r = run_sync(v2, chain, build_peers({"honest": 8}, b), DriverConfig(target=600))
+    assert r.synced
+    tip = v2.synced_to
+    assert tip > v1.ledger.checkpoint_number
+    handover = v2.adopt_checkpoint(v1.ledger, r.sim_time)
+    assert (handover.outcome, handover.tip_after, handover.actions) == ("refused", tip, [])
+    assert v2.ledger.checkpoint_number == 0
