@@ -128,8 +128,8 @@ def test_performance_without_v2_alone_is_not_enough_data() -> None:
     perf = by_name(run(scenario).summary, "performance")
     assert perf["passed"] is None
     assert perf["detail"] == (
-        "transaction_pool: not enough data: needs samples with V1 alone (the baseline) and with V2 alone "
-        "(at 100 %); V1 no such samples, V2 no such samples")
+        "transaction_pool: not enough data: needs samples with V1 alone (the baseline) and "
+        "with V2 alone (at 100 %); V1 no such samples, V2 no such samples")
 
 
 # -- 6: failed transactions ------------------------------------------------------------------
