@@ -64,7 +64,7 @@ from sim.node import (
 from sim.result import Result
 from sim.rng import RngStreams
 from sim.rollout import error_rate_window, memory_increase, performance, zero_downtime
-from sim.rollout.criteria import FullLoad, histogram_resolution
+from sim.rollout.criteria import FullLoad, histogram_resolution, last_window_mean, per_module
 from sim.rollout_link import PEER_DISCONNECTS, PEERS_AT_START, RolloutLink
 from sim.scenario import (
     PartitionFault,
@@ -239,9 +239,13 @@ class Model:
         self._sync_key_cache: dict[str, tuple[str, ...]] = {}
         self._row_key_cache: tuple[tuple[str, ...], tuple[str, ...]] | None = None
         self._rate_limited_mark = 0
-        # Per pool version, its work over the samples where it carried all pool traffic
-        # (the performance criterion's figures; see sample()).
+        # Per pool version, its work over the samples where the routing rule sent it all pool
+        # traffic (the performance and memory criteria's figures; _add_full_load).
         self.full_load = {"v1": FullLoad(), "v2": FullLoad()}
+        # The routing rules at the start of the interval being sampled (_mark_rules).
+        self._rules_mark = (-1, "v1", 0)
+        self._rules_mark_time = 0.0
+        self._mark_rules(0.0)
         # Per module (pool, sync), a retired V1's gauges read just before it stopped
         # (_retire_v1, _hand_over_sync): the summary's figures for it (_mark_retired).
         self.at_retirement: dict[str, dict[str, Any]] = {}
@@ -478,6 +482,7 @@ class Model:
                 self._catch_up(env.now)
                 self.rollout.run_timed(env.now)
                 self._start_v2_sync()
+                self._rules_changed(env.now)
 
     def _start_v2_sync(self) -> None:
         # A step that moves sync to V2 starts its engine (the router then sends it requests).
@@ -496,6 +501,7 @@ class Model:
         yield _AfterEqualTimes(self.env, at, lower=2)
         self._catch_up(self.env.now)
         self.rollout.cut_over(self.env.now)
+        self._rules_changed(self.env.now)
 
     def _restart(self) -> None:
         now = self.env.now
@@ -517,6 +523,7 @@ class Model:
         row = self.sample(now, interval)
         self.rollout.on_sample(now, row)
         self._start_v2_sync()
+        self._mark_rules(now)
         k[0] += 1
         return k[0] * interval - self.env.now
 
@@ -618,7 +625,7 @@ class Model:
         # with one dict(zip(...)): no dict per instance, no key lookup per value.
         keys = self._row_key_list()
         values: list[float] = []
-        self._add_full_load()
+        self._add_full_load(now)
         for inst, _ in pools:
             values += node.pool_metric_values(inst, now, interval)
         h = self.inclusion_window
@@ -658,22 +665,69 @@ class Model:
         self.series.sample_values(now, keys, values)
         return dict(zip(keys, values, strict=True))
 
-    def _add_full_load(self) -> None:
-        """Add the interval about to be sampled to the version that carried all pool traffic.
+    def _mark_rules(self, now: float) -> None:
+        """Note the routing rules as an interval starts (after the sample's rollout turn).
 
-        Called before the pools' windows are closed: a version carried all traffic when it
-        had attempts (requests or breaker refusals, the row's ``request_count``) and the
-        other had none, the test of the memory criterion's samples.
+        A change at the mark's own time (a timed step or deprecation at a sample time, run
+        just after that sample) is the new interval's rule: the mark is taken again.
         """
+        router = self.router
+        self._rules_mark = (router.rule_changes, router.version(POOL), router.split(POOL))
+        self._rules_mark_time = now
+
+    def _rules_changed(self, now: float) -> None:
+        """A timed step or deprecation ran at ``now``: re-mark if the interval starts now."""
+        if now == self._rules_mark_time:
+            self._mark_rules(now)
+
+    def _full_load_version(self) -> str | None:
+        """The pool version the routing rule sent all traffic in the interval being sampled.
+
+        Classified by the routed split (R5-2), not by who executed: the interval counts when
+        no routing rule changed in it (:attr:`ModuleRouter.rule_changes`), and it is V2's
+        when the pool was on V2 at 100 % and V2 had attempts (calls or breaker refusals),
+        V1's when the rule sent V1 everything (version V1 or split 0), V1 served requests and
+        V2 recorded no attempt (no late V2 reply of an earlier split). In the ``intended``
+        profile V1's executions in a V2 interval are V2's work: rescues of its failed calls
+        and the calls its breaker refused, both failed attempts of V2 (the error-rate
+        criterion counts them). Under ``as_written`` an open or half-open breaker routes
+        calls to V1 without recording a V2 attempt, so there an interval in which V1 served
+        is not V2's.
+        """
+        changes, version, split = self._rules_mark
+        router = self.router
+        if router.rule_changes != changes:
+            return None
         node = self.node
         s1, s2 = node.pool_v1.stats, node.pool_v2.stats
-        a1, a2 = s1.requests + s1.refused, s2.requests + s2.refused
-        if (a1 > 0) == (a2 > 0):
-            return  # both or neither: no version alone
-        inst = node.pool_v1 if a1 else node.pool_v2
-        self.full_load[inst.version].add(inst.stats.requests,
-                                         inst.mailbox.busy_time - inst.busy_mark,
-                                         inst.stats.window_histogram())
+        v2_attempts = s2.requests + s2.refused
+        if version == "v2" and split >= 100:
+            if v2_attempts and (router.profile == "intended" or not s1.requests):
+                return "v2"
+            return None
+        return "v1" if s1.requests and not v2_attempts else None
+
+    def _add_full_load(self, now: float) -> None:
+        """Add the interval about to be sampled to the version the rule sent all pool traffic.
+
+        Called before the pools' windows are closed (:meth:`_full_load_version`). The
+        interval's served requests are its transactions admitted with an ok reply: ok
+        replies less the pool's rejections and V2's input-validation drops, the series'
+        ``throughput_tps`` times the interval (:meth:`Node.pool_metric_values`, whose ledger
+        marks are not yet moved here), so a V2 failing its calls serves less per busy second.
+        """
+        version = self._full_load_version()
+        if version is None:
+            return
+        node = self.node
+        inst = node.pool_v1 if version == "v1" else node.pool_v2
+        stats = inst.stats
+        ledger = inst.pool.ledger
+        _, rejected_mark, dropped_mark = inst.ledger_marks
+        refusals = (ledger.rejected - rejected_mark) + (inst.input_drops - dropped_mark)
+        served = max(0, stats.requests - stats.errors - refusals)
+        self.full_load[version].add(served, inst.mailbox.busy_time - inst.busy_mark,
+                                    stats.window_histogram(), inst.memory_bytes(now) / MIB)
 
     def _log_breaker_transitions(self) -> None:
         for module in _MODULES:
@@ -954,18 +1008,31 @@ class Model:
     def criteria(self, routing: dict[str, Any]) -> list[Any]:
         """The guide's success criteria, each with the figure behind its verdict.
 
-        * zero downtime: no request left unserved (failed with no V1 rescue, lost in a
-          restart, sent to a deprecated V1, or refused by the per-peer limiter from a peer
-          that is no configured flooder; those are added to the routed total too);
-        * performance: V2's pool *capacity* (requests per busy second of its process, i.e.
-          the throughput it could sustain) and p95 latency over the samples where V2 carried
-          all pool traffic, against V1's over the samples where V1 carried all of it (both
-          carry the full load then); p95 compared within the histograms' resolution (one
-          bucket); "not enough data" unless the run has both (:attr:`full_load`);
-        * error rate <= 0.1 % over every 48 h window of V2 pool requests;
-        * memory increase <= 15 %: V2's mean pool memory over the samples where V2 carried
-          all pool traffic against V1's over the samples where V1 carried all of it (the
-          baseline before the rollout); "not enough data" unless the run has both.
+        The guide's criteria are the deployment's (guide L739-746): error rate and memory
+        are judged per module that ran V2, each module's verdict, figure and detail in the
+        criterion's ``modules``, the worst verdict the criterion's (:func:`per_module`).
+
+        * zero downtime: no request of any module left unserved (failed with no V1 rescue,
+          lost in a restart, sent to a deprecated V1, or refused by the per-peer limiter
+          from a peer that is no configured flooder; those are added to the routed total
+          too);
+        * performance, on the transaction pool: V2's pool *capacity* (requests served, i.e.
+          transactions admitted with an ok reply, per busy second of its process: the
+          throughput it could sustain) and p95 latency over the samples where the routing
+          rule sent V2 all pool traffic, against V1's over the samples where it sent V1 all
+          of it (both carry the full load then; :meth:`_full_load_version`); p95 compared
+          within the histograms' resolution (one bucket); "not enough data" unless the run
+          has both (:attr:`full_load`);
+        * error rate <= 0.1 % over every 48 h window of each module's V2 requests (the pool's
+          calls, sync's serving of peer requests, the filter and subscription managers'),
+          for every module whose V2 had a request;
+        * memory increase <= 15 %, pool and sync: each version's mean over its LAST window
+          of ``rollout.health_window`` seconds of readings (:func:`last_window_mean`: what it
+          holds as the run leaves it, so a leak is judged by its largest window, not hidden
+          in a mean of its early samples). Pool: V2's readings over its full-load samples against V1's
+          over its own (the pool's memory grows with its share of the traffic). Sync: each
+          engine's process memory over the samples it ran (both engines do the whole sync
+          side by side; V1's until it retired). A module counts when V2 ran in it.
         """
         node = self.node
         f1, f2 = self.full_load["v1"], self.full_load["v2"]
@@ -976,27 +1043,53 @@ class Model:
             return self.series.column(name) if name in names else np.zeros(0)
 
         interval = self.scenario.run.metrics_interval
-        req1 = column(f"{POOL}.v1.request_count")
-        req2 = column(f"{POOL}.v2.request_count")
-        err2 = column(f"{POOL}.v2.error_count")
-        mem1 = column(f"{POOL}.v1.memory_usage_mb")
-        mem2 = column(f"{POOL}.v2.memory_usage_mb")
-        only1 = (req1 > 0) & (req2 == 0)
-        only2 = (req2 > 0) & (req1 == 0)
-        m1 = float(np.mean(mem1[only1])) if only1.any() else math.nan
-        m2 = float(np.mean(mem2[only2])) if only2.any() else math.nan
+        window_48h = max(1, round(48 * 3600 / interval)) * interval
+        # Per module, V2's attempts and failed attempts per interval (a breaker refusal is
+        # both); the errors of a service are its error rate times its attempts.
+        v2_counts: dict[str, tuple[Any, Any]] = {
+            POOL: (column(f"{POOL}.v2.request_count"), column(f"{POOL}.v2.error_count"))}
+        for module in _MODULES[1:]:
+            prefix = f"{SYNC}.serving" if module == SYNC else module
+            req = np.nan_to_num(column(f"{prefix}.v2.requests"))
+            rate = np.nan_to_num(column(f"{prefix}.v2.error_rate_percent"))
+            v2_counts[module] = (req, np.round(rate * req / 100.0))
+        errors_judged = {
+            module: error_rate_window(np.nan_to_num(err), np.nan_to_num(req), interval,
+                                      window=window_48h)
+            for module, (req, err) in v2_counts.items() if np.nansum(req) > 0}
+        name_48h = f"error_rate_{window_48h / 3600.0:g}h"
+        # Memory: each version's last window mean.
+        per_window = max(1, round(self.scenario.rollout.health_window / interval))
+        reading = f"each the mean of its last {per_window * interval:g} s of readings"
+        memory_judged = {}
+        if f2.samples or node.pool_v2.stats.total_requests or node.pool_v2.stats.total_refused:
+            memory_judged[POOL] = memory_increase(
+                last_window_mean(f1.memory_mb, per_window),
+                last_window_mean(f2.memory_mb, per_window), reading=(
+                    reading + " while the rule sent it all pool traffic"))
+        sync2 = column(f"{SYNC}.v2.memory_usage_mb")
+        if np.count_nonzero(~np.isnan(sync2)):
+            sync1 = column(f"{SYNC}.v1.memory_usage_mb")
+            retired = self.rollout.sync_retired_at
+            if retired is not None and sync1.size:
+                sync1 = sync1[column("time") <= retired]
+            memory_judged[SYNC] = memory_increase(
+                last_window_mean(sync1, per_window), last_window_mean(sync2, per_window),
+                reading=reading + " of its sync engine's process, V1's until it retired",
+                needs="readings of both sync engines")
+        perf = performance(f1.capacity, f2.capacity, f1.p95_ms, f2.p95_ms,
+                           p95_resolution=histogram_resolution(f2.latency))
         return [
             zero_downtime(node.unserved, int(routing.get("total_requests", 0))
                           + node.refused_non_flooding),
-            performance(f1.capacity, f2.capacity, f1.p95_ms, f2.p95_ms,
-                        p95_resolution=histogram_resolution(f2.latency)),
+            per_module("performance", perf.threshold, {POOL: perf}, ""),
             # The 48-h window in whole sampling intervals (e.g. 48 h +- a few seconds when the
             # interval does not divide it); the criterion's name shows the window used.
-            error_rate_window(np.nan_to_num(err2), np.nan_to_num(req2), interval,
-                              window=max(1, round(48 * 3600 / interval)) * interval),
-            memory_increase(m1, m2),
+            per_module(name_48h, 0.1, errors_judged,
+                       "V2 served no request in any module"),
+            per_module("memory_increase", 15.0, memory_judged,
+                       "V2 ran in no module (pool or sync)"),
         ]
-
 
 def run(scenario: Scenario | str | PathLike[str], seed: int | None = None, *,
         extra_env: dict[str, str] | None = None, progress: Progress | None = None) -> Result:

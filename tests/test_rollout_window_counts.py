@@ -73,7 +73,7 @@ def test_full_load_merges_samples() -> None:
     assert math.isnan(f.p95_ms)
     f.add(10, 0.5, _hist(0.001))
     f.add(30, 0.5, _hist(0.004))
-    assert (f.samples, f.requests, f.capacity) == (2, 40, 40.0)
+    assert (f.samples, f.served, f.capacity) == (2, 40, 40.0)
     assert f.latency.count == 200
     # The merged p95 is the union's 190th of 200 requests (2 fast, 95 at 1 ms, 95 at 4 ms):
     # 4 ms, not a mean of the two samples' p95s (2.5 ms).
@@ -98,16 +98,22 @@ def test_performance_compares_v2_alone_with_v1_alone() -> None:
     perf = by_name(result.summary, "performance")
     assert perf["passed"] is False
     assert perf["figure"] < 0.5
-    assert perf["detail"].startswith("V2 alone vs V1 alone")
-    # The figures are those of exactly the samples where one version had every attempt.
+    assert perf["detail"].startswith("transaction_pool: V2 alone vs V1 alone")
+    assert list(perf["modules"]) == [POOL]  # performance judges the pool only
+    # The figures are those of exactly the samples whose interval the routing rule sent one
+    # version (the steps fall on sample times: an interval's rule is the split column of its
+    # sample, the split before that sample's rollout turn).
     ts = result.timeseries
-    req1, req2 = ts[f"{POOL}.v1.request_count"], ts[f"{POOL}.v2.request_count"]
-    for version, mask, req in (("v1", (req1 > 0) & (req2 == 0), req1),
-                               ("v2", (req2 > 0) & (req1 == 0), req2)):
+    split = ts[f"{POOL}.traffic_split"]
+    for version, mask in (("v1", split == 0), ("v2", split == 100)):
         full = model.full_load[version]
+        req = ts[f"{POOL}.{version}.request_count"]
         assert full.samples == int(mask.sum()) > 0
-        assert full.requests == int(req[mask].sum())  # no breaker refusals here
-        assert full.latency.count == full.requests
+        assert full.latency.count == int(req[mask].sum())  # every reply's latency
+        # Served: transactions admitted with an ok reply, the series' throughput_tps.
+        admitted = ts[f"{POOL}.{version}.throughput_tps"][mask] * 10.0
+        assert full.served == int(np.round(admitted).sum())
+        assert full.memory_mb == list(ts[f"{POOL}.{version}.memory_usage_mb"][mask])
 
 
 def test_performance_without_v2_alone_is_not_enough_data() -> None:
@@ -122,8 +128,8 @@ def test_performance_without_v2_alone_is_not_enough_data() -> None:
     perf = by_name(run(scenario).summary, "performance")
     assert perf["passed"] is None
     assert perf["detail"] == (
-        "not enough data: needs samples with V1 alone (the baseline) and with V2 alone "
-        "(at 100 %); V1 no such samples, V2 no such samples")
+        "transaction_pool: not enough data: needs samples with V1 alone (the baseline) and "
+        "with V2 alone (at 100 %); V1 no such samples, V2 no such samples")
 
 
 # -- 6: failed transactions ------------------------------------------------------------------

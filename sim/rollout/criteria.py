@@ -6,35 +6,52 @@ cannot show 48 hours of anything, and a ratio needs a non-zero baseline).
 
 - **Zero downtime** ("No service interruptions during migration"): requests that were never
   served (refused or lost, after any V1 fallback) == 0.
-- **Performance** ("V2 performance ≥ V1 baseline"): V1's baseline is its capacity and p95
-  latency over the samples where V1 carried all pool traffic (before the rollout, or after a
-  rollback to 0 %); V2's figures come from the samples where V2 carried all of it (at 100 %).
-  Both carry the full load then, so the figures compare; a run without samples of both is
-  "not enough data", as for memory. Capacity is requests per busy second of the pool process
-  (the throughput it could sustain); p95 comes from the merged latency histograms of those
-  samples (:class:`FullLoad`). It passes iff ``v2_cap >= v1_cap * (1 - tol)`` AND
-  ``v2_p95 <= v1_p95 * (1 + tol) * (1 + res)``: ``tol`` (default 0) is the guide's plain "≥";
-  ``res`` is the measurement resolution of the p95 figures, the histogram's relative bucket
-  width (:func:`histogram_resolution`, 2.02 % for the model's histograms): two p95 figures of
-  the same latency can sit one bucket apart, so a difference within one bucket is not a
-  measured regression. The figure is the worse of the two ratios, oriented so that larger is
-  better and each divided by its bound, ``min(v2_cap / v1_cap / (1 - tol),
-  v1_p95 / v2_p95 * (1 + tol) * (1 + res))`` rounded to 9 decimals (float rounding of the
-  bucket values): it passes iff the figure is >= 1 (the threshold).
-- **Reliability** ("Error rate ≤ 0.1% for 48 hours"): errors and requests per sampling
-  interval; every window of 48 h made of consecutive intervals (a rolling window, step one
-  interval) must have ``sum(errors) / sum(requests) * 100 <= 0.1``; windows with no requests
-  are not judged. The figure is the worst window's rate. A run shorter than 48 h gives
-  ``None`` ("not enough data") with the rate so far as the figure.
-- **Resource usage** ("Memory usage increase ≤ 15%"): ``(v2_mb - v1_mb) / v1_mb * 100 <= 15``
-  with V1's baseline memory and V2's memory at 100 %.
+- **Performance** ("V2 performance ≥ V1 baseline"), judged on the transaction pool (its
+  work is what the cost model measures; the other modules' serving latencies are draws of
+  one distribution for both versions): V1's baseline is its capacity and p95 latency over
+  the samples where the routing rule sent V1 all pool traffic (before the rollout, or after
+  a rollback to 0 %); V2's figures come from the samples where the rule sent V2 all of it
+  (version V2 at 100 % for the whole interval). A sample is classified by the routed split,
+  not by who executed: V1's rescues of failed V2 calls do not make it V1's. Both carry the
+  full load then, so the figures compare; a run without samples of both is "not enough
+  data", as for memory. Capacity is requests *served* per busy second of the pool process
+  (transactions admitted with an ok reply, as the health checks' ``throughput_tps``: a
+  failed or refused call costs V2 time and counts for nothing); p95 comes from the merged
+  latency histograms of those samples (failed calls included, :class:`FullLoad`). It passes
+  iff ``v2_cap >= v1_cap * (1 - tol)`` AND ``v2_p95 <= v1_p95 * (1 + tol) * (1 + res)``:
+  ``tol`` (default 0) is the guide's plain "≥"; ``res`` is the measurement resolution of
+  the p95 figures, the histogram's relative bucket width (:func:`histogram_resolution`,
+  2.02 % for the model's histograms): two p95 figures of the same latency can sit one
+  bucket apart, so a difference within one bucket is not a measured regression. The figure
+  is the worse of the two ratios, oriented so that larger is better and each divided by its
+  bound, ``min(v2_cap / v1_cap / (1 - tol), v1_p95 / v2_p95 * (1 + tol) * (1 + res))``
+  rounded to 9 decimals (float rounding of the bucket values): it passes iff the figure is
+  >= 1 (the threshold).
+- **Reliability** ("Error rate ≤ 0.1% for 48 hours"), per module whose V2 served requests:
+  errors and requests per sampling interval; every window of 48 h made of consecutive
+  intervals (a rolling window, step one interval) must have
+  ``sum(errors) / sum(requests) * 100 <= 0.1``; windows with no requests are not judged.
+  The figure is the worst window's rate. A run shorter than 48 h gives ``None`` ("not
+  enough data") with the rate so far as the figure.
+- **Resource usage** ("Memory usage increase ≤ 15%"), per module (pool and sync):
+  ``(v2_mb - v1_mb) / v1_mb * 100 <= 15``, each version's memory the mean of its LAST
+  window of readings (:func:`last_window_mean`). The criterion is a deployment success
+  metric, judged once the migration is done (guide L739-746): what V2 holds as the run
+  leaves it against what V1 held. Leaked memory only grows, so a leak's last window is its
+  largest, where a mean over all of V2's samples would hide it behind its early, small ones;
+  a transient (V2 sync's buffer of downloaded blocks while it catches up) is not a lasting
+  increase. Both versions are read alike.
+
+The guide's criteria are the deployment's, not one module's (guide L739-746): a per-module
+criterion (:func:`per_module`) holds every module's verdict, figure and detail, and its own
+verdict is the worst of theirs.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -56,6 +73,8 @@ class Criterion:
         figure: The measured figure (NaN when there is none).
         threshold: The bound the figure is held to.
         detail: One line: how the figure was obtained.
+        modules: Per module judged, its own verdict (:func:`per_module`); None for a
+            criterion of the whole node (zero downtime).
     """
 
     name: str
@@ -63,14 +82,61 @@ class Criterion:
     figure: float
     threshold: float
     detail: str
+    modules: dict[str, Criterion] | None = None
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-ready fields (NaN becomes None)."""
-        out = asdict(self)
-        for key in ("figure", "threshold"):
-            if isinstance(out[key], float) and not math.isfinite(out[key]):
-                out[key] = None
+        """JSON-ready fields (NaN becomes None).
+
+        Returns:
+            The fields; ``modules`` maps each module to its ``passed``, ``figure`` and
+            ``detail`` (or is None).
+        """
+        out: dict[str, object] = {
+            "name": self.name, "passed": self.passed, "figure": _finite(self.figure),
+            "threshold": _finite(self.threshold), "detail": self.detail}
+        out["modules"] = None if self.modules is None else {
+            module: {"passed": c.passed, "figure": _finite(c.figure), "detail": c.detail}
+            for module, c in self.modules.items()}
         return out
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+_RANK: Final = {False: 0, None: 1, True: 2}
+"""Verdicts from worst to best: a failure, then not enough data, then a pass."""
+
+
+def per_module(name: str, threshold: float, judged: dict[str, Criterion],
+               nothing: str) -> Criterion:
+    """One criterion over several modules: the worst verdict, with every module's figure.
+
+    The guide's success criteria are the deployment's (guide L739-746), so a criterion that
+    applies to each module judges each (in ``judged``'s order) and fails if one fails; else
+    it lacks data if one does (:func:`all_passed`). Its figure is the worst module's (worst
+    verdict, then largest figure: the figures of these criteria grow with the problem).
+
+    Args:
+        name: The criterion's name.
+        threshold: Its bound.
+        judged: Per module, its verdict (only modules with something to judge).
+        nothing: The detail when no module had anything to judge.
+
+    Returns:
+        The combined verdict; ``modules`` holds every module's.
+    """
+    if not judged:
+        return Criterion(name, None, math.nan, threshold, f"not enough data: {nothing}", {})
+
+    def badness(module: str) -> tuple[int, float]:
+        figure = judged[module].figure
+        return _RANK[judged[module].passed], -figure if math.isfinite(figure) else math.inf
+
+    worst = judged[min(judged, key=badness)]
+    detail = "; ".join(f"{module}: {c.detail}" for module, c in judged.items())
+    return Criterion(name, all_passed(list(judged.values())), worst.figure, threshold,
+                     detail, dict(judged))
 
 
 def zero_downtime(unserved: int, total: int | None = None) -> Criterion:
@@ -112,50 +178,84 @@ def histogram_resolution(histogram: LogHistogram) -> float:
 
 
 class FullLoad:
-    """A pool version's work over the samples where it carried all pool traffic.
+    """A pool version's work over the samples where the routing rule sent it all pool traffic.
 
-    The sampler adds each such sample's requests, busy seconds and latency histogram; the
-    figures are then those of the union of the samples (no sample is stored: the histogram
-    is the merge of theirs).
+    The sampler adds each such sample's served requests, busy seconds, latency histogram and
+    memory; the figures are then those of the union of the samples (the histogram is the
+    merge of theirs; only the memory readings are kept, one float per sample, for
+    :func:`last_window_mean`).
 
     Attributes:
         samples: Samples added.
-        requests: Requests completed in them.
+        served: Requests served in them: transactions admitted to the pool with an ok reply
+            (failed calls, breaker refusals and the pool's rejections excluded).
         busy: Busy seconds of the pool process in them.
-        latency: Their merged latency histogram, seconds.
+        latency: Their merged latency histogram, seconds (every reply, failed ones included).
+        memory_mb: The pool process's memory at each sample, MiB, in time order.
     """
 
-    __slots__ = ("busy", "latency", "requests", "samples")
+    __slots__ = ("busy", "latency", "memory_mb", "samples", "served")
 
     def __init__(self) -> None:
         self.samples = 0
-        self.requests = 0
+        self.served = 0
         self.busy = 0.0
         self.latency = LogHistogram()
+        self.memory_mb: list[float] = []
 
-    def add(self, requests: int, busy: float, latency: LogHistogram) -> None:
+    def add(self, served: int, busy: float, latency: LogHistogram,
+            memory_mb: float = math.nan) -> None:
         """Add one sample.
 
         Args:
-            requests: Requests the version completed in the sample's interval.
+            served: Requests the version served in the sample's interval (see ``served``).
             busy: Its pool process's busy seconds in the interval.
             latency: The interval's latency histogram (merged, not kept).
+            memory_mb: Its memory at the sample, MiB (NaN: not kept).
         """
         self.samples += 1
-        self.requests += requests
+        self.served += served
         self.busy += busy
         if latency.count:
             self.latency.merge(latency)
+        if not math.isnan(memory_mb):
+            self.memory_mb.append(memory_mb)
 
     @property
     def capacity(self) -> float:
-        """Requests per busy second (NaN with no busy time)."""
-        return self.requests / self.busy if self.busy > 0.0 else math.nan
+        """Requests served per busy second (NaN with no busy time)."""
+        return self.served / self.busy if self.busy > 0.0 else math.nan
 
     @property
     def p95_ms(self) -> float:
         """p95 latency of the samples' requests, ms (NaN with none)."""
         return self.latency.quantile(0.95) * 1e3 if self.latency.count else math.nan
+
+
+def last_window_mean(values: Sequence[float] | np.ndarray, per_window: int) -> float:
+    """The mean of the last ``per_window`` values (all of them if fewer).
+
+    The memory criterion's reading of a version's memory: what it holds as the run leaves
+    it (a leak's largest window, since leaked memory only grows), averaged over a window so
+    one sample just before a block (a full pool) does not decide it.
+
+    Args:
+        values: Readings in time order (NaNs are left out).
+        per_window: Readings per window (>= 1).
+
+    Returns:
+        The last window's mean; NaN without readings.
+
+    Raises:
+        ValueError: A window of fewer than one reading.
+    """
+    if per_window < 1:
+        raise ValueError(f"per_window {per_window}: must be >= 1")
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        return math.nan
+    return float(np.mean(v[-per_window:]))
 
 
 def _figures(throughput: float, p95_ms: float) -> str:
@@ -169,9 +269,10 @@ def performance(v1_throughput: float, v2_throughput: float, v1_p95_ms: float,
                 p95_resolution: float = 0.0) -> Criterion:
     """V2 performance >= the V1 baseline (throughput and p95 latency).
 
-    The model passes each version's figures over the samples where it carried all pool
-    traffic (:class:`FullLoad`, ``Simulation.criteria``): its *capacity* (requests per busy
-    second of the pool process, the throughput it could sustain) and its p95 latency.
+    The model passes each pool version's figures over the samples where the routing rule
+    sent it all pool traffic (:class:`FullLoad`, ``Model.criteria``): its *capacity*
+    (requests served per busy second of the pool process, the throughput it could sustain)
+    and its p95 latency.
 
     Args:
         v1_throughput: V1's throughput figure (the model: capacity), tx/s.
@@ -289,18 +390,27 @@ def error_rate_window(errors: Sequence[float] | np.ndarray,
                      f"({int(judged.sum())} windows judged)")
 
 
+_POOL_NEEDS: Final = "samples with V1 alone (the baseline) and with V2 alone (at 100 %)"
+"""What the pool's memory and performance figures need (the full-load samples)."""
+
+
 def _mb(value: float) -> str:
     return "no such samples" if math.isnan(value) else f"{value:g} MiB"
 
 
 def memory_increase(v1_memory_mb: float, v2_memory_mb: float,
-                    threshold_percent: float = 15.0) -> Criterion:
+                    threshold_percent: float = 15.0, *, reading: str = "",
+                    needs: str = _POOL_NEEDS) -> Criterion:
     """Memory usage increase <= 15 % over the V1 baseline.
 
     Args:
         v1_memory_mb: V1's baseline memory, MiB (the series' ``memory_usage_mb``).
-        v2_memory_mb: V2's memory at 100 %, MiB.
+        v2_memory_mb: V2's memory, MiB, read as V1's (the model: each version's last
+            window mean, :func:`last_window_mean`).
         threshold_percent: Highest allowed increase, percent.
+        reading: How both figures were read, for the detail line (e.g. "each its last
+            300 s of readings"); empty: nothing added.
+        needs: What a figure needs, for the "not enough data" detail.
 
     Returns:
         The verdict; None when the baseline is missing or zero.
@@ -308,12 +418,12 @@ def memory_increase(v1_memory_mb: float, v2_memory_mb: float,
     change = relative_change_percent(v2_memory_mb, v1_memory_mb)
     if math.isnan(change):
         return Criterion("memory_increase", None, math.nan, threshold_percent,
-                         "not enough data: needs samples with V1 alone (the baseline) and "
-                         f"with V2 alone (at 100 %); V1 {_mb(v1_memory_mb)}, "
+                         f"not enough data: needs {needs}; V1 {_mb(v1_memory_mb)}, "
                          f"V2 {_mb(v2_memory_mb)}")
+    how = f" ({reading})" if reading else ""
     return Criterion("memory_increase", change <= threshold_percent, change,
                      threshold_percent,
-                     f"V2 {v2_memory_mb:g} MiB vs V1 {v1_memory_mb:g} MiB: {change:+.2f}%")
+                     f"V2 {v2_memory_mb:g} MiB vs V1 {v1_memory_mb:g} MiB{how}: {change:+.2f}%")
 
 
 def all_passed(criteria: Sequence[Criterion]) -> bool | None:
