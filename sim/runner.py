@@ -1030,9 +1030,10 @@ class Model:
           of ``rollout.health_window`` seconds of readings (:func:`last_window_mean`: what it
           holds as the run leaves it, so a leak is judged by its largest window, not hidden
           in a mean of its early samples). Pool: V2's readings over its full-load samples
-          against V1's over its own (the pool's memory grows with its share of the traffic). Sync: each
-          engine's process memory over the samples it ran (both engines do the whole sync
-          side by side; V1's until it retired). A module counts when V2 ran in it.
+          against V1's over its own (the pool's memory grows with its share of the
+          traffic). Sync: each engine's process memory over the samples it ran (both engines
+          do the whole sync side by side; V1's until it retired). A module counts when V2
+          ran in it.
         """
         node = self.node
         f1, f2 = self.full_load["v1"], self.full_load["v2"]
