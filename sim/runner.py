@@ -662,8 +662,9 @@ class Model:
         """Add the interval about to be sampled to the version that carried all pool traffic.
 
         Called before the pools' windows are closed: a version carried all traffic when it
-        had attempts (requests or breaker refusals, the row's ``request_count``) and the
-        other had none, the test of the memory criterion's samples.
+        had attempts (requests or breaker refusals, the row's ``requests`` plus
+        ``refused_by_breaker``) and the other had none, the test of the memory criterion's
+        samples.
         """
         node = self.node
         s1, s2 = node.pool_v1.stats, node.pool_v2.stats
@@ -976,9 +977,13 @@ class Model:
             return self.series.column(name) if name in names else np.zeros(0)
 
         interval = self.scenario.run.metrics_interval
-        req1 = column(f"{POOL}.v1.request_count")
-        req2 = column(f"{POOL}.v2.request_count")
-        err2 = column(f"{POOL}.v2.error_count")
+        # Attempts, as the rollout judges a version: calls plus its breaker's refusals (a
+        # refused call is a failed attempt of V2; V1's refused count is always 0).
+        ref1 = column(f"{POOL}.v1.refused_by_breaker")
+        ref2 = column(f"{POOL}.v2.refused_by_breaker")
+        req1 = column(f"{POOL}.v1.requests") + ref1
+        req2 = column(f"{POOL}.v2.requests") + ref2
+        err2 = column(f"{POOL}.v2.errors") + ref2
         mem1 = column(f"{POOL}.v1.memory_usage_mb")
         mem2 = column(f"{POOL}.v2.memory_usage_mb")
         only1 = (req1 > 0) & (req2 == 0)

@@ -121,10 +121,20 @@ def _digest(result: object) -> tuple[str, str]:
 # Both summaries moved (session 7, review R5-1) when the rollout summary gained
 # deprecation_refused (None: neither run has a deprecation); with it taken out both digests
 # are the old ones; both series digests are unchanged.
+# Both series moved (session 7, eighth review U-4) when the pool's request_count and
+# error_count columns became requests and errors, the calls each version completed and those
+# that failed, with breaker refusals apart in a new refused_by_breaker column (pool and every
+# service; a service's requests no longer include them either): the series now count a
+# request refused by V2's breaker once at V2 (refused_by_breaker) and once at V1 (requests),
+# as the summary does. In both runs, for every version, old request_count == requests +
+# refused_by_breaker and old error_count == errors + refused_by_breaker sample by sample
+# (busy V2: 628 = 316 + 312, 322 = 10 + 312), and old service requests == requests +
+# refused_by_breaker (busy filter_manager V2: 296 refused); no other column moved. Both
+# summaries are unchanged (the rollout reads attempts, requests + refused_by_breaker, as before).
 CANARY_SUMMARY = "7ddc000c46aa1a75f46a46584e6aa4f1359ca09a2f2fb56a149efd471e12cfa9"
-CANARY_SERIES = "6cb10ea7bfc816613d4e6d487f081727278bf223de179d7f62b725572812326d"
+CANARY_SERIES = "90beb23c62a9f8159fd8ccd7966f3a7a97802875ae49ee5ed6ebd1ade4d76a7c"
 BUSY_SUMMARY = "fe079c0594fdd539c624d0985a3102326a6ebffca1afc053405f2ccd30e3484e"
-BUSY_SERIES = "6c85c122bcb9b85dd66488f62a5399e3f7ab558ceb19b268c080cb8af2eeec15"
+BUSY_SERIES = "ce49b244e68f8a5c9048c513e1523f3eefac16b08d7dc59ca69f4098b59c65a0"
 
 
 @pytest.mark.e2e

@@ -101,7 +101,9 @@ def test_performance_compares_v2_alone_with_v1_alone() -> None:
     assert perf["detail"].startswith("V2 alone vs V1 alone")
     # The figures are those of exactly the samples where one version had every attempt.
     ts = result.timeseries
-    req1, req2 = ts[f"{POOL}.v1.request_count"], ts[f"{POOL}.v2.request_count"]
+    # Attempts: calls plus breaker refusals (none here), as the criterion counts them.
+    req1, req2 = (ts[f"{POOL}.{v}.requests"] + ts[f"{POOL}.{v}.refused_by_breaker"]
+                  for v in ("v1", "v2"))
     for version, mask, req in (("v1", (req1 > 0) & (req2 == 0), req1),
                                ("v2", (req2 > 0) & (req1 == 0), req2)):
         full = model.full_load[version]
@@ -170,7 +172,7 @@ def test_failed_transactions_trigger_reads_the_window_not_the_run() -> None:
             out[f"{POOL}.{v}.rejected_transactions"] = total[1]
             out[f"{POOL}.{v}.processed_transactions_in_interval"] = processed
             out[f"{POOL}.{v}.rejected_transactions_in_interval"] = rejected
-            out[f"{POOL}.{v}.request_count"] = processed
+            out[f"{POOL}.{v}.requests"] = processed
         return out
 
     history = [row(100.0, 0.0, (100.0 * (i + 1), 0.0)) for i in range(100)]
