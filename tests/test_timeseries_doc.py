@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from sim.result import Result
+from sim.rollout_link import snapshot_from_rows
 from sim.runner import run
 from tests.small_scenario import small_scenario
 
@@ -171,7 +172,8 @@ def test_a_retired_v1_serves_nothing_in_the_series(results: dict[str, Result]) -
     assert np.all(np.isnan(ts[f"{POOL}.v1.error_rate_percent"][late]))
     # V2's engine has columns from when sync went to V2, empty before.
     v2_behind = ts[f"{SYNC}.v2.blocks_behind"]
-    assert np.all(np.isnan(v2_behind[~late])) and not np.any(np.isnan(v2_behind[late]))
+    assert np.all(np.isnan(v2_behind[~late]))
+    assert not np.any(np.isnan(v2_behind[late]))
 
 
 def test_the_name_patterns_match_only_what_they_name() -> None:
@@ -180,3 +182,27 @@ def test_the_name_patterns_match_only_what_they_name() -> None:
     assert not pattern("<module>.traffic_split").fullmatch("sync_service.serving.traffic_split")
     assert not pattern("transaction_pool.<version>.errors").fullmatch(
         "transaction_pool.v3.errors")
+
+
+def test_the_rollouts_request_count_is_requests_plus_breaker_refusals(
+        results: dict[str, Result]) -> None:
+    # The page: alert rules' request_count is no column but the window's requests +
+    # refused_by_breaker, the calls routed to the version; its error rate counts refusals.
+    ts = results["faults"].timeseries
+    names = list(ts)
+    rows = [dict(zip(names, (float(ts[n][i]) for n in names), strict=True))
+            for i in range(len(ts["time"]))]
+    window = rows[10:30]  # 110-300 s: V2's pool breaker refusing part of its calls
+    snap = snapshot_from_rows(window)
+    for version in ("v1", "v2"):
+        prefix = f"{POOL}.{version}."
+        refused = sum(r[prefix + "refused_by_breaker"] for r in window)
+        routed = sum(r[prefix + "requests"] for r in window) + refused
+        failed = sum(r[prefix + "errors"] for r in window) + refused
+        assert snap[POOL][version]["request_count"] == routed
+        assert snap[POOL][version]["error_rate_percent"] == pytest.approx(100 * failed / routed)
+        serving = f"{SYNC}.serving.{version}."
+        assert snap[SYNC][version]["request_count"] == sum(
+            r[serving + "requests"] + r[serving + "refused_by_breaker"] for r in window)
+    assert sum(r[f"{POOL}.v2.refused_by_breaker"] for r in window) > 0
+    assert sum(r[f"{SYNC}.serving.v2.refused_by_breaker"] for r in window) > 0
