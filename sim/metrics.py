@@ -11,7 +11,7 @@ block_queue_size, peer_request_queue_size`` for sync.
 Windowed figures (throughput, latency quantiles, error rate, timeout count, CPU) cover the last
 sampling interval, as a dashboard panel would; counters (processed, rejected) are cumulative.
 Latency quantiles come from :class:`~sim.histogram.LogHistogram` (streaming, no stored samples).
-Memory is reported in MiB (2**20 bytes).
+Memory is reported in MiB (2**20 bytes). docs/timeseries.md documents every column.
 """
 
 from __future__ import annotations

@@ -1192,7 +1192,9 @@ class Node:
         # Submissions this version refused in the interval: its pool's rejections and V2's
         # input-validation drops. Each is an ok reply but no throughput (R4-D2).
         refusals = (rejected - rejected_mark) + (dropped - dropped_mark)
-        # Calls refused by V2's open breaker are failed attempts of V2 (see RouteDecision).
+        # Calls refused by V2's open breaker are failed attempts of V2 (see RouteDecision):
+        # in its error rate, but not in its requests (a refused call never reached V2; V1
+        # serves it and counts it), as in the summary's figures (RequestStats.totals).
         attempts = requests + refused
         failed = errors + refused
         out = (
@@ -1210,9 +1212,10 @@ class Node:
             float(entered),
             float(rejected),
             100.0 * failed / attempts if attempts else math.nan,
-            timeouts,  # in the interval, like error_count (a window sums them)
-            attempts,
-            failed,
+            timeouts,  # in the interval, like errors (a window sums them)
+            requests,
+            errors,
+            refused,
             float(entered - entered_mark),
             float(rejected - rejected_mark),
             float(dropped - dropped_mark),
@@ -1240,7 +1243,8 @@ class Node:
             min(100.0, 100.0 * busy / interval),
             100.0 * failed / attempts if attempts else math.nan,
             float(inst.mailbox.in_system(now)),
-            attempts,
+            requests,
+            refused,
         )
         if inst.version == "v2":
             return (*out, self.leaked_bytes(inst.module, now) / MIB)
@@ -1250,19 +1254,27 @@ class Node:
 POOL_METRIC_NAMES = ("throughput_tps", "avg_latency_ms", "p95_latency_ms", "p99_latency_ms",
                      "memory_usage_mb", "cpu_usage_percent", "pool_size",
                      "pending_transactions", "processed_transactions", "rejected_transactions",
-                     "error_rate_percent", "timeout_count", "request_count", "error_count",
-                     "processed_transactions_in_interval", "rejected_transactions_in_interval",
-                     "input_dropped_transactions")
+                     "error_rate_percent", "timeout_count", "requests", "errors",
+                     "refused_by_breaker", "processed_transactions_in_interval",
+                     "rejected_transactions_in_interval", "input_dropped_transactions")
 """The names of :meth:`Node.pool_metric_values` of a V1 pool, in order.
 
+docs/timeseries.md documents each column (unit, per interval or cumulative or gauge).
 ``throughput_tps`` (the guide's ``V2Metrics`` name, L446-469) counts the interval's
 transactions ADMITTED to the version's pool (added or replaced) with an ok reply, per second:
 ok replies (failed and timed-out calls excluded) less the interval's refusals, which are ok
-replies too (the pool's rejections and V2's input-validation drops). ``request_count`` and
-``error_count`` are the calls the interval recorded and those that failed (a breaker refusal
-counts in both): every call routed to a version is recorded once, answered ok, failed,
-refused or timed out, at most the breaker's timeout after it was routed (guide L119: 60 s for
-the pool), so ``request_count`` is the requests routed to the version, up to that lag.
+replies too (the pool's rejections and V2's input-validation drops).
+
+``requests``, ``errors`` and ``timeout_count`` are the calls the version's pool process
+completed in the interval (ok, failed or timed out), those that failed and those that timed
+out; ``refused_by_breaker`` the calls V2's open breaker refused (sent to V1, which counts
+them in ITS ``requests``; always 0 for V1). They are the per-interval parts of the summary's
+``requests``, ``errors``, ``timeouts`` and ``refused_by_breaker`` (their sums over the rows
+plus the drain after the last sample), so V1's and V2's ``requests`` add up to the pool
+calls, each counted once. A call is recorded when its reply is due, at most the breaker's
+timeout after it was routed (guide L119: 60 s for the pool); a refusal when it is refused.
+``error_rate_percent`` is ``(errors + refused_by_breaker) / (requests +
+refused_by_breaker)``: a refusal is a failed attempt of V2, as in the summary.
 
 ``processed_transactions`` and ``rejected_transactions`` are the pool ledger's cumulative
 counters (``entered``: every submission the pool handled, rejections included; ``rejected``);
@@ -1273,8 +1285,13 @@ transactions its pool rejects)."""
 POOL_V2_METRIC_NAMES = (*POOL_METRIC_NAMES, "circuit_breaker_state")
 """The names of :meth:`Node.pool_metric_values` of a V2 pool, in order."""
 SERVICE_METRIC_NAMES = ("throughput_rps", "avg_latency_ms", "p95_latency_ms",
-                        "cpu_usage_percent", "error_rate_percent", "queue_size", "requests")
-"""The names of :meth:`Node.service_metric_values` of a V1 service, in order."""
+                        "cpu_usage_percent", "error_rate_percent", "queue_size", "requests",
+                        "refused_by_breaker")
+"""The names of :meth:`Node.service_metric_values` of a V1 service, in order.
+
+``requests`` are the calls the version's service completed in the interval (as the pool's,
+breaker refusals apart in ``refused_by_breaker``); ``throughput_rps`` is ``requests`` per
+second."""
 SERVICE_V2_METRIC_NAMES = (*SERVICE_METRIC_NAMES, "memory_usage_mb")
 """The names of :meth:`Node.service_metric_values` of a V2 service, in order."""
 

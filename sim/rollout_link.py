@@ -90,12 +90,26 @@ interval (connected peers gone down or partitioned away, or dropped or banned by
 PEERS_AT_START = "peers_at_interval_start"
 """Sync row column, per engine and its own: the peers that engine was connected to at the
 interval's start (the previous sample; :meth:`sim.sync_link.SyncLink.take_interval`)."""
+ATTEMPTS = "attempts"
+"""Derived row key per pool version and sync serving version (:func:`with_attempts`): the
+interval's calls routed to the version, whether it completed them or its open breaker refused
+them (``requests + refused_by_breaker``). Not a time-series column: the snapshot's
+``request_count`` is its window sum."""
+FAILED_ATTEMPTS = "failed_attempts"
+"""Derived row key per pool version (:func:`with_attempts`): ``errors + refused_by_breaker``,
+the failed attempts whose share of :data:`ATTEMPTS` is the window's error rate."""
 _IN_INTERVAL = {"processed_transactions": "processed_transactions_in_interval",
-                "rejected_transactions": "rejected_transactions_in_interval"}
-"""Pool counters the series holds cumulatively (the guide's ``V2Metrics`` counters, as
-``pool.stats()`` gives them): a window sums their per-interval increases, these columns."""
-_SUMMED = ("request_count", "error_count", "timeout_count", "input_dropped_transactions",
-           *_IN_INTERVAL)
+                "rejected_transactions": "rejected_transactions_in_interval",
+                "request_count": ATTEMPTS}
+"""Snapshot metrics summed from another row key: the pool counters the series holds
+cumulatively (the guide's ``V2Metrics`` counters, as ``pool.stats()`` gives them) from their
+per-interval increases, and ``request_count`` from the derived :data:`ATTEMPTS`."""
+_SUMMED = ("request_count", "timeout_count", "input_dropped_transactions", *_IN_INTERVAL)
+_ATTEMPT_PREFIXES = tuple(
+    (f"{prefix}.{version}.", pool)
+    for prefix, pool in ((POOL, True), (f"{SYNC}.serving", False)) for version in ("v1", "v2"))
+"""Row prefixes :func:`with_attempts` derives :data:`ATTEMPTS` for, and whether
+:data:`FAILED_ATTEMPTS` too (the pool's)."""
 _MEANS = ("throughput_tps", "cpu_usage_percent", "sync_speed_bps", "network_bandwidth_mbps")
 _WEIGHTED = ("avg_latency_ms", "p95_latency_ms", "p99_latency_ms")
 _DISCONNECT_RATE = "peer_disconnect_rate_percent"
@@ -106,7 +120,7 @@ _SERVING_FIGURES = ("error_rate_percent", "avg_latency_ms", "cpu_usage_percent")
 from its engine: the engine has no CPU model and no per-request error or latency, while a
 ``v2_regression`` on sync acts on V2's serving (:func:`_serving_figures`; health.py says
 which checks read them)."""
-_SERVING_COLUMNS = ("requests", *_SERVING_FIGURES)
+_SERVING_COLUMNS = (ATTEMPTS, *_SERVING_FIGURES)
 """The serving columns :func:`_serving_figures` reads, in its argument order."""
 _SYNCED_BEHIND = 2.0
 """An engine this many blocks (or fewer) behind the head counts as synced."""
@@ -125,6 +139,27 @@ _PER_REQUEST = ("throughput_tps", "cpu_usage_percent")
 not depend on the load, so V1's last such figure stays a fair baseline under any load."""
 _SCRIPT_THRESHOLDS = "alerts"
 """The manual script's health verdict: ``check_v2_health``'s thresholds (module doc)."""
+
+
+def with_attempts(row: dict[str, float]) -> dict[str, float]:
+    """The sample row with :data:`ATTEMPTS` (and :data:`FAILED_ATTEMPTS`) derived, a new dict.
+
+    The series counts a call refused by V2's open breaker in V2's ``refused_by_breaker``
+    and in V1's ``requests`` (V1 serves it), not in V2's ``requests``, as the summary does.
+    The rollout's figures judge a version by the calls ROUTED to it, a refusal being a failed
+    attempt of V2: its shares, low-traffic guards, latency weights and error rates read these
+    derived keys. A prefix whose ``requests`` the row lacks gets none.
+    """
+    out = dict(row)
+    for prefix, pool in _ATTEMPT_PREFIXES:
+        requests = row.get(prefix + "requests")
+        if requests is None:
+            continue
+        refused = row.get(prefix + "refused_by_breaker", 0.0)
+        out[prefix + ATTEMPTS] = requests + refused
+        if pool:
+            out[prefix + FAILED_ATTEMPTS] = row.get(prefix + "errors", math.nan) + refused
+    return out
 
 
 def _column(rows: Sequence[dict[str, float]], key: str) -> list[float]:
@@ -189,6 +224,7 @@ def snapshot_from_rows(rows: Sequence[dict[str, float]]
     held at the window's start (:func:`_disconnect_rate`).
     """
     snap: dict[str, dict[str, dict[str, float]]] = {POOL: {}, SYNC: {}}
+    rows = [with_attempts(row) for row in rows]
     last = rows[-1]
     for module, names in ((POOL, POOL_METRICS), (SYNC, SYNC_METRICS)):
         for version in ("v1", "v2"):
@@ -205,7 +241,7 @@ def snapshot_from_rows(rows: Sequence[dict[str, float]]
                     col = _column(rows, key)
                     values[name] = float(np.mean(col)) if col else math.nan
                 elif name in _WEIGHTED:
-                    pairs = [(r[key], r.get(prefix + "request_count", 0.0)) for r in rows
+                    pairs = [(r[key], r.get(prefix + ATTEMPTS, 0.0)) for r in rows
                              if key in r and not math.isnan(r[key])]
                     weight = sum(w for _, w in pairs)
                     values[name] = (sum(v * w for v, w in pairs) / weight if weight > 0
@@ -214,11 +250,11 @@ def snapshot_from_rows(rows: Sequence[dict[str, float]]
                     values[name] = last[key]
             if module == POOL:
                 attempts = values.get("request_count", math.nan)
-                errors = sum(_column(rows, prefix + "error_count"))
+                errors = sum(_column(rows, prefix + FAILED_ATTEMPTS))
                 values["error_rate_percent"] = (100.0 * errors / attempts
                                                 if attempts > 0 else math.nan)
             else:
-                col = _column(rows, f"{SYNC}.serving.{version}.requests")
+                col = _column(rows, f"{SYNC}.serving.{version}.{ATTEMPTS}")
                 values["request_count"] = float(sum(col)) if col else math.nan
                 values[_DISCONNECT_RATE] = _disconnect_rate(
                     _column(rows, prefix + PEER_DISCONNECTS),
@@ -264,7 +300,7 @@ def _snapshot_plan() -> tuple[tuple[str, str, str, tuple[tuple[str, int, str], .
 
 
 _PLAN = _snapshot_plan()
-_SERVING_KEY = {version: f"{SYNC}.serving.{version}.requests" for version in ("v1", "v2")}
+_SERVING_KEY = {version: f"{SYNC}.serving.{version}.{ATTEMPTS}" for version in ("v1", "v2")}
 _SERVING_KEYS = {version: tuple(f"{SYNC}.serving.{version}.{name}" for name in _SERVING_COLUMNS)
                  for version in ("v1", "v2")}
 
@@ -284,17 +320,17 @@ class HealthWindow:
     def __init__(self, rows: int) -> None:
         keys = [key for _, _, _, ops in _PLAN for _, op, key in ops
                 if op not in (_LAST, _DERIVED)]
-        keys += [prefix + "error_count" for module, _, prefix, _ in _PLAN if module == POOL]
+        keys += [prefix + FAILED_ATTEMPTS for module, _, prefix, _ in _PLAN if module == POOL]
         keys += [key for version_keys in _SERVING_KEYS.values() for key in version_keys]
         keys += [prefix + name for module, _, prefix, _ in _PLAN if module == SYNC
                  for name in (PEER_DISCONNECTS, PEERS_AT_START)]
         self._columns: dict[str, deque[float]] = {key: deque(maxlen=rows)
                                                   for key in dict.fromkeys(keys)}
-        # Latency weights: each row's request_count of the prefix, 0.0 when absent.
+        # Latency weights: each row's attempts of the prefix, 0.0 when absent.
         self._weights: dict[str, deque[float]] = {
             prefix: deque(maxlen=rows) for _, _, prefix, ops in _PLAN
             if any(op == _WEIGHT for _, op, _ in ops)}
-        self._weight_keys = {prefix: prefix + "request_count" for prefix in self._weights}
+        self._weight_keys = {prefix: prefix + ATTEMPTS for prefix in self._weights}
         # NaNs per column: a column with none or only NaNs needs no per-value test.
         self._nans = dict.fromkeys(self._columns, 0)
         self._rows = rows
@@ -315,6 +351,7 @@ class HealthWindow:
 
     def append(self, row: dict[str, float]) -> None:
         """Add the latest sample row (the oldest row leaves once the window is full)."""
+        row = with_attempts(row)
         nan, nans, get = math.nan, self._nans, row.get
         # `v != v` is math.isnan(v) for the floats a row holds, without the call.
         if len(self) == self._rows:
@@ -412,7 +449,7 @@ class HealthWindow:
                     values[name] = last[key]
             if module == POOL:
                 attempts = values.get("request_count", math.nan)
-                errors = sum(valid(prefix + "error_count"))
+                errors = sum(valid(prefix + FAILED_ATTEMPTS))
                 values["error_rate_percent"] = (100.0 * errors / attempts
                                                 if attempts > 0 else math.nan)
             else:

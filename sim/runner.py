@@ -1045,13 +1045,16 @@ class Model:
 
         interval = self.scenario.run.metrics_interval
         window_48h = max(1, round(48 * 3600 / interval)) * interval
-        # Per module, V2's attempts and failed attempts per interval (a breaker refusal is
-        # both); the errors of a service are its error rate times its attempts.
+        # Per module, V2's attempts and failed attempts per interval: calls plus its breaker's
+        # refusals (a refused call is a failed attempt of V2); the errors of a service are its
+        # error rate (over attempts) times its attempts.
+        ref2 = column(f"{POOL}.v2.refused_by_breaker")
         v2_counts: dict[str, tuple[Any, Any]] = {
-            POOL: (column(f"{POOL}.v2.request_count"), column(f"{POOL}.v2.error_count"))}
+            POOL: (column(f"{POOL}.v2.requests") + ref2, column(f"{POOL}.v2.errors") + ref2)}
         for module in _MODULES[1:]:
             prefix = f"{SYNC}.serving" if module == SYNC else module
-            req = np.nan_to_num(column(f"{prefix}.v2.requests"))
+            req = (np.nan_to_num(column(f"{prefix}.v2.requests"))
+                   + np.nan_to_num(column(f"{prefix}.v2.refused_by_breaker")))
             rate = np.nan_to_num(column(f"{prefix}.v2.error_rate_percent"))
             v2_counts[module] = (req, np.round(rate * req / 100.0))
         errors_judged = {

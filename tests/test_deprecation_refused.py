@@ -54,8 +54,8 @@ def test_deprecation_after_a_rollback_is_refused_and_leaves_the_pool_on_v1() -> 
     assert rollout["not_reached"] == []  # it was reached, and refused
     assert result.summary["transaction_pool"]["v1"]["retired_at"] is None
     # V1 keeps serving the pool: nothing goes to the failing V2, nothing is unserved.
-    assert after(result, f"{POOL}.v1.request_count", 400).sum() > 0
-    assert after(result, f"{POOL}.v2.request_count", 400).sum() == 0
+    assert after(result, f"{POOL}.v1.requests", 400).sum() > 0
+    assert after(result, f"{POOL}.v2.requests", 400).sum() == 0
     assert result.summary["unserved_requests"] == 0
     assert result.summary["modules"][POOL]["traffic_split_final"] == 0
     # The printed summary's rollout block says so.
@@ -77,7 +77,7 @@ def test_deprecation_below_100_percent_v2_is_refused_whatever_the_split(
     assert result.summary["rollout"]["splits"] == []
     assert result.summary["modules"][POOL]["version"] == version
     assert result.summary["rollout"]["v1_deprecated_at"] is None
-    assert after(result, f"{POOL}.v1.request_count", 150).sum() > 0
+    assert after(result, f"{POOL}.v1.requests", 150).sum() > 0
 
 
 def test_deprecation_at_100_percent_v2_still_retires_v1_and_moves_no_split() -> None:

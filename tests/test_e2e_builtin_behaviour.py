@@ -135,8 +135,8 @@ def test_guide_schedule_replays_every_phase_through_schedule_guide(
             # Monitoring (days 14-15) keeps 100 % on V2 with V1 still there as the fallback.
             assert set(column[inside]) == {expected_split}, (module, first)
     # V2's share of the pool's requests follows the split (5 % to 90 %).
-    v1 = result.timeseries["transaction_pool.v1.request_count"]
-    v2 = result.timeseries["transaction_pool.v2.request_count"]
+    v1 = result.timeseries["transaction_pool.v1.requests"]
+    v2 = result.timeseries["transaction_pool.v2.requests"]
     for first, last, split in phases:
         if split is None or split == 100:
             continue

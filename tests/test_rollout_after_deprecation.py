@@ -45,8 +45,8 @@ def test_a_step_back_to_a_deprecated_v1_is_refused_whole() -> None:
     assert summary["unserved_requests"] == 0
     ts = result.timeseries
     late = ts["time"] > 500
-    assert ts[f"{POOL}.v1.request_count"][late].sum() == 0
-    assert (ts[f"{POOL}.v2.request_count"][late] > 0).all()
+    assert ts[f"{POOL}.v1.requests"][late].sum() == 0
+    assert (ts[f"{POOL}.v2.requests"][late] > 0).all()
 
 
 # -- R2-2: the final version in the summary, version changes in splits ----------------------

@@ -139,9 +139,9 @@ def test_manual_rollback_takes_effect_at_its_time_not_the_next_sample() -> None:
     }))
     assert result.summary["rollout"]["rollbacks"][0]["time"] == 101.0
     # (100, 110]: V2 until 101, V1 after it; from 110 on, V1 only.
-    assert row(result, 110.0, f"{POOL}.v2.request_count") > 0
-    assert row(result, 110.0, f"{POOL}.v1.request_count") > 0
-    assert row(result, 120.0, f"{POOL}.v2.request_count") == 0
+    assert row(result, 110.0, f"{POOL}.v2.requests") > 0
+    assert row(result, 110.0, f"{POOL}.v1.requests") > 0
+    assert row(result, 120.0, f"{POOL}.v2.requests") == 0
 
 
 def test_schedule_step_takes_effect_at_its_time() -> None:
@@ -150,9 +150,9 @@ def test_schedule_step_takes_effect_at_its_time() -> None:
         "rollout": {"schedule": [{"time": 201, "module": POOL, "version": "v2",
                                   "split": 100}]},
     }))
-    assert row(result, 200.0, f"{POOL}.v2.request_count") == 0
-    assert row(result, 210.0, f"{POOL}.v2.request_count") > 0  # (201, 210] on V2
-    assert row(result, 220.0, f"{POOL}.v1.request_count") == 0
+    assert row(result, 200.0, f"{POOL}.v2.requests") == 0
+    assert row(result, 210.0, f"{POOL}.v2.requests") > 0  # (201, 210] on V2
+    assert row(result, 220.0, f"{POOL}.v1.requests") == 0
     (step,) = kinds(result, "schedule_step")
     assert step["time"] == 201.0
 

@@ -97,7 +97,7 @@ def cpu_rows(v1: tuple[float, float], v2: tuple[float, float], n: int = 30
         row: dict[str, float] = {}
         for version, (rate, cpu) in (("v1", v1), ("v2", v2)):
             prefix = f"{POOL}.{version}."
-            row.update({prefix + "request_count": rate * 10, prefix + "error_count": 0.0,
+            row.update({prefix + "requests": rate * 10, prefix + "errors": 0.0,
                         prefix + "throughput_tps": rate, prefix + "cpu_usage_percent": cpu})
         out.append(row)
     return out
@@ -139,9 +139,9 @@ def test_v2_dropping_at_its_door_trips_throughput_and_failed_transactions() -> N
     t = column(result, "time")
     late = t > 400
     # V2 is routed half the load, replies ok, and admits (almost) nothing.
-    requests = column(result, f"{POOL}.v2.request_count")[late]
+    requests = column(result, f"{POOL}.v2.requests")[late]
     assert np.all(requests > 50.0)
-    assert np.all(column(result, f"{POOL}.v2.error_count")[late] == 0.0)
+    assert np.all(column(result, f"{POOL}.v2.errors")[late] == 0.0)
     dropped = column(result, f"{POOL}.v2.input_dropped_transactions")[late]
     assert np.sum(dropped) > 0.95 * np.sum(requests)
     assert np.all(column(result, f"{POOL}.v2.throughput_tps")[late] < 0.1)
@@ -170,7 +170,7 @@ def test_pool_refusals_are_not_throughput() -> None:
     assert np.sum(refused) > 50
     admitted = (column(result, prefix + "processed_transactions_in_interval")
                 - column(result, prefix + "rejected_transactions_in_interval"))
-    ok = column(result, prefix + "request_count") - column(result, prefix + "error_count")
+    ok = column(result, prefix + "requests") - column(result, prefix + "errors")
     served = column(result, prefix + "throughput_tps") * 10.0
     assert np.sum(served) == pytest.approx(np.sum(admitted), rel=0.01)
     assert np.sum(served) < np.sum(ok) - 0.9 * np.sum(refused)

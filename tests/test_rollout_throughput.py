@@ -53,7 +53,7 @@ def test_v2_failing_every_call_trips_the_throughput_rule() -> None:
                     "error_rate": 1.0}]})
     # The series: V2 is offered half the load but serves nothing ok.
     assert np.all(after(result, "transaction_pool.v2.throughput_tps", 130.0) == 0.0)
-    assert np.all(after(result, "transaction_pool.v2.request_count", 130.0) > 30.0)
+    assert np.all(after(result, "transaction_pool.v2.requests", 130.0) > 30.0)
     assert DROP_RULE in fired(result)
 
 
@@ -70,7 +70,7 @@ def test_v2_that_backs_up_until_calls_time_out_trips_the_throughput_rule(factor:
     if factor == 1.0e5:
         assert result.summary["transaction_pool"]["v2"]["timeouts"] > 0
     late = after(result, "transaction_pool.v2.throughput_tps", 300.0)
-    offered = after(result, "transaction_pool.v2.request_count", 300.0) / 10.0
+    offered = after(result, "transaction_pool.v2.requests", 300.0) / 10.0
     assert np.all(offered > 3.0)
     assert np.all(late < 0.1 * offered)
     assert DROP_RULE in fired(result)
@@ -92,8 +92,8 @@ def test_load_step_with_a_healthy_v2_trips_nothing(before: float, after_step: fl
     assert DROP_RULE not in fired(result)
     assert rollout["rollbacks"] == []
     # The load did step: the pool's offered rate moved with it.
-    offered = (column(result, "transaction_pool.v1.request_count")
-               + column(result, "transaction_pool.v2.request_count"))
+    offered = (column(result, "transaction_pool.v1.requests")
+               + column(result, "transaction_pool.v2.requests"))
     t = column(result, "time")
     assert np.mean(offered[t > 1500]) / np.mean(offered[(t > 900) & (t <= 1200)]) == (
         pytest.approx(after_step / before, rel=0.15))
@@ -107,8 +107,8 @@ def rows(v1: tuple[float, float], v2: tuple[float, float], n: int = 30
         row: dict[str, float] = {}
         for version, (ok, offered) in (("v1", v1), ("v2", v2)):
             prefix = f"transaction_pool.{version}."
-            row.update({prefix + "throughput_tps": ok, prefix + "request_count": offered * 10,
-                        prefix + "error_count": (offered - ok) * 10})
+            row.update({prefix + "throughput_tps": ok, prefix + "requests": offered * 10,
+                        prefix + "errors": (offered - ok) * 10})
         out.append(row)
     return out
 

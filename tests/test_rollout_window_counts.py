@@ -107,7 +107,7 @@ def test_performance_compares_v2_alone_with_v1_alone() -> None:
     split = ts[f"{POOL}.traffic_split"]
     for version, mask in (("v1", split == 0), ("v2", split == 100)):
         full = model.full_load[version]
-        req = ts[f"{POOL}.{version}.request_count"]
+        req = ts[f"{POOL}.{version}.requests"]  # calls completed (no breaker refusals here)
         assert full.samples == int(mask.sum()) > 0
         assert full.latency.count == int(req[mask].sum())  # every reply's latency
         # Served: transactions admitted with an ok reply, the series' throughput_tps.
@@ -176,7 +176,7 @@ def test_failed_transactions_trigger_reads_the_window_not_the_run() -> None:
             out[f"{POOL}.{v}.rejected_transactions"] = total[1]
             out[f"{POOL}.{v}.processed_transactions_in_interval"] = processed
             out[f"{POOL}.{v}.rejected_transactions_in_interval"] = rejected
-            out[f"{POOL}.{v}.request_count"] = processed
+            out[f"{POOL}.{v}.requests"] = processed
         return out
 
     history = [row(100.0, 0.0, (100.0 * (i + 1), 0.0)) for i in range(100)]

@@ -14,8 +14,11 @@ from sim.rollout_link import HealthWindow, _mean, snapshot_from_rows
 KEYS = [f"{module}.{version}.{name}"
         for module, names in (("transaction_pool", POOL_METRICS), ("sync_service", SYNC_METRICS))
         for version in ("v1", "v2") for name in names]
-KEYS += [f"transaction_pool.{v}.error_count" for v in ("v1", "v2")]
-KEYS += [f"sync_service.serving.{v}.requests" for v in ("v1", "v2")]
+# The series' count columns the snapshot derives its attempts from (with_attempts).
+KEYS += [f"transaction_pool.{v}.{n}" for v in ("v1", "v2")
+         for n in ("requests", "errors", "refused_by_breaker")]
+KEYS += [f"sync_service.serving.{v}.{n}" for v in ("v1", "v2")
+         for n in ("requests", "refused_by_breaker")]
 KEYS += [f"transaction_pool.{v}.{n}_transactions_in_interval" for v in ("v1", "v2")
          for n in ("processed", "rejected")]
 KEYS += [f"sync_service.{v}.{n}" for v in ("v1", "v2")
@@ -60,8 +63,8 @@ def test_health_window_snapshot_of_model_like_rows() -> None:
     window = HealthWindow(30)
     history = []
     for i in range(100):
-        row = {k: float(rng.integers(0, 40)) if k.endswith(("request_count", "error_count",
-                                                             "requests"))
+        row = {k: float(rng.integers(0, 40)) if k.endswith(("requests", "errors",
+                                                             "refused_by_breaker"))
                else float(rng.exponential(3.0)) for k in KEYS}
         if i % 7 == 0:
             row["transaction_pool.v2.p95_latency_ms"] = math.nan

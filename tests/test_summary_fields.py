@@ -4,7 +4,7 @@ R3-2 the sync engines' memory_usage_mb is the time series' figure (MiB: process 
 state, leak) and the criteria label MiB as MiB; R3-5 the incident's detection times count only
 the regressed module's alerts and failed checks; R3-7 alert events vs alerts fired and the
 alerts list's cap; R3-9 a retired V1 is marked and shows no live-looking gauges; R3-10
-timeout_count is per sampling interval, like error_count.
+timeout_count is per sampling interval, like errors.
 """
 
 

@@ -12,6 +12,8 @@ the guide's ``Mana.Monitoring.V2Metrics`` (guide L446-491; mana-source-facts.md 
   pool these are the requests ROUTED to the version: each call is recorded once, answered
   ok, failed, refused by V2's open breaker or timed out, at most the breaker's timeout after
   it was routed (guide L119: 60 s), so a window's count is its routed requests up to that lag.
+  It is the window's sum of the time series' ``requests + refused_by_breaker`` (for sync, of
+  its serving's), not a series column (docs/timeseries.md).
 
 **Pool throughput** (``throughput_tps``) counts SUCCESSFUL transactions: those admitted to the
 version's pool (added or replaced) with an ok reply within the breaker's timeout, per second
