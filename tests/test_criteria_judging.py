@@ -41,11 +41,11 @@ def test_v2_failing_at_full_load_is_judged_though_v1_rescues_it() -> None:
     model = Model(_pool_to_v2_at(200.0, {"error_rate": 0.3}, 500.0), seed=1)
     result = model.execute()
     ts = result.timeseries
-    assert (ts[f"{POOL}.v1.request_count"][ts["time"] > 200.0] > 0).all()  # the rescues
+    assert (ts[f"{POOL}.v1.requests"][ts["time"] > 200.0] > 0).all()  # the rescues
     full = model.full_load["v2"]
     v2_rows = ts["time"] > 200.0
     assert full.samples == int(v2_rows.sum()) == 30
-    requests = int(ts[f"{POOL}.v2.request_count"][v2_rows].sum())
+    requests = int((ts[f"{POOL}.v2.requests"] + ts[f"{POOL}.v2.refused_by_breaker"])[v2_rows].sum())
     admitted = int(np.round(ts[f"{POOL}.v2.throughput_tps"][v2_rows] * 10.0).sum())
     assert full.served == admitted < 0.8 * requests
     perf = by_name(result.summary, "performance")
