@@ -409,9 +409,29 @@ def _alerts_line(summary: dict[str, Any], rollout: dict[str, Any]) -> list[str]:
             + (f" ({'; '.join(names)})" if names else "")]
 
 
+def _controller_modules(controller: dict[str, Any]) -> list[str]:
+    """Which modules the controller drove (on V2) and which it left on V1 (not rolled out).
+
+    The controller and AutoRollback set only the splits of modules on ``v2``: a split of a
+    module on ``v1`` would move no traffic (``sim.rollout_link`` module doc).
+    """
+    if "modules_driven" not in controller and "modules_left_on_v1" not in controller:
+        return []  # an older summary.json
+    driven = list(controller.get("modules_driven") or [])
+    left = list(controller.get("modules_left_on_v1") or [])
+    lines = ["    drives (modules on V2 at its checks): "
+             + (_modules(driven) if driven else "none")]
+    if left:
+        lines.append(f"    left on V1, not rolled out (its splits untouched, health checks "
+                     f"n/a): {_modules(left)}")
+    return lines
+
+
 def _has_activity(summary: dict[str, Any], rollout: dict[str, Any]) -> bool:
     counts = summary.get("events") or {}
+    controller = rollout.get("controller")
     return bool(isinstance(summary.get("incident"), dict) or any(_alert_counts(summary, rollout))
+                or (isinstance(controller, dict) and controller.get("modules_left_on_v1"))
                 or rollout.get("splits") or rollout.get("rollbacks")
                 or rollout.get("rollback_requests_ignored")
                 or rollout.get("v1_deprecated_at") is not None
@@ -520,6 +540,7 @@ def rollout_lines(summary: dict[str, Any],
                      f"{_fmt(controller.get('stage_index'))}), paused "
                      f"{_fmt(controller.get('paused'))}, crashes "
                      f"{_fmt(controller.get('crashes'))}")
+        lines += _controller_modules(controller)
     lines += ["  " + line for line in _alerts_line(summary, rollout)]
     incident = summary.get("incident")
     if isinstance(incident, dict):
