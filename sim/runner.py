@@ -827,6 +827,10 @@ class Model:
             sync[version] = self._sync_figures(version, link, scenario.duration)
             sync[version]["imported_chain_is_canonical"] = link.engine.imported_matches(
                 self.chain)
+            # The window of sync_speed_bps (and network_bandwidth_mbps): the printed table
+            # names it, so a last-30-s rate is not read as a whole-run one.
+            sync[version]["sync_speed_window_s"] = float(
+                getattr(scenario.sync, version).metrics_window_s)
         self._mark_retired(pool, sync)
         routing = dict(self.router.routing_stats(scenario.duration))
         breakers = {m: {"state": self.router.breaker(m).state_at(scenario.duration).value,

@@ -121,9 +121,13 @@ def _digest(result: object) -> tuple[str, str]:
 # Both summaries moved (session 7, review R5-1) when the rollout summary gained
 # deprecation_refused (None: neither run has a deprecation); with it taken out both digests
 # are the old ones; both series digests are unchanged.
-CANARY_SUMMARY = "7ddc000c46aa1a75f46a46584e6aa4f1359ca09a2f2fb56a149efd471e12cfa9"
+# Both summaries moved (session 8, review U-7) when each sync engine's entry gained
+# sync_speed_window_s (30.0: the window of its sync_speed_bps, which the printed label now
+# names); with it taken out both digests are the old ones; both series digests are unchanged.
+# (U-3 and U-5 moved neither run: neither has a controller, AutoRollback or a late fault.)
+CANARY_SUMMARY = "f13d1c2c94e2b8c58a536240a599d45d16f575d346c5cf3a07b407df0d398783"
 CANARY_SERIES = "6cb10ea7bfc816613d4e6d487f081727278bf223de179d7f62b725572812326d"
-BUSY_SUMMARY = "fe079c0594fdd539c624d0985a3102326a6ebffca1afc053405f2ccd30e3484e"
+BUSY_SUMMARY = "d9433cd6c7913aaf9d439b2f23b0cbb9ec30c50c42b673b0e6bba8928d3539a6"
 BUSY_SERIES = "6c85c122bcb9b85dd66488f62a5399e3f7ab558ceb19b268c080cb8af2eeec15"
 
 
