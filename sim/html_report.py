@@ -8,7 +8,9 @@ hand-over, and any other rollout field the summary carries, shown as is), the ro
 picture of :mod:`sim.plot` embedded as a PNG (only when matplotlib, the ``[plot]`` extra, is
 installed; the page says so otherwise), the summary table ``run`` prints, and the event log
 (the summary's exact counts by kind, then up to :data:`MAX_EVENT_ROWS_PER_KIND` events of
-each kind in time order, at most :data:`MAX_EVENT_ROWS` in all).
+each kind in time order, at most :data:`MAX_EVENT_ROWS` in all). Simulated times read h:mm:ss
+as in the printed summary, durations in seconds with their unit, and each criterion's figure
+and threshold with its unit (:data:`CRITERION_UNITS`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ MAX_RECORD_ROWS = 100
 """Rows of a rollout list the page has no own section for (e.g. alerts) listed at most."""
 MAX_EVENT_ROWS_PER_KIND = 50
 """Events of one kind listed at most, so a frequent kind does not hide the rare ones."""
-CRITERION_UNITS = {"zero_downtime": "requests unserved", "performance": "V2/V1 ratio",
+CRITERION_UNITS = {"zero_downtime": "requests unserved", "performance": "(ratio, V2 vs V1)",
                    "error_rate_48h": "%", "memory_increase": "%"}
 """The unit of each success criterion's figure and threshold (docs/summary-json.md,
 ``success_criteria[].figure``); a criterion's own ``unit`` field, if it has one, wins."""

@@ -602,6 +602,12 @@ def rollout_lines(summary: dict[str, Any],
     if not_reached:
         lines.append(f"  not reached (timed after the run's end): {len(not_reached)}")
         for item in not_reached[:MAX_GENERIC_ITEMS]:
+            if item.get("what") == "fault":  # timed at or after the end: it never started
+                on = f" on {item['module']}" if item.get("module") else ""
+                lines.append(f"    {clock(item.get('time')):>10}  fault "
+                             f"{_fmt(item.get('fault'))} (faults[{_fmt(item.get('index'))}])"
+                             f"{on}: never started")
+                continue
             details = {k: v for k, v in item.items() if k not in ("time", "what")}
             lines.append(f"    {clock(item.get('time')):>10}  {_fmt(item.get('what'))}"
                          + (f"  {_compact(details)}" if details else ""))

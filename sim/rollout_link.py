@@ -33,10 +33,10 @@ module on ``v1`` stays on V1 whatever its split: the router sends a request to V
 the module's version is ``"v2"`` (``route_module``, guide L43-49). The controller is the
 guide's "Automated V2 rollout" (L261-262) of modules being rolled out to V2 (the guide's
 canary exports ``*_VERSION="v2"`` before any split, L214-221, and the rollout then moves only
-``*_TRAFFIC``, L237-258), so the controller and
-AutoRollback drive only the modules on ``v2`` when they act: a module on ``v1`` keeps its
-split (setting it would move no traffic, yet read as a V2 split in the timeline) and is
-reported as not rolled out (``rollout.controller.modules_left_on_v1``). Their health checks
+``*_TRAFFIC``, L237-258), so the controller and AutoRollback drive only the modules on ``v2``
+when they act: a module on ``v1`` keeps its split (setting it would move no traffic, yet read
+as a V2 split in the timeline) and is reported as not rolled out
+(``rollout.controller.modules_left_on_v1``). Their health checks
 judge only modules on ``v2`` too: a module on ``v1`` serves no V2 traffic (V2's sync engine
 still syncs side by side, but serves no one), so its checks are n/a, not passed
 (:meth:`RolloutLink._judged_snapshot`). The alert rules see every series, as Prometheus does.

@@ -106,7 +106,7 @@ def test_html_criteria_give_figures_and_thresholds_with_units(
     html, _ = page
     rows = {r[0]: r for r in _rows(html, "<h2>Success criteria</h2>")[1:]}
     assert rows["zero_downtime"][3] == "0 requests unserved"
-    assert rows["performance"][3] == "1 V2/V1 ratio"
+    assert rows["performance"][3] == "1 (ratio, V2 vs V1)"
     assert rows["error_rate_48h"][3] == "0.1 %"
     assert rows["memory_increase"][3] == "15 %"
     assert rows["error_rate_48h"][2].endswith(" %")

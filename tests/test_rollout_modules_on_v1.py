@@ -109,6 +109,7 @@ def test_a_regression_timed_at_or_after_the_end_gives_no_incident(start: float) 
     text = "\n".join(rollout_lines(summary, result.events))
     assert "incident" not in text
     assert "not reached (timed after the run's end): 3" in text
+    assert "fault v2_regression (faults[0]) on transaction_pool: never started" in text
 
 
 def test_a_regression_before_the_end_still_gives_an_incident() -> None:
