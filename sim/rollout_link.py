@@ -88,7 +88,7 @@ from sim.rollout import (
 )
 from sim.rollout.schedule import RollbackScriptStep, ScheduleStep
 from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
-from sim.scenario import RolloutSection, alert_rules_source
+from sim.scenario import RolloutSection, Scenario, alert_rules_source, resolve_control
 
 POOL = "transaction_pool"
 SYNC = "sync_service"
@@ -435,6 +435,39 @@ class HealthWindow:
                                                  for key in _SERVING_KEYS[version])))
             snap[module][version] = values
         return snap
+
+
+def rollout_warnings(scenario: Scenario) -> list[str]:
+    """What ``mana-sim validate`` warns of: rollout settings that will not do what they seem.
+
+    A controller module on ``v1`` from the start (after the ``env`` block) that no schedule
+    step switches to ``v2``: the controller leaves it alone, as not rolled out (module doc).
+    A fault timed at or after the run's end: it never starts (``rollout.not_reached``).
+
+    Args:
+        scenario: A validated scenario (its ``env`` block resolves).
+
+    Returns:
+        One line per warning, in scenario order.
+    """
+    out: list[str] = []
+    rollout = scenario.rollout
+    controller = rollout.controller
+    if controller is not None and controller.enabled:
+        versions = resolve_control(scenario).versions
+        steps = guide_schedule() if rollout.schedule == "guide" else rollout.schedule
+        switched = {step.module for step in steps if step.version == "v2"}
+        left = [m for m in (POOL, SYNC) if versions[m] != "v2" and m not in switched]
+        if left:
+            out.append(f"rollout.controller: {' and '.join(left)} on v1: the controller drives "
+                       "only modules on v2 and leaves these as they are (not rolled out; "
+                       "set modules.<name>.version: v2 to roll them out)")
+    for i, fault in enumerate(scenario.faults):
+        start = fault.at if fault.kind == "node_restart" else fault.start
+        if start >= scenario.duration:
+            out.append(f"faults[{i}] ({fault.kind}) starts at {start:g} s, at or after the "
+                       f"run's end ({scenario.duration:g} s): it never happens")
+    return out
 
 
 class RolloutLink:

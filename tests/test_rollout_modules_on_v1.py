@@ -2,11 +2,13 @@
 at or after the run's end never starts: no incident, listed in ``rollout.not_reached`` (U-5).
 """
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from sim.cli import main
 from sim.report import rollout_lines, summary_table
 from sim.runner import run
 from tests.small_scenario import events_of
@@ -119,3 +121,42 @@ def test_a_regression_before_the_end_still_gives_an_incident() -> None:
                     "error_rate": 0.2}]}))
     assert result.summary["incident"]["regression_start_s"] == 290.0
     assert result.summary["rollout"]["not_reached"] == []
+
+
+# -- validate warns of both ----------------------------------------------------------------
+
+
+def test_validate_warns_of_a_controller_module_on_v1_and_a_late_fault(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("duration: 10m\nrollout: {controller: {stages: [50, 100]}}\n"
+                    "modules: {transaction_pool: {version: v2, traffic: 0}}\n"
+                    "faults: [{kind: v2_regression, start: 2h, error_rate: 0.2}]\n",
+                    encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"{path}: warning: rollout.controller: sync_service on v1: the controller drives only "
+        "modules on v2 and leaves these as they are (not rolled out; set "
+        "modules.<name>.version: v2 to roll them out)",
+        f"{path}: warning: faults[0] (v2_regression) starts at 7200 s, at or after the run's "
+        "end (600 s): it never happens"]
+
+
+@pytest.mark.parametrize("name", ["automated-rollout", "regression-rollback", "guide-schedule",
+                                  "canary"])
+def test_validate_gives_the_built_ins_no_warning(
+        name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", name]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_schedule_that_switches_a_module_to_v2_is_no_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("duration: 10m\nrollout:\n  controller: {}\n  schedule:\n"
+                    "    - {time: 0, module: transaction_pool, version: v2, split: 0}\n"
+                    "    - {time: 0, module: sync_service, version: v2, split: 0}\n",
+                    encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().err == ""
