@@ -11,6 +11,11 @@ or partitions gets one line per fault (:func:`peer_fault_lines`): the peers hit 
 each sync engine's connected peers they were; and a run with node restarts one line per
 restart (:func:`restart_lines`): its time and what it lost.
 
+Each table's title names its window (:data:`WHOLE_RUN`) and a row that is not over the whole
+run says so in its label: gauges "at end", and the sync speed "last 30 s" (each engine's
+``sync_speed_window_s``, its ``metrics_window_s``), so a recent rate is not read as a run's
+average. The controller's line names the modules it drove and those it left on V1.
+
 The pool table ends with each version's top rejection reason and the ledgers' evictions (and
 restart losses, when any); a second table after the sync engines' gives sync's serving of
 inbound peer requests per version (``services.sync_service``); the rate limiter's line splits
