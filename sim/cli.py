@@ -210,6 +210,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     print(f"{args.scenario}: ok (scenario {scenario.name!r}, {scenario.duration:.10g} s, "
           f"profile {scenario.profile})")
+    from sim.rollout_link import rollout_warnings  # local: validate needs no model otherwise
+
+    for warning in rollout_warnings(scenario):
+        print(f"{args.scenario}: warning: {warning}", file=sys.stderr)
     return 0
 
 

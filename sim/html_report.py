@@ -8,7 +8,9 @@ hand-over, and any other rollout field the summary carries, shown as is), the ro
 picture of :mod:`sim.plot` embedded as a PNG (only when matplotlib, the ``[plot]`` extra, is
 installed; the page says so otherwise), the summary table ``run`` prints, and the event log
 (the summary's exact counts by kind, then up to :data:`MAX_EVENT_ROWS_PER_KIND` events of
-each kind in time order, at most :data:`MAX_EVENT_ROWS` in all).
+each kind in time order, at most :data:`MAX_EVENT_ROWS` in all). Simulated times read h:mm:ss
+as in the printed summary, durations in seconds with their unit, and each criterion's figure
+and threshold with its unit (:data:`CRITERION_UNITS`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.plot import RunFolderError, png_bytes, read_run
-from sim.report import summary_table
+from sim.report import clock, seconds, summary_table
 
 MAX_EVENT_ROWS = 500
 """Events listed one per row; the rest are only counted (a 15-day run logs many)."""
@@ -29,6 +31,13 @@ MAX_RECORD_ROWS = 100
 """Rows of a rollout list the page has no own section for (e.g. alerts) listed at most."""
 MAX_EVENT_ROWS_PER_KIND = 50
 """Events of one kind listed at most, so a frequent kind does not hide the rare ones."""
+CRITERION_UNITS = {"zero_downtime": "requests unserved", "performance": "(ratio, V2 vs V1)",
+                   "error_rate_48h": "%", "memory_increase": "%"}
+"""The unit of each success criterion's figure and threshold (docs/summary-json.md,
+``success_criteria[].figure``); a criterion's own ``unit`` field, if it has one, wins."""
+_TIME_KEYS = frozenset({"time", "at", "regression_start_s", "v1_deprecated_at",
+                        "v1_sync_retired_at", "retired_at"})
+"""Record fields that are simulated times: shown as h:mm:ss, as the printed summary does."""
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em; max-width: 70em; color: #222; }
@@ -66,10 +75,20 @@ def _verdict(passed: bool | None) -> str:
     return '<span class="passed">passed</span>' if passed else '<span class="failed">failed</span>'
 
 
+def _with_unit(value: Any, unit: str) -> str:
+    """A figure with its unit (``0.1 %``); ``-`` for none."""
+    if value is None:
+        return "-"
+    return f"{value:g} {unit}" if isinstance(value, float) else f"{value} {unit}"
+
+
 def _criteria(summary: dict[str, Any]) -> str:
-    rows = [[_esc(c.get("name")), _verdict(c.get("passed")), _esc(c.get("figure")),
-             _esc(c.get("threshold")), _esc(c.get("detail"))]
-            for c in summary.get("success_criteria", [])]
+    rows = []
+    for c in summary.get("success_criteria", []):
+        unit = str(c.get("unit") or CRITERION_UNITS.get(str(c.get("name")), "")).strip()
+        rows.append([_esc(c.get("name")), _verdict(c.get("passed")),
+                     _esc(_with_unit(c.get("figure"), unit)),
+                     _esc(_with_unit(c.get("threshold"), unit)), _esc(c.get("detail"))])
     if not rows:
         return "<p>No success criteria in this summary.</p>"
     return _table(["criterion", "verdict", "figure", "threshold", "detail"], rows,
@@ -79,15 +98,33 @@ def _criteria(summary: dict[str, Any]) -> str:
 def _incident(summary: dict[str, Any]) -> str:
     incident = summary.get("incident")
     if not incident:
-        return "<p>No regression in this run.</p>"
-    return _table(["measure", "value"], [[_esc(k), _esc(v)] for k, v in incident.items()],
-                  frozenset({1}))
+        return "<p>No regression during this run.</p>"
+    rows = []
+    for key, value in incident.items():
+        if key in _TIME_KEYS:
+            rows.append([_esc(f"{key} (h:mm:ss)"), _esc(clock(value))])
+        elif key.endswith("_after_s"):  # a duration from the regression's start
+            rows.append([_esc(key), _esc(seconds(value))])
+        else:
+            rows.append([_esc(key), _esc(value)])
+    return _table(["measure", "value"], rows, frozenset({1}))
 
 
 def _columns(rows: list[dict[str, Any]], first: tuple[str, ...]) -> list[str]:
     """``first`` (those present), then every other key the rows carry, sorted."""
     keys = {k for row in rows for k in row}
     return [k for k in first if k in keys] + sorted(keys - set(first))
+
+
+def _time_cell(key: str, value: Any) -> str:
+    """A record's field as a cell: a simulated time as h:mm:ss, anything else as :func:`_cell`."""
+    if key in _TIME_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _esc(clock(value))
+    return _cell(value)
+
+
+def _header(key: str) -> str:
+    return f"{key} (h:mm:ss)" if key in _TIME_KEYS else key
 
 
 def _cell(value: Any) -> str:
@@ -102,7 +139,8 @@ def _records(rows: list[Any], first: tuple[str, ...]) -> str:
     """A list of records as a table; keys beyond ``first`` get their own columns too."""
     dicts = [r for r in rows if isinstance(r, dict)]
     columns = _columns(dicts, first)
-    return _table(columns, [[_cell(r.get(c)) for c in columns] for r in dicts])
+    return _table([_header(c) for c in columns],
+                  [[_time_cell(c, r.get(c)) for c in columns] for r in dicts])
 
 
 def _deprecation(rollout: dict[str, Any], events: list[dict[str, Any]]) -> str:
@@ -112,8 +150,9 @@ def _deprecation(rollout: dict[str, Any], events: list[dict[str, Any]]) -> str:
     at = rollout.get("v1_deprecated_at")
     if record is None:
         return ("<p>V1 was not deprecated.</p>" if at is None
-                else f"<p>V1 deprecated at {_esc(at)} s (no details in events.jsonl).</p>")
-    rows = [[_esc(k), _cell(v)] for k, v in record.items() if k != "kind"]
+                else f"<p>V1 deprecated at {_esc(clock(at))} (no details in "
+                "events.jsonl).</p>")
+    rows = [[_esc(_header(k)), _time_cell(k, v)] for k, v in record.items() if k != "kind"]
     if not record.get("sync_retired", True):
         late = next((e for e in events if e.get("kind") == "v1_sync_retired"), None)
         if late is None:
@@ -121,7 +160,7 @@ def _deprecation(rollout: dict[str, Any], events: list[dict[str, Any]]) -> str:
                          _esc("none: sync never fully on V2, V1 sync kept running")])
         else:
             # Sync reached 100 % on V2 after the deprecation: V1 sync retired then.
-            rows += [[_esc(f"later, V1 sync retired: {k}"), _cell(v)]
+            rows += [[_esc(f"later, V1 sync retired: {_header(k)}"), _time_cell(k, v)]
                      for k, v in late.items() if k != "kind"]
     return _table(["measure", "value"], rows)
 
@@ -152,7 +191,7 @@ def _rollout(summary: dict[str, Any], events: list[dict[str, Any]]) -> str:
     known = {"splits", "rollbacks", "rollback_requests_ignored",
              "rollback_requests_ignored_by_reason", "v1_deprecated_at", "deprecation",
              "v1_sync_retired_at"}
-    scalars = [[_esc(k), _cell(v)] for k, v in sorted(rollout.items())
+    scalars = [[_esc(_header(k)), _time_cell(k, v)] for k, v in sorted(rollout.items())
                if k not in known and not isinstance(v, (dict, list, tuple))]
     if scalars:
         parts += ["<h3>Other rollout figures</h3>",
@@ -164,13 +203,14 @@ def _rollout(summary: dict[str, Any], events: list[dict[str, Any]]) -> str:
             continue
         parts.append(f"<h3>{_esc(key)}</h3>")
         if isinstance(value, list) and all(isinstance(v, dict) for v in value):
-            parts.append(_records(value[:MAX_RECORD_ROWS], ("time",)))
+            parts.append(_records(value[:MAX_RECORD_ROWS], ("time", "what")))
             if len(value) > MAX_RECORD_ROWS:
                 parts.append(f"<p>The first {MAX_RECORD_ROWS} of {len(value)} "
                              "(summary.json has them all).</p>")
         elif isinstance(value, dict):
             parts.append(_table(["field", "value"],
-                                [[_esc(k), _cell(v)] for k, v in value.items()]))
+                                [[_esc(_header(k)), _time_cell(k, v)]
+                                 for k, v in value.items()]))
         else:
             parts.append(f"<p>{_cell(value)}</p>")
     return "".join(parts)
@@ -193,14 +233,14 @@ def _events(events: list[dict[str, Any]], counted: dict[str, Any] | None) -> str
             continue
         listed[kind] += 1
         rest = {k: v for k, v in event.items() if k not in ("time", "kind")}
-        rows.append([_esc(event.get("time")), _esc(event.get("kind")),
+        rows.append([_esc(clock(event.get("time"))), _esc(event.get("kind")),
                      _esc(json.dumps(rest, sort_keys=True))])
     more = (f"<p>Listed: the first {MAX_EVENT_ROWS_PER_KIND} events of each kind in time "
             f"order, at most {MAX_EVENT_ROWS} in all ({len(rows)} of the {len(events)} in "
             "events.jsonl, which keeps the first 10,000 of each kind; the counts above are "
             "exact).</p>" if len(rows) < len(events) else "")
     return (_table(["kind", "count"], count_rows, frozenset({1}))
-            + more + _table(["time (s)", "kind", "details"], rows, frozenset({0})))
+            + more + _table(["time (h:mm:ss)", "kind", "details"], rows, frozenset({0})))
 
 
 def _picture(run_dir: Path) -> str:

@@ -11,6 +11,11 @@ or partitions gets one line per fault (:func:`peer_fault_lines`): the peers hit 
 each sync engine's connected peers they were; and a run with node restarts one line per
 restart (:func:`restart_lines`): its time and what it lost.
 
+Each table's title names its window (:data:`WHOLE_RUN`) and a row that is not over the whole
+run says so in its label: gauges "at end", and the sync speed "last 30 s" (each engine's
+``sync_speed_window_s``, its ``metrics_window_s``), so a recent rate is not read as a run's
+average. The controller's line names the modules it drove and those it left on V1.
+
 The pool table ends with each version's top rejection reason and the ledgers' evictions (and
 restart losses, when any); a second table after the sync engines' gives sync's serving of
 inbound peer requests per version (``services.sync_service``); the rate limiter's line splits
@@ -71,6 +76,8 @@ _AT_RETIREMENT = frozenset({"memory_usage_mb", "sync_speed_bps", "blocks_behind"
                             "connected_peers"})
 """The table's live gauges that a retired V1's summary gives at retirement (the runner's
 ``RETIRED_POOL_GAUGES`` and ``RETIRED_SYNC_GAUGES``; docs/summary-json.md)."""
+WHOLE_RUN = "counts and averages over the whole run, unless the label says otherwise"
+"""The per-version tables' window, named in their titles (docs/summary-json.md, Windows)."""
 AT_RETIREMENT_MARK = "*"
 """Follows a retired V1's figure read at its retirement; a note under the table says when."""
 
@@ -87,7 +94,7 @@ def _live(entry: dict[str, Any], value: Any, digits: int = 2, key: str = "") -> 
 
 def _retirement_note(entries: dict[str, Any]) -> list[str]:
     """The note under a table with a retired version: its gauges are at retirement."""
-    return [f"{AT_RETIREMENT_MARK} {version}: at its retirement ({_clock(e['retired_at'])})"
+    return [f"{AT_RETIREMENT_MARK} {version}: at its retirement ({clock(e['retired_at'])})"
             for version, e in sorted(entries.items())
             if isinstance(e, dict) and e.get("retired_at") is not None]
 
@@ -132,7 +139,7 @@ def summary_table(summary: dict[str, Any],
         ("avg latency (ms)", "avg_latency_ms", 3), ("p95 latency (ms)", "p95_latency_ms", 3),
         ("p99 latency (ms)", "p99_latency_ms", 3),
         ("error rate (%, refusals included)", "error_rate_percent", 3),
-        ("pool size at end", "pool_size", 0), ("memory (MiB)", "memory_usage_mb", 2),
+        ("pool size at end", "pool_size", 0), ("memory at end (MiB)", "memory_usage_mb", 2),
         ("cpu (%, run average)", "avg_cpu_usage_percent", 3),
         ("rejected", "rejected_transactions", 0),
         ("included in blocks", "included_transactions", 0),
@@ -146,7 +153,7 @@ def summary_table(summary: dict[str, Any],
             rows.append(["  top rejection reason",
                          *(_top_reason(pool[v].get("rejected_by_reason")) for v in ("v1", "v2"))])
     rows += _ledger_rows(summary.get("ledger") or {})
-    lines += _table("transaction_pool", ["metric", "v1", "v2"], rows)
+    lines += _table(f"transaction_pool ({WHOLE_RUN})", ["metric", "v1", "v2"], rows)
     lines += _retirement_note(pool)
     inc = summary["inclusion"]
     lines += ["", f"blocks {inc['blocks']:,}, transactions included {inc['included']:,}, "
@@ -156,27 +163,27 @@ def summary_table(summary: dict[str, Any],
     versions = sorted(sync)
     rows = []
     for label, key in (("blocks imported", "blocks_imported"),
-                       ("sync speed (blocks/s)", "sync_speed_bps"),
-                       ("blocks behind", "blocks_behind"),
-                       ("connected peers", "connected_peers"),
+                       (_speed_label(sync), "sync_speed_bps"),
+                       ("blocks behind at end", "blocks_behind"),
+                       ("connected peers at end", "connected_peers"),
                        ("requests sent", "requests_sent"),
                        ("requests timed out", "requests_timed_out"),
                        ("bans", "bans"),
-                       ("imported chain canonical", "imported_chain_is_canonical")):
+                       ("imported chain canonical at end", "imported_chain_is_canonical")):
         values = [sync[v].get(key) for v in versions]
         # Counters arrive as floats from the engines' metrics; show them as integers.
         if key != "sync_speed_bps":
             values = [int(x) if isinstance(x, float) and x.is_integer() else x for x in values]
         rows.append([label, *(_live(sync[v], x, 2, key) for v, x in zip(versions, values,
                                                                          strict=True))])
-    lines += _table("sync_service", ["metric", *versions], rows)
+    lines += _table(f"sync_service ({WHOLE_RUN})", ["metric", *versions], rows)
     lines += _retirement_note(sync)
     lines += _serving_table(summary)
     routing = summary["routing"]
     lines += ["", "routing: " + ", ".join(
         f"{k} {_fmt(routing.get(k))}" for k in ("total_requests", "v1_requests", "v2_requests",
                                               "v2_fallbacks"))]
-    lines.append("breakers: " + ", ".join(
+    lines.append("breakers at end: " + ", ".join(
         f"{m} {b['state']} ({b['transitions']} transitions)"
         for m, b in summary["breakers"].items()))
     lines += _limiter_lines(summary["rate_limit"])
@@ -197,6 +204,25 @@ def summary_table(summary: dict[str, Any],
     if block:
         lines += ["", *block]
     return "\n".join(lines) + "\n"
+
+
+def _speed_label(sync: dict[str, Any]) -> str:
+    """The sync speed row's label with its window: ``sync speed, last 30 s (blocks/s)``.
+
+    ``sync_speed_bps`` is each engine's rate over its last ``metrics_window_s`` seconds
+    (``sync_speed_window_s``), not a whole-run average: two engines that imported the same
+    blocks can differ there. Windows that differ are named per version; an older summary
+    without the field says "recent window".
+    """
+    windows = [(v, e.get("sync_speed_window_s")) for v, e in sorted(sync.items())
+               if isinstance(e, dict)]
+    values = {w for _, w in windows}
+    if not values or not all(isinstance(w, (int, float)) for w in values):
+        return "sync speed, recent window (blocks/s)"
+    if len(values) == 1:
+        return f"sync speed, last {values.pop():g} s (blocks/s)"
+    return ("sync speed, last " + " / ".join(f"{w:g} s ({v})" for v, w in windows)
+            + " (blocks/s)")
 
 
 def _top_reason(by_reason: Any) -> str:
@@ -233,7 +259,8 @@ def _serving_table(summary: dict[str, Any]) -> list[str]:
         if digits == 0:
             values = [None if x is None else int(x) for x in values]
         rows.append([label, *(_fmt(x, digits) for x in values)])
-    return ["", *_table("sync serving (inbound peer requests)", ["metric", *versions], rows)]
+    return ["", *_table("sync serving (inbound peer requests), whole run",
+                        ["metric", *versions], rows)]
 
 
 def _limiter_lines(rl: dict[str, Any]) -> list[str]:
@@ -278,7 +305,7 @@ def restart_lines(summary: dict[str, Any],
         sync = [f"sync {k[5:-7]} {_fmt(v)} imported blocks (rewound to its checkpoint)"
                 for k, v in e.items() if k.startswith("sync_") and k.endswith("_blocks")]
         lines.append(
-            f"  {_clock(e.get('time')):>10}  pending pool transactions "
+            f"  {clock(e.get('time')):>10}  pending pool transactions "
             f"{_fmt(e.get('pool_transactions'))} (v1 {_fmt(e.get('pool_transactions_v1'))}, "
             f"v2 {_fmt(e.get('pool_transactions_v2'))}), queued transactions "
             f"{_fmt(e.get('queued_transactions'))}, pending replies "
@@ -315,13 +342,20 @@ def peer_fault_lines(events: Sequence[dict[str, Any]] | None) -> list[str]:
         named = f" ({', '.join(map(str, peers))})" if 0 < len(peers) <= MAX_NAMED_PEERS else ""
         engines = [f"{v} {_fmt(event.get(f'{v}_hit'))} of its {_fmt(event.get(f'{v}_connected'))}"
                    for v in ("v1", "v2") if f"{v}_connected" in event]
-        lines.append(f"  {_clock(event.get('time')):>10}  {_fmt(event.get('fault'))}  "
+        lines.append(f"  {clock(event.get('time')):>10}  {_fmt(event.get('fault'))}  "
                      f"{len(peers)} peers{named}; " + (", ".join(engines) or "no sync engine"))
     return lines
 
 
-def _clock(t: Any) -> str:
-    """Simulated time as h:mm:ss (hours run on past 24: a 15-day run reads 360:00:00)."""
+def clock(t: Any) -> str:
+    """Simulated time as h:mm:ss (hours run on past 24: a 15-day run reads 360:00:00).
+
+    Args:
+        t: Seconds since the run's start; anything else (None, NaN) reads ``-``.
+
+    Returns:
+        The text, with tenths of a second when there are any (``0:01:00.5``).
+    """
     if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t):
         return "-"
     whole = int(t)
@@ -330,7 +364,15 @@ def _clock(t: Any) -> str:
     return text + (f"{frac:.1f}".removeprefix("0") if frac >= 0.05 else "")
 
 
-def _secs(value: Any) -> str:
+def seconds(value: Any) -> str:
+    """A duration in seconds with its unit (``12.0 s``), ``never`` for None.
+
+    Args:
+        value: Seconds, or None for something that never happened.
+
+    Returns:
+        The text.
+    """
     if value is None:
         return "never"
     return f"{_fmt(value, 1)} s"
@@ -409,9 +451,29 @@ def _alerts_line(summary: dict[str, Any], rollout: dict[str, Any]) -> list[str]:
             + (f" ({'; '.join(names)})" if names else "")]
 
 
+def _controller_modules(controller: dict[str, Any]) -> list[str]:
+    """Which modules the controller drove (on V2) and which it left on V1 (not rolled out).
+
+    The controller and AutoRollback set only the splits of modules on ``v2``: a split of a
+    module on ``v1`` would move no traffic (``sim.rollout_link`` module doc).
+    """
+    if "modules_driven" not in controller and "modules_left_on_v1" not in controller:
+        return []  # an older summary.json
+    driven = list(controller.get("modules_driven") or [])
+    left = list(controller.get("modules_left_on_v1") or [])
+    lines = ["    drives (modules on V2 at its checks): "
+             + (_modules(driven) if driven else "none")]
+    if left:
+        lines.append(f"    left on V1, not rolled out (its splits untouched, health checks "
+                     f"n/a): {_modules(left)}")
+    return lines
+
+
 def _has_activity(summary: dict[str, Any], rollout: dict[str, Any]) -> bool:
     counts = summary.get("events") or {}
+    controller = rollout.get("controller")
     return bool(isinstance(summary.get("incident"), dict) or any(_alert_counts(summary, rollout))
+                or (isinstance(controller, dict) and controller.get("modules_left_on_v1"))
                 or rollout.get("splits") or rollout.get("rollbacks")
                 or rollout.get("rollback_requests_ignored")
                 or rollout.get("v1_deprecated_at") is not None
@@ -432,7 +494,7 @@ def _deprecation_line(rollout: dict[str, Any],
                       events: Sequence[dict[str, Any]] | None) -> list[str]:
     refused = rollout.get("deprecation_refused")
     if isinstance(refused, dict):  # a deprecation.at with the pool not at 100 % on V2
-        return [f"V1 deprecation refused at {_clock(refused.get('time'))}: "
+        return [f"V1 deprecation refused at {clock(refused.get('time'))}: "
                 f"{_fmt(refused.get('reason'))}"]
     at = rollout.get("v1_deprecated_at")
     record: dict[str, Any] = {}
@@ -444,7 +506,7 @@ def _deprecation_line(rollout: dict[str, Any],
         at = record.get("time")
     if at is None and not record:
         return []
-    line = f"V1 deprecated at {_clock(at)}"
+    line = f"V1 deprecated at {clock(at)}"
     if "migrated" in record:
         line += (f": {_fmt(record.get('migrated'))} pending transactions migrated "
                  f"({_fmt(record.get('admitted_by_v2'))} admitted by V2, "
@@ -456,10 +518,10 @@ def _deprecation_line(rollout: dict[str, Any],
             out.append("  sync: V1 retired, " + _handover(record))
         elif late is not None:
             # Sync was not fully on V2 at deprecation; V1 sync retired when it got there.
-            out.append(f"  sync: V1 retired later, at {_clock(late.get('time'))} when sync "
+            out.append(f"  sync: V1 retired later, at {clock(late.get('time'))} when sync "
                        "reached 100 % on V2, " + _handover(late))
         elif rollout.get("v1_sync_retired_at") is not None:
-            out.append(f"  sync: V1 retired later, at {_clock(rollout['v1_sync_retired_at'])}"
+            out.append(f"  sync: V1 retired later, at {clock(rollout['v1_sync_retired_at'])}"
                        " when sync reached 100 % on V2")
         else:
             out.append("  sync: V1 not retired (sync never fully on V2), no hand-over")
@@ -489,7 +551,7 @@ def rollout_lines(summary: dict[str, Any],
         lines.append("  split changes (time h:mm:ss, module(s), V2 split, by):")
         for (t, split, version, source), modules in rows[:MAX_SPLIT_LINES]:
             shown = f"{_fmt(split)} %" + ("" if version is None else f" on {version}")
-            lines.append(f"    {_clock(t):>10}  {_modules(modules)}  {shown}  "
+            lines.append(f"    {clock(t):>10}  {_modules(modules)}  {shown}  "
                          f"{_fmt(source)}")
         if len(rows) > MAX_SPLIT_LINES:
             lines.append(f"    ... {len(rows) - MAX_SPLIT_LINES} more (summary.json "
@@ -498,7 +560,7 @@ def rollout_lines(summary: dict[str, Any],
         lines.append("  split changes: none")
     rollbacks = [r for r in rollout.get("rollbacks") or [] if isinstance(r, dict)]
     lines.append(f"  rollbacks: {len(rollbacks)}")
-    lines.extend(f"    {_clock(r.get('time')):>10}  {_modules(r.get('modules'))}  by "
+    lines.extend(f"    {clock(r.get('time')):>10}  {_modules(r.get('modules'))}  by "
                  f"{_fmt(r.get('source'))} ({_fmt(r.get('reason'))})"
                  for r in rollbacks[:MAX_ROLLBACK_LINES])
     if len(rollbacks) > MAX_ROLLBACK_LINES:
@@ -520,16 +582,17 @@ def rollout_lines(summary: dict[str, Any],
                      f"{_fmt(controller.get('stage_index'))}), paused "
                      f"{_fmt(controller.get('paused'))}, crashes "
                      f"{_fmt(controller.get('crashes'))}")
+        lines += _controller_modules(controller)
     lines += ["  " + line for line in _alerts_line(summary, rollout)]
     incident = summary.get("incident")
     if isinstance(incident, dict):
         lines.append(
             f"  incident: {_fmt(incident.get('module'))} regression from "
-            f"{_clock(incident.get('regression_start_s'))}; after it: first alert "
-            f"{_secs(incident.get('first_alert_after_s'))}, first failed health check "
-            f"{_secs(incident.get('first_failed_health_check_after_s'))}, breaker open "
-            f"{_secs(incident.get('breaker_open_after_s'))}, rolled back "
-            f"{_secs(incident.get('rollback_after_s'))}")
+            f"{clock(incident.get('regression_start_s'))}; after it: first alert "
+            f"{seconds(incident.get('first_alert_after_s'))}, first failed health check "
+            f"{seconds(incident.get('first_failed_health_check_after_s'))}, breaker open "
+            f"{seconds(incident.get('breaker_open_after_s'))}, rolled back "
+            f"{seconds(incident.get('rollback_after_s'))}")
     lines += ["  " + line for line in _deprecation_line(rollout, events)]
     for module, info in sorted((summary.get("modules") or {}).items()):
         # A module whose version changed during the run.
@@ -544,8 +607,14 @@ def rollout_lines(summary: dict[str, Any],
     if not_reached:
         lines.append(f"  not reached (timed after the run's end): {len(not_reached)}")
         for item in not_reached[:MAX_GENERIC_ITEMS]:
+            if item.get("what") == "fault":  # timed at or after the end: it never started
+                on = f" on {item['module']}" if item.get("module") else ""
+                lines.append(f"    {clock(item.get('time')):>10}  fault "
+                             f"{_fmt(item.get('fault'))} (faults[{_fmt(item.get('index'))}])"
+                             f"{on}: never started")
+                continue
             details = {k: v for k, v in item.items() if k not in ("time", "what")}
-            lines.append(f"    {_clock(item.get('time')):>10}  {_fmt(item.get('what'))}"
+            lines.append(f"    {clock(item.get('time')):>10}  {_fmt(item.get('what'))}"
                          + (f"  {_compact(details)}" if details else ""))
         if len(not_reached) > MAX_GENERIC_ITEMS:
             lines.append(f"    ... {len(not_reached) - MAX_GENERIC_ITEMS} more")

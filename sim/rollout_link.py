@@ -29,7 +29,18 @@ calls, so its CPU is read per request routed to each version (:meth:`RolloutLink
 
 **Applying actions.** ``SetTraffic`` sets the router's split of its modules; the guide's
 controller and AutoRollback never change ``module_versions`` (mana-source-facts.md §2.5), so a
-module on ``v1`` stays on V1 whatever its split. A schedule step sets both version and split,
+module on ``v1`` stays on V1 whatever its split: the router sends a request to V2 only when
+the module's version is ``"v2"`` (``route_module``, guide L43-49). The controller is the
+guide's "Automated V2 rollout" (L261-262) of modules being rolled out to V2 (the guide's
+canary exports ``*_VERSION="v2"`` before any split, L214-221, and the rollout then moves only
+``*_TRAFFIC``, L237-258), so the controller and AutoRollback drive only the modules on ``v2``
+when they act: a module on ``v1`` keeps its split (setting it would move no traffic, yet read
+as a V2 split in the timeline) and is reported as not rolled out
+(``rollout.controller.modules_left_on_v1``). Their health checks
+judge only modules on ``v2`` too: a module on ``v1`` serves no V2 traffic (V2's sync engine
+still syncs side by side, but serves no one), so its checks are n/a, not passed
+(:meth:`RolloutLink._judged_snapshot`). The alert rules see every series, as Prometheus does.
+A schedule step sets both version and split,
 or, for a module whose V1 is deprecated, is refused whole when it would leave it on V1
 (``split_refused``). Every split or version change is an entry of ``splits`` with both.
 A rollback or stage change is recorded (event, ``splits``, ``rollbacks``) only when it changed
@@ -77,7 +88,7 @@ from sim.rollout import (
 )
 from sim.rollout.schedule import RollbackScriptStep, ScheduleStep
 from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
-from sim.scenario import RolloutSection, alert_rules_source
+from sim.scenario import RolloutSection, Scenario, alert_rules_source, resolve_control
 
 POOL = "transaction_pool"
 SYNC = "sync_service"
@@ -463,6 +474,39 @@ class HealthWindow:
         return snap
 
 
+def rollout_warnings(scenario: Scenario) -> list[str]:
+    """What ``mana-sim validate`` warns of: rollout settings that will not do what they seem.
+
+    A controller module on ``v1`` from the start (after the ``env`` block) that no schedule
+    step switches to ``v2``: the controller leaves it alone, as not rolled out (module doc).
+    A fault timed at or after the run's end: it never starts (``rollout.not_reached``).
+
+    Args:
+        scenario: A validated scenario (its ``env`` block resolves).
+
+    Returns:
+        One line per warning, in scenario order.
+    """
+    out: list[str] = []
+    rollout = scenario.rollout
+    controller = rollout.controller
+    if controller is not None and controller.enabled:
+        versions = resolve_control(scenario).versions
+        steps = guide_schedule() if rollout.schedule == "guide" else rollout.schedule
+        switched = {step.module for step in steps if step.version == "v2"}
+        left = [m for m in (POOL, SYNC) if versions[m] != "v2" and m not in switched]
+        if left:
+            out.append(f"rollout.controller: {' and '.join(left)} on v1: the controller drives "
+                       "only modules on v2 and leaves these as they are (not rolled out; "
+                       "set modules.<name>.version: v2 to roll them out)")
+    for i, fault in enumerate(scenario.faults):
+        start = fault.at if fault.kind == "node_restart" else fault.start
+        if start >= scenario.duration:
+            out.append(f"faults[{i}] ({fault.kind}) starts at {start:g} s, at or after the "
+                       f"run's end ({scenario.duration:g} s): it never happens")
+    return out
+
+
 class RolloutLink:
     """Runs the rollout components against the model's samples.
 
@@ -477,13 +521,18 @@ class RolloutLink:
         retire_v1_sync: Called with the time when sync reaches 100 % on V2 after the pool's
             deprecation left V1 sync running: retires V1 sync with the checkpoint hand-over;
             returns what it did. None: sync is never retired later.
+        late_faults: The scenario's faults timed at or after the run's end (they never
+            happen), each as its ``not_reached`` entry (``time``, ``fault``, ``index``,
+            ``module`` for a regression): listed by :meth:`not_reached`.
     """
 
     def __init__(self, section: RolloutSection, profile: str, router: ModuleRouter,
                  events: EventLog, retire_v1: Callable[[float], dict[str, Any]],
                  metrics_interval: float,
-                 retire_v1_sync: Callable[[float], dict[str, Any]] | None = None) -> None:
+                 retire_v1_sync: Callable[[float], dict[str, Any]] | None = None,
+                 late_faults: Sequence[dict[str, Any]] = ()) -> None:
         self.section = section
+        self._late_faults = [{"what": "fault", **f} for f in late_faults]
         self._window = HealthWindow(max(1, round(section.health_window / metrics_interval)))
         self._interval = metrics_interval
         self._v1_baseline: dict[str, float] | None = None
@@ -556,6 +605,10 @@ class RolloutLink:
         self.failed_checks = 0
         self.checks = 0
         self._last_pool_share: dict[str, float] = {"v1": math.nan, "v2": math.nan}
+        # The controller's modules by their version at its checks and resumes (dicts as
+        # ordered sets): on v2 at one at least (driven), on v1 at one at least (left alone).
+        self._driven: dict[str, None] = {}
+        self._left_on_v1: dict[str, None] = {}
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -609,21 +662,56 @@ class RolloutLink:
                                "modules": changed})
         return changed
 
+    def _on_v2(self, modules: Sequence[str]) -> list[str]:
+        """The modules of ``modules`` whose version is ``"v2"`` now (in their order)."""
+        return [m for m in modules if self.router.version(m) == "v2"]
+
+    def _note_controller_modules(self) -> None:
+        """Record which of the controller's modules are on V2 (driven) or V1 (left) now."""
+        assert self.controller is not None
+        for module in self.controller.config.modules:
+            if self.router.version(module) == "v2":
+                self._driven[module] = None
+            else:
+                self._left_on_v1[module] = None
+
+    def _judged_snapshot(self, snap: dict[str, dict[str, dict[str, float]]]
+                         ) -> dict[str, dict[str, dict[str, float]]]:
+        """``snap`` with the V2 figures of every module on ``v1`` now set to NaN (no data).
+
+        The controller's health check and AutoRollback read this: a module on ``v1`` gets no
+        V2 traffic (the router needs ``"v2"``, guide L43-49), so its checks are not judged
+        (n/a), rather than passed or failed on a V2 sync engine that syncs but serves no one.
+        """
+        on_v1 = [m for m in snap if self.router.version(m) != "v2"]
+        if not on_v1:
+            return snap
+        out = dict(snap)
+        for module in on_v1:
+            out[module] = {**snap[module],
+                           "v2": dict.fromkeys(snap[module].get("v2", {}), math.nan)}
+        return out
+
     def _apply(self, actions: list[ControllerAction], source: str) -> None:
+        """Apply the controller's or AutoRollback's actions to the modules on ``v2`` only.
+
+        A module on ``v1`` is left as it is (module doc): its split would move no traffic.
+        """
         rollback: Rollback | None = None
         for act in actions:
             if isinstance(act, Rollback):
                 rollback = act  # recorded with the SetTraffic(0) that always follows it
                 continue
             if isinstance(act, SetTraffic):
+                modules = self._on_v2(act.modules)
                 if rollback is not None:
-                    changed = self._rollback(act.time, rollback.source, rollback.reason,
-                                             act.modules, act.percent)
+                    changed = (self._rollback(act.time, rollback.source, rollback.reason,
+                                              modules, act.percent) if modules else [])
                     rollback = None
                     if not changed:
                         continue
                 else:
-                    changed = [m for m in act.modules
+                    changed = [m for m in modules
                                if self._split_outcome(m, act.percent) == "change"]
                 fields = action_event(act)
                 fields.pop("kind")
@@ -631,7 +719,7 @@ class RolloutLink:
                     # The modules whose split this stage change actually moved.
                     self.events.emit(act.time, "stage_change", source=source,
                                      **{**fields, "modules": changed})
-                for module in act.modules:
+                for module in modules:
                     self._set_split(act.time, module, act.percent, source)
                 continue
             fields = action_event(act)
@@ -834,11 +922,13 @@ class RolloutLink:
         if ctrl is not None:
             while self._resumes and self._resumes[0] <= now:
                 at = self._resumes.pop(0)
+                self._note_controller_modules()
                 actions = ctrl.resume(at)
                 if not actions:  # (under no_resume it is a resume_refused action instead)
                     self.events.emit(at, "resume_ignored", reason="controller not paused")
                 self._apply(actions, "resume")
             if ctrl.next_check_time <= now:
+                self._note_controller_modules()
                 if ctrl.config.nil_health_crash:
                     # The guide's check crashes before producing a result (controller module
                     # doc): nothing is judged, so no health check is counted or failed.
@@ -846,7 +936,7 @@ class RolloutLink:
                 else:
                     snap = snap if snap is not None else self._snapshot()
                     assert self.health is not None
-                    result = self.health.evaluate(now, snap)
+                    result = self.health.evaluate(now, self._judged_snapshot(snap))
                     self.checks += 1
                     if not result.healthy:
                         self.failed_checks += 1
@@ -855,7 +945,8 @@ class RolloutLink:
                     self._apply(ctrl.on_check(now, result), "controller")
         if self.auto is not None and self.auto.next_evaluation <= now:
             snap = snap if snap is not None else self._snapshot()
-            self._apply(self.auto.evaluate(now, snap, ctrl), "auto_rollback")
+            self._apply(self.auto.evaluate(now, self._judged_snapshot(snap), ctrl),
+                        "auto_rollback")
         self._maybe_retire(now)
         self._maybe_retire_sync(now)
 
@@ -930,8 +1021,9 @@ class RolloutLink:
     def not_reached(self) -> list[dict[str, Any]]:
         """What was timed but never ran: at a run's end, what was timed after it.
 
-        Schedule steps, manual rollback script steps, controller resumes and a fixed-time
-        deprecation not yet run, each with its time, in time order.
+        Schedule steps, manual rollback script steps, controller resumes, a fixed-time
+        deprecation not yet run, and faults timed at or after the run's end (which never
+        start: ``late_faults``), each with its time, in time order.
         """
         out: list[dict[str, Any]] = [
             {"time": step.time, "what": "schedule_step", "module": step.module,
@@ -945,6 +1037,7 @@ class RolloutLink:
         if (dep is not None and dep.enabled and dep.at is not None
                 and self.retired_at is None and self.deprecation_refused is None):
             out.append({"time": dep.at, "what": "deprecation"})
+        out += [dict(f) for f in self._late_faults]
         return sorted(out, key=lambda item: item["time"])
 
     ALERTS_LISTED_MAX = 1000
@@ -974,6 +1067,8 @@ class RolloutLink:
                 "percent": self.controller.percent,
                 "paused": self.controller.paused,
                 "crashes": self.controller.crashes,
+                "modules_driven": list(self._driven),
+                "modules_left_on_v1": list(self._left_on_v1),
             },
             "v1_deprecated_at": self.retired_at,
             "v1_sync_retired_at": self.sync_retired_at,

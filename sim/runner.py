@@ -67,9 +67,11 @@ from sim.rollout import error_rate_window, memory_increase, performance, zero_do
 from sim.rollout.criteria import FullLoad, histogram_resolution, last_window_mean, per_module
 from sim.rollout_link import PEER_DISCONNECTS, PEERS_AT_START, RolloutLink
 from sim.scenario import (
+    Fault,
     PartitionFault,
     PeerFault,
     RegressionFault,
+    RestartFault,
     Scenario,
     load_scenario,
     resolve_control,
@@ -105,6 +107,11 @@ _INCLUSION_KEYS = (_INCLUSION_AVG, _INCLUSION_P95)
 _TAIL_KEYS = ("rate_limit.refused", "chain.height",
               *(f"{module}.traffic_split" for module in _MODULES))
 """The last columns of a sample row, in order (the traffic splits in :data:`_MODULES` order)."""
+
+
+def _fault_time(fault: Fault) -> float:
+    """When a fault starts (a node restart's ``at``)."""
+    return fault.at if isinstance(fault, RestartFault) else fault.start
 
 
 class _ColumnKeys(dict[str, str]):
@@ -225,7 +232,13 @@ class Model:
         self.rollout = RolloutLink(scenario.rollout, scenario.profile, self.router,
                                    self.events, self._retire_v1,
                                    scenario.run.metrics_interval,
-                                   retire_v1_sync=self._retire_v1_sync)
+                                   retire_v1_sync=self._retire_v1_sync,
+                                   late_faults=[
+                                       {"time": _fault_time(f), "fault": f.kind, "index": i,
+                                        **({"module": f.module}
+                                           if isinstance(f, RegressionFault) else {})}
+                                       for i, f in enumerate(scenario.faults)
+                                       if _fault_time(f) >= scenario.duration])
         # Metrics.
         self.series = TimeSeries()
         self.inclusion_window = LogHistogram()
@@ -409,6 +422,9 @@ class Model:
     def _fault(self, index: int) -> Generator[simpy.Event, Any, None]:
         fault = self.scenario.faults[index]
         env = self.env
+        if _fault_time(fault) >= self.scenario.duration:
+            return  # never starts: listed in rollout.not_reached (a start at the very end
+            # would have no time to act, yet would read as a fault the run saw)
         if fault.kind == "node_restart":
             yield env.timeout(fault.at)
             self._catch_up(env.now)
@@ -865,6 +881,10 @@ class Model:
             sync[version] = self._sync_figures(version, link, scenario.duration)
             sync[version]["imported_chain_is_canonical"] = link.engine.imported_matches(
                 self.chain)
+            # The window of sync_speed_bps (and network_bandwidth_mbps): the printed table
+            # names it, so a last-30-s rate is not read as a whole-run one.
+            sync[version]["sync_speed_window_s"] = float(
+                getattr(scenario.sync, version).metrics_window_s)
         self._mark_retired(pool, sync)
         routing = dict(self.router.routing_stats(scenario.duration))
         breakers = {m: {"state": self.router.breaker(m).state_at(scenario.duration).value,
@@ -965,6 +985,9 @@ class Model:
     def incident(self) -> dict[str, Any] | None:
         """Time to detect and to roll back the first V2 regression, if the run had one.
 
+        ``None`` without a regression fault, or when the first starts at or after the run's
+        end (it never started: ``rollout.not_reached`` lists it).
+
         Measured from the regression's start: the first firing of an alert rule on the
         regressed module, the first failed health check with a violation of that module (none
         when the checks produce no result, as under ``nil_health_crash``), the module's
@@ -979,6 +1002,10 @@ class Model:
             return None
         _, fault = min(starts, key=lambda p: p[1].start)
         t0 = fault.start
+        if t0 >= self.scenario.duration:
+            # It never started (listed in rollout.not_reached): "never detected" would read
+            # as a detection that failed.
+            return None
 
         def first(times: list[float]) -> float | None:
             after = [t - t0 for t in times if t >= t0]

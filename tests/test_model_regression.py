@@ -139,9 +139,13 @@ def _digest(result: object) -> tuple[str, str]:
 # (busy V2: 628 = 316 + 312, 322 = 10 + 312), and old service requests == requests +
 # refused_by_breaker (busy filter_manager V2: 296 refused); no other column moved. Both
 # summaries are unchanged (the rollout reads attempts, requests + refused_by_breaker, as before).
-CANARY_SUMMARY = "08fee02a6b29835bbaad523062dc02da27093830e3f330e258e0272b8daba4d8"
+# Both summaries moved (session 8, review U-7) when each sync engine's entry gained
+# sync_speed_window_s (30.0: the window of its sync_speed_bps, which the printed label now
+# names); with it taken out both digests are the old ones; both series digests are unchanged.
+# (U-3 and U-5 moved neither run: neither has a controller, AutoRollback or a late fault.)
+CANARY_SUMMARY = "5e37c7845a187540ee674fc27bc4b6ec50b9666577664a79542aa89c32798d02"
 CANARY_SERIES = "90beb23c62a9f8159fd8ccd7966f3a7a97802875ae49ee5ed6ebd1ade4d76a7c"
-BUSY_SUMMARY = "d25a94367e17b9c340070487d319182764ab106e420c7e50ccf16fe1960fd29d"
+BUSY_SUMMARY = "e1ed51dde1a610a65022e26eac24cdd521c76e102957ba204316b1f08f7385e1"
 BUSY_SERIES = "ce49b244e68f8a5c9048c513e1523f3eefac16b08d7dc59ca69f4098b59c65a0"
 
 

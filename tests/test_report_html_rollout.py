@@ -67,14 +67,15 @@ def test_the_page_shows_rollbacks_with_modules_refusals_and_the_hand_over(
     assert summary["events"]["split_refused"] == 1
     page = render_report(run_dir)
     rollbacks = _rows(_section(page, "Rollbacks"))
-    assert rollbacks[0] == ["time", "modules", "source", "reason"]
-    assert rollbacks[1] == ["200.0", "sync_service", "manual_rollback", "scripts/rollback_v2.sh"]
+    assert rollbacks[0] == ["time (h:mm:ss)", "modules", "source", "reason"]
+    assert rollbacks[1] == ["0:03:20", "sync_service", "manual_rollback",
+                            "scripts/rollback_v2.sh"]
     refused = dict(tuple(r) for r in _rows(_section(page, "Refused and ignored requests"))[1:])
     assert refused["split changes refused (split_refused events)"] == "1"
     assert refused["rollback requests ignored (no split changed)"] == "0"
     deprecation = dict(tuple(r) for r in
                        _rows(_section(page, "V1 deprecation and sync hand-over"))[1:])
-    assert deprecation["time"] == "120.0"
+    assert deprecation["time (h:mm:ss)"] == "0:02:00"
     assert deprecation["sync_retired"] == "False"
     assert deprecation["sync hand-over"].startswith("none: sync never fully on V2")
     assert {"migrated", "admitted_by_v2", "refused_by_v2"} <= set(deprecation)
@@ -121,8 +122,8 @@ def test_rollout_fields_added_later_are_shown_as_they_are(run_dir: Path, tmp_pat
     summary["rollout"]["resumes"] = 2
     (tmp_path / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     page = render_report(tmp_path)
-    assert _rows(_section(page, "not_reached")) == [["time", "what"],
-                                                    ["9000.0", "schedule step"]]
+    assert _rows(_section(page, "not_reached")) == [["time (h:mm:ss)", "what"],
+                                                    ["2:30:00", "schedule step"]]
     figures = dict(tuple(r) for r in _rows(_section(page, "Other rollout figures"))[1:])
     assert figures["resumes"] == "2"
     assert figures["health_checks"] == str(summary["rollout"]["health_checks"])
@@ -143,5 +144,5 @@ def test_v1_sync_retired_after_the_deprecation_shows_its_hand_over(tmp_path: Pat
                        _rows(_section(render_report(out), "V1 deprecation and sync hand-over"))[1:])
     assert deprecation["sync_retired"] == "False"
     assert "sync hand-over" not in deprecation
-    assert deprecation["later, V1 sync retired: time"] == "200.0"
+    assert deprecation["later, V1 sync retired: time (h:mm:ss)"] == "0:03:20"
     assert deprecation["later, V1 sync retired: sync_handover"] in ("adopted", "not_behind")

@@ -104,7 +104,9 @@ def _rollout() -> Any:
         "modules": {POOL: {"version": "v2", "traffic": 0}, SYNC: {"version": "v2", "traffic": 0}},
         "breakers": {"transaction_pool_v2": {"failure_threshold": 3}},
         "faults": [{"kind": "v2_regression", "module": POOL, "start": 120, "error_rate": 0.5,
-                    "latency_factor": 3.0, "memory_leak_mb_per_hour": 100}],
+                    "latency_factor": 3.0, "memory_leak_mb_per_hour": 100},
+                   # After the end: never starts, listed in rollout.not_reached.
+                   {"kind": "node_restart", "at": 1600}],
         "rollout": {
             "health_window": 60,
             "controller": {"stages": [50, 100], "stability_period": 120,
@@ -130,11 +132,12 @@ def _deprecation() -> Any:
 
 
 def _refused() -> Any:
-    # The pool at 50 % when the deprecation is due: refused (it never moves a split).
+    # The pool at 50 % when the deprecation is due: refused (it never moves a split). Sync
+    # stays on v1: the controller leaves it alone (rollout.controller.modules_left_on_v1).
     return small_scenario({
         "duration": 200,
         "modules": {POOL: {"version": "v2", "traffic": 50}},
-        "rollout": {"deprecation": {"at": 100}},
+        "rollout": {"deprecation": {"at": 100}, "controller": {"stages": [50]}},
     })
 
 
@@ -157,7 +160,8 @@ def summaries() -> dict[str, dict[str, Any]]:
     assert rollout["rollout"]["alerts_fired"]
     assert rollout["rollout"]["rollback_requests_ignored"]
     assert {item["what"] for item in rollout["rollout"]["not_reached"]} == {
-        "schedule_step", "manual_rollback_step", "resume", "deprecation"}
+        "schedule_step", "manual_rollback_step", "resume", "deprecation", "fault"}
+    assert out["refused"]["rollout"]["controller"]["modules_left_on_v1"] == [SYNC]
     assert deprecation["transaction_pool"]["v1"]["retired_at"] == 100.0
     assert deprecation["sync_service"]["v1"]["retired_at"] == 100.0
     assert out["refused"]["rollout"]["deprecation_refused"] is not None
