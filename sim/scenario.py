@@ -11,8 +11,12 @@ counts name known profiles (:data:`sync.peers.PROFILES`) and the peers a fault l
 each would otherwise crash or silently misbehave mid-run.
 
 The guide's environment variables can be given as an ``env:`` block (a mapping, or the
-guide's ``export`` lines pasted as a string) or with ``--env-file``; they override
-``modules`` and the breaker settings (see :mod:`sim.envfile`).
+guide's ``export`` lines pasted as a string) or with ``--env-file`` (see :mod:`sim.envfile`).
+A scenario says each thing once: a module's version or split set both in ``modules`` and in
+``env``, or a breaker setting both in ``breakers`` and in ``env``, is refused (naming both
+fields) rather than resolved silently. ``--env-file`` (``extra_env``) is an override from
+outside the file, like ``--seed``: it wins over the env block, ``modules`` and ``breakers``.
+:attr:`Scenario.resolved_modules` gives the module settings a run uses (env applied).
 
 :func:`load_scenario` reads a file or a built-in name and raises
 :class:`~sim.config_error.ConfigError` (one line: file, field, what is allowed) on any problem.
@@ -21,6 +25,7 @@ guide's ``export`` lines pasted as a string) or with ``--env-file``; they overri
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass as std_dataclass
 from dataclasses import replace
 from importlib import resources
@@ -37,12 +42,18 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticSerializationError
 
 from pool.config import PoolV1Config, PoolV2Config
 from pool.cost_model import CostModel
 from sim.config_error import ConfigError, format_validation_error, yaml_problem
 from sim.control import BreakerConfig, GenericService, apply_breaker_env
-from sim.control.breaker_config import default_breaker_configs
+from sim.control.breaker_config import (
+    ENV_ENABLED,
+    ENV_FAILURE_THRESHOLD,
+    ENV_TIMEOUT,
+    default_breaker_configs,
+)
 from sim.duration import PositiveSeconds, Seconds
 from sim.envfile import MODULES, EnvError, EnvSettings, interpret_env, parse_env_text
 from sim.rollout.alerts import load_alert_rules
@@ -519,6 +530,60 @@ class Scenario(_Section):
     run: RunSection = RunSection()
 
     @model_validator(mode="after")
+    def _said_once(self) -> Scenario:
+        """Refuse a setting given both in ``modules``/``breakers`` and in the ``env`` block.
+
+        One of the two would be silently ignored (the env block used to win), so a copy of
+        the canary that tunes ``breakers`` or ``modules`` did nothing. A malformed env block
+        is left to :func:`resolve_control`, which names the bad line or variable.
+        """
+        clashes = setting_clashes(self)
+        if clashes:
+            more = len(clashes) - 1
+            raise ValueError(clashes[0] + (f" [and {more} more setting(s) given twice]"
+                                           if more else ""))
+        return self
+
+    @property
+    def resolved_modules(self) -> ModulesSection:
+        """The module versions and splits the run starts with: ``modules`` with ``env`` applied.
+
+        ``modules`` is the section as written; a scenario that sets its modules in the
+        ``env`` block (the built-in canary) has ``modules`` at its defaults and the settings
+        here. ``--env-file`` is not included (see :func:`resolve_control`).
+
+        Raises:
+            EnvError: On a malformed env block.
+        """
+        control = resolve_control(self)
+        return ModulesSection(**{m: ModuleSettings(version=control.versions[m],  # type: ignore[arg-type]
+                                                   traffic=control.traffic[m])
+                                 for m in MODULES})
+
+    def with_changes(self, changes: dict[str, Any]) -> Scenario:
+        """A copy with settings changed by dotted path, validated as a file is.
+
+        ``sc.with_changes({"pool.v2.max_pool_size": 20_000, "duration": "10m"})`` reaches
+        into the dataclass sections (``pool.v2``, ``sync.v1``...) that ``model_copy`` cannot,
+        accepts what YAML accepts (``"10m"``) and refuses what a file would refuse.
+        A number in a path indexes a list (``"workload.0.rate.rate"``).
+
+        Args:
+            changes: Dotted field path to new value.
+
+        Returns:
+            The validated scenario.
+
+        Raises:
+            ConfigError: On a path that does not exist or a value that does not validate.
+        """
+        source = f"scenario {self.name!r}"
+        data = scenario_data(self)
+        for dotted, value in changes.items():
+            _set_path(data, dotted, value, source)
+        return parse_scenario(data, source)
+
+    @model_validator(mode="after")
     def _faults_do_not_collide(self) -> Scenario:
         """Refuse two faults of one kind that overlap in time.
 
@@ -566,6 +631,119 @@ class Scenario(_Section):
         return self
 
 
+_BREAKER_ENV = {ENV_ENABLED: "enabled", ENV_FAILURE_THRESHOLD: "failure_threshold",
+                ENV_TIMEOUT: "timeout"}
+"""The guide's global breaker variables and the per-module ``breakers`` key each sets."""
+
+
+def setting_clashes(scenario: Scenario) -> list[str]:
+    """The settings a scenario gives twice: in ``modules``/``breakers`` and in ``env``.
+
+    Args:
+        scenario: The scenario.
+
+    Returns:
+        One sentence per clash naming both fields (empty when none, or when the env block
+        does not parse: that is reported by :func:`resolve_control`).
+    """
+    try:
+        env = parse_env_text(scenario.env) if isinstance(scenario.env, str) else (
+            scenario.env or {})
+    except EnvError:
+        return []
+    clashes: list[str] = []
+    for module in MODULES:
+        if module not in scenario.modules.model_fields_set:
+            continue
+        settings: ModuleSettings = getattr(scenario.modules, module)
+        for key, what in (("version", "version"), ("traffic", "V2 split")):
+            variable = f"{module.upper()}_{'VERSION' if key == 'version' else 'TRAFFIC'}"
+            if key in settings.model_fields_set and variable in env:
+                clashes.append(
+                    f"modules.{module}.{key} and env.{variable} both set the {module} "
+                    f"{what}: set it in one place (remove one of them)")
+    for variable, key in _BREAKER_ENV.items():
+        if variable not in env:
+            continue
+        clashes.extend(
+            f"breakers.{module}_v2.{key} and env.{variable} both set the breaker {key}: "
+            f"set it in one place (the variable applies to every module's breaker)"
+            for module in MODULES
+            if getattr(getattr(scenario.breakers, f"{module}_v2"), key) is not None)
+    return clashes
+
+
+def scenario_data(scenario: Scenario) -> dict[str, Any]:
+    """The settings a scenario was given, as the mapping a YAML file would hold.
+
+    Only what was set is kept (``exclude_unset``), so checks that depend on which keys
+    were given (a fault's ``targets`` beside a peer list, :func:`setting_clashes`) judge
+    the same keys again. Values set without validation (``model_copy(update=...)``) are
+    kept as given, for :func:`parse_scenario` to check.
+
+    Raises:
+        ConfigError: If a value cannot even be read back (an arbitrary object).
+    """
+    source = f"scenario {scenario.name!r}"
+    try:
+        with warnings.catch_warnings():
+            # pydantic warns when a value model_copy stored unchecked is not of the field's
+            # type; it is validated next, and refused there with the field's name.
+            warnings.simplefilter("ignore")
+            data = scenario.model_dump(exclude_unset=True)
+    except PydanticSerializationError as exc:
+        raise ConfigError(source, "", f"a value cannot be read: {exc}") from None
+    return data
+
+
+def revalidate(scenario: Scenario) -> Scenario:
+    """Validate a scenario again, exactly as :func:`load_scenario` validates a file.
+
+    ``model_copy(update=...)`` stores values unchecked: ``{"duration": "10m"}`` would stay
+    a string and ``{"duration": -5}`` would run. :func:`sim.run` passes every Scenario it
+    is given through here.
+
+    Args:
+        scenario: The scenario (possibly edited with ``model_copy``).
+
+    Returns:
+        The validated scenario (equal to ``scenario`` when it was valid).
+
+    Raises:
+        ConfigError: One line naming ``scenario 'NAME'``, the field and what is allowed.
+    """
+    return parse_scenario(scenario_data(scenario), f"scenario {scenario.name!r}")
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any, source: str) -> None:
+    """Set ``value`` at a dotted path in ``data``, creating mappings for unset sections."""
+    parts = dotted.split(".")
+    node: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                child = node.get(part)
+                if isinstance(child, tuple):
+                    child = list(child)
+                node[part] = child if isinstance(child, dict | list) else {}
+                node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            if last:
+                node[int(part)] = value
+            else:
+                child = node[int(part)]
+                node[int(part)] = list(child) if isinstance(child, tuple) else child
+                node = node[int(part)]
+        else:
+            where = ".".join(parts[:i])
+            raise ConfigError(source, dotted, f"{where} is a list of {len(node)}: use an "
+                              f"index 0-{len(node) - 1}" if isinstance(node, list)
+                              else f"{where} holds no settings")
+
+
 @std_dataclass(frozen=True, slots=True)
 class ResolvedControl:
     """Module settings and breakers after the environment block is applied.
@@ -587,6 +765,10 @@ def resolve_control(scenario: Scenario, extra_env: dict[str, str] | None = None)
     ResolvedControl
 ):
     """Apply the scenario's ``env`` block (then ``extra_env``) over its modules and breakers.
+
+    A scenario does not set one thing both in ``env`` and in ``modules``/``breakers``
+    (refused by :func:`setting_clashes`), so the block only fills what they leave unset;
+    ``extra_env`` (``--env-file``) is an outside override and wins over all three.
 
     Args:
         scenario: The scenario.
