@@ -42,11 +42,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticSerializationError
+from pydantic_core import PydanticCustomError, PydanticSerializationError
 
 from pool.config import PoolV1Config, PoolV2Config
 from pool.cost_model import CostModel
-from sim.config_error import ConfigError, format_validation_error, yaml_problem
+from sim.config_error import VALUE_SHOWN, ConfigError, format_validation_error, yaml_problem
 from sim.control import BreakerConfig, GenericService, apply_breaker_env
 from sim.control.breaker_config import (
     ENV_ENABLED,
@@ -431,14 +431,27 @@ class AutoRollbackSection(_Section):
     pauses_controller: bool | None = None
 
 
+def _rules_text(value: Any) -> Any:
+    """Inline rules written as YAML (a mapping) become the text the rules loader reads."""
+    if isinstance(value, dict):
+        return yaml.safe_dump(value, sort_keys=False)
+    if isinstance(value, list):
+        raise ValueError("expected a file path or the alerts.yml shape, a mapping: "
+                         "`alert_rules:` -> a key such as `transaction_pool_v2:` -> a list of "
+                         "{name, condition, severity, duration}; not a list")
+    return value
+
+
 class AlertsSection(_Section):
     """The guide's ``config/alerts.yml`` rules with Prometheus ``for:`` semantics."""
 
     enabled: bool = True
     interval: PositiveSeconds = 15.0
-    rules: str | None = Field(
-        default=None, validate_default=True, description="alerts.yml text or a path "
-        "(relative to the working directory); default: the guide's file")
+    rules: Annotated[str | None, BeforeValidator(_rules_text)] = Field(
+        default=None, validate_default=True, description="a path to an alerts.yml-shaped "
+        "file (relative to the working directory), or its content: a mapping written inline "
+        "(``alert_rules: {transaction_pool_v2: [{name, condition, severity, duration}]}``) "
+        "or YAML text; default: the guide's file")
 
     @field_validator("rules")
     @classmethod
@@ -449,7 +462,9 @@ class AlertsSection(_Section):
         try:
             load_alert_rules(None if rules is None else alert_rules_source(rules))
         except ConfigError as exc:
-            raise ValueError(str(exc)) from None
+            # The message names the bad value (a duration, a condition) itself; the value
+            # given here is the file's name or the whole text, not the value at fault.
+            raise PydanticCustomError(VALUE_SHOWN, str(exc)) from None
         return rules
 
 
