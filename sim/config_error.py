@@ -243,7 +243,9 @@ def _numeric_spec(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | N
         what += " " + " and ".join(x for x in (low, high) if x)
     what = what.format(**{k: f"{v:g}" if isinstance(v, float) else v
                           for k, v in bounds.items()})
-    notes = [d for d in description if d not in ("ms", "s")]
+    # A short description is a unit or a meaning ("percent of requests to V2"); a long one
+    # is documentation, too long for a one-line error.
+    notes = [d for d in description if d not in ("ms", "s") and len(d) <= 40]
     if unit == "ms":
         notes.append("this key is in ms, as in the guide: 30 s is 30000")
     if notes:

@@ -512,10 +512,21 @@ class RolloutSection(_Section):
 
 
 class RunSection(_Section):
-    """How the run is executed."""
+    """How the run is executed.
+
+    ``mode`` does not change results (trace gives the fast mode's figures). ``chunk`` does:
+    the inputs (transactions, peer and client requests) are drawn a chunk at a time from
+    the seeded streams, so the chunk length is part of the random stream. The same seed
+    and the same chunk give identical runs; another chunk gives another sample path of the
+    same workload (same rates and distributions, other arrival times and values, so every
+    figure moves within its noise), as another seed does. ``metrics_interval`` sets the
+    time-series sampling (and when alerts and checks read a sample), not the draws.
+    """
 
     mode: Literal["fast", "trace"] = "fast"
-    chunk: PositiveSeconds = 60.0
+    chunk: PositiveSeconds = Field(60.0, description=(
+        "seconds of inputs drawn at once; part of the random stream: same seed and chunk, "
+        "same run; another chunk, another sample path of the same workload"))
     metrics_interval: PositiveSeconds = 10.0
 
 
@@ -571,7 +582,7 @@ class Scenario(_Section):
             EnvError: On a malformed env block.
         """
         control = resolve_control(self)
-        return ModulesSection(**{m: ModuleSettings(version=control.versions[m],  # type: ignore[arg-type]
+        return ModulesSection(**{m: ModuleSettings(version=control.versions[m],
                                                    traffic=control.traffic[m])
                                  for m in MODULES})
 
@@ -595,7 +606,7 @@ class Scenario(_Section):
         source = f"scenario {self.name!r}"
         data = scenario_data(self)
         for dotted, value in changes.items():
-            _set_path(data, dotted, value, source)
+            _set_path(data, dotted, value, source, self)
         return parse_scenario(data, source)
 
     @model_validator(mode="after")
@@ -711,6 +722,11 @@ def scenario_data(scenario: Scenario) -> dict[str, Any]:
     return data
 
 
+def _dump_item(item: Any) -> Any:
+    """A list entry as YAML would give it (a model's set fields, a plain value as is)."""
+    return item.model_dump(exclude_unset=True) if isinstance(item, BaseModel) else item
+
+
 def revalidate(scenario: Scenario) -> Scenario:
     """Validate a scenario again, exactly as :func:`load_scenario` validates a file.
 
@@ -730,20 +746,37 @@ def revalidate(scenario: Scenario) -> Scenario:
     return parse_scenario(scenario_data(scenario), f"scenario {scenario.name!r}")
 
 
-def _set_path(data: dict[str, Any], dotted: str, value: Any, source: str) -> None:
-    """Set ``value`` at a dotted path in ``data``, creating mappings for unset sections."""
+def _set_path(data: dict[str, Any], dotted: str, value: Any, source: str,
+              scenario: Scenario) -> None:
+    """Set ``value`` at a dotted path in ``data`` (the scenario's set fields).
+
+    An unset section starts empty (its other fields stay unset: defaults); an unset list
+    (``workload``) starts as the scenario's, so an index reaches its default entries.
+    """
     parts = dotted.split(".")
     node: Any = data
+    full: Any = scenario
     for i, part in enumerate(parts):
+        full = (getattr(full, part, None) if not isinstance(full, tuple)
+                else full[int(part)] if part.isdigit() and int(part) < len(full) else None)
         last = i == len(parts) - 1
+        if isinstance(node, dict) and part not in node and not last:
+            if isinstance(full, tuple):
+                node[part] = [_dump_item(item) for item in full]
+            elif isinstance(full, BaseModel) and "kind" in type(full).model_fields:
+                # A member of a tagged union (a rate profile) is chosen by its kind.
+                node[part] = full.model_dump(include={"kind"})
         if isinstance(node, dict):
             if last:
                 node[part] = value
             else:
-                child = node.get(part)
+                child = node.get(part, {})  # an unset section: start it empty
                 if isinstance(child, tuple):
                     child = list(child)
-                node[part] = child if isinstance(child, dict | list) else {}
+                if not isinstance(child, dict | list):
+                    raise ConfigError(source, dotted, f"{'.'.join(parts[:i + 1])} holds no "
+                                      f"settings (it is {child!r})")
+                node[part] = child
                 node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             if last:
@@ -754,9 +787,10 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any, source: str) -> Non
                 node = node[int(part)]
         else:
             where = ".".join(parts[:i])
+            if not isinstance(node, list):
+                raise ConfigError(source, dotted, f"{where} holds no settings")
             raise ConfigError(source, dotted, f"{where} is a list of {len(node)}: use an "
-                              f"index 0-{len(node) - 1}" if isinstance(node, list)
-                              else f"{where} holds no settings")
+                              f"index 0-{len(node) - 1}" if node else f"{where} is empty")
 
 
 @std_dataclass(frozen=True, slots=True)
