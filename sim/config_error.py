@@ -183,11 +183,12 @@ def _numeric_spec(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | N
     (a unit such as ``ms``) or, for a component dataclass, its name; None when the location
     is no plain int or float field.
     """
-    keys = [p for p in loc if isinstance(p, str) and not _union_label(p)]
-    if not keys:
+    at = next((i for i in range(len(loc) - 1, -1, -1)
+               if isinstance(loc[i], str) and not _union_label(loc[i])), None)
+    if at is None:
         return None
-    name = keys[-1]
-    walked = _walk(model, loc[:loc.index(name)])
+    name = str(loc[at])
+    walked = _walk(model, loc[:at])
     if walked is None:
         return None
     owner = next((c for c in walked[0] if name in _fields_of(c)), None)

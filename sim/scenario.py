@@ -719,7 +719,24 @@ def scenario_data(scenario: Scenario) -> dict[str, Any]:
             data = scenario.model_dump(exclude_unset=True)
     except PydanticSerializationError as exc:
         raise ConfigError(source, "", f"a value cannot be read: {exc}") from None
+    _keep_kinds(scenario, data)
     return data
+
+
+def _keep_kinds(value: Any, data: Any) -> None:
+    """Put back the ``kind`` of each tagged-union member that ``exclude_unset`` left out.
+
+    ``RegressionFault(module=...)`` made in Python leaves its default ``kind`` unset, and
+    without it the union cannot tell which member the mapping is.
+    """
+    if isinstance(value, BaseModel) and isinstance(data, dict):
+        if "kind" in type(value).model_fields:
+            data.setdefault("kind", value.model_dump(include={"kind"})["kind"])
+        for name, item in data.items():
+            _keep_kinds(getattr(value, name, None), item)
+    elif isinstance(value, tuple | list) and isinstance(data, list | tuple):
+        for one, item in zip(value, data, strict=False):
+            _keep_kinds(one, item)
 
 
 def _dump_item(item: Any) -> Any:

@@ -91,3 +91,19 @@ def test_readme_dataclasses_replace_edit_runs() -> None:
     assert rejected["requests"] > 0
     with pytest.raises(ValueError, match="max_pool_size"):
         dataclasses.replace(sc.pool.v2, max_pool_size=0)
+
+
+def test_python_built_sections_keep_their_kind() -> None:
+    # A fault made in Python leaves its default `kind` unset; revalidating keeps it, so
+    # the tagged union still knows which member it is (as the pinned busy run builds them).
+    from sim.scenario import FloodSection, RegressionFault, RestartFault
+    from sim.workload import TxStream
+
+    sc = load_scenario("canary").model_copy(update={
+        "faults": (RegressionFault(module="filter_manager", start=5.0), RestartFault(at=9.0)),
+        "workload": (TxStream(),),
+        "network": load_scenario("canary").network.model_copy(update={"floods": (
+            FloodSection(peers=1, rate=5.0),)})})
+    again = revalidate(sc)
+    assert again == sc
+    assert [f.kind for f in again.faults] == ["v2_regression", "node_restart"]
