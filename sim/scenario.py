@@ -531,7 +531,13 @@ class RunSection(_Section):
 
 
 class Scenario(_Section):
-    """One simulated run: everything the model needs, validated."""
+    """One simulated run: everything the model needs, validated.
+
+    Fields hold what the file says: ``modules`` is the section as written, so a scenario
+    that sets its modules in ``env`` (the canary) shows the defaults there;
+    :attr:`resolved_modules` gives what the run starts with. ``model_copy(update=...)``
+    checks nothing (:func:`sim.run` validates again); :meth:`with_changes` edits and checks.
+    """
 
     name: str = "custom"
     description: str = ""
