@@ -78,8 +78,12 @@ def _build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the built-in scenarios",
                    description="List the built-in scenarios with their descriptions.")
     validate = sub.add_parser("validate", help="check a scenario file without running it",
-                              description="Validate a scenario file or built-in name.")
+                              description="Validate a scenario file or built-in name (and, "
+                                          "with --env-file, an environment file over it).")
     validate.add_argument("scenario", help="scenario YAML file or built-in name")
+    validate.add_argument("--env-file", type=Path, default=None, metavar="FILE",
+                          help="also check this file of the guide's environment variables, "
+                               "as `run --env-file` would apply it")
     plot = sub.add_parser(
         "plot", help="draw a run folder's rollout as a PNG (needs the [plot] extra)",
         description="Draw the rollout of a folder written by `mana-sim run --out DIR`: the V2 "
@@ -118,6 +122,18 @@ def _load_env_file(path: Path) -> dict[str, str]:
         raise env_config_error(str(path), exc) from None
 
 
+def _checked_env_file(scenario: Scenario, path: Path | None) -> dict[str, str] | None:
+    """Read ``--env-file`` and check it over the scenario, as a run applies it."""
+    if path is None:
+        return None
+    extra_env = _load_env_file(path)
+    try:
+        resolve_control(scenario, extra_env)
+    except EnvError as exc:
+        raise env_config_error(str(path), exc) from None
+    return extra_env
+
+
 def _prepare(args: argparse.Namespace) -> tuple[Scenario, dict[str, str] | None]:
     scenario = load_scenario(args.scenario)
     changes: dict[str, object] = {}
@@ -133,12 +149,7 @@ def _prepare(args: argparse.Namespace) -> tuple[Scenario, dict[str, str] | None]
         changes["run"] = scenario.run.model_copy(update={"mode": "trace"})
     if changes:
         scenario = scenario.model_copy(update=changes)
-    extra_env = _load_env_file(args.env_file) if args.env_file is not None else None
-    if extra_env is not None:
-        try:
-            resolve_control(scenario, extra_env)
-        except EnvError as exc:
-            raise env_config_error(str(args.env_file), exc) from None
+    extra_env = _checked_env_file(scenario, args.env_file)
     if args.seed is not None and args.seed < 0:
         raise ConfigError("--seed", "", "must be a non-negative integer")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
@@ -206,13 +217,15 @@ def _cmd_list() -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     try:
         scenario = load_scenario(args.scenario)
+        extra_env = _checked_env_file(scenario, args.env_file)
     except ConfigError as exc:
         return _fail(str(exc))
-    print(f"{args.scenario}: ok (scenario {scenario.name!r}, {scenario.duration:.10g} s, "
-          f"profile {scenario.profile})")
+    with_env = f" with {args.env_file}" if args.env_file is not None else ""
+    print(f"{args.scenario}{with_env}: ok (scenario {scenario.name!r}, "
+          f"{scenario.duration:.10g} s, profile {scenario.profile})")
     from sim.rollout_link import rollout_warnings  # local: validate needs no model otherwise
 
-    for warning in rollout_warnings(scenario):
+    for warning in rollout_warnings(scenario, extra_env):
         print(f"{args.scenario}: warning: {warning}", file=sys.stderr)
     return 0
 

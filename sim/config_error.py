@@ -21,6 +21,12 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+VALUE_SHOWN = "value_shown"
+"""The error type of a validator's problem that names the bad value itself (raise
+``pydantic_core.PydanticCustomError(VALUE_SHOWN, message)``): the value given, such as an
+alert-rules file's name, is then not appended, as it is not the value at fault."""
 
 
 class ConfigError(Exception):
@@ -148,6 +154,106 @@ def _field_problem(owners: list[type], message: str, value: Any) -> tuple[str, A
     return None
 
 
+_TYPE_WORDS: tuple[tuple[str, str], ...] = (
+    (r"a valid dictionary or instance of \w+", "a mapping (`key: value` lines)"),
+    (r"a dictionary or an instance of \w+", "a mapping (`key: value` lines)"),
+    (r"a valid dictionary", "a mapping (`key: value` lines)"),
+    (r"a valid (?:tuple|list)", "a list (one `- item` line per entry)"),
+)
+"""pydantic's type words (``valid tuple``, ``instance of ModulesSection``) and what a YAML
+user writes instead."""
+
+_NUMERIC_ERRORS = frozenset({
+    "int_parsing", "int_from_float", "int_type", "float_parsing", "float_type",
+    "greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"})
+"""Problems of a number's type or range, which the expected form and unit explain."""
+
+_BOUND_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+
+_DATACLASS_UNITS = {"cleanup_interval": "ms", "timeout": "ms", "reset_timeout": "ms",
+                    "max_transaction_age": "s", "blacklist_duration": "s"}
+"""Units of component-dataclass keys whose name does not say it (``*_ms``, ``*_s`` do): the
+guide's keys keep the guide's unit (sim/scenario.py)."""
+
+
+def _numeric_spec(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | None:
+    """What a numeric field takes: ``a whole number in 0-100 (percent of requests to V2)``.
+
+    Read from the field's type, its bounds (``ge``/``gt``/``le``/``lt``) and its description
+    (a unit such as ``ms``) or, for a component dataclass, its name; None when the location
+    is no plain int or float field.
+    """
+    at = next((i for i in range(len(loc) - 1, -1, -1)
+               if isinstance(loc[i], str) and not _union_label(loc[i])), None)
+    if at is None:
+        return None
+    name = str(loc[at])
+    walked = _walk(model, loc[:at])
+    if walked is None:
+        return None
+    owner = next((c for c in walked[0] if name in _fields_of(c)), None)
+    if owner is None:
+        return None
+    bounds: dict[str, Any] = {}
+    base: list[type] = []
+    description: list[str] = []
+
+    def take(meta: Any) -> None:
+        if isinstance(meta, FieldInfo):
+            if meta.description:
+                description.append(meta.description)
+            for inner in meta.metadata:
+                take(inner)
+        for bound in ("ge", "gt", "le", "lt"):
+            if type(meta).__name__.lower() == bound:
+                bounds[bound] = getattr(meta, bound)
+
+    def visit(annotation: Any) -> None:
+        if typing.get_origin(annotation) is typing.Annotated:
+            visit(typing.get_args(annotation)[0])
+            for meta in annotation.__metadata__:
+                take(meta)
+        elif annotation in (int, float):
+            base.append(annotation)
+        elif typing.get_origin(annotation) is not None and annotation is not Any:
+            for arg in typing.get_args(annotation):
+                visit(arg)
+
+    if issubclass(owner, BaseModel):
+        info = owner.model_fields[name]
+        take(info)
+        visit(info.annotation)
+    else:
+        visit(_fields_of(owner)[name])
+    if not base:
+        return None
+    unit = next((d for d in description if d in ("ms", "s")), None)
+    if unit is None and not description:
+        unit = ("ms" if name.endswith("_ms") else "s" if name.endswith("_s")
+                else _DATACLASS_UNITS.get(name))
+    what = "a whole number" if base[0] is int else "a number"
+    if unit == "ms":
+        what += " of milliseconds"
+    elif unit == "s":
+        what += " of seconds"
+    low = ">= {ge}" if "ge" in bounds else "> {gt}" if "gt" in bounds else ""
+    high = "<= {le}" if "le" in bounds else "< {lt}" if "lt" in bounds else ""
+    if "ge" in bounds and "le" in bounds:
+        what += " in {ge}-{le}"
+    elif low or high:
+        what += " " + " and ".join(x for x in (low, high) if x)
+    what = what.format(**{k: f"{v:g}" if isinstance(v, float) else v
+                          for k, v in bounds.items()})
+    # A short description is a unit or a meaning ("percent of requests to V2"); a long one
+    # is documentation, too long for a one-line error.
+    notes = [d for d in description if d not in ("ms", "s") and len(d) <= 40]
+    if unit == "ms":
+        notes.append("this key is in ms, as in the guide: 30 s is 30000")
+    if notes:
+        what += f" ({'; '.join(notes)})"
+    return what
+
+
 def format_validation_error(
     error: ValidationError, source: str, model: type[BaseModel] | None = None
 ) -> ConfigError:
@@ -175,6 +281,8 @@ def format_validation_error(
         if unknown_key:
             path.append(loc[-1])
     message = "; or ".join([str(first["msg"]), *alternatives])
+    for pattern, words in _TYPE_WORDS:
+        message = re.sub(pattern, words, message)
     shown_input: Any = first.get("input")
     if unknown_key:
         # ``unexpected_keyword_argument``: an unknown key inside a component dataclass.
@@ -191,8 +299,15 @@ def format_validation_error(
                 shown_input = named[1]
                 # The value is shown once, below, even if the check already wrote it.
                 message = re.sub(r"; got .*$", "", message)
-        # A whole-file check (empty location) names its fields itself: do not echo the file.
-        if "input" in first and first["type"] != "missing" and loc:
+        spec = (_numeric_spec(model, loc)
+                if model is not None and first["type"] in _NUMERIC_ERRORS else None)
+        if spec is not None and (first["type"] not in _BOUND_ERRORS or "(" in spec
+                                 or "milliseconds" in spec or "seconds" in spec):
+            # A bound error states its bound; the unit or meaning is what it lacks.
+            message += f"; expected {spec}"
+        # A whole-file check (empty location) names its fields itself: do not echo the file;
+        # a problem that shows the bad value itself (VALUE_SHOWN) is not echoed either.
+        if ("input" in first and first["type"] not in ("missing", VALUE_SHOWN) and loc):
             shown = repr(shown_input)
             if len(shown) > 60:
                 shown = shown[:57] + "..."

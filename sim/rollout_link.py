@@ -474,7 +474,8 @@ class HealthWindow:
         return snap
 
 
-def rollout_warnings(scenario: Scenario) -> list[str]:
+def rollout_warnings(scenario: Scenario, extra_env: dict[str, str] | None = None
+                     ) -> list[str]:
     """What ``mana-sim validate`` warns of: rollout settings that will not do what they seem.
 
     A controller module on ``v1`` from the start (after the ``env`` block) that no schedule
@@ -483,6 +484,7 @@ def rollout_warnings(scenario: Scenario) -> list[str]:
 
     Args:
         scenario: A validated scenario (its ``env`` block resolves).
+        extra_env: An ``--env-file``'s variables, applied over the scenario as a run does.
 
     Returns:
         One line per warning, in scenario order.
@@ -491,7 +493,7 @@ def rollout_warnings(scenario: Scenario) -> list[str]:
     rollout = scenario.rollout
     controller = rollout.controller
     if controller is not None and controller.enabled:
-        versions = resolve_control(scenario).versions
+        versions = resolve_control(scenario, extra_env).versions
         steps = guide_schedule() if rollout.schedule == "guide" else rollout.schedule
         switched = {step.module for step in steps if step.version == "v2"}
         left = [m for m in (POOL, SYNC) if versions[m] != "v2" and m not in switched]

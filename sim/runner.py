@@ -75,6 +75,7 @@ from sim.scenario import (
     Scenario,
     load_scenario,
     resolve_control,
+    revalidate,
 )
 from sim.sync_link import SyncLink
 from sync.chain import Chain, ChainConfig
@@ -1127,7 +1128,8 @@ def run(scenario: Scenario | str | PathLike[str], seed: int | None = None, *,
     """Run one scenario.
 
     Args:
-        scenario: A validated :class:`~sim.scenario.Scenario`, or a built-in scenario's name
+        scenario: A :class:`~sim.scenario.Scenario` (validated again here, as a file is:
+            ``model_copy(update=...)`` checks nothing), or a built-in scenario's name
             or a YAML file's path (``str`` or :class:`os.PathLike`), loaded exactly as the
             CLI loads it (:func:`sim.scenario.load_scenario`): ``run("canary")`` is
             ``run(load_scenario("canary"))``.
@@ -1145,7 +1147,8 @@ def run(scenario: Scenario | str | PathLike[str], seed: int | None = None, *,
         TypeError: If ``scenario`` is none of a Scenario, a str or a path (e.g. a dict:
             validate one with :func:`sim.scenario.parse_scenario` first).
         ConfigError: If a name or path given as ``scenario`` is no built-in and no readable,
-            valid scenario file; or if the alert rules file that ``rollout.alerts.rules``
+            valid scenario file; if a Scenario given does not validate (source
+            ``scenario 'NAME'``); or if the alert rules file that ``rollout.alerts.rules``
             names cannot be read or loaded at run time
             (:func:`sim.rollout.alerts.load_alert_rules`).
         LedgerError: If a ledger does not balance.
@@ -1160,6 +1163,9 @@ def run(scenario: Scenario | str | PathLike[str], seed: int | None = None, *,
             f"run() takes a Scenario, a built-in scenario name or a YAML path, not "
             f"{type(scenario).__name__} (a dict: validate it with "
             f"sim.scenario.parse_scenario first)")
+    else:
+        # model_copy(update=...) stores values unchecked ("10m", -5.0): check them as a file.
+        scenario = revalidate(scenario)
     with fewer_collections():
         model = Model(scenario, scenario.seed if seed is None else seed, extra_env)
         return model.execute(progress)

@@ -11,8 +11,12 @@ counts name known profiles (:data:`sync.peers.PROFILES`) and the peers a fault l
 each would otherwise crash or silently misbehave mid-run.
 
 The guide's environment variables can be given as an ``env:`` block (a mapping, or the
-guide's ``export`` lines pasted as a string) or with ``--env-file``; they override
-``modules`` and the breaker settings (see :mod:`sim.envfile`).
+guide's ``export`` lines pasted as a string) or with ``--env-file`` (see :mod:`sim.envfile`).
+A scenario says each thing once: a module's version or split set both in ``modules`` and in
+``env``, or a breaker setting both in ``breakers`` and in ``env``, is refused (naming both
+fields) rather than resolved silently. ``--env-file`` (``extra_env``) is an override from
+outside the file, like ``--seed``: it wins over the env block, ``modules`` and ``breakers``.
+:attr:`Scenario.resolved_modules` gives the module settings a run uses (env applied).
 
 :func:`load_scenario` reads a file or a built-in name and raises
 :class:`~sim.config_error.ConfigError` (one line: file, field, what is allowed) on any problem.
@@ -21,6 +25,7 @@ guide's ``export`` lines pasted as a string) or with ``--env-file``; they overri
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass as std_dataclass
 from dataclasses import replace
 from importlib import resources
@@ -37,12 +42,18 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError, PydanticSerializationError
 
 from pool.config import PoolV1Config, PoolV2Config
 from pool.cost_model import CostModel
-from sim.config_error import ConfigError, format_validation_error, yaml_problem
+from sim.config_error import VALUE_SHOWN, ConfigError, format_validation_error, yaml_problem
 from sim.control import BreakerConfig, GenericService, apply_breaker_env
-from sim.control.breaker_config import default_breaker_configs
+from sim.control.breaker_config import (
+    ENV_ENABLED,
+    ENV_FAILURE_THRESHOLD,
+    ENV_TIMEOUT,
+    default_breaker_configs,
+)
 from sim.duration import PositiveSeconds, Seconds
 from sim.envfile import MODULES, EnvError, EnvSettings, interpret_env, parse_env_text
 from sim.rollout.alerts import load_alert_rules
@@ -420,14 +431,27 @@ class AutoRollbackSection(_Section):
     pauses_controller: bool | None = None
 
 
+def _rules_text(value: Any) -> Any:
+    """Inline rules written as YAML (a mapping) become the text the rules loader reads."""
+    if isinstance(value, dict):
+        return yaml.safe_dump(value, sort_keys=False)
+    if isinstance(value, list):
+        raise ValueError("expected a file path or the alerts.yml shape, a mapping: "
+                         "`alert_rules:` -> a key such as `transaction_pool_v2:` -> a list of "
+                         "{name, condition, severity, duration}; not a list")
+    return value
+
+
 class AlertsSection(_Section):
     """The guide's ``config/alerts.yml`` rules with Prometheus ``for:`` semantics."""
 
     enabled: bool = True
     interval: PositiveSeconds = 15.0
-    rules: str | None = Field(
-        default=None, validate_default=True, description="alerts.yml text or a path "
-        "(relative to the working directory); default: the guide's file")
+    rules: Annotated[str | None, BeforeValidator(_rules_text)] = Field(
+        default=None, validate_default=True, description="a path to an alerts.yml-shaped "
+        "file (relative to the working directory), or its content: a mapping written inline "
+        "(``alert_rules: {transaction_pool_v2: [{name, condition, severity, duration}]}``) "
+        "or YAML text; default: the guide's file")
 
     @field_validator("rules")
     @classmethod
@@ -438,7 +462,9 @@ class AlertsSection(_Section):
         try:
             load_alert_rules(None if rules is None else alert_rules_source(rules))
         except ConfigError as exc:
-            raise ValueError(str(exc)) from None
+            # The message names the bad value (a duration, a condition) itself; the value
+            # given here is the file's name or the whole text, not the value at fault.
+            raise PydanticCustomError(VALUE_SHOWN, str(exc)) from None
         return rules
 
 
@@ -486,15 +512,32 @@ class RolloutSection(_Section):
 
 
 class RunSection(_Section):
-    """How the run is executed."""
+    """How the run is executed.
+
+    ``mode`` does not change results (trace gives the fast mode's figures). ``chunk`` does:
+    the inputs (transactions, peer and client requests) are drawn a chunk at a time from
+    the seeded streams, so the chunk length is part of the random stream. The same seed
+    and the same chunk give identical runs; another chunk gives another sample path of the
+    same workload (same rates and distributions, other arrival times and values, so every
+    figure moves within its noise), as another seed does. ``metrics_interval`` sets the
+    time-series sampling (and when alerts and checks read a sample), not the draws.
+    """
 
     mode: Literal["fast", "trace"] = "fast"
-    chunk: PositiveSeconds = 60.0
+    chunk: PositiveSeconds = Field(60.0, description=(
+        "seconds of inputs drawn at once; part of the random stream: same seed and chunk, "
+        "same run; another chunk, another sample path of the same workload"))
     metrics_interval: PositiveSeconds = 10.0
 
 
 class Scenario(_Section):
-    """One simulated run: everything the model needs, validated."""
+    """One simulated run: everything the model needs, validated.
+
+    Fields hold what the file says: ``modules`` is the section as written, so a scenario
+    that sets its modules in ``env`` (the canary) shows the defaults there;
+    :attr:`resolved_modules` gives what the run starts with. ``model_copy(update=...)``
+    checks nothing (:func:`sim.run` validates again); :meth:`with_changes` edits and checks.
+    """
 
     name: str = "custom"
     description: str = ""
@@ -517,6 +560,60 @@ class Scenario(_Section):
     faults: tuple[Fault, ...] = ()
     rollout: RolloutSection = RolloutSection()
     run: RunSection = RunSection()
+
+    @model_validator(mode="after")
+    def _said_once(self) -> Scenario:
+        """Refuse a setting given both in ``modules``/``breakers`` and in the ``env`` block.
+
+        One of the two would be silently ignored (the env block used to win), so a copy of
+        the canary that tunes ``breakers`` or ``modules`` did nothing. A malformed env block
+        is left to :func:`resolve_control`, which names the bad line or variable.
+        """
+        clashes = setting_clashes(self)
+        if clashes:
+            more = len(clashes) - 1
+            raise ValueError(clashes[0] + (f" [and {more} more setting(s) given twice]"
+                                           if more else ""))
+        return self
+
+    @property
+    def resolved_modules(self) -> ModulesSection:
+        """The module versions and splits the run starts with: ``modules`` with ``env`` applied.
+
+        ``modules`` is the section as written; a scenario that sets its modules in the
+        ``env`` block (the built-in canary) has ``modules`` at its defaults and the settings
+        here. ``--env-file`` is not included (see :func:`resolve_control`).
+
+        Raises:
+            EnvError: On a malformed env block.
+        """
+        control = resolve_control(self)
+        return ModulesSection(**{m: ModuleSettings(version=control.versions[m],
+                                                   traffic=control.traffic[m])
+                                 for m in MODULES})
+
+    def with_changes(self, changes: dict[str, Any]) -> Scenario:
+        """A copy with settings changed by dotted path, validated as a file is.
+
+        ``sc.with_changes({"pool.v2.max_pool_size": 20_000, "duration": "10m"})`` reaches
+        into the dataclass sections (``pool.v2``, ``sync.v1``...) that ``model_copy`` cannot,
+        accepts what YAML accepts (``"10m"``) and refuses what a file would refuse.
+        A number in a path indexes a list (``"workload.0.rate.rate"``).
+
+        Args:
+            changes: Dotted field path to new value.
+
+        Returns:
+            The validated scenario.
+
+        Raises:
+            ConfigError: On a path that does not exist or a value that does not validate.
+        """
+        source = f"scenario {self.name!r}"
+        data = scenario_data(self)
+        for dotted, value in changes.items():
+            _set_path(data, dotted, value, source, self)
+        return parse_scenario(data, source)
 
     @model_validator(mode="after")
     def _faults_do_not_collide(self) -> Scenario:
@@ -566,6 +663,159 @@ class Scenario(_Section):
         return self
 
 
+_BREAKER_ENV = {ENV_ENABLED: "enabled", ENV_FAILURE_THRESHOLD: "failure_threshold",
+                ENV_TIMEOUT: "timeout"}
+"""The guide's global breaker variables and the per-module ``breakers`` key each sets."""
+
+
+def setting_clashes(scenario: Scenario) -> list[str]:
+    """The settings a scenario gives twice: in ``modules``/``breakers`` and in ``env``.
+
+    Args:
+        scenario: The scenario.
+
+    Returns:
+        One sentence per clash naming both fields (empty when none, or when the env block
+        does not parse: that is reported by :func:`resolve_control`).
+    """
+    try:
+        env = parse_env_text(scenario.env) if isinstance(scenario.env, str) else (
+            scenario.env or {})
+    except EnvError:
+        return []
+    clashes: list[str] = []
+    for module in MODULES:
+        if module not in scenario.modules.model_fields_set:
+            continue
+        settings: ModuleSettings = getattr(scenario.modules, module)
+        for key, what in (("version", "version"), ("traffic", "V2 split")):
+            variable = f"{module.upper()}_{'VERSION' if key == 'version' else 'TRAFFIC'}"
+            if key in settings.model_fields_set and variable in env:
+                clashes.append(
+                    f"modules.{module}.{key} and env.{variable} both set the {module} "
+                    f"{what}: set it in one place (remove one of them)")
+    for variable, key in _BREAKER_ENV.items():
+        if variable not in env:
+            continue
+        clashes.extend(
+            f"breakers.{module}_v2.{key} and env.{variable} both set the breaker {key}: "
+            f"set it in one place (the variable applies to every module's breaker)"
+            for module in MODULES
+            if getattr(getattr(scenario.breakers, f"{module}_v2"), key) is not None)
+    return clashes
+
+
+def scenario_data(scenario: Scenario) -> dict[str, Any]:
+    """The settings a scenario was given, as the mapping a YAML file would hold.
+
+    Only what was set is kept (``exclude_unset``), so checks that depend on which keys
+    were given (a fault's ``targets`` beside a peer list, :func:`setting_clashes`) judge
+    the same keys again. Values set without validation (``model_copy(update=...)``) are
+    kept as given, for :func:`parse_scenario` to check.
+
+    Raises:
+        ConfigError: If a value cannot even be read back (an arbitrary object).
+    """
+    source = f"scenario {scenario.name!r}"
+    try:
+        with warnings.catch_warnings():
+            # pydantic warns when a value model_copy stored unchecked is not of the field's
+            # type; it is validated next, and refused there with the field's name.
+            warnings.simplefilter("ignore")
+            data = scenario.model_dump(exclude_unset=True)
+    except PydanticSerializationError as exc:
+        raise ConfigError(source, "", f"a value cannot be read: {exc}") from None
+    _keep_kinds(scenario, data)
+    return data
+
+
+def _keep_kinds(value: Any, data: Any) -> None:
+    """Put back the ``kind`` of each tagged-union member that ``exclude_unset`` left out.
+
+    ``RegressionFault(module=...)`` made in Python leaves its default ``kind`` unset, and
+    without it the union cannot tell which member the mapping is.
+    """
+    if isinstance(value, BaseModel) and isinstance(data, dict):
+        if "kind" in type(value).model_fields:
+            data.setdefault("kind", value.model_dump(include={"kind"})["kind"])
+        for name, item in data.items():
+            _keep_kinds(getattr(value, name, None), item)
+    elif isinstance(value, tuple | list) and isinstance(data, list | tuple):
+        for one, item in zip(value, data, strict=False):
+            _keep_kinds(one, item)
+
+
+def _dump_item(item: Any) -> Any:
+    """A list entry as YAML would give it (a model's set fields, a plain value as is)."""
+    return item.model_dump(exclude_unset=True) if isinstance(item, BaseModel) else item
+
+
+def revalidate(scenario: Scenario) -> Scenario:
+    """Validate a scenario again, exactly as :func:`load_scenario` validates a file.
+
+    ``model_copy(update=...)`` stores values unchecked: ``{"duration": "10m"}`` would stay
+    a string and ``{"duration": -5}`` would run. :func:`sim.run` passes every Scenario it
+    is given through here.
+
+    Args:
+        scenario: The scenario (possibly edited with ``model_copy``).
+
+    Returns:
+        The validated scenario (equal to ``scenario`` when it was valid).
+
+    Raises:
+        ConfigError: One line naming ``scenario 'NAME'``, the field and what is allowed.
+    """
+    return parse_scenario(scenario_data(scenario), f"scenario {scenario.name!r}")
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any, source: str,
+              scenario: Scenario) -> None:
+    """Set ``value`` at a dotted path in ``data`` (the scenario's set fields).
+
+    An unset section starts empty (its other fields stay unset: defaults); an unset list
+    (``workload``) starts as the scenario's, so an index reaches its default entries.
+    """
+    parts = dotted.split(".")
+    node: Any = data
+    full: Any = scenario
+    for i, part in enumerate(parts):
+        full = (getattr(full, part, None) if not isinstance(full, tuple)
+                else full[int(part)] if part.isdigit() and int(part) < len(full) else None)
+        last = i == len(parts) - 1
+        if isinstance(node, dict) and part not in node and not last:
+            if isinstance(full, tuple):
+                node[part] = [_dump_item(item) for item in full]
+            elif isinstance(full, BaseModel) and "kind" in type(full).model_fields:
+                # A member of a tagged union (a rate profile) is chosen by its kind.
+                node[part] = full.model_dump(include={"kind"})
+        if isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                child = node.get(part, {})  # an unset section: start it empty
+                if isinstance(child, tuple):
+                    child = list(child)
+                if not isinstance(child, dict | list):
+                    raise ConfigError(source, dotted, f"{'.'.join(parts[:i + 1])} holds no "
+                                      f"settings (it is {child!r})")
+                node[part] = child
+                node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            if last:
+                node[int(part)] = value
+            else:
+                child = node[int(part)]
+                node[int(part)] = list(child) if isinstance(child, tuple) else child
+                node = node[int(part)]
+        else:
+            where = ".".join(parts[:i])
+            if not isinstance(node, list):
+                raise ConfigError(source, dotted, f"{where} holds no settings")
+            raise ConfigError(source, dotted, f"{where} is a list of {len(node)}: use an "
+                              f"index 0-{len(node) - 1}" if node else f"{where} is empty")
+
+
 @std_dataclass(frozen=True, slots=True)
 class ResolvedControl:
     """Module settings and breakers after the environment block is applied.
@@ -587,6 +837,10 @@ def resolve_control(scenario: Scenario, extra_env: dict[str, str] | None = None)
     ResolvedControl
 ):
     """Apply the scenario's ``env`` block (then ``extra_env``) over its modules and breakers.
+
+    A scenario does not set one thing both in ``env`` and in ``modules``/``breakers``
+    (refused by :func:`setting_clashes`), so the block only fills what they leave unset;
+    ``extra_env`` (``--env-file``) is an outside override and wins over all three.
 
     Args:
         scenario: The scenario.

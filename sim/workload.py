@@ -9,7 +9,10 @@ Speed: arrivals are drawn for a whole time chunk at once with numpy (counts, tim
 column, nonces and content hashes), and only then turned into :class:`~pool.Transaction`
 values, so generation costs well under a microsecond of numpy work per transaction plus one
 tuple construction (simulation-anchors.md §1d: per-block vectorised arrivals are ~30x faster
-than one SimPy event per transaction).
+than one SimPy event per transaction). The draws follow the chunk boundaries (each chunk's
+count, then its times and columns, from one stream), so the chunk length (``run.chunk``) is
+part of the random stream: the same seed and chunk give the same transactions; another chunk
+gives another sample path of the same process (same rates and distributions).
 
 Mainnet-like defaults (client-anchors.md §1.6): public-mempool arrivals of about 11-16 tx/s
 (Flashbots Mempool Dumpster 2024) and about 24 tx/s included (ethp2p observatory 2026), so the

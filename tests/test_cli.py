@@ -90,7 +90,8 @@ BAD_SCENARIOS: dict[str, tuple[str | bytes, tuple[str, ...]]] = {
     # A value that fits no member of a union names every allowed form...
     "schedule_neither_guide_nor_steps": (
         "rollout:\n  schedule: 5\n",
-        ("rollout.schedule: Input should be 'guide'; or Input should be a valid tuple",
+        ("rollout.schedule: Input should be 'guide'; or Input should be a list (one `- item` "
+         "line per entry)",
          "(got 5)")),
     # ...and one that went some way into a member is about that member.
     "schedule_step_with_a_bad_key": (

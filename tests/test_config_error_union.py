@@ -26,7 +26,8 @@ def test_a_bad_step_is_one_problem(tmp_path: Path, capsys: pytest.CaptureFixture
     err = _validate(tmp_path, capsys, "rollout:\n  schedule:\n"
                     "    - {time: 60, module: transaction_pool, version: v2, split: 101}\n")
     assert err == ("mana-sim: error: S: rollout.schedule.0.split: Input should be less than or "
-                   "equal to 100 (got 101)\n")
+                   "equal to 100; expected a whole number in 0-100 (percent of requests to V2) "
+                   "(got 101)\n")
 
 
 def test_a_bad_version_in_a_step_is_one_problem(tmp_path: Path,
@@ -43,14 +44,15 @@ def test_two_bad_steps_count_the_other_step_only(tmp_path: Path,
                     "    - {time: 60, module: transaction_pool, version: v2, split: 101}\n"
                     "    - {time: 90, module: transaction_pool, version: V2, split: 10}\n")
     assert err == ("mana-sim: error: S: rollout.schedule.0.split: Input should be less than or "
-                   "equal to 100 (got 101) [and 1 more problem(s)]\n")
+                   "equal to 100; expected a whole number in 0-100 (percent of requests to V2) "
+                   "(got 101) [and 1 more problem(s)]\n")
 
 
 def test_a_value_that_fits_no_member_names_both_forms_and_nothing_more(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     err = _validate(tmp_path, capsys, "rollout:\n  schedule: guid\n")
     assert err == ("mana-sim: error: S: rollout.schedule: Input should be 'guide'; or Input "
-                   "should be a valid tuple (got 'guid')\n")
+                   "should be a list (one `- item` line per entry) (got 'guid')\n")
 
 
 def test_a_problem_outside_the_union_is_still_counted(

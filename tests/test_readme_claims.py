@@ -23,7 +23,9 @@ def test_the_threshold_set_keys_named_are_the_scenarios() -> None:
     # Both keys take the same four set names; a scenario setting them validates.
     assert "`rollout.controller.health`" in README
     assert "`rollout.auto_rollback.threshold_set`" in README
-    scenario = load_scenario("canary").model_dump(mode="json")
+    # exclude_unset: the canary as written (a full dump would set its modules both under
+    # `modules` and in its env block, which a scenario may not: U-1).
+    scenario = load_scenario("canary").model_dump(mode="json", exclude_unset=True)
     scenario["rollout"] = {"controller": {"health": "migration_plan"},
                            "auto_rollback": {"threshold_set": "alerts_yml"}}
     parsed = parse_scenario(scenario, "<test>")

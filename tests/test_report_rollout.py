@@ -197,9 +197,15 @@ def test_many_alert_rules_are_cut_and_counted() -> None:
 def test_a_run_whose_alert_fires_and_resolves_prints_it_and_the_incident() -> None:
     # The regression ends at 120 s; the 5-minute window forgets it by 420 s.
     scenario = load_scenario("canary").model_copy(update={"duration": 600.0})
-    data = scenario.model_dump(mode="json")
+    data = scenario.model_dump(mode="json", exclude_unset=True)
     data.update({
-        "modules": {"transaction_pool": {"version": "v2", "traffic": 50}},
+        # The canary's env block set the pool split too, and silently won: this ran at 5 %
+        # until a setting given twice was refused (review 8, U-1). The block's breaker
+        # lines stay; the modules are said here, once.
+        "env": {"CIRCUIT_BREAKER_ENABLED": "true", "CIRCUIT_BREAKER_FAILURE_THRESHOLD": "3",
+                "CIRCUIT_BREAKER_TIMEOUT": "30000"},
+        "modules": {"transaction_pool": {"version": "v2", "traffic": 50},
+                    "sync_service": {"version": "v2", "traffic": 5}},
         "faults": [{"kind": "v2_regression", "module": "transaction_pool", "start": 30,
                     "end": 120, "error_rate": 0.5}],
     })

@@ -160,3 +160,18 @@ def test_a_schedule_that_switches_a_module_to_v2_is_no_warning(
                     encoding="utf-8")
     assert main(["validate", str(path)]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_validate_judges_the_modules_with_the_env_file_applied(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The scenario leaves sync on v1; the env file puts it on v2, as a run would apply it.
+    path = tmp_path / "r.yaml"
+    path.write_text("duration: 10m\nrollout: {controller: {stages: [50, 100]}}\n"
+                    "modules: {transaction_pool: {version: v2, traffic: 0}}\n",
+                    encoding="utf-8")
+    env = tmp_path / "v2.env"
+    env.write_text('SYNC_SERVICE_VERSION="v2"\n', encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    assert "sync_service on v1" in capsys.readouterr().err
+    assert main(["validate", str(path), "--env-file", str(env)]) == 0
+    assert capsys.readouterr().err == ""
