@@ -6,7 +6,9 @@ of a regression, the rollout (split changes, rollbacks with their modules, ignor
 requests and refused split changes, V1 deprecation with the migration and the sync
 hand-over, and any other rollout field the summary carries, shown as is), the rollout
 picture of :mod:`sim.plot` embedded as a PNG (only when matplotlib, the ``[plot]`` extra, is
-installed; the page says so otherwise), the summary table ``run`` prints, and the event log
+installed; the page says so otherwise), the summary tables ``run`` prints (per version: the
+pool, sync, sync's serving and, when their V2 ran, the filter and subscription managers:
+:func:`sim.report.summary_table`), and the event log
 (the summary's exact counts by kind, then up to :data:`MAX_EVENT_ROWS_PER_KIND` events of
 each kind in time order, at most :data:`MAX_EVENT_ROWS` in all). Simulated times read h:mm:ss
 as in the printed summary, durations in seconds with their unit, and each criterion's figure

@@ -18,7 +18,9 @@ average. The controller's line names the modules it drove and those it left on V
 
 The pool table ends with each version's top rejection reason and the ledgers' evictions (and
 restart losses, when any); a second table after the sync engines' gives sync's serving of
-inbound peer requests per version (``services.sync_service``); the rate limiter's line splits
+inbound peer requests per version (``services.sync_service``), and the filter and
+subscription managers get one each, with V2's memory at the end, when their V2 ran
+(:func:`manager_tables`); the rate limiter's line splits
 its counts by peer class and names the refusals of peers that are no configured flooder
 (unserved requests).
 """
@@ -179,6 +181,7 @@ def summary_table(summary: dict[str, Any],
     lines += _table(f"sync_service ({WHOLE_RUN})", ["metric", *versions], rows)
     lines += _retirement_note(sync)
     lines += _serving_table(summary)
+    lines += manager_tables(summary)
     routing = summary["routing"]
     lines += ["", "routing: " + ", ".join(
         f"{k} {_fmt(routing.get(k))}" for k in ("total_requests", "v1_requests", "v2_requests",
@@ -243,24 +246,68 @@ def _ledger_rows(ledger: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def _serving_table(summary: dict[str, Any]) -> list[str]:
-    """Sync's serving of inbound peer requests per version (``services.sync_service``)."""
-    serving = (summary.get("services") or {}).get("sync_service")
-    if not isinstance(serving, dict) or not serving:
+_SERVICE_ROWS = (("requests", "requests", 0), ("errors", "errors", 0),
+                 ("refused by breaker", "refused_by_breaker", 0),
+                 ("error rate (%, refusals included)", "error_rate_percent", 3),
+                 ("avg latency (ms)", "avg_latency_ms", 3),
+                 ("p95 latency (ms)", "p95_latency_ms", 3))
+"""A request/response module's rows (label, ``services.<module>.<version>`` field, digits)."""
+MANAGERS = ("filter_manager", "subscription_manager")
+"""The request/response modules with a table of their own when their V2 ran."""
+_MANAGER_ROWS = (*_SERVICE_ROWS,
+                 # The model gives these services no memory but V2's leak (none for V1).
+                 ("memory at end (MiB, V2's leak)", "memory_usage_mb", 2))
+
+
+def _service_table(title: str, entries: Any,
+                   rows_spec: Sequence[tuple[str, str, int]]) -> list[str]:
+    """One request/response module's table, a column per version (``services.<module>``)."""
+    if not isinstance(entries, dict) or not entries:
         return []
-    versions = sorted(serving)
+    versions = sorted(entries)
     rows = []
-    for label, key, digits in (("requests", "requests", 0), ("errors", "errors", 0),
-                               ("refused by breaker", "refused_by_breaker", 0),
-                               ("error rate (%, refusals included)", "error_rate_percent", 3),
-                               ("avg latency (ms)", "avg_latency_ms", 3),
-                               ("p95 latency (ms)", "p95_latency_ms", 3)):
-        values = [serving[v].get(key) for v in versions]
+    for label, key, digits in rows_spec:
+        values = [entries[v].get(key) for v in versions]
         if digits == 0:
             values = [None if x is None else int(x) for x in values]
         rows.append([label, *(_fmt(x, digits) for x in values)])
-    return ["", *_table("sync serving (inbound peer requests), whole run",
-                        ["metric", *versions], rows)]
+    return ["", *_table(title, ["metric", *versions], rows)]
+
+
+def _serving_table(summary: dict[str, Any]) -> list[str]:
+    """Sync's serving of inbound peer requests per version (``services.sync_service``)."""
+    return _service_table("sync serving (inbound peer requests), whole run",
+                          (summary.get("services") or {}).get("sync_service"), _SERVICE_ROWS)
+
+
+def _v2_ran(entries: Any) -> bool:
+    """Whether a module's V2 had an attempt (a request or a breaker refusal) or leaked memory."""
+    v2 = entries.get("v2") if isinstance(entries, dict) else None
+    return isinstance(v2, dict) and any(
+        isinstance(v2.get(key), (int, float)) and v2[key] > 0
+        for key in ("requests", "refused_by_breaker", "memory_usage_mb"))
+
+
+def manager_tables(summary: dict[str, Any]) -> list[str]:
+    """The filter and subscription managers' tables, each only when its V2 ran.
+
+    A manager whose V2 had a request, a breaker refusal or leaked memory (a ``v2_regression``)
+    gets the sync serving table's rows and V2's memory at the end; one whose V2 had nothing
+    gets none (its V1 alone has nothing to compare: the default canary keeps them on V1).
+
+    Args:
+        summary: ``Result.summary``.
+
+    Returns:
+        The tables' lines, each table after an empty line; empty when no manager's V2 ran.
+    """
+    services = summary.get("services") or {}
+    lines: list[str] = []
+    for module in MANAGERS:
+        if _v2_ran(services.get(module)):
+            lines += _service_table(f"{module} (requests, whole run)", services[module],
+                                    _MANAGER_ROWS)
+    return lines
 
 
 def _limiter_lines(rl: dict[str, Any]) -> list[str]:

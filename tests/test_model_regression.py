@@ -143,9 +143,15 @@ def _digest(result: object) -> tuple[str, str]:
 # sync_speed_window_s (30.0: the window of its sync_speed_bps, which the printed label now
 # names); with it taken out both digests are the old ones; both series digests are unchanged.
 # (U-3 and U-5 moved neither run: neither has a controller, AutoRollback or a late fault.)
-CANARY_SUMMARY = "5e37c7845a187540ee674fc27bc4b6ec50b9666577664a79542aa89c32798d02"
+# Both summaries moved (session 8, review 9 V-1) when each services.<module>.v2 gained
+# memory_usage_mb (0.0 in both runs: neither leaks in a service), and the busy run's
+# memory_increase detail gained "filter_manager: not judged (...)" and the same for
+# subscription_manager (both managers' V2 ran; their memory has no V1 baseline). A
+# field-by-field diff against the previous code showed nothing else moved (every verdict and
+# figure the same); both series digests are unchanged.
+CANARY_SUMMARY = "59ed2133b5d79d92a9a54b0d81c91df518ad1db340c726531d6c496433af4c0b"
 CANARY_SERIES = "90beb23c62a9f8159fd8ccd7966f3a7a97802875ae49ee5ed6ebd1ade4d76a7c"
-BUSY_SUMMARY = "e1ed51dde1a610a65022e26eac24cdd521c76e102957ba204316b1f08f7385e1"
+BUSY_SUMMARY = "02df5a9c55f78a9a7f2111cafbcb74dbd7279bf96c5437b6c57db84fe6fea783"
 BUSY_SERIES = "ce49b244e68f8a5c9048c513e1523f3eefac16b08d7dc59ca69f4098b59c65a0"
 
 

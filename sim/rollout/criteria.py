@@ -40,7 +40,12 @@ cannot show 48 hours of anything, and a ratio needs a non-zero baseline).
   leaves it against what V1 held. Leaked memory only grows, so a leak's last window is its
   largest, where a mean over all of V2's samples would hide it behind its early, small ones;
   a transient (V2 sync's buffer of downloaded blocks while it catches up) is not a lasting
-  increase. Both versions are read alike.
+  increase. Both versions are read alike. The filter and subscription managers are not
+  judged: the guide measures memory for the pool and sync only (``V2Metrics``, guide
+  L446-490; the telemetry poller, L138-147) and the model gives those services no memory but
+  a ``v2_regression``'s leak, so there is no V1 baseline to hold V2 to; the runner names
+  each manager that ran V2 in the detail, with V2's leaked memory (``not_judged`` of
+  :func:`per_module`).
 
 The guide's criteria are the deployment's, not one module's (guide L739-746): a per-module
 criterion (:func:`per_module`) holds every module's verdict, figure and detail, and its own
@@ -50,7 +55,7 @@ verdict is the worst of theirs.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -109,7 +114,7 @@ _RANK: Final = {False: 0, None: 1, True: 2}
 
 
 def per_module(name: str, threshold: float, judged: dict[str, Criterion],
-               nothing: str) -> Criterion:
+               nothing: str, not_judged: Mapping[str, str] | None = None) -> Criterion:
     """One criterion over several modules: the worst verdict, with every module's figure.
 
     The guide's success criteria are the deployment's (guide L739-746), so a criterion that
@@ -122,19 +127,26 @@ def per_module(name: str, threshold: float, judged: dict[str, Criterion],
         threshold: Its bound.
         judged: Per module, its verdict (only modules with something to judge).
         nothing: The detail when no module had anything to judge.
+        not_judged: Per module that ran V2 but that the criterion cannot judge, why: named
+            at the end of the detail (``<module>: not judged (<why>)``) so the detail does
+            not read as if nothing else ran V2; they take no part in the verdict, nor in
+            ``modules``.
 
     Returns:
-        The combined verdict; ``modules`` holds every module's.
+        The combined verdict; ``modules`` holds every judged module's.
     """
+    notes = "".join(f"; {module}: not judged ({why})"
+                    for module, why in (not_judged or {}).items())
     if not judged:
-        return Criterion(name, None, math.nan, threshold, f"not enough data: {nothing}", {})
+        return Criterion(name, None, math.nan, threshold,
+                         f"not enough data: {nothing}{notes}", {})
 
     def badness(module: str) -> tuple[int, float]:
         figure = judged[module].figure
         return _RANK[judged[module].passed], -figure if math.isfinite(figure) else math.inf
 
     worst = judged[min(judged, key=badness)]
-    detail = "; ".join(f"{module}: {c.detail}" for module, c in judged.items())
+    detail = "; ".join(f"{module}: {c.detail}" for module, c in judged.items()) + notes
     return Criterion(name, all_passed(list(judged.values())), worst.figure, threshold,
                      detail, dict(judged))
 
