@@ -35,8 +35,14 @@ guide's "Automated V2 rollout" (L261-262) of modules being rolled out to V2 (the
 canary exports ``*_VERSION="v2"`` before any split, L214-221, and the rollout then moves only
 ``*_TRAFFIC``, L237-258), so the controller and AutoRollback drive only the modules on ``v2``
 when they act: a module on ``v1`` keeps its split (setting it would move no traffic, yet read
-as a V2 split in the timeline) and is reported as not rolled out
-(``rollout.controller.modules_left_on_v1``). Their health checks
+as a V2 split in the timeline). With none of its modules on ``v2`` at a check, the controller
+holds its ladder (no advance, :meth:`~sim.rollout.RolloutController.on_check`): it reports
+no split it never set, and its first stage waits for a module to come on ``v2`` (a schedule
+step). The summary lists the modules it set a split of, with the time of the first
+(``rollout.controller.modules_driven``, ``driven_from``), those on ``v2`` at the end that it
+never set (``modules_not_driven``: switched to ``v2`` after its last stage change, or while
+it was paused) and those on ``v1`` at the end (``modules_left_on_v1``: not rolled out by
+it). Their health checks
 judge only modules on ``v2`` too: a module on ``v1`` serves no V2 traffic (V2's sync engine
 still syncs side by side, but serves no one), so its checks are n/a, not passed
 (:meth:`RolloutLink._judged_snapshot`). The alert rules see every series, as Prometheus does.
@@ -88,7 +94,13 @@ from sim.rollout import (
 )
 from sim.rollout.schedule import RollbackScriptStep, ScheduleStep
 from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
-from sim.scenario import RolloutSection, Scenario, alert_rules_source, resolve_control
+from sim.scenario import (
+    ControllerSection,
+    RolloutSection,
+    Scenario,
+    alert_rules_source,
+    resolve_control,
+)
 
 POOL = "transaction_pool"
 SYNC = "sync_service"
@@ -474,6 +486,20 @@ class HealthWindow:
         return snap
 
 
+_SWITCHES = ("skip_first_stage", "nil_health_crash", "no_resume",
+             "stops_checking_after_rollback")
+
+
+def controller_config(section: ControllerSection, profile: str) -> ControllerConfig:
+    """The controller's config: the section's timing, its switches over the profile's."""
+    base = ControllerConfig.for_profile(profile)
+    switches = {name: getattr(base, name) if getattr(section, name) is None
+                else getattr(section, name) for name in _SWITCHES}
+    return ControllerConfig(stages=section.stages, check_interval=section.check_interval,
+                            stability_period=section.stability_period,
+                            failures_to_rollback=section.failures_to_rollback, **switches)
+
+
 def rollout_warnings(scenario: Scenario, extra_env: dict[str, str] | None = None
                      ) -> list[str]:
     """What ``mana-sim validate`` warns of: rollout settings that will not do what they seem.
@@ -560,19 +586,7 @@ class RolloutLink:
         self._resumes: list[float] = []
         c = section.controller
         if c is not None and c.enabled:
-            base = ControllerConfig.for_profile(profile)
-            switches = {name: getattr(c, name) for name in (
-                "skip_first_stage", "nil_health_crash", "no_resume",
-                "stops_checking_after_rollback") if getattr(c, name) is not None}
-            config = ControllerConfig(
-                stages=c.stages, check_interval=c.check_interval,
-                stability_period=c.stability_period,
-                failures_to_rollback=c.failures_to_rollback,
-                **{**{k: getattr(base, k) for k in ("skip_first_stage", "nil_health_crash",
-                                                     "no_resume",
-                                                     "stops_checking_after_rollback")},
-                   **switches})
-            self.controller = RolloutController(config, start=c.start)
+            self.controller = RolloutController(controller_config(c, profile), start=c.start)
             self.health = HealthCheck(c.health, min_requests=c.min_requests)
             self._resumes = sorted(c.resume_at)
         self.auto: AutoRollback | None = None
@@ -607,10 +621,9 @@ class RolloutLink:
         self.failed_checks = 0
         self.checks = 0
         self._last_pool_share: dict[str, float] = {"v1": math.nan, "v2": math.nan}
-        # The controller's modules by their version at its checks and resumes (dicts as
-        # ordered sets): on v2 at one at least (driven), on v1 at one at least (left alone).
-        self._driven: dict[str, None] = {}
-        self._left_on_v1: dict[str, None] = {}
+        # The modules the controller applied a stage or its rollback to (on v2 then), each
+        # with the time of the first, in that order (the summary's modules_driven).
+        self._driven: dict[str, float] = {}
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -668,15 +681,6 @@ class RolloutLink:
         """The modules of ``modules`` whose version is ``"v2"`` now (in their order)."""
         return [m for m in modules if self.router.version(m) == "v2"]
 
-    def _note_controller_modules(self) -> None:
-        """Record which of the controller's modules are on V2 (driven) or V1 (left) now."""
-        assert self.controller is not None
-        for module in self.controller.config.modules:
-            if self.router.version(module) == "v2":
-                self._driven[module] = None
-            else:
-                self._left_on_v1[module] = None
-
     def _judged_snapshot(self, snap: dict[str, dict[str, dict[str, float]]]
                          ) -> dict[str, dict[str, dict[str, float]]]:
         """``snap`` with the V2 figures of every module on ``v1`` now set to NaN (no data).
@@ -723,6 +727,8 @@ class RolloutLink:
                                      **{**fields, "modules": changed})
                 for module in modules:
                     self._set_split(act.time, module, act.percent, source)
+                    if source != "auto_rollback":
+                        self._driven.setdefault(module, act.time)
                 continue
             fields = action_event(act)
             kind = str(fields.pop("kind"))
@@ -924,13 +930,14 @@ class RolloutLink:
         if ctrl is not None:
             while self._resumes and self._resumes[0] <= now:
                 at = self._resumes.pop(0)
-                self._note_controller_modules()
                 actions = ctrl.resume(at)
                 if not actions:  # (under no_resume it is a resume_refused action instead)
                     self.events.emit(at, "resume_ignored", reason="controller not paused")
                 self._apply(actions, "resume")
             if ctrl.next_check_time <= now:
-                self._note_controller_modules()
+                # With none of its modules on v2 the ladder holds (module doc): an advance
+                # would set no split, yet read as one, and spend the stage's stability hour.
+                drivable = bool(self._on_v2(ctrl.config.modules))
                 if ctrl.config.nil_health_crash:
                     # The guide's check crashes before producing a result (controller module
                     # doc): nothing is judged, so no health check is counted or failed.
@@ -944,7 +951,7 @@ class RolloutLink:
                         self.failed_checks += 1
                         self.events.emit(now, "health_check_failed", reason=result.reason,
                                          modules=sorted({v.module for v in result.violations}))
-                    self._apply(ctrl.on_check(now, result), "controller")
+                    self._apply(ctrl.on_check(now, result, advance=drivable), "controller")
         if self.auto is not None and self.auto.next_evaluation <= now:
             snap = snap if snap is not None else self._snapshot()
             self._apply(self.auto.evaluate(now, self._judged_snapshot(snap), ctrl),
@@ -1070,7 +1077,12 @@ class RolloutLink:
                 "paused": self.controller.paused,
                 "crashes": self.controller.crashes,
                 "modules_driven": list(self._driven),
-                "modules_left_on_v1": list(self._left_on_v1),
+                "driven_from": dict(self._driven),
+                "modules_not_driven": [m for m in self.controller.config.modules
+                                       if m not in self._driven
+                                       and self.router.version(m) == "v2"],
+                "modules_left_on_v1": [m for m in self.controller.config.modules
+                                       if self.router.version(m) != "v2"],
             },
             "v1_deprecated_at": self.retired_at,
             "v1_sync_retired_at": self.sync_retired_at,
