@@ -321,9 +321,10 @@ MAX_NAMED_PEERS = 4
 def peer_fault_lines(events: Sequence[dict[str, Any]] | None) -> list[str]:
     """The damage each peer fault and partition did, from its ``fault_start`` event.
 
-    One line per fault that started: the peers it hit and, per sync engine running then, how
-    many of the peers that engine was connected to they were (``v1_hit`` of
-    ``v1_connected``). Empty without events or such faults.
+    One line per fault that started: the peers it hit (and how many it asked for, when a
+    count above the honest peers hit fewer) and, per sync engine running then, how many of
+    the peers that engine was connected to they were (``v1_hit`` of ``v1_connected``).
+    Empty without events or such faults.
 
     Args:
         events: The run's event records (``Result.events``).
@@ -342,8 +343,12 @@ def peer_fault_lines(events: Sequence[dict[str, Any]] | None) -> list[str]:
         named = f" ({', '.join(map(str, peers))})" if 0 < len(peers) <= MAX_NAMED_PEERS else ""
         engines = [f"{v} {_fmt(event.get(f'{v}_hit'))} of its {_fmt(event.get(f'{v}_connected'))}"
                    for v in ("v1", "v2") if f"{v}_connected" in event]
+        requested = event.get("requested")
+        asked = (f" (of {_fmt(requested)} asked: no more honest peers)"
+                 if isinstance(requested, int) and requested > len(peers) else "")
         lines.append(f"  {clock(event.get('time')):>10}  {_fmt(event.get('fault'))}  "
-                     f"{len(peers)} peers{named}; " + (", ".join(engines) or "no sync engine"))
+                     f"{len(peers)} peers{asked}{named}; "
+                     + (", ".join(engines) or "no sync engine"))
     return lines
 
 

@@ -507,6 +507,8 @@ def rollout_warnings(scenario: Scenario, extra_env: dict[str, str] | None = None
     A controller module on ``v1`` from the start (after the ``env`` block) that no schedule
     step switches to ``v2``: the controller leaves it alone, as not rolled out (module doc).
     A fault timed at or after the run's end: it never starts (``rollout.not_reached``).
+    A peer fault whose count exceeds the network's honest peers: it hits all of them, fewer
+    than asked (its ``fault_start`` event's ``requested`` and ``peers`` say so).
 
     Args:
         scenario: A validated scenario (its ``env`` block resolves).
@@ -527,11 +529,17 @@ def rollout_warnings(scenario: Scenario, extra_env: dict[str, str] | None = None
             out.append(f"rollout.controller: {' and '.join(left)} on v1: the controller drives "
                        "only modules on v2 and leaves these as they are (not rolled out; "
                        "set modules.<name>.version: v2 to roll them out)")
+    honest = scenario.network.peers.get("honest", 0)
     for i, fault in enumerate(scenario.faults):
         start = fault.at if fault.kind == "node_restart" else fault.start
         if start >= scenario.duration:
             out.append(f"faults[{i}] ({fault.kind}) starts at {start:g} s, at or after the "
                        f"run's end ({scenario.duration:g} s): it never happens")
+        count = getattr(fault, "peers", None)
+        if fault.kind != "partition" and isinstance(count, int) and count > honest:
+            # (No honest peer at all is refused at load: Scenario._faults_hit_a_peer.)
+            out.append(f"faults[{i}] ({fault.kind}) asks for {count} honest peers; the network "
+                       f"has {honest}: it hits those {honest}")
     return out
 
 
