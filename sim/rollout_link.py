@@ -500,6 +500,67 @@ def controller_config(section: ControllerSection, profile: str) -> ControllerCon
                             failures_to_rollback=section.failures_to_rollback, **switches)
 
 
+def _earliest_full(section: ControllerSection, profile: str) -> float | None:
+    """The earliest time the controller can set its last stage, if that stage is 100 %.
+
+    Its first check is one interval after its start and each later advance the first check
+    at least a stability period after the one before (:class:`RolloutController`); checks
+    held, failed or handled late only delay it, so this is a lower bound. None when it never
+    sets 100 %: its last stage is below, every check crashes (``nil_health_crash``), or a
+    one-stage ladder under ``skip_first_stage`` (never applied).
+    """
+    cfg = controller_config(section, profile)
+    advances = len(cfg.stages) - (1 if cfg.skip_first_stage else 0)
+    if cfg.nil_health_crash or cfg.stages[-1] < 100 or advances < 1:
+        return None
+    start, interval = section.start, cfg.check_interval
+    k = 1
+    for _ in range(advances - 1):
+        due = (k * interval + cfg.stability_period) / interval
+        k = max(k + 1, math.ceil(due - 1e-9))
+    return start + k * interval
+
+
+def _deprecation_warning(scenario: Scenario, extra_env: dict[str, str] | None) -> str | None:
+    """A warning when a fixed-time deprecation will certainly be refused, else None.
+
+    ``cut_over`` refuses it unless the pool is at 100 % on ``v2`` at ``at``. Only a schedule
+    step or the controller can raise the pool's split (AutoRollback and the manual rollback
+    script only lower it, and only a schedule step changes a version), so the deprecation is
+    certainly refused when the pool's version and split after the timed steps up to ``at``
+    (schedule steps, then the manual rollback at equal times, as :meth:`RolloutLink.run_timed`
+    runs them) are not ``v2`` at 100 %, and either the pool is then on ``v1`` (the controller
+    drives only modules on ``v2``) or no enabled controller can set 100 % by ``at``
+    (:func:`_earliest_full`). Conservative: anything that might reach 100 % gives no warning.
+    """
+    rollout = scenario.rollout
+    dep = rollout.deprecation
+    if dep is None or not dep.enabled or dep.at is None or dep.at > scenario.duration:
+        return None
+    at = dep.at
+    control = resolve_control(scenario, extra_env)
+    version, split = control.versions[POOL], control.traffic[POOL]
+    steps = guide_schedule() if rollout.schedule == "guide" else rollout.schedule
+    timed: list[tuple[float, int, str, int]] = [
+        (step.time, 0, step.version, step.split)
+        for step in steps if step.module == POOL and step.time <= at]
+    if rollout.manual_rollback_at is not None and rollout.manual_rollback_at <= at:
+        timed.append((rollout.manual_rollback_at, 1, "", 0))
+    for _, _, step_version, step_split in sorted(timed, key=lambda item: item[:2]):
+        version, split = step_version or version, step_split
+    if version == "v2" and split >= 100:
+        return None
+    c = rollout.controller
+    if version == "v2" and c is not None and c.enabled:
+        earliest = _earliest_full(c, scenario.profile)
+        if earliest is not None and earliest <= at:
+            return None
+    return (f"rollout.deprecation.at ({at:g} s): {POOL} will be on {version} at {split} % "
+            "then, and no schedule step or controller stage can take it to 100 % on v2 by "
+            "then: the deprecation will be refused (V1 keeps running; a deprecation never "
+            "moves a split)")
+
+
 def rollout_warnings(scenario: Scenario, extra_env: dict[str, str] | None = None
                      ) -> list[str]:
     """What ``mana-sim validate`` warns of: rollout settings that will not do what they seem.
@@ -507,6 +568,7 @@ def rollout_warnings(scenario: Scenario, extra_env: dict[str, str] | None = None
     A controller module on ``v1`` from the start (after the ``env`` block) that no schedule
     step switches to ``v2``: the controller leaves it alone, as not rolled out (module doc).
     A fault timed at or after the run's end: it never starts (``rollout.not_reached``).
+    A fixed-time deprecation that will certainly be refused (:func:`_deprecation_warning`).
     A peer fault whose count exceeds the network's honest peers: it hits all of them, fewer
     than asked (its ``fault_start`` event's ``requested`` and ``peers`` say so).
 
@@ -529,6 +591,9 @@ def rollout_warnings(scenario: Scenario, extra_env: dict[str, str] | None = None
             out.append(f"rollout.controller: {' and '.join(left)} on v1: the controller drives "
                        "only modules on v2 and leaves these as they are (not rolled out; "
                        "set modules.<name>.version: v2 to roll them out)")
+    refused = _deprecation_warning(scenario, extra_env)
+    if refused is not None:
+        out.append(refused)
     honest = scenario.network.peers.get("honest", 0)
     for i, fault in enumerate(scenario.faults):
         start = fault.at if fault.kind == "node_restart" else fault.start
