@@ -368,9 +368,10 @@ MAX_NAMED_PEERS = 4
 def peer_fault_lines(events: Sequence[dict[str, Any]] | None) -> list[str]:
     """The damage each peer fault and partition did, from its ``fault_start`` event.
 
-    One line per fault that started: the peers it hit and, per sync engine running then, how
-    many of the peers that engine was connected to they were (``v1_hit`` of
-    ``v1_connected``). Empty without events or such faults.
+    One line per fault that started: the peers it hit (and how many it asked for, when a
+    count above the honest peers hit fewer) and, per sync engine running then, how many of
+    the peers that engine was connected to they were (``v1_hit`` of ``v1_connected``).
+    Empty without events or such faults.
 
     Args:
         events: The run's event records (``Result.events``).
@@ -389,8 +390,12 @@ def peer_fault_lines(events: Sequence[dict[str, Any]] | None) -> list[str]:
         named = f" ({', '.join(map(str, peers))})" if 0 < len(peers) <= MAX_NAMED_PEERS else ""
         engines = [f"{v} {_fmt(event.get(f'{v}_hit'))} of its {_fmt(event.get(f'{v}_connected'))}"
                    for v in ("v1", "v2") if f"{v}_connected" in event]
+        requested = event.get("requested")
+        asked = (f" (of {_fmt(requested)} asked: no more honest peers)"
+                 if isinstance(requested, int) and requested > len(peers) else "")
         lines.append(f"  {clock(event.get('time')):>10}  {_fmt(event.get('fault'))}  "
-                     f"{len(peers)} peers{named}; " + (", ".join(engines) or "no sync engine"))
+                     f"{len(peers)} peers{asked}{named}; "
+                     + (", ".join(engines) or "no sync engine"))
     return lines
 
 
@@ -499,20 +504,27 @@ def _alerts_line(summary: dict[str, Any], rollout: dict[str, Any]) -> list[str]:
 
 
 def _controller_modules(controller: dict[str, Any]) -> list[str]:
-    """Which modules the controller drove (on V2) and which it left on V1 (not rolled out).
+    """Which modules the controller set a split of (and from when), and which it did not.
 
     The controller and AutoRollback set only the splits of modules on ``v2``: a split of a
-    module on ``v1`` would move no traffic (``sim.rollout_link`` module doc).
+    module on ``v1`` would move no traffic (``sim.rollout_link`` module doc). A module on
+    ``v2`` at the end that it never set is listed apart, so is one on ``v1`` at the end.
     """
     if "modules_driven" not in controller and "modules_left_on_v1" not in controller:
         return []  # an older summary.json
     driven = list(controller.get("modules_driven") or [])
+    since = controller.get("driven_from") or {}
+    shown = [f"{m} (from {clock(since[m])})" if m in since else str(m) for m in driven]
+    lines = ["    drove (modules whose split it set): "
+             + (", ".join(shown) if shown else "none")]
+    not_driven = list(controller.get("modules_not_driven") or [])
+    if not_driven:
+        lines.append(f"    on V2 at the end, its split never set by the controller: "
+                     f"{_modules(not_driven)}")
     left = list(controller.get("modules_left_on_v1") or [])
-    lines = ["    drives (modules on V2 at its checks): "
-             + (_modules(driven) if driven else "none")]
     if left:
-        lines.append(f"    left on V1, not rolled out (its splits untouched, health checks "
-                     f"n/a): {_modules(left)}")
+        lines.append(f"    on V1 at the end, not rolled out (its splits untouched, health "
+                     f"checks n/a): {_modules(left)}")
     return lines
 
 
@@ -520,7 +532,8 @@ def _has_activity(summary: dict[str, Any], rollout: dict[str, Any]) -> bool:
     counts = summary.get("events") or {}
     controller = rollout.get("controller")
     return bool(isinstance(summary.get("incident"), dict) or any(_alert_counts(summary, rollout))
-                or (isinstance(controller, dict) and controller.get("modules_left_on_v1"))
+                or (isinstance(controller, dict) and (controller.get("modules_left_on_v1")
+                                                      or controller.get("modules_not_driven")))
                 or rollout.get("splits") or rollout.get("rollbacks")
                 or rollout.get("rollback_requests_ignored")
                 or rollout.get("v1_deprecated_at") is not None
@@ -625,8 +638,11 @@ def rollout_lines(summary: dict[str, Any],
                          f"{_reasons(events, kind, counts[kind])}")
     controller = rollout.get("controller")
     if isinstance(controller, dict):
-        lines.append(f"  controller at the end: {_fmt(controller.get('percent'))} % (stage "
-                     f"{_fmt(controller.get('stage_index'))}), paused "
+        at = (f"{_fmt(controller.get('percent'))} % (stage "
+              f"{_fmt(controller.get('stage_index'))})")
+        if controller.get("modules_driven") == []:
+            at = "drove no module (no split set)"
+        lines.append(f"  controller at the end: {at}, paused "
                      f"{_fmt(controller.get('paused'))}, crashes "
                      f"{_fmt(controller.get('crashes'))}")
         lines += _controller_modules(controller)

@@ -35,8 +35,14 @@ guide's "Automated V2 rollout" (L261-262) of modules being rolled out to V2 (the
 canary exports ``*_VERSION="v2"`` before any split, L214-221, and the rollout then moves only
 ``*_TRAFFIC``, L237-258), so the controller and AutoRollback drive only the modules on ``v2``
 when they act: a module on ``v1`` keeps its split (setting it would move no traffic, yet read
-as a V2 split in the timeline) and is reported as not rolled out
-(``rollout.controller.modules_left_on_v1``). Their health checks
+as a V2 split in the timeline). With none of its modules on ``v2`` at a check, the controller
+holds its ladder (no advance, :meth:`~sim.rollout.RolloutController.on_check`): it reports
+no split it never set, and its first stage waits for a module to come on ``v2`` (a schedule
+step). The summary lists the modules it set a split of, with the time of the first
+(``rollout.controller.modules_driven``, ``driven_from``), those on ``v2`` at the end that it
+never set (``modules_not_driven``: switched to ``v2`` after its last stage change, or while
+it was paused) and those on ``v1`` at the end (``modules_left_on_v1``: not rolled out by
+it). Their health checks
 judge only modules on ``v2`` too: a module on ``v1`` serves no V2 traffic (V2's sync engine
 still syncs side by side, but serves no one), so its checks are n/a, not passed
 (:meth:`RolloutLink._judged_snapshot`). The alert rules see every series, as Prometheus does.
@@ -88,7 +94,13 @@ from sim.rollout import (
 )
 from sim.rollout.schedule import RollbackScriptStep, ScheduleStep
 from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
-from sim.scenario import RolloutSection, Scenario, alert_rules_source, resolve_control
+from sim.scenario import (
+    ControllerSection,
+    RolloutSection,
+    Scenario,
+    alert_rules_source,
+    resolve_control,
+)
 
 POOL = "transaction_pool"
 SYNC = "sync_service"
@@ -474,6 +486,81 @@ class HealthWindow:
         return snap
 
 
+_SWITCHES = ("skip_first_stage", "nil_health_crash", "no_resume",
+             "stops_checking_after_rollback")
+
+
+def controller_config(section: ControllerSection, profile: str) -> ControllerConfig:
+    """The controller's config: the section's timing, its switches over the profile's."""
+    base = ControllerConfig.for_profile(profile)
+    switches = {name: getattr(base, name) if getattr(section, name) is None
+                else getattr(section, name) for name in _SWITCHES}
+    return ControllerConfig(stages=section.stages, check_interval=section.check_interval,
+                            stability_period=section.stability_period,
+                            failures_to_rollback=section.failures_to_rollback, **switches)
+
+
+def _earliest_full(section: ControllerSection, profile: str) -> float | None:
+    """The earliest time the controller can set its last stage, if that stage is 100 %.
+
+    Its first check is one interval after its start and each later advance the first check
+    at least a stability period after the one before (:class:`RolloutController`); checks
+    held, failed or handled late only delay it, so this is a lower bound. None when it never
+    sets 100 %: its last stage is below, every check crashes (``nil_health_crash``), or a
+    one-stage ladder under ``skip_first_stage`` (never applied).
+    """
+    cfg = controller_config(section, profile)
+    advances = len(cfg.stages) - (1 if cfg.skip_first_stage else 0)
+    if cfg.nil_health_crash or cfg.stages[-1] < 100 or advances < 1:
+        return None
+    start, interval = section.start, cfg.check_interval
+    k = 1
+    for _ in range(advances - 1):
+        due = (k * interval + cfg.stability_period) / interval
+        k = max(k + 1, math.ceil(due - 1e-9))
+    return start + k * interval
+
+
+def _deprecation_warning(scenario: Scenario, extra_env: dict[str, str] | None) -> str | None:
+    """A warning when a fixed-time deprecation will certainly be refused, else None.
+
+    ``cut_over`` refuses it unless the pool is at 100 % on ``v2`` at ``at``. Only a schedule
+    step or the controller can raise the pool's split (AutoRollback and the manual rollback
+    script only lower it, and only a schedule step changes a version), so the deprecation is
+    certainly refused when the pool's version and split after the timed steps up to ``at``
+    (schedule steps, then the manual rollback at equal times, as :meth:`RolloutLink.run_timed`
+    runs them) are not ``v2`` at 100 %, and either the pool is then on ``v1`` (the controller
+    drives only modules on ``v2``) or no enabled controller can set 100 % by ``at``
+    (:func:`_earliest_full`). Conservative: anything that might reach 100 % gives no warning.
+    """
+    rollout = scenario.rollout
+    dep = rollout.deprecation
+    if dep is None or not dep.enabled or dep.at is None or dep.at > scenario.duration:
+        return None
+    at = dep.at
+    control = resolve_control(scenario, extra_env)
+    version, split = control.versions[POOL], control.traffic[POOL]
+    steps = guide_schedule() if rollout.schedule == "guide" else rollout.schedule
+    timed: list[tuple[float, int, str, int]] = [
+        (step.time, 0, step.version, step.split)
+        for step in steps if step.module == POOL and step.time <= at]
+    if rollout.manual_rollback_at is not None and rollout.manual_rollback_at <= at:
+        timed.append((rollout.manual_rollback_at, 1, "", 0))
+    for _, _, step_version, step_split in sorted(timed, key=lambda item: item[:2]):
+        version, split = step_version or version, step_split
+    if version == "v2" and split >= 100:
+        return None
+    c = rollout.controller
+    if version == "v2" and c is not None and c.enabled:
+        earliest = _earliest_full(c, scenario.profile)
+        if earliest is not None and earliest <= at:
+            return None
+    return (f"rollout.deprecation.at ({at:g} s): {POOL} will be on {version} at {split} % "
+            "then, and no schedule step or controller stage can take it to 100 % on v2 by "
+            "then: the deprecation will be refused (V1 keeps running; a deprecation never "
+            "moves a split)")
+
+
 def rollout_warnings(scenario: Scenario, extra_env: dict[str, str] | None = None
                      ) -> list[str]:
     """What ``mana-sim validate`` warns of: rollout settings that will not do what they seem.
@@ -481,6 +568,9 @@ def rollout_warnings(scenario: Scenario, extra_env: dict[str, str] | None = None
     A controller module on ``v1`` from the start (after the ``env`` block) that no schedule
     step switches to ``v2``: the controller leaves it alone, as not rolled out (module doc).
     A fault timed at or after the run's end: it never starts (``rollout.not_reached``).
+    A fixed-time deprecation that will certainly be refused (:func:`_deprecation_warning`).
+    A peer fault whose count exceeds the network's honest peers: it hits all of them, fewer
+    than asked (its ``fault_start`` event's ``requested`` and ``peers`` say so).
 
     Args:
         scenario: A validated scenario (its ``env`` block resolves).
@@ -501,11 +591,20 @@ def rollout_warnings(scenario: Scenario, extra_env: dict[str, str] | None = None
             out.append(f"rollout.controller: {' and '.join(left)} on v1: the controller drives "
                        "only modules on v2 and leaves these as they are (not rolled out; "
                        "set modules.<name>.version: v2 to roll them out)")
+    refused = _deprecation_warning(scenario, extra_env)
+    if refused is not None:
+        out.append(refused)
+    honest = scenario.network.peers.get("honest", 0)
     for i, fault in enumerate(scenario.faults):
         start = fault.at if fault.kind == "node_restart" else fault.start
         if start >= scenario.duration:
             out.append(f"faults[{i}] ({fault.kind}) starts at {start:g} s, at or after the "
                        f"run's end ({scenario.duration:g} s): it never happens")
+        count = getattr(fault, "peers", None)
+        if fault.kind != "partition" and isinstance(count, int) and count > honest:
+            # (No honest peer at all is refused at load: Scenario._faults_hit_a_peer.)
+            out.append(f"faults[{i}] ({fault.kind}) asks for {count} honest peers; the network "
+                       f"has {honest}: it hits those {honest}")
     return out
 
 
@@ -560,19 +659,7 @@ class RolloutLink:
         self._resumes: list[float] = []
         c = section.controller
         if c is not None and c.enabled:
-            base = ControllerConfig.for_profile(profile)
-            switches = {name: getattr(c, name) for name in (
-                "skip_first_stage", "nil_health_crash", "no_resume",
-                "stops_checking_after_rollback") if getattr(c, name) is not None}
-            config = ControllerConfig(
-                stages=c.stages, check_interval=c.check_interval,
-                stability_period=c.stability_period,
-                failures_to_rollback=c.failures_to_rollback,
-                **{**{k: getattr(base, k) for k in ("skip_first_stage", "nil_health_crash",
-                                                     "no_resume",
-                                                     "stops_checking_after_rollback")},
-                   **switches})
-            self.controller = RolloutController(config, start=c.start)
+            self.controller = RolloutController(controller_config(c, profile), start=c.start)
             self.health = HealthCheck(c.health, min_requests=c.min_requests)
             self._resumes = sorted(c.resume_at)
         self.auto: AutoRollback | None = None
@@ -607,10 +694,9 @@ class RolloutLink:
         self.failed_checks = 0
         self.checks = 0
         self._last_pool_share: dict[str, float] = {"v1": math.nan, "v2": math.nan}
-        # The controller's modules by their version at its checks and resumes (dicts as
-        # ordered sets): on v2 at one at least (driven), on v1 at one at least (left alone).
-        self._driven: dict[str, None] = {}
-        self._left_on_v1: dict[str, None] = {}
+        # The modules the controller applied a stage or its rollback to (on v2 then), each
+        # with the time of the first, in that order (the summary's modules_driven).
+        self._driven: dict[str, float] = {}
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -668,15 +754,6 @@ class RolloutLink:
         """The modules of ``modules`` whose version is ``"v2"`` now (in their order)."""
         return [m for m in modules if self.router.version(m) == "v2"]
 
-    def _note_controller_modules(self) -> None:
-        """Record which of the controller's modules are on V2 (driven) or V1 (left) now."""
-        assert self.controller is not None
-        for module in self.controller.config.modules:
-            if self.router.version(module) == "v2":
-                self._driven[module] = None
-            else:
-                self._left_on_v1[module] = None
-
     def _judged_snapshot(self, snap: dict[str, dict[str, dict[str, float]]]
                          ) -> dict[str, dict[str, dict[str, float]]]:
         """``snap`` with the V2 figures of every module on ``v1`` now set to NaN (no data).
@@ -723,6 +800,8 @@ class RolloutLink:
                                      **{**fields, "modules": changed})
                 for module in modules:
                     self._set_split(act.time, module, act.percent, source)
+                    if source != "auto_rollback":
+                        self._driven.setdefault(module, act.time)
                 continue
             fields = action_event(act)
             kind = str(fields.pop("kind"))
@@ -924,13 +1003,14 @@ class RolloutLink:
         if ctrl is not None:
             while self._resumes and self._resumes[0] <= now:
                 at = self._resumes.pop(0)
-                self._note_controller_modules()
                 actions = ctrl.resume(at)
                 if not actions:  # (under no_resume it is a resume_refused action instead)
                     self.events.emit(at, "resume_ignored", reason="controller not paused")
                 self._apply(actions, "resume")
             if ctrl.next_check_time <= now:
-                self._note_controller_modules()
+                # With none of its modules on v2 the ladder holds (module doc): an advance
+                # would set no split, yet read as one, and spend the stage's stability hour.
+                drivable = bool(self._on_v2(ctrl.config.modules))
                 if ctrl.config.nil_health_crash:
                     # The guide's check crashes before producing a result (controller module
                     # doc): nothing is judged, so no health check is counted or failed.
@@ -944,7 +1024,7 @@ class RolloutLink:
                         self.failed_checks += 1
                         self.events.emit(now, "health_check_failed", reason=result.reason,
                                          modules=sorted({v.module for v in result.violations}))
-                    self._apply(ctrl.on_check(now, result), "controller")
+                    self._apply(ctrl.on_check(now, result, advance=drivable), "controller")
         if self.auto is not None and self.auto.next_evaluation <= now:
             snap = snap if snap is not None else self._snapshot()
             self._apply(self.auto.evaluate(now, self._judged_snapshot(snap), ctrl),
@@ -1070,7 +1150,12 @@ class RolloutLink:
                 "paused": self.controller.paused,
                 "crashes": self.controller.crashes,
                 "modules_driven": list(self._driven),
-                "modules_left_on_v1": list(self._left_on_v1),
+                "driven_from": dict(self._driven),
+                "modules_not_driven": [m for m in self.controller.config.modules
+                                       if m not in self._driven
+                                       and self.router.version(m) == "v2"],
+                "modules_left_on_v1": [m for m in self.controller.config.modules
+                                       if self.router.version(m) != "v2"],
             },
             "v1_deprecated_at": self.retired_at,
             "v1_sync_retired_at": self.sync_retired_at,

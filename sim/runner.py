@@ -194,7 +194,9 @@ class Model:
         self.chain = Chain(streams.get("chain"), ChainConfig(slot_s=scenario.blocks.slot),
                            length=scenario.network.initial_chain)
         self.network = Network(self.chain, scenario.network.peers, streams.get("network"))
-        # Each peer fault's and partition's targets, fixed from the start (the population is).
+        # Each peer fault's and partition's targets, fixed from the start (the population is),
+        # and how many it asked for (a count above the honest peers hits them all).
+        self.fault_requested: dict[int, int] = {}
         self.fault_targets: dict[int, list[str]] = {
             i: self._fault_targets(i, f) for i, f in enumerate(scenario.faults)
             if isinstance(f, PeerFault | PartitionFault)}
@@ -273,11 +275,13 @@ class Model:
         shifts no other stream, and a run without such faults draws nothing.
         """
         if isinstance(fault.peers, tuple):
+            self.fault_requested[index] = len(fault.peers)
             return self.network.in_order(fault.peers)
         if isinstance(fault, PeerFault):
             count, honest_only = fault.peers, True
         else:
             count, honest_only = round(fault.share * len(self.network.peers)), False
+        self.fault_requested[index] = count
         rng = self.streams.get(f"fault_targets.{index}") if fault.targets == "random" else None
         return self.network.pick(count, honest_only, rng)
 
@@ -436,7 +440,7 @@ class Model:
         targets = self.fault_targets.get(index, [])
         if isinstance(fault, PeerFault | PartitionFault):
             self.events.emit(env.now, "fault_start", fault=fault.kind, index=index,
-                             **self._damage(targets))
+                             requested=self.fault_requested[index], **self._damage(targets))
         else:
             self.events.emit(env.now, "fault_start", fault=fault.kind, index=index)
         if isinstance(fault, RegressionFault):
@@ -472,9 +476,11 @@ class Model:
     def _damage(self, targets: list[str]) -> dict[str, Any]:
         """A peer fault's targets and, per running sync engine, how many it held, at the start.
 
-        ``peers``: the ids hit; ``<version>_connected``: the peers the engine was connected
-        to just before; ``<version>_hit``: how many of those the fault hits (a partition or
-        crash takes them from the engine; silence, slowness and lying degrade them).
+        ``peers``: the ids hit (fewer than the event's ``requested`` when a count exceeds
+        the honest peers: it hits them all); ``<version>_connected``: the peers the engine
+        was connected to just before; ``<version>_hit``: how many of those the fault hits (a
+        partition or crash takes them from the engine; silence, slowness and lying degrade
+        them).
         """
         fields: dict[str, Any] = {"peers": list(targets)}
         for version, link in sorted(self.links.items()):

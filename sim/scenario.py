@@ -333,7 +333,9 @@ class PeerFault(_Section):
     """Some peers crash, go silent, slow down or start lying between two times.
 
     Targets: ``peers: n`` hits ``n`` of the population's *honest* peers (so a fault is never
-    hidden by a peer that already misbehaves; at most as many as there are), drawn at random
+    hidden by a peer that already misbehaves; at most as many as there are: ``validate``
+    warns of a count above them, and a network without honest peers is refused with a
+    count, :meth:`Scenario._faults_hit_a_peer`), drawn at random
     (``targets: random``, the default: a draw from the fault's own stream, derived from the
     run's seed and the fault's index, so the same seed hits the same peers and no other
     random draw of the run moves), or the first ``n`` in the (seeded, shuffled) population
@@ -361,7 +363,8 @@ class PeerFault(_Section):
 class PartitionFault(_Section):
     """A share of the peers is unreachable between two times.
 
-    Targets: ``share`` of the whole population (``round(share * N)`` peers, any profile),
+    Targets: ``share`` of the whole population (``round(share * N)`` peers, any profile; a
+    share that rounds to 0 peers is refused),
     picked as a :class:`PeerFault` picks (``targets: random``, the default, or ``first``);
     or exactly the peers listed in ``peers`` (then give no ``share``).
     """
@@ -639,6 +642,35 @@ class Scenario(_Section):
                         f"faults.{i} overlaps faults.{j} (both {group}); faults of one kind "
                         f"must not overlap in time")
             seen.append((i, group, fault.start, end))
+        return self
+
+    @model_validator(mode="after")
+    def _faults_hit_a_peer(self) -> Scenario:
+        """Refuse a peer fault or partition whose count or share can hit no peer.
+
+        The population is fixed by ``network.peers`` (:func:`sync.peers.build_peers`), so
+        this is known at load: a partition ``share`` that rounds to 0 peers, or a counted
+        peer fault (it picks honest peers) in a network without honest peers, would start
+        and hit nothing, as the refused ``peers: 0`` would. A count above the honest peers
+        hits them all (``mana-sim validate`` warns; the ``fault_start`` event has both).
+        """
+        total = sum(self.network.peers.values())
+        honest = self.network.peers.get("honest", 0)
+        for i, fault in enumerate(self.faults):
+            if isinstance(fault, PartitionFault) and fault.peers is None:
+                if not total:
+                    raise ValueError(f"faults.{i}: a partition of a network with no peer "
+                                     "hits nothing (give network.peers)")
+                if round(fault.share * total) < 1:
+                    raise ValueError(
+                        f"faults.{i}: share {fault.share:g} of the network's {total} peers "
+                        f"rounds to 0 peers (give a share above {0.5 / total:.3g}, or list "
+                        "the peers)")
+            elif isinstance(fault, PeerFault) and isinstance(fault.peers, int) and not honest:
+                raise ValueError(
+                    f"faults.{i}: peers: {fault.peers} counts honest peers and the network "
+                    "has none, so it would hit no peer (list the peers to hit by id, e.g. "
+                    "peers: [slow-0])")
         return self
 
     @model_validator(mode="after")

@@ -190,3 +190,55 @@ def test_the_printed_summary_shows_each_engines_damage() -> None:
         "10"]
     assert peer_fault_lines([{"kind": "fault_start", "fault": "v2_regression"}]) == []
     assert peer_fault_lines(None) == []
+
+
+# -- review 9 V-3: a fault that hits no peer, or fewer than asked ---------------------------
+
+
+@pytest.mark.parametrize(("fault", "network", "words"), [
+    ({"kind": "partition", "share": 0.001}, None,
+     r"share 0.001 of the network's 50 peers rounds to 0 peers \(give a share above 0.01"),
+    ({"kind": "partition", "share": 0.05}, {"peers": {"honest": 8}}, "rounds to 0 peers"),
+    ({"kind": "partition"}, {"peers": {"honest": 0}}, "network with no peer"),
+    ({"kind": "peer_crash", "peers": 2}, {"peers": {"honest": 0, "slow": 3}},
+     "counts honest peers and the network has none"),
+])
+def test_a_fault_that_can_hit_no_peer_is_refused(
+        fault: dict[str, Any], network: dict[str, Any] | None, words: str) -> None:
+    extra = {} if network is None else {"network": network}
+    with pytest.raises(ConfigError, match=words):
+        _scenario([{**fault, "start": 10}], **extra)
+
+
+def test_the_smallest_share_that_hits_a_peer_and_listed_peers_without_honest_ones_load() -> None:
+    # 0.011 of 50 is 0.55 peers: rounds to 1. A list needs no honest peer.
+    model = Model(_scenario([{"kind": "partition", "share": 0.011, "start": 10}]), 1)
+    assert len(model.fault_targets[0]) == 1
+    scenario = _scenario([{"kind": "peer_crash", "peers": ["slow-0"], "start": 10}],
+                         network={"peers": {"honest": 0, "slow": 3}})
+    assert Model(scenario, 1).fault_targets[0] == ["slow-0"]
+
+
+def test_fault_start_records_how_many_peers_were_asked_for_and_hit() -> None:
+    # The reviewer's ft/c.yaml: 100 asked, 40 honest peers in the default network.
+    result = run(_scenario([{"kind": "peer_crash", "peers": 100, "start": 10},
+                            {"kind": "partition", "share": 0.3, "start": 20}], duration=30.0))
+    crash, partition = _starts(result)
+    assert (crash["requested"], len(crash["peers"])) == (100, 40)
+    assert (partition["requested"], len(partition["peers"])) == (15, 15)
+    lines = peer_fault_lines(result.events)
+    assert "peer_crash  40 peers (of 100 asked: no more honest peers);" in lines[1]
+    assert "asked" not in lines[2]
+
+
+def test_validate_warns_of_a_count_above_the_honest_peers(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.cli import main
+
+    path = tmp_path / "c.yaml"
+    path.write_text("duration: 5m\nfaults:\n  - {kind: peer_crash, peers: 100, start: 60}\n"
+                    "  - {kind: peer_silence, peers: 40, start: 60}\n", encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}: warning: faults[0] (peer_crash) asks for 100 honest peers; the network "
+        "has 40: it hits those 40"]

@@ -38,8 +38,8 @@ def test_the_controller_sets_no_split_of_a_module_on_v1() -> None:
     assert result.summary["modules"][SYNC]["version"] == "v1"
     block = "\n".join(rollout_lines(result.summary, result.events))
     assert "sync_service" not in block.split("controller at the end")[0]  # no sync split line
-    assert "drives (modules on V2 at its checks): transaction_pool" in block
-    assert ("left on V1, not rolled out (its splits untouched, health checks n/a): "
+    assert "drove (modules whose split it set): transaction_pool (from 0:01:00)" in block
+    assert ("on V1 at the end, not rolled out (its splits untouched, health checks n/a): "
             "sync_service") in block
 
 
@@ -50,9 +50,45 @@ def test_a_controller_with_every_module_on_v1_drives_none_and_says_so() -> None:
     assert not events_of(result, "stage_change")
     assert rollout["controller"]["modules_driven"] == []
     assert rollout["controller"]["modules_left_on_v1"] == [POOL, SYNC]
+    # Review 9 V-2: it held its ladder, so it reports no split it never set.
+    assert (rollout["controller"]["percent"], rollout["controller"]["stage_index"]) == (0, -1)
     text = summary_table(result.summary, result.events)
-    assert "drives (modules on V2 at its checks): none" in text
-    assert "left on V1, not rolled out" in text
+    assert "controller at the end: drove no module (no split set)" in text
+    assert "drove (modules whose split it set): none" in text
+    assert "on V1 at the end, not rolled out" in text
+
+
+def test_the_ladder_waits_for_a_module_on_v2_then_starts_at_its_first_stage() -> None:
+    # Review 9 V-2: every module on v1 until a schedule step moves the pool to v2 at 250 s.
+    # Its checks at 60-240 s hold (no stage); the first stage comes at the check after 250 s.
+    result = run(custom({"duration": 420, "rollout": {
+        "controller": LADDER,
+        "schedule": [{"time": 250, "module": POOL, "version": "v2", "split": 0}]}}))
+    rollout = result.summary["rollout"]
+    assert [(e["time"], e["percent"], e["modules"]) for e in events_of(result, "stage_change")
+            ] == [(300.0, 50, [POOL]), (360.0, 100, [POOL])]
+    controller = rollout["controller"]
+    assert controller["modules_driven"] == [POOL]
+    assert controller["driven_from"] == {POOL: 300.0}
+    assert controller["modules_left_on_v1"] == [SYNC]
+    assert controller["modules_not_driven"] == []
+    assert (controller["percent"], controller["stage_index"]) == (100, 1)
+
+
+def test_a_module_that_comes_on_v2_after_the_last_stage_is_not_listed_as_driven() -> None:
+    # Review 9 c1.yaml: sync switched to v2 (at 0 %) after the controller's last stage. It is
+    # neither driven (its split was never set by the controller) nor on V1 at the end.
+    result = run(custom({"duration": 300, "modules": {POOL: {"version": "v2", "traffic": 0}},
+                         "rollout": {"health_window": 60, "controller": LADDER, "schedule": [
+                             {"time": 200, "module": SYNC, "version": "v2", "split": 0}]}}))
+    controller = result.summary["rollout"]["controller"]
+    assert controller["modules_driven"] == [POOL]
+    assert controller["driven_from"] == {POOL: 60.0}
+    assert controller["modules_not_driven"] == [SYNC]
+    assert controller["modules_left_on_v1"] == []
+    block = "\n".join(rollout_lines(result.summary, result.events))
+    assert "on V2 at the end, its split never set by the controller: sync_service" in block
+    assert "on V1 at the end" not in block
 
 
 @pytest.mark.parametrize("rollout", [{"controller": LADDER}, {"auto_rollback": {}}],

@@ -141,13 +141,25 @@ def _refused() -> Any:
     })
 
 
+def _joined() -> Any:
+    # Sync comes on v2 (a schedule step) after the controller's only stage: the controller
+    # never sets its split (rollout.controller.modules_not_driven).
+    return small_scenario({
+        "duration": 150,
+        "modules": {POOL: {"version": "v2", "traffic": 0}},
+        "rollout": {"controller": {"stages": [50]},
+                    "schedule": [{"time": 90, "module": SYNC, "version": "v2", "split": 0}]},
+    })
+
+
 @pytest.fixture(scope="module")
 def summaries() -> dict[str, dict[str, Any]]:
-    """The four runs' summaries as summary.json holds them."""
+    """The five runs' summaries as summary.json holds them."""
     canary = load_scenario("canary").model_copy(update={"duration": 300.0})
     out: dict[str, dict[str, Any]] = {}
     for name, scenario in (("rollout", _rollout()), ("deprecation", _deprecation()),
-                           ("refused", _refused()), ("canary", canary)):
+                           ("refused", _refused()), ("joined", _joined()),
+                           ("canary", canary)):
         result: Result = run(scenario)
         out[name] = json.loads(result.summary_json())
     # The premises: each section the page describes has its content in some run.
@@ -162,6 +174,7 @@ def summaries() -> dict[str, dict[str, Any]]:
     assert {item["what"] for item in rollout["rollout"]["not_reached"]} == {
         "schedule_step", "manual_rollback_step", "resume", "deprecation", "fault"}
     assert out["refused"]["rollout"]["controller"]["modules_left_on_v1"] == [SYNC]
+    assert out["joined"]["rollout"]["controller"]["modules_not_driven"] == [SYNC]
     assert deprecation["transaction_pool"]["v1"]["retired_at"] == 100.0
     assert deprecation["sync_service"]["v1"]["retired_at"] == 100.0
     assert out["refused"]["rollout"]["deprecation_refused"] is not None

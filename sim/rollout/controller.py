@@ -15,7 +15,11 @@ Common to both profiles (guide L267-269, L282-307, L311-341; mana-source-facts.m
 - healthy check: the failure streak resets to 0, then the controller advances one stage unless
   it is at the last stage, paused, or ``now - last_rollout < 3600 s`` (an advance at exactly
   one hour is allowed); the stability timer counts from the last advance only, failed checks
-  do not restart it (control-plane-anchors.md §5 item 15);
+  do not restart it (control-plane-anchors.md §5 item 15). The driver may also hold the
+  ladder (``on_check(..., advance=False)``) when it has no module to apply a stage to: the
+  guide's ``maybe_advance_rollout`` (L311-341) advances to watch V2 at the next stage for an
+  hour (L268), and with every module on V1 no traffic would move and nothing of V2 would be
+  watched, so an advance then would report a split never set and spend the stage's hour;
 - unhealthy check: the streak grows; on the 3rd CONSECUTIVE failure (``>= 3``, §5 items 13
   and 14) both modules go to 0 % and the controller pauses. ``current_stage`` is kept (the guide
   does not touch it), which is what lets an uncoordinated AutoRollback be undone (§7 item 12).
@@ -255,12 +259,15 @@ class RolloutController:
         """Whether a check is scheduled."""
         return math.isfinite(self.next_check_time)
 
-    def on_check(self, now: float, health: HealthResult | None) -> list[ControllerAction]:
+    def on_check(self, now: float, health: HealthResult | None, advance: bool = True
+                 ) -> list[ControllerAction]:
         """Handle one health check (the guide's ``handle_info(:health_check, state)``).
 
         Args:
             now: The check time, seconds (normally :attr:`next_check_time`).
             health: The window's health; None stands for the guide's nil check result.
+            advance: False: a healthy check does not advance (the driver has no module to
+                apply a stage to; see the module doc); failures count as usual.
 
         Returns:
             The actions, in order.
@@ -284,7 +291,8 @@ class RolloutController:
         self.next_check_time = self._next_tick(now)
         if health.healthy:
             self.health_failures = 0
-            actions.extend(self._maybe_advance(now))
+            if advance:
+                actions.extend(self._maybe_advance(now))
             return actions
         self.health_failures += 1
         if self.health_failures >= cfg.failures_to_rollback and not self.paused:
