@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from scenario_keys import scenario_keys
+
 from sim.config_error import ConfigError
 from sim.rollout.health import THRESHOLD_SETS
 from sim.scenario import Scenario, config_warnings, honest_batch_seconds
