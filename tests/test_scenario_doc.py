@@ -127,3 +127,23 @@ def test_a_min_gas_price_above_the_top_band_names_the_key_set_and_the_unit() -> 
     assert "pool.v2.min_gas_price:" in message
     assert "pool.v2.segment_top_gas_price:" not in message
     assert "in wei" in message
+
+
+def test_a_timeout_below_the_batch_time_starves_both_engines() -> None:
+    """The effect the warning names (docs/scenario.md, "Sync timeouts"), on a small network."""
+    import sim
+
+    base = sim.load_scenario("canary").with_changes({
+        "duration": "60s", "env": None, "modules.sync_service.version": "v2",
+        "modules.sync_service.traffic": 100, "network.initial_chain": 3_000,
+        "network.peers": {"honest": 12}, "rollout.controller.enabled": False,
+        "rollout.auto_rollback.enabled": False})
+    imported = {}
+    for timeout in (1_000, 4_500):
+        run = sim.run(base.with_changes({"sync.v2.peer_timeout_ms": timeout}), seed=1)
+        sync = run.summary["sync_service"]
+        imported[timeout] = (sync["v1"]["blocks_imported"], sync["v2"]["blocks_imported"])
+    assert config_warnings(base.with_changes({"sync.v2.peer_timeout_ms": 1_000}))
+    assert imported[1_000] == (0, 0)  # V2 imports nothing, and V1 (same peers) nothing either
+    assert imported[4_500][0] > 100
+    assert imported[4_500][1] >= 3_000
