@@ -46,6 +46,7 @@ from pydantic_core import PydanticCustomError, PydanticSerializationError
 
 from pool.config import PoolV1Config, PoolV2Config
 from pool.cost_model import CostModel
+from pool.transaction import GWEI
 from sim.config_error import VALUE_SHOWN, ConfigError, format_validation_error, yaml_problem
 from sim.control import BreakerConfig, GenericService, apply_breaker_env
 from sim.control.breaker_config import (
@@ -705,6 +706,10 @@ _BREAKER_ENV = {ENV_ENABLED: "enabled", ENV_FAILURE_THRESHOLD: "failure_threshol
 """The guide's global breaker variables and the per-module ``breakers`` key each sets."""
 
 
+GWEI_SLIP_BELOW = GWEI // 1_000
+"""A pool gas-price floor below 0.001 gwei is almost surely gwei written as wei (a warning)."""
+
+
 def honest_batch_seconds(config: SyncV2Config) -> float:
     """Seconds a median honest peer needs to deliver one full body batch to SyncV2.
 
@@ -730,8 +735,9 @@ def config_warnings(scenario: Scenario) -> list[str]:
     """What ``mana-sim validate`` warns of in the tuning keys: settings that mislead or starve.
 
     ``rate_limit.window`` other than 60 s: ``max_requests_per_minute`` is counted per window,
-    so the name no longer gives the rate. ``sync.v2.peer_timeout_ms`` below
-    :func:`honest_batch_seconds`: most honest peers cannot deliver a body batch in time; V2
+    so the name no longer gives the rate. A pool ``min_gas_price`` below
+    :data:`GWEI_SLIP_BELOW`: gas prices are in wei, and ``20`` meant as gwei is 20 wei.
+    ``sync.v2.peer_timeout_ms`` below :func:`honest_batch_seconds`: most honest peers cannot deliver a body batch in time; V2
     re-sends, the late answers keep the peers' uplinks busy, and V1 (same peers) slows too
     (docs/scenario.md, "Sync timeouts").
 
@@ -749,6 +755,11 @@ def config_warnings(scenario: Scenario) -> list[str]:
                    f"counted per rate_limit.window ({limit.window:g} s), so a peer may make "
                    f"about {per_minute:.4g} requests per minute, not "
                    f"{limit.max_requests_per_minute} (set window: 60, or scale the count)")
+    for version in ("v1", "v2"):
+        floor = getattr(scenario.pool, version).min_gas_price
+        if floor < GWEI_SLIP_BELOW:
+            out.append(f"pool.{version}.min_gas_price is {floor:,} wei ({floor / GWEI:.3g} gwei): "
+                       f"gas prices here are in wei; {floor:,} gwei is {floor * GWEI:,}")
     v2 = scenario.sync.v2
     need = honest_batch_seconds(v2)
     if v2.peer_timeout_s < need:

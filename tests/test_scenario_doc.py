@@ -147,3 +147,11 @@ def test_a_timeout_below_the_batch_time_starves_both_engines() -> None:
     assert imported[1_000] == (0, 0)  # V2 imports nothing, and V1 (same peers) nothing either
     assert imported[4_500][0] > 100
     assert imported[4_500][1] >= 3_000
+
+
+def test_validate_warns_of_a_gas_price_floor_written_in_gwei() -> None:
+    slip = Scenario().with_changes({"pool.v2.min_gas_price": 20})
+    (warning,) = config_warnings(slip)
+    assert warning == ("pool.v2.min_gas_price is 20 wei (2e-08 gwei): gas prices here are in "
+                       "wei; 20 gwei is 20,000,000,000")
+    assert config_warnings(Scenario().with_changes({"pool.v2.min_gas_price": 10**8})) == []
