@@ -737,9 +737,9 @@ def config_warnings(scenario: Scenario) -> list[str]:
     ``rate_limit.window`` other than 60 s: ``max_requests_per_minute`` is counted per window,
     so the name no longer gives the rate. A pool ``min_gas_price`` below
     :data:`GWEI_SLIP_BELOW`: gas prices are in wei, and ``20`` meant as gwei is 20 wei.
-    ``sync.v2.peer_timeout_ms`` below :func:`honest_batch_seconds`: most honest peers cannot deliver a body batch in time; V2
-    re-sends, the late answers keep the peers' uplinks busy, and V1 (same peers) slows too
-    (docs/scenario.md, "Sync timeouts").
+    ``sync.v2.peer_timeout_ms`` below :func:`honest_batch_seconds`: most honest peers cannot
+    deliver a body batch in time; V2 re-sends, the late answers keep the peers' uplinks busy,
+    and V1 (same peers) slows too (docs/scenario.md, "Sync timeouts").
 
     Args:
         scenario: A validated scenario.
