@@ -88,7 +88,8 @@ class PoolV2Config:
         price_bump_percent: Minimum price increase for a same-nonce replacement, percent
             (geth ``PriceBump``, reth ``DEFAULT_PRICE_BUMP``, Nethermind: 10).
         max_transaction_size: Largest raw transaction in bytes (V1's 128 KiB; geth/reth too).
-        min_gas_price: Lowest gas price in wei (V1's 1 gwei).
+        min_gas_price: Lowest gas price in WEI (V1's 1 gwei = 1,000,000,000): 20 gwei is
+            ``20_000_000_000``, not ``20``; below ``segment_top_gas_price``.
         min_gas_limit: Lower gas-limit bound (as V1).
         max_gas_limit: Upper gas-limit bound (as V1).
         segment_top_gas_price: Gas price in wei where the top band starts; bands are
@@ -126,8 +127,12 @@ class PoolV2Config:
         _require(self.max_per_sender >= 1, "max_per_sender must be >= 1")
         _require(self.price_bump_percent >= 0, "price_bump_percent must be >= 0")
         _require(self.min_gas_price >= 1, "min_gas_price must be >= 1 wei")
+        # Named after min_gas_price: that is the key a user raises (segment_top_gas_price is
+        # rarely set); the message says both values and the unit, the usual slip (gwei).
         _require(self.segment_top_gas_price > self.min_gas_price,
-                 "segment_top_gas_price must exceed min_gas_price")
+                 f"min_gas_price must be below segment_top_gas_price "
+                 f"({self.segment_top_gas_price:,} wei): gas prices are in wei, 1 gwei = "
+                 "1,000,000,000 wei")
         _require(self.entry_overhead_bytes >= 0, "entry_overhead_bytes must be >= 0")
         _require(self.min_gas_limit <= self.max_gas_limit, "min_gas_limit > max_gas_limit")
 

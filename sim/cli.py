@@ -224,8 +224,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     print(f"{args.scenario}{with_env}: ok (scenario {scenario.name!r}, "
           f"{scenario.duration:.10g} s, profile {scenario.profile})")
     from sim.rollout_link import rollout_warnings  # local: validate needs no model otherwise
+    from sim.scenario import config_warnings
 
-    for warning in rollout_warnings(scenario, extra_env):
+    for warning in [*rollout_warnings(scenario, extra_env), *config_warnings(scenario)]:
         print(f"{args.scenario}: warning: {warning}", file=sys.stderr)
     return 0
 

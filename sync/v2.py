@@ -101,7 +101,12 @@ MIN_PEER_TIMEOUT_MS = 100
 """Smallest ``peer_timeout_ms``: the median peer's round trip (:mod:`sync.peers`, 0.1 s).
 
 Below it nearly every request times out, so nothing imports while the engine re-sends every
-few milliseconds (at 1 ms a run costs about 2.5 s of CPU per simulated second: a hang).
+few milliseconds (at 1 ms a run costs about 2.5 s of CPU per simulated second: a hang). The
+floor only refuses that hang: a body batch takes a median honest peer about 4.4 s (128 bodies
+of ~100 kB at 3 MB/s), and below about 2 s no default honest peer delivers one in time, so V2
+imports nothing while the answers it gave up on keep the peers' uplinks (shared with V1) busy.
+``mana-sim validate`` warns below the batch time (``sim.scenario.honest_batch_seconds``); the
+floor stays at one round trip because a smaller batch or faster peers make shorter timeouts work.
 """
 
 
@@ -115,7 +120,8 @@ class SyncV2Config:
         peer_scoring_enabled: Best-score peer choice (True) or random (False).
         sync_checkpoint_interval: Blocks between checkpoints (1,000).
         peer_timeout_ms: Request timeout cap in milliseconds (30,000; at least
-            :data:`MIN_PEER_TIMEOUT_MS`).
+            :data:`MIN_PEER_TIMEOUT_MS`; usable from about one honest peer's body-batch
+            time, 4.4 s at 128 blocks, see :data:`MIN_PEER_TIMEOUT_MS`).
         block_processing_concurrency: Processing workers (4).
         block_cache_size: Downloaded-but-unimported blocks at most (2,048).
         peer_cache_size: Known-peer table entries at most (1,000).
