@@ -61,6 +61,7 @@ import numpy as np
 from pool import Transaction
 from pool.cost_model import CostModel
 from pool.ledger import TxState
+from pool.result import V2_SENDER_LIMIT
 from pool.tx_pool_v1 import TxPoolV1
 from pool.tx_pool_v2 import TxPoolV2
 from pool.validation import LEGACY_RLP_FIELDS
@@ -214,6 +215,9 @@ class PoolInstance:
         # The ledger's (entered, rejected) and input_drops at the last sample: the next
         # interval's deltas.
         self.ledger_marks = (0, 0, 0)
+        # V2's pool: its refusals by the per-sender cap at the last sample (the ledger's
+        # rejected_by_reason["sender_limit"]), for the interval's sender_limited_transactions.
+        self.sender_limited_mark = 0
         self.included = 0
         self.retired = False
 
@@ -1221,7 +1225,12 @@ class Node:
             float(dropped - dropped_mark),
         )
         if inst.version == "v2":
-            return (*out, _STATE_CODE[self.router.breaker(POOL).state_at(now).value])
+            # Of the interval's rejections, those by V2's per-sender cap (DoS policy, not a
+            # failed transaction: sim.rollout.snapshot.failed_transactions_percent).
+            limited = ledger.rejected_by_reason.get(V2_SENDER_LIMIT, 0)
+            limited_mark, inst.sender_limited_mark = inst.sender_limited_mark, limited
+            return (*out, _STATE_CODE[self.router.breaker(POOL).state_at(now).value],
+                    float(limited - limited_mark))
         return out
 
     def service_metric_values(self, inst: ServiceInstance, now: float, interval: float
@@ -1282,8 +1291,13 @@ the ``*_in_interval`` columns are their increase since the previous sample.
 ``input_dropped_transactions``: transactions V2's input validation dropped in the interval
 (``validate_transaction_input``, before V2's pool; always 0 for V1, whose invalid
 transactions its pool rejects)."""
-POOL_V2_METRIC_NAMES = (*POOL_METRIC_NAMES, "circuit_breaker_state")
-"""The names of :meth:`Node.pool_metric_values` of a V2 pool, in order."""
+POOL_V2_METRIC_NAMES = (*POOL_METRIC_NAMES, "circuit_breaker_state",
+                        "sender_limited_transactions")
+"""The names of :meth:`Node.pool_metric_values` of a V2 pool, in order.
+
+``sender_limited_transactions``: of the interval's ``rejected_transactions_in_interval``,
+those V2's pool refused by its per-sender cap (``pool.v2.max_per_sender``, reason
+``sender_limit``); V1 has no such cap."""
 SERVICE_METRIC_NAMES = ("throughput_rps", "avg_latency_ms", "p95_latency_ms",
                         "cpu_usage_percent", "error_rate_percent", "queue_size", "requests",
                         "refused_by_breaker")

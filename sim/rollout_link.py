@@ -93,7 +93,12 @@ from sim.rollout import (
     normalise_rates,
 )
 from sim.rollout.schedule import RollbackScriptStep, ScheduleStep
-from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
+from sim.rollout.snapshot import (
+    FAILED_TRANSACTIONS_PERCENT,
+    POOL_METRICS,
+    SYNC_METRICS,
+    failed_transactions_percent,
+)
 from sim.scenario import (
     ControllerSection,
     RolloutSection,
@@ -127,7 +132,8 @@ _IN_INTERVAL = {"processed_transactions": "processed_transactions_in_interval",
 """Snapshot metrics summed from another row key: the pool counters the series holds
 cumulatively (the guide's ``V2Metrics`` counters, as ``pool.stats()`` gives them) from their
 per-interval increases, and ``request_count`` from the derived :data:`ATTEMPTS`."""
-_SUMMED = ("request_count", "timeout_count", "input_dropped_transactions", *_IN_INTERVAL)
+_SUMMED = ("request_count", "timeout_count", "input_dropped_transactions",
+           "sender_limited_transactions", *_IN_INTERVAL)
 _ATTEMPT_PREFIXES = tuple(
     (f"{prefix}.{version}.", pool)
     for prefix, pool in ((POOL, True), (f"{SYNC}.serving", False)) for version in ("v1", "v2"))
@@ -636,6 +642,8 @@ class RolloutLink:
         self._late_faults = [{"what": "fault", **f} for f in late_faults]
         self._window = HealthWindow(max(1, round(section.health_window / metrics_interval)))
         self._interval = metrics_interval
+        # rollout.sender_limit_counts_as_failed: failed_transactions_percent's reading.
+        self._sender_limit_failed = section.sender_limit_counts_as_failed
         self._v1_baseline: dict[str, float] | None = None
         # V1's last per-request figures (_PER_REQUEST: admitted transactions and busy
         # time per routed request), from its last window with enough requests.
@@ -872,6 +880,11 @@ class RolloutLink:
                          "v2": v2 / total if total else math.nan},
                   SYNC: {"v1": 1.0, "v2": 1.0}}
         out = normalise_rates(snap, shares)
+        for version in ("v1", "v2"):
+            # The run's one reading of the figure, for every check and alert rule.
+            pool = out[POOL][version]
+            pool[FAILED_TRANSACTIONS_PERCENT] = failed_transactions_percent(
+                pool, sender_limit_counts_as_failed=self._sender_limit_failed)
         for version in ("v1", "v2"):
             sync = out[SYNC][version]
             # A synced engine's speed is the chain's growth rate (1 block per slot), not what

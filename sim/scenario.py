@@ -509,9 +509,18 @@ class RolloutSection(_Section):
     ``health_window`` is the span of samples a health check, an alert evaluation or an
     AutoRollback evaluation judges (counts summed, rates averaged): long enough that a 5 %
     canary's few requests are not judged on noise.
+
+    ``sender_limit_counts_as_failed`` (default false): whether the window's
+    ``failed_transactions_percent`` (AutoRollback's ``failed_transactions`` trigger, 10 %,
+    and any alert rule naming it) counts V2's refusals by its per-sender cap
+    (``pool.v2.max_per_sender``, reason ``sender_limit``) as failed transactions. By default
+    they are DoS policy working as designed and are left out of the figure (numerator and
+    denominator: ``sim.rollout.snapshot.failed_transactions_percent``); true is the earlier
+    reading, under which a healthy V2 at 100 % can be rolled back at the default load.
     """
 
     health_window: PositiveSeconds = 300.0
+    sender_limit_counts_as_failed: bool = False
     controller: ControllerSection | None = None
     auto_rollback: AutoRollbackSection | None = None
     alerts: AlertsSection = AlertsSection()

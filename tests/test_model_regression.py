@@ -149,10 +149,16 @@ def _digest(result: object) -> tuple[str, str]:
 # subscription_manager (both managers' V2 ran; their memory has no V1 baseline). A
 # field-by-field diff against the previous code showed nothing else moved (every verdict and
 # figure the same); both series digests are unchanged.
+# Both series moved (session 8, review 11 B-1) when V2's pool gained the per-interval column
+# transaction_pool.v2.sender_limited_transactions (its refusals by the per-sender cap, which
+# failed_transactions_percent now leaves out by default): 0 in every sample of both runs (at
+# 5 % and at their split V2's senders never reach the cap); with that column taken out both
+# series digests are the old ones. Both summaries are unchanged (neither run has AutoRollback
+# or a threshold set with failed_transactions), and no existing column changed meaning.
 CANARY_SUMMARY = "59ed2133b5d79d92a9a54b0d81c91df518ad1db340c726531d6c496433af4c0b"
-CANARY_SERIES = "90beb23c62a9f8159fd8ccd7966f3a7a97802875ae49ee5ed6ebd1ade4d76a7c"
+CANARY_SERIES = "5188afdc4274d84b5e7fdbaa3f0ae9b380e87cbe7194aaded9ef4d9a198e4ab0"
 BUSY_SUMMARY = "02df5a9c55f78a9a7f2111cafbcb74dbd7279bf96c5437b6c57db84fe6fea783"
-BUSY_SERIES = "ce49b244e68f8a5c9048c513e1523f3eefac16b08d7dc59ca69f4098b59c65a0"
+BUSY_SERIES = "b6dfe98f4bf5bdb53e865c8ca2ea4de09079d260af2ad9108f9f4dc2c85d75fd"
 
 
 @pytest.mark.e2e

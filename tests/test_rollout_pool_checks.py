@@ -59,8 +59,9 @@ def column(result: Result, key: str) -> np.ndarray:
 def load_step(duration: float, **extra: Any) -> dict[str, Any]:
     # h/r1.yaml: the offered load doubles at 1500 s, after V2 took all the traffic (V1's
     # last figure is from a 20 tx/s window); pool.v2.max_per_sender 1000 as in r1 (V2's
-    # pool still refuses some of a heavy sender's transactions at 40 tx/s, R4-D3: its
-    # failed_transactions passes 10 % only after 2200 s, so the runs end at 1900 s);
+    # pool still refuses some of a heavy sender's transactions at 40 tx/s, R4-D3: while those
+    # refusals counted as failed, before review 11 B-1, its failed_transactions passed 10 %
+    # after 2200 s, so the runs end at 1900 s);
     # AutoRollback judges its own thresholds (cpu_increase 80 %).
     return base(duration, pool={"cost_v2": {"signature_check_s": 1.0e-6},
                                 "v2": {"max_per_sender": 1000}},

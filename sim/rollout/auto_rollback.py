@@ -4,7 +4,10 @@
 any violation, sets both modules' split to 0 (L587-594). Its ``@rollback_triggers`` are the
 ``"auto_rollback"`` threshold set of :mod:`sim.rollout.health` (error_rate 5, throughput_drop
 30, latency_increase 100, memory_increase 50, cpu_increase 80, failed_transactions 10, all %),
-with the same NaN rule and low-traffic guard as every health check.
+with the same NaN rule and low-traffic guard as every health check. ``failed_transactions``
+is declared at L563 but never evaluated by the guide's ``check_all_conditions`` (L580-585);
+here it is judged, on :func:`~sim.rollout.snapshot.failed_transactions_percent` (V2's
+per-sender-cap refusals left out by default: they are policy, not failed transactions).
 
 Decisions (mana-source-facts.md §2.5, §7 item 12; control-plane-anchors.md §5 item 18):
 

@@ -32,7 +32,9 @@ Decisions (control-plane-anchors.md §5 items 17, 18, 22):
   out) and refusals show, a change of the offered load does not. ``cpu_increase`` on the pool
   is read the same way, busy time per routed request (``sim.rollout_link``), so a load step
   does not read as a CPU regression; ``failed_transactions`` counts V2's input-validation
-  drops as refusals (:func:`~sim.rollout.snapshot.metric`). The snapshot's V1 figure is
+  drops as refusals and leaves out V2's per-sender-cap refusals, DoS policy rather than
+  failures, unless ``rollout.sender_limit_counts_as_failed``
+  (:func:`~sim.rollout.snapshot.failed_transactions_percent`). The snapshot's V1 figure is
   V1's own in the same window when V1 had at least 20 requests there, else V1's last such
   per-request figure times this window's request rate (``sim.rollout_link``): it does not
   depend on the load, so an old baseline is fair. A window with fewer than 20 V2 requests
