@@ -1,19 +1,31 @@
 """A picture of a run: ``mana-sim plot RUN_DIR`` (the ``[plot]`` extra, matplotlib).
 
-Reads what ``mana-sim run --out RUN_DIR`` wrote (``timeseries.csv`` and ``events.jsonl``) and
-draws one PNG of the rollout, four panels over simulated time:
+Reads what ``mana-sim run --out RUN_DIR`` wrote (``timeseries.csv``, ``events.jsonl`` and,
+for the title and the incident, ``summary.json``) and draws one PNG of the rollout, panels
+over simulated time (ticks ``h:mm``, or ``day N`` beyond three days):
 
-1. the V2 traffic split of every module whose split ever leaves 0 % (the rollout itself);
+1. the V2 traffic split of every module whose split ever leaves 0 %, one colour per module
+   in every run; a module whose split equals an earlier one's is dashed over it;
 2. transaction-pool throughput, V1 and V2 (transactions a second, per metrics sample);
-3. transaction-pool p95 request latency, V1 and V2 (ms);
-4. error rates of the transaction pool and of sync request serving, V1 and V2 (%).
+3. transactions the pool rejected a second (pool full, invalid...), V1 and V2, only when they
+   are more than 5 % of those processed (tx-spam: not errors, so not in the error panel);
+4. transaction-pool p95 request latency, V1 and V2 (ms);
+5. error rates of the transaction pool and of sync request serving, V1 and V2 (%; at least
+   0-5 %, with "0 % throughout" written in when every rate is 0);
+6. memory of the pool and sync processes, V1 and V2 (MiB; a V2 regression's leak shows);
+7. when sync ran on V2 or a fault other than a V2 regression happened: sync's blocks behind
+   the head, V1 and V2 (log scale);
+8. when ``summary.json`` has an ``incident``: a zoom from 60 s before the regression to 120 s
+   after the rollback (seconds after the regression), the module's V2 error rate and split,
+   each line labelled with its delay (``breaker open +1.7 s``).
 
-The run's events are drawn across every panel: stage changes (controller or AutoRollback
-actions; thin grey lines), schedule steps (the guide's day-by-day schedule or a user's; thin
-cyan, dash-dot), V1 deprecation (brown), rollbacks (red), alerts firing (orange, dotted),
-breakers opening (black, dashed) and faults (a shaded span from start to end). The picture
-is made from the files alone, so it can be drawn again for any earlier output folder without
-running the scenario again.
+The run's events are drawn across panels 1-7: stage changes (thin grey lines), schedule
+steps (dark cyan, dash-dot), V1 deprecation (saddle brown), rollbacks (crimson), alerts
+firing (magenta, dotted), breakers opening (black, dashed) and faults (a gold span from start
+to end, named in the split panel); their colours are none of the data colours, and a key
+under the panels lists each kind drawn. Legends sit right of their panel, off the data, and
+each panel's top is 15 % above its highest value. The picture is made from the files alone,
+so it can be drawn again for any earlier output folder without running the scenario again.
 
 matplotlib is imported only when a picture is drawn, so the core install stays light;
 without it :func:`plot_run` raises :class:`RunFolderError` with the install command.

@@ -249,9 +249,9 @@ def _write_run(folder: Path, rows: dict[str, list[float]], events: list[dict[str
     """A small hand-made run folder: the columns given (time first), events, a summary."""
     folder.mkdir(parents=True, exist_ok=True)
     names = ["time", *sorted(k for k in rows if k != "time")]
-    lines = [",".join(names)]
-    for i in range(len(rows["time"])):
-        lines.append(",".join("" if np.isnan(rows[n][i]) else repr(float(rows[n][i])) for n in names))
+    cell = {n: ["" if np.isnan(v) else repr(float(v)) for v in rows[n]] for n in names}
+    lines = [",".join(names), *(",".join(cell[n][i] for n in names)
+                                for i in range(len(rows["time"])))]
     (folder / "timeseries.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (folder / "events.jsonl").write_text(
         "".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
@@ -296,7 +296,7 @@ def _regression(folder: Path, rejected: float = 1.0) -> Path:
     return _write_run(folder, rows, events, incident)
 
 
-@pytest.fixture()
+@pytest.fixture
 def figures(tmp_path: Path):  # type: ignore[no-untyped-def]
     """Figures built by the test, closed after it."""
     import matplotlib
