@@ -2,7 +2,7 @@
 
 Reads what ``mana-sim run --out RUN_DIR`` wrote (``timeseries.csv``, ``events.jsonl`` and,
 for the title and the incident, ``summary.json``) and draws one PNG of the rollout, panels
-over simulated time (ticks ``h:mm``, or ``day N`` beyond three days):
+over simulated time (ticks ``h:mm``, or days elapsed, ``N d``, beyond three days):
 
 1. the V2 traffic split of every module whose split ever leaves 0 %, one colour per module
    in every run; a module whose split equals an earlier one's is dashed over it;
@@ -64,7 +64,6 @@ _EVENT_LINES: dict[str, tuple[str, dict[str, Any]]] = {
     "rollback": ("rollback", {"color": "crimson", "linewidth": 1.6, "linestyle": "-"}),
 }
 _FAULT_COLOUR = "gold"  # a fault's shaded span
-_FAULT_TEXT = "darkgoldenrod"  # the regression's start line in the incident zoom
 _TICK_STEPS = (60.0, 120.0, 300.0, 600.0, 900.0, 1_800.0, 3_600.0, 7_200.0, 10_800.0,
                21_600.0, 43_200.0, 86_400.0)
 # (title, y label, [(column, legend label, colour)]) of the data panels; columns a run lacks
@@ -294,7 +293,9 @@ def time_step(duration: float) -> float:
 
 
 def clock(t: float, step: float) -> str:
-    """A tick label of the time axis: ``h:mm`` (the report's clock), or ``day N`` for day steps.
+    """A tick label of the time axis: ``h:mm`` (the report's clock), or ``N d`` for day steps.
+
+    Days are elapsed days (``2 d`` is the start of the guide's day 3), as hours are.
 
     Args:
         t: Simulated time, seconds.
@@ -304,7 +305,7 @@ def clock(t: float, step: float) -> str:
         The label.
     """
     if step >= 86_400.0:
-        return f"day {t / 86_400.0:g}"
+        return f"{t / 86_400.0:g} d"
     minutes = round(abs(t) / 60.0)
     return f"{'-' if t < 0 and minutes else ''}{minutes // 60}:{minutes % 60:02d}"
 
@@ -529,7 +530,8 @@ def build_figure(run_dir: Path, files: RunFiles) -> Any:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
                       fontsize="small")
-    main[-1].set_xlabel("simulated time (h:mm)" if step < 86_400.0 else "simulated time")
+    main[-1].set_xlabel("simulated time (h:mm)" if step < 86_400.0
+                        else "simulated time (days elapsed)")
 
     kinds: list[Any] = [Line2D([], [], label=label, **style)
                         for kind, (label, style) in _EVENT_LINES.items() if event_lines[kind]]
@@ -570,11 +572,13 @@ def _draw_incident(ax: Any, series: dict[str, FloatArray], events: Sequence[dict
            ylabel="%", xlabel="seconds after the regression starts")
     marks_ = incident_marks(events, incident, window)
     styles = dict(_EVENT_LINES)
-    styles["fault"] = ("", {"color": _FAULT_TEXT, "linewidth": 1.2, "linestyle": "-"})
+    styles["fault"] = ("", {"color": "black"})  # the fault's span starts here: no line
     styles["health"] = ("", {"color": "dimgrey", "linewidth": 0.8, "linestyle": "-."})
+    ax.axvspan(0.0, window[1] - t0, color=_FAULT_COLOUR, alpha=0.2, linewidth=0)
     for i, (t, kind, label) in enumerate(marks_):
         style = styles[kind][1]
-        ax.axvline(t - t0, **style)
+        if kind != "fault":
+            ax.axvline(t - t0, **style)
         # Labels stepped down the panel, so lines 2 s apart still read in order.
         ax.text(t - t0, 118.0 - 15.0 * (i % 7), f" {label}", fontsize="small", va="top",
                 color=style["color"], clip_on=True,

@@ -335,9 +335,10 @@ def test_an_incident_gets_a_zoom_panel_with_labelled_event_lines(tmp_path: Path,
     assert _texts(zoom) == ["regression starts", "breaker open +1.7 s",
                             "1st failed health check +20 s",
                             "alert: Transaction Pool Error Rate +40 s", "rollback +140 s"]
-    # The lines sit at the delays, in seconds after the start.
+    # The lines sit at the delays, in seconds after the start; the fault's span starts at 0.
     assert [round(line.get_xdata()[0], 6) for line in zoom.lines
-            if line.get_label().startswith("_")] == [0.0, 1.7, 20.0, 40.0, 140.0]
+            if line.get_label().startswith("_")] == [1.7, 20.0, 40.0, 140.0]
+    assert [round(patch.get_x(), 6) for patch in zoom.patches] == [0.0]
     labels = [line.get_label() for line in zoom.lines if not line.get_label().startswith("_")]
     assert labels == ["V2 error rate (per 10-s sample)", "V2 split"]
 
@@ -446,7 +447,7 @@ def test_time_ticks_read_as_a_clock() -> None:
     assert clock(7_200.0, 900.0) == "2:00"
     assert clock(8_100.0, 900.0) == "2:15"
     assert clock(60 * 3_600.0, 3_600.0) == "60:00"
-    assert clock(3 * 86_400.0, 86_400.0) == "day 3"
+    assert clock(3 * 86_400.0, 86_400.0) == "3 d"  # elapsed: the guide's day 4 starts here
     assert clock(-300.0, 300.0) == "-0:05"
 
 
