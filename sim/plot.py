@@ -12,7 +12,8 @@ over simulated time (ticks ``h:mm``, or days elapsed, ``N d``, beyond three days
 4. transaction-pool p95 request latency, V1 and V2 (ms);
 5. error rates of the transaction pool and of sync request serving, V1 and V2 (%; at least
    0-5 %, with "0 % throughout" written in when every rate is 0);
-6. memory of the pool and sync processes, V1 and V2 (MiB; a V2 regression's leak shows);
+6. memory of the pool and sync processes, V1 and V2 (MiB; a V2 regression's leak shows; V2
+   dashed, as it lies on V1 until then);
 7. when sync ran on V2 or a fault other than a V2 regression happened: sync's blocks behind
    the head, V1 and V2 (log scale);
 8. when ``summary.json`` has an ``incident``: a zoom from 60 s before the regression to 120 s
@@ -497,7 +498,11 @@ def build_figure(run_dir: Path, files: RunFiles) -> Any:
     for ax, (title, ylabel, lines, log) in zip(main[1:], panels, strict=True):
         peak = 0.0
         for label, values, colour in lines:
-            ax.plot(times, values, linewidth=0.9, label=label, color=colour)
+            # Memory is flat and equal for V1 and V2 until a leak: V2 dashed over V1, so both
+            # lines listed in the legend can be seen.
+            dashed = ylabel == "MiB" and label.endswith("V2")
+            ax.plot(times, values, linewidth=1.2 if dashed else 0.9, label=label, color=colour,
+                    linestyle="--" if dashed else "-")
             peak = max(peak, float(np.nanmax(values, initial=0.0)))
         ax.set(title=title, ylabel=ylabel)
         if log:

@@ -355,6 +355,8 @@ def test_no_incident_no_zoom_and_memory_is_drawn(tmp_path: Path, figures) -> Non
     assert [line.get_label() for line in memory.lines if line.get_label()[0] != "_"] == [
         "pool V1", "pool V2"]
     assert memory.get_ylim()[1] >= 1.15 * (32.0 + 1700 * 0.1) - 1e-9
+    # V2 lies on V1 until the leak: dashed over it, so both can be seen.
+    assert [line.get_linestyle() for line in memory.lines[:2]] == ["-", "--"]
 
 
 def _partition(folder: Path, fault: bool) -> Path:
