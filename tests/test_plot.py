@@ -14,12 +14,15 @@ from sim.cli import main
 from sim.html_report import render_report
 from sim.plot import (
     RunFolderError,
+    build_figure,
+    clock,
     fault_spans,
     marks,
     plot_run,
     read_run,
     run_title,
     split_columns,
+    time_step,
     time_unit,
 )
 
@@ -99,7 +102,9 @@ def test_plot_writes_a_png_of_the_run(run_dir: Path, capsys: pytest.CaptureFixtu
     assert capsys.readouterr().out == f"wrote {out}\n"
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pixels = image.imread(str(out))
-    assert pixels.shape[:2] == (900, 1000)  # 10 x 9 inches at 100 dpi
+    # 11 inches wide at 100 dpi; 2.1 inches a panel (7 here: split, throughput, latency,
+    # error rate, memory, sync, as the canary runs sync on V2) and 1.2 for titles.
+    assert pixels.shape[:2] == (round(100 * (2.1 * 6 + 1.2)), 1100)
     # Not a blank canvas: the curves and labels leave many distinct colours.
     assert len(np.unique(pixels.reshape(-1, pixels.shape[2]), axis=0)) > 50
     other = run_dir / "elsewhere.png"
@@ -233,3 +238,255 @@ def test_report_of_a_folder_without_summary_is_one_line_exit_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "summary.json: not found" in err
+
+
+# --------------------------------------------------------------------------------------------
+# What the picture shows (review 10, P-1 to P-5, P-10, P-12): asserted on the figure's structure
+
+
+def _write_run(folder: Path, rows: dict[str, list[float]], events: list[dict[str, object]],
+               incident: dict[str, object] | None = None) -> Path:
+    """A small hand-made run folder: the columns given (time first), events, a summary."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = ["time", *sorted(k for k in rows if k != "time")]
+    cell = {n: ["" if np.isnan(v) else repr(float(v)) for v in rows[n]] for n in names}
+    lines = [",".join(names), *(",".join(cell[n][i] for n in names)
+                                for i in range(len(rows["time"])))]
+    (folder / "timeseries.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "events.jsonl").write_text(
+        "".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    summary = {"run": {"scenario": folder.name, "seed": 1}, "incident": incident}
+    (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    return folder
+
+
+def _regression(folder: Path, rejected: float = 1.0) -> Path:
+    """A regression at 7300 s on the pool at 50 %: breaker, alert, health check, rollback."""
+    t = np.arange(10.0, 9001.0, 10.0)
+    split = np.where(t <= 7440.0, 50.0, 0.0)  # the 7440-s row is taken before the rollback
+    split[t <= 7260.0] = 25.0
+    err = np.where((t > 7300.0) & (t <= 7440.0), 100.0, 0.0)
+    err[t > 7440.0] = np.nan  # V2 serves nothing after the rollback
+    leak = np.where(t > 7300.0, 32.0 + (t - 7300.0) * 0.1, 32.0)
+    rows = {"time": list(t),
+            "transaction_pool.traffic_split": list(split),
+            "sync_service.traffic_split": list(split),
+            "transaction_pool.v1.throughput_tps": list(20.0 - split / 10.0),
+            "transaction_pool.v2.throughput_tps": list(split / 10.0),
+            "transaction_pool.v1.error_rate_percent": [0.0] * len(t),
+            "transaction_pool.v2.error_rate_percent": list(err),
+            "transaction_pool.v1.memory_usage_mb": [32.0] * len(t),
+            "transaction_pool.v2.memory_usage_mb": list(leak),
+            "transaction_pool.v1.rejected_transactions_in_interval": [rejected] * len(t)}
+    events: list[dict[str, object]] = [
+        {"time": 3660.0, "kind": "stage_change", "percent": 25},
+        {"time": 7260.0, "kind": "stage_change", "percent": 50},
+        {"time": 7300.0, "kind": "fault_start", "index": 0, "fault": "v2_regression"},
+        {"time": 7301.7, "kind": "breaker_transition", "module": "transaction_pool",
+         "to_state": "open"},
+        {"time": 7320.0, "kind": "health_check_failed"},
+        {"time": 7340.0, "kind": "alert_firing", "rule": "Transaction Pool Error Rate"},
+        {"time": 7380.0, "kind": "health_check_failed"},
+        {"time": 7440.0, "kind": "rollback"},
+        {"time": 7440.0, "kind": "stage_change", "percent": 0},
+    ]
+    incident = {"module": "transaction_pool", "regression_start_s": 7300.0,
+                "breaker_open_after_s": 1.7, "first_alert_after_s": 40.0,
+                "first_failed_health_check_after_s": 20.0, "rollback_after_s": 140.0}
+    return _write_run(folder, rows, events, incident)
+
+
+@pytest.fixture
+def figures(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Figures built by the test, closed after it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made: list[object] = []
+
+    def build(folder: Path) -> object:
+        fig = build_figure(folder, read_run(folder))
+        made.append(fig)
+        return fig
+
+    yield build
+    for fig in made:
+        plt.close(fig)  # type: ignore[arg-type]
+
+
+def _by_title(fig: object) -> dict[str, object]:
+    return {ax.get_title(): ax for ax in fig.axes}  # type: ignore[attr-defined]
+
+
+def _texts(ax: object) -> list[str]:
+    return [t.get_text().strip() for t in ax.texts]  # type: ignore[attr-defined]
+
+
+def test_an_incident_gets_a_zoom_panel_with_labelled_event_lines(tmp_path: Path,
+                                                                 figures) -> None:  # type: ignore[no-untyped-def]
+    # P-1: 8 px of a 3-h axis held the regression, breaker, alert, checks and rollback.
+    fig = figures(_regression(tmp_path / "rr"))
+    zoom = fig.axes[-1]
+    assert zoom.get_title().startswith("incident on transaction_pool")
+    assert "2:01:40.0" in zoom.get_title()
+    assert zoom.get_xlim() == (-60.0, 260.0)  # regression -60 s to rollback +120 s
+    assert _texts(zoom) == ["regression starts", "breaker open +1.7 s",
+                            "1st failed health check +20 s",
+                            "alert: Transaction Pool Error Rate +40 s", "rollback +140 s"]
+    # The lines sit at the delays, in seconds after the start; the fault's span starts at 0.
+    assert [round(line.get_xdata()[0], 6) for line in zoom.lines
+            if line.get_label().startswith("_")] == [1.7, 20.0, 40.0, 140.0]
+    assert [round(patch.get_x(), 6) for patch in zoom.patches] == [0.0]
+    labels = [line.get_label() for line in zoom.lines if not line.get_label().startswith("_")]
+    assert labels == ["V2 error rate (per 10-s sample)", "V2 split"]
+
+
+def test_no_incident_no_zoom_and_memory_is_drawn(tmp_path: Path, figures) -> None:  # type: ignore[no-untyped-def]
+    folder = _regression(tmp_path / "rr")
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    summary["incident"] = None
+    (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    fig = figures(folder)
+    assert not any(ax.get_title().startswith("incident") for ax in fig.axes)
+    # P-1: the V2 pool's leak (32 -> 200 MiB) is drawn.
+    memory = _by_title(fig)["memory"]
+    assert [line.get_label() for line in memory.lines if line.get_label()[0] != "_"] == [
+        "pool V1", "pool V2"]
+    assert memory.get_ylim()[1] >= 1.15 * (32.0 + 1700 * 0.1) - 1e-9
+    # V2 lies on V1 until the leak: dashed over it, so both can be seen.
+    assert [line.get_linestyle() for line in memory.lines[:2]] == ["-", "--"]
+
+
+def _partition(folder: Path, fault: bool) -> Path:
+    t = np.arange(10.0, 1801.0, 10.0)
+    rows = {"time": list(t), "sync_service.traffic_split": [5.0] * len(t),
+            "sync_service.v1.blocks_behind": list(np.linspace(20_000.0, 10_648.0, len(t))),
+            "transaction_pool.v1.error_rate_percent": [0.0] * len(t)}
+    events: list[dict[str, object]] = []
+    if fault:
+        rows["sync_service.v2.blocks_behind"] = list(np.maximum(0.0, 20_000.0 - t * 100.0))
+        events = [{"time": 60.0, "kind": "fault_start", "index": 0, "fault": "partition"},
+                  {"time": 900.0, "kind": "fault_end", "index": 0, "fault": "partition"}]
+    return _write_run(folder, rows, events)
+
+
+def test_sync_panel_shows_blocks_behind_on_a_log_scale(tmp_path: Path, figures) -> None:  # type: ignore[no-untyped-def]
+    # P-2: the partition picture showed nothing of what the partition did to sync.
+    fig = figures(_partition(tmp_path / "partition", fault=True))
+    sync = _by_title(fig)["sync: blocks behind the head (log scale)"]
+    assert sync.get_yscale() == "symlog"
+    assert [line.get_label() for line in sync.lines if line.get_label()[0] != "_"] == [
+        "V1", "V2"]
+    assert sync.get_ylim()[1] >= 20_000.0
+    # Neither V2 sync nor a fault: no sync panel.
+    quiet = figures(_partition(tmp_path / "quiet", fault=False))
+    assert not any(ax.get_title().startswith("sync:") for ax in quiet.axes)
+
+
+def test_an_all_zero_error_panel_says_so_and_holds_the_line_off_the_axis(
+        tmp_path: Path, figures) -> None:  # type: ignore[no-untyped-def]
+    # P-3: the panel looked empty (0-0.05 %, the line on the spine).
+    errors = _by_title(figures(_partition(tmp_path / "p", fault=True)))["error rate"]
+    bottom, top = errors.get_ylim()
+    assert top == 5.0
+    assert bottom < 0.0
+    assert "0 % throughout" in _texts(errors)
+    regression = _by_title(figures(_regression(tmp_path / "rr")))["error rate"]
+    assert regression.get_ylim()[1] == pytest.approx(115.0)
+    assert "0 % throughout" not in _texts(regression)
+
+
+def test_rejections_get_a_panel_when_they_are_more_than_noise(tmp_path: Path,
+                                                              figures) -> None:  # type: ignore[no-untyped-def]
+    # P-3: tx-spam's V1 refusing transactions (pool full) is not an error.
+    title = "transaction pool: transactions rejected (pool full, invalid...)"
+    assert title not in _by_title(figures(_regression(tmp_path / "few")))  # 1 in 10 s: noise
+    panel = _by_title(figures(_regression(tmp_path / "spam", rejected=800.0)))[title]
+    v1 = next(line for line in panel.lines if line.get_label() == "V1")
+    assert np.nanmax(v1.get_ydata()) == pytest.approx(80.0)  # 800 in 10 s: per second
+
+
+def test_legends_sit_outside_the_data_and_lines_clear_the_top(tmp_path: Path,
+                                                              figures) -> None:  # type: ignore[no-untyped-def]
+    # P-4: the legend covered V1's first 0.3 h; the p95 lines ran along the top spine.
+    fig = figures(_regression(tmp_path / "rr"))
+    fig.canvas.draw()
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is not None:
+            box, frame = legend.get_window_extent(), ax.get_window_extent()
+            assert box.x0 >= frame.x1, ax.get_title()
+    throughput = _by_title(fig)["transaction pool throughput"]
+    assert throughput.get_ylim()[1] == pytest.approx(20.0 * 1.15)
+
+
+def test_the_split_step_starts_at_the_sample_before_the_row(tmp_path: Path,
+                                                            figures) -> None:  # type: ignore[no-untyped-def]
+    # P-12: a row's split is the split just before its time (the sample is taken before the
+    # rollout steps due then), so the rollback at 7440 s shows first in the 7450-s row and
+    # must be drawn from 7440 s, not from 7450 s.
+    from matplotlib.cbook import pts_to_prestep
+
+    top = _by_title(figures(_regression(tmp_path / "rr")))["V2 traffic split"]
+    line = next(line for line in top.lines if line.get_label() == "sync_service")
+    assert line.get_drawstyle() == "steps-pre"
+    xs, ys = pts_to_prestep(line.get_xdata(), line.get_ydata())
+    drops = [x for x, y0, y1 in zip(xs[1:], ys[:-1], ys[1:], strict=True) if y0 == 50 and y1 == 0]
+    assert drops == [7440.0]
+    rises = [x for x, y0, y1 in zip(xs[1:], ys[:-1], ys[1:], strict=True) if y0 == 25 and y1 == 50]
+    assert rises == [7260.0]
+    assert xs[0] == 0.0  # the first interval is drawn from time 0
+
+
+def test_time_ticks_read_as_a_clock() -> None:
+    # P-10: the axis was in decimal hours (2.03 for 2:01:40).
+    assert time_step(600.0) == 60.0
+    assert time_step(3_600.0) == 300.0
+    assert time_step(3 * 3_600.0) == 900.0
+    assert time_step(15 * 86_400.0) == 2 * 86_400.0
+    assert clock(7_200.0, 900.0) == "2:00"
+    assert clock(8_100.0, 900.0) == "2:15"
+    assert clock(60 * 3_600.0, 3_600.0) == "60:00"
+    assert clock(3 * 86_400.0, 86_400.0) == "3 d"  # elapsed: the guide's day 4 starts here
+    assert clock(-300.0, 300.0) == "-0:05"
+
+
+def test_the_figure_uses_clock_ticks_and_names_the_faults(tmp_path: Path,
+                                                          figures) -> None:  # type: ignore[no-untyped-def]
+    fig = figures(_partition(tmp_path / "p", fault=True))
+    fig.canvas.draw()
+    bottom = fig.axes[-1]
+    low, high = bottom.get_xlim()
+    assert (low, high) == (0.0, 1800.0)
+    shown = [t.get_text() for t in bottom.get_xticklabels() if low <= t.get_position()[0] <= high]
+    assert shown == ["0:00", "0:05", "0:10", "0:15", "0:20", "0:25", "0:30"]
+    assert bottom.get_xlabel() == "simulated time (h:mm)"
+    assert "partition" in _texts(fig.axes[0])
+
+
+def test_event_lines_have_their_own_colours_and_a_legend_entry_each(
+        tmp_path: Path, figures) -> None:  # type: ignore[no-untyped-def]
+    # P-5: alert lines were the V2 orange, the rollback the sync-serving-V2 red.
+    from matplotlib.colors import to_hex
+
+    fig = figures(_regression(tmp_path / "rr"))
+    data, events = set(), set()
+    for ax in fig.axes[:-1]:
+        for line in ax.lines:
+            xs = line.get_xdata()
+            vertical = len(xs) == 2 and xs[0] == xs[1] and line.get_label().startswith("_")
+            (events if vertical else data).add(to_hex(line.get_color()))
+    assert events
+    assert not events & data
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "stage change", "alert firing", "breaker open", "rollback", "fault"]
+    # The modules keep one colour in every run; a second module on the same split is dashed.
+    top = fig.axes[0]
+    sync, pool = top.lines[:2]
+    assert (sync.get_label(), to_hex(sync.get_color()), sync.get_linestyle()) == (
+        "sync_service", to_hex("tab:olive"), "-")
+    assert (pool.get_label(), to_hex(pool.get_color()), pool.get_linestyle()) == (
+        "transaction_pool (same as sync_service)", to_hex("tab:purple"), "--")
