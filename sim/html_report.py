@@ -151,7 +151,10 @@ def _performance_figure(criterion: dict[str, Any], unit: str) -> str:
     else:
         measured = (f"{lat:.3f} (p95 latency V1/V2; below 1 by more than the {res:g} % "
                     "resolution)")
-    return _esc(f"{measured}; figure {number(float(figure))} {unit}")
+    shown = number(float(figure))
+    if shown == "1" and figure != 1.0:  # just off the threshold: rounding would hide it
+        shown = f"{figure:.9g}"
+    return _esc(f"{measured}; figure {shown} {unit}")
 
 
 def _criteria(summary: dict[str, Any]) -> str:
