@@ -1,18 +1,23 @@
 """A run's HTML report: ``mana-sim report RUN_DIR`` writes ``RUN_DIR/report.html``.
 
 One self-contained page (no scripts, no external files) made from what ``mana-sim run --out``
-wrote: the guide's success criteria with the figure behind each verdict, the incident timings
-of a regression, the rollout (split changes, rollbacks with their modules, ignored rollback
-requests and refused split changes, V1 deprecation with the migration and the sync
-hand-over, and any other rollout field the summary carries, shown as is), the rollout
+wrote: the set-up (the scenario's description, each module's version and V2 split at the
+start and at the end, the faults injected), the guide's success criteria with the figure
+behind each verdict (the performance criterion's with the measured ratio that decides it),
+the incident as a timeline in time order, the rollout (split changes, rollbacks with their
+modules, ignored rollback requests and refused split changes, V1 deprecation with the
+migration and the sync hand-over, and any other rollout field the summary carries, shown as
+is), the rollout
 picture of :mod:`sim.plot` embedded as a PNG (only when matplotlib, the ``[plot]`` extra, is
 installed; the page says so otherwise), the summary tables ``run`` prints (per version: the
 pool, sync, sync's serving and, when their V2 ran, the filter and subscription managers:
 :func:`sim.report.summary_table`), and the event log
 (the summary's exact counts by kind, then up to :data:`MAX_EVENT_ROWS_PER_KIND` events of
-each kind in time order, at most :data:`MAX_EVENT_ROWS` in all). Simulated times read h:mm:ss
-as in the printed summary, durations in seconds with their unit, and each criterion's figure
-and threshold with its unit (:data:`CRITERION_UNITS`).
+each kind in time order, at most :data:`MAX_EVENT_ROWS` in all; the summary block wraps its
+long lines). Simulated times read h:mm:ss as in the printed summary, durations in seconds
+with their unit, measured figures to :data:`SIGNIFICANT_DIGITS` significant digits, each
+criterion's figure and threshold with its unit (:data:`CRITERION_UNITS`), splits in % and
+each guide alert's value with its metric's unit.
 """
 
 from __future__ import annotations
@@ -210,9 +215,12 @@ def _incident(summary: dict[str, Any]) -> str:
 
 
 def _setup(summary: dict[str, Any], events: list[dict[str, Any]]) -> str:
-    """What the run was set to do: the scenario's description, each module's version and V2
-    split at the start and at the end (summary.json ``modules``), and the faults it injected
-    (their ``fault_start`` and ``fault_end`` events)."""
+    """What the run was set to do, before what came of it.
+
+    The scenario's description (summary.json ``run.description``), each module's version and
+    V2 split at the start and at the end (``modules``), and the faults it injected (their
+    ``fault_start`` and ``fault_end`` events).
+    """
     description = str((summary.get("run") or {}).get("description") or "")
     parts = [f"<p>{_esc(description)}</p>" if description else ""]
     modules = summary.get("modules") or {}
