@@ -66,7 +66,8 @@ table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left;
          vertical-align: top; }
 th { background: #f2f2f2; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums;
+         white-space: nowrap; }
 .passed { color: #1a7f37; font-weight: bold; }
 .failed { color: #cf222e; font-weight: bold; }
 .open { color: #9a6700; font-weight: bold; }
@@ -147,19 +148,19 @@ def _performance_figure(criterion: dict[str, Any], unit: str) -> str:
     tol = float(found["tol"] or 0.0) / 100.0
     cap, lat, res = float(found["cap"]), float(found["lat"]), float(found["res"])
     if cap / (1.0 - tol) <= lat * (1.0 + tol) * (1.0 + res / 100.0):
-        measured = f"{cap:.3f} (capacity V2/V1, the worse ratio)"
+        lines = [f"{cap:.3f} capacity V2/V1", "(the worse ratio)"]
     elif lat >= 1.0:
-        measured = f"{lat:.3f} (p95 latency V1/V2, the worse ratio)"
+        lines = [f"{lat:.3f} p95 latency V1/V2", "(the worse ratio)"]
     elif figure >= 1.0:
-        measured = (f"{lat:.3f} (p95 latency V1/V2; within the {res:g} % resolution: "
-                    "counts as 1)")
+        lines = [f"{lat:.3f} p95 latency V1/V2", f"(within the {res:g} % resolution:",
+                 "counts as 1)"]
     else:
-        measured = (f"{lat:.3f} (p95 latency V1/V2; below 1 by more than the {res:g} % "
-                    "resolution)")
+        lines = [f"{lat:.3f} p95 latency V1/V2", f"(below 1 by more than the {res:g} %",
+                 "resolution)"]
     shown = number(float(figure))
     if shown == "1" and figure != 1.0:  # just off the threshold: rounding would hide it
         shown = f"{figure:.9g}"
-    return _esc(f"{measured}; figure {shown} {unit}")
+    return "<br>".join(_esc(line) for line in [*lines, f"figure {shown} {unit}"])
 
 
 def _criteria(summary: dict[str, Any]) -> str:
