@@ -52,7 +52,7 @@ _TIME_MAP_KEYS = frozenset({"driven_from"})
 """Record fields that map names to simulated times (the controller's ``driven_from``)."""
 _FIELD_UNITS = {"split": "%", "percent": "%"}
 """Record fields that are percentages: the header (``split (%)``) or the value says so."""
-_METRIC_UNITS = (("_percent", "%"), ("_rate", "%"), ("_tps", "tx/s"), ("_mbps", "Mbit/s"),
+_METRIC_UNITS = (("_percent", "%"), ("_tps", "tx/s"), ("_mbps", "Mbit/s"),
                  ("_bps", "blocks/s"), ("_ms", "ms"), ("_mb", "MiB"), ("blocks_behind", "blocks"),
                  ("_peers", "peers"))
 """The unit of an alert's ``value`` by its rule's metric name (its suffix); none for others."""
