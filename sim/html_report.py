@@ -1,18 +1,23 @@
 """A run's HTML report: ``mana-sim report RUN_DIR`` writes ``RUN_DIR/report.html``.
 
 One self-contained page (no scripts, no external files) made from what ``mana-sim run --out``
-wrote: the guide's success criteria with the figure behind each verdict, the incident timings
-of a regression, the rollout (split changes, rollbacks with their modules, ignored rollback
-requests and refused split changes, V1 deprecation with the migration and the sync
-hand-over, and any other rollout field the summary carries, shown as is), the rollout
+wrote: the set-up (the scenario's description, each module's version and V2 split at the
+start and at the end, the faults injected), the guide's success criteria with the figure
+behind each verdict (the performance criterion's with the measured ratio that decides it),
+the incident as a timeline in time order, the rollout (split changes, rollbacks with their
+modules, ignored rollback requests and refused split changes, V1 deprecation with the
+migration and the sync hand-over, and any other rollout field the summary carries, shown as
+is), the rollout
 picture of :mod:`sim.plot` embedded as a PNG (only when matplotlib, the ``[plot]`` extra, is
 installed; the page says so otherwise), the summary tables ``run`` prints (per version: the
 pool, sync, sync's serving and, when their V2 ran, the filter and subscription managers:
 :func:`sim.report.summary_table`), and the event log
 (the summary's exact counts by kind, then up to :data:`MAX_EVENT_ROWS_PER_KIND` events of
-each kind in time order, at most :data:`MAX_EVENT_ROWS` in all). Simulated times read h:mm:ss
-as in the printed summary, durations in seconds with their unit, and each criterion's figure
-and threshold with its unit (:data:`CRITERION_UNITS`).
+each kind in time order, at most :data:`MAX_EVENT_ROWS` in all; the summary block wraps its
+long lines). Simulated times read h:mm:ss as in the printed summary, durations in seconds
+with their unit, measured figures to :data:`SIGNIFICANT_DIGITS` significant digits, each
+criterion's figure and threshold with its unit (:data:`CRITERION_UNITS`), splits in % and
+each guide alert's value with its metric's unit.
 """
 
 from __future__ import annotations
@@ -20,12 +25,15 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from sim.plot import RunFolderError, png_bytes, read_run
 from sim.report import clock, seconds, summary_table
+from sim.rollout.alerts import load_alert_rules
 
 MAX_EVENT_ROWS = 500
 """Events listed one per row; the rest are only counted (a 15-day run logs many)."""
@@ -38,8 +46,19 @@ CRITERION_UNITS = {"zero_downtime": "requests unserved", "performance": "(ratio,
 """The unit of each success criterion's figure and threshold (docs/summary-json.md,
 ``success_criteria[].figure``); a criterion's own ``unit`` field, if it has one, wins."""
 _TIME_KEYS = frozenset({"time", "at", "regression_start_s", "v1_deprecated_at",
-                        "v1_sync_retired_at", "retired_at"})
+                        "v1_sync_retired_at", "retired_at", "active_at"})
 """Record fields that are simulated times: shown as h:mm:ss, as the printed summary does."""
+_TIME_MAP_KEYS = frozenset({"driven_from"})
+"""Record fields that map names to simulated times (the controller's ``driven_from``)."""
+_FIELD_UNITS = {"split": "%", "percent": "%"}
+"""Record fields that are percentages: the header (``split (%)``) or the value says so."""
+_METRIC_UNITS = (("_percent", "%"), ("_tps", "tx/s"), ("_mbps", "Mbit/s"),
+                 ("_bps", "blocks/s"), ("_ms", "ms"), ("_mb", "MiB"), ("blocks_behind", "blocks"),
+                 ("_peers", "peers"))
+"""The unit of an alert's ``value`` by its rule's metric name (its suffix); none for others."""
+SIGNIFICANT_DIGITS = 3
+"""Measured figures (alert values, criteria figures) are shown to this many significant
+digits, as the printed summary rounds them; summary.json keeps them exact."""
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em; max-width: 70em; color: #222; }
@@ -47,11 +66,12 @@ table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left;
          vertical-align: top; }
 th { background: #f2f2f2; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums;
+         white-space: nowrap; }
 .passed { color: #1a7f37; font-weight: bold; }
 .failed { color: #cf222e; font-weight: bold; }
 .open { color: #9a6700; font-weight: bold; }
-pre { background: #f6f8fa; padding: 1em; overflow-x: auto; }
+pre { background: #f6f8fa; padding: 1em; white-space: pre-wrap; overflow-wrap: anywhere; }
 img { max-width: 100%; }
 """
 
@@ -77,19 +97,79 @@ def _verdict(passed: bool | None) -> str:
     return '<span class="passed">passed</span>' if passed else '<span class="failed">failed</span>'
 
 
+def number(value: Any) -> str:
+    """A figure for the page: a float to :data:`SIGNIFICANT_DIGITS` significant digits.
+
+    Integers (counts) stay exact; a float of 1,000 or more is shown whole with thousands
+    separators (``35,317``), a smaller one to three significant digits (``20.3``,
+    ``0.0117``), so a measured figure does not print eight digits the model cannot vouch for.
+
+    Args:
+        value: Anything; only finite floats are rounded.
+
+    Returns:
+        The text (``-`` for None).
+    """
+    if value is None:
+        return "-"
+    if isinstance(value, float) and math.isfinite(value):
+        if abs(value) >= 10 ** SIGNIFICANT_DIGITS:
+            return f"{value:,.0f}"
+        return f"{value:.{SIGNIFICANT_DIGITS}g}"
+    return str(value)
+
+
 def _with_unit(value: Any, unit: str) -> str:
     """A figure with its unit (``0.1 %``); ``-`` for none."""
     if value is None:
         return "-"
-    return f"{value:g} {unit}" if isinstance(value, float) else f"{value} {unit}"
+    return f"{number(value)} {unit}".strip()
+
+
+_PERFORMANCE_DETAIL = re.compile(
+    r"vs V1 alone(?: within (?P<tol>[0-9.]+)%)?: capacity V2/V1 (?P<cap>[0-9.]+) .*?"
+    r"p95 latency V1/V2 (?P<lat>[0-9.]+) .*?measurement resolution (?P<res>[0-9.]+)%")
+"""The measured ratios in the performance criterion's detail (:func:`sim.rollout.criteria.
+performance` writes it)."""
+
+
+def _performance_figure(criterion: dict[str, Any], unit: str) -> str:
+    """The performance figure cell: the measured ratio that decides it, not only the figure.
+
+    The criterion's figure is the worse ratio divided by its bound, and the p95 bound allows
+    one histogram bucket (the resolution, :func:`sim.rollout.criteria.performance`): a p95
+    ratio of 0.980 with a 2.02 % resolution gives the figure 1. The cell shows the measured
+    ratio and says that it counts as 1, so a pass is not read as a pass on the threshold.
+    """
+    figure = criterion.get("figure")
+    found = _PERFORMANCE_DETAIL.search(str(criterion.get("detail") or ""))
+    if not isinstance(figure, (int, float)) or found is None:
+        return _esc(_with_unit(figure, unit))
+    tol = float(found["tol"] or 0.0) / 100.0
+    cap, lat, res = float(found["cap"]), float(found["lat"]), float(found["res"])
+    if cap / (1.0 - tol) <= lat * (1.0 + tol) * (1.0 + res / 100.0):
+        lines = [f"{cap:.3f} capacity V2/V1", "(the worse ratio)"]
+    elif lat >= 1.0:
+        lines = [f"{lat:.3f} p95 latency V1/V2", "(the worse ratio)"]
+    elif figure >= 1.0:
+        lines = [f"{lat:.3f} p95 latency V1/V2", f"(within the {res:g} % resolution:",
+                 "counts as 1)"]
+    else:
+        lines = [f"{lat:.3f} p95 latency V1/V2", f"(below 1 by more than the {res:g} %",
+                 "resolution)"]
+    shown = number(float(figure))
+    if shown == "1" and figure != 1.0:  # just off the threshold: rounding would hide it
+        shown = f"{figure:.9g}"
+    return "<br>".join(_esc(line) for line in [*lines, f"figure {shown} {unit}"])
 
 
 def _criteria(summary: dict[str, Any]) -> str:
     rows = []
     for c in summary.get("success_criteria", []):
         unit = str(c.get("unit") or CRITERION_UNITS.get(str(c.get("name")), "")).strip()
-        rows.append([_esc(c.get("name")), _verdict(c.get("passed")),
-                     _esc(_with_unit(c.get("figure"), unit)),
+        figure = (_performance_figure(c, unit) if c.get("name") == "performance"
+                  else _esc(_with_unit(c.get("figure"), unit)))
+        rows.append([_esc(c.get("name")), _verdict(c.get("passed")), figure,
                      _esc(_with_unit(c.get("threshold"), unit)), _esc(c.get("detail"))])
     if not rows:
         return "<p>No success criteria in this summary.</p>"
@@ -97,19 +177,76 @@ def _criteria(summary: dict[str, Any]) -> str:
                   frozenset({2, 3}))
 
 
+_INCIDENT_LABELS = {"regression_start_s": "regression started",
+                    "breaker_open_after_s": "breaker opened",
+                    "first_failed_health_check_after_s": "first failed health check",
+                    "first_alert_after_s": "first alert firing",
+                    "rollback_after_s": "rolled back"}
+"""Plain labels of the incident's times (summary.json ``incident``, docs/summary-json.md)."""
+
+
 def _incident(summary: dict[str, Any]) -> str:
+    """The incident as a timeline: each step in time order, after the start and h:mm:ss."""
     incident = summary.get("incident")
     if not incident:
         return "<p>No regression during this run.</p>"
-    rows = []
+    start = incident.get("regression_start_s")
+    steps: list[tuple[float, str, Any]] = []
+    others = []
     for key, value in incident.items():
-        if key in _TIME_KEYS:
-            rows.append([_esc(f"{key} (h:mm:ss)"), _esc(clock(value))])
+        if key == "regression_start_s":
+            steps.append((0.0, key, 0.0))
         elif key.endswith("_after_s"):  # a duration from the regression's start
-            rows.append([_esc(key), _esc(seconds(value))])
-        else:
-            rows.append([_esc(key), _esc(value)])
-    return _table(["measure", "value"], rows, frozenset({1}))
+            at = value if isinstance(value, (int, float)) else math.inf  # never: last
+            steps.append((float(at), key, value))
+        elif key != "module":
+            others.append([_esc(key.replace("_", " ")), _cell(value)])
+    rows = []
+    for _, key, after in sorted(steps, key=lambda step: step[0]):
+        label = _INCIDENT_LABELS.get(key, key.removesuffix("_after_s").replace("_", " "))
+        when = (clock(start + after) if isinstance(start, (int, float))
+                and isinstance(after, (int, float)) else "-")
+        rows.append([_esc(label), _esc("+" + seconds(after) if after is not None else "never"),
+                     _esc(when)])
+    module = incident.get("module")
+    lead = (f"<p>A regression of {_esc(module)}: each step after the regression's start "
+            "and at its simulated time.</p>" if module else "")
+    return lead + _table(["step", "after the start", "time (h:mm:ss)"], rows + others,
+                         frozenset({1, 2}))
+
+
+def _setup(summary: dict[str, Any], events: list[dict[str, Any]]) -> str:
+    """What the run was set to do, before what came of it.
+
+    The scenario's description (summary.json ``run.description``), each module's version and
+    V2 split at the start and at the end (``modules``), and the faults it injected (their
+    ``fault_start`` and ``fault_end`` events).
+    """
+    description = str((summary.get("run") or {}).get("description") or "")
+    parts = [f"<p>{_esc(description)}</p>" if description else ""]
+    modules = summary.get("modules") or {}
+    rows = [[_esc(m), _esc(f.get("version_start")), _esc(number(f.get("traffic_split_start"))),
+             _esc(f.get("version")), _esc(number(f.get("traffic_split_final")))]
+            for m, f in modules.items() if isinstance(f, dict)]
+    if rows:
+        parts.append(_table(["module", "version at start", "V2 split at start (%)",
+                             "version at end", "V2 split at end (%)"], rows,
+                            frozenset({2, 4})))
+    ends = {(e.get("fault"), e.get("index")): e.get("time") for e in events
+            if e.get("kind") == "fault_end"}
+    faults = []
+    for event in events:
+        if event.get("kind") != "fault_start":
+            continue
+        key = (event.get("fault"), event.get("index"))
+        rest = {k: (len(v) if isinstance(v, list) else v) for k, v in event.items()
+                if k not in ("kind", "fault", "index", "time")}
+        faults.append([_esc(event.get("fault")), _esc(clock(event.get("time"))),
+                       _esc(clock(ends[key]) if key in ends else "end of run"),
+                       _esc(", ".join(f"{k} {number(v)}" for k, v in sorted(rest.items())))])
+    parts.append(_table(["fault", "start (h:mm:ss)", "end (h:mm:ss)", "details"], faults,
+                        frozenset({1, 2})) if faults else "<p>No fault injected.</p>")
+    return "".join(parts)
 
 
 def _columns(rows: list[dict[str, Any]], first: tuple[str, ...]) -> list[str]:
@@ -119,30 +256,63 @@ def _columns(rows: list[dict[str, Any]], first: tuple[str, ...]) -> list[str]:
 
 
 def _time_cell(key: str, value: Any) -> str:
-    """A record's field as a cell: a simulated time as h:mm:ss, anything else as :func:`_cell`."""
+    """A record's field as a cell: a simulated time as h:mm:ss, a percentage with ``%``."""
     if key in _TIME_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool):
         return _esc(clock(value))
+    if key in _TIME_MAP_KEYS and isinstance(value, dict):
+        return _esc(", ".join(f"{k} {clock(v)}" for k, v in value.items()) or "none")
     return _cell(value)
 
 
 def _header(key: str) -> str:
-    return f"{key} (h:mm:ss)" if key in _TIME_KEYS else key
+    if key in _TIME_KEYS:
+        return f"{key} (h:mm:ss)"
+    if key in _TIME_MAP_KEYS:
+        return f"{key} (h:mm:ss)"
+    if key == "split":
+        return "V2 split (%)"
+    if key in _FIELD_UNITS:
+        return f"{key} ({_FIELD_UNITS[key]})"
+    return key
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, (list, tuple)) and not value:
+        return "none"
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return _esc(", ".join(value))
     if isinstance(value, (dict, list, tuple)):
         return _esc(json.dumps(value, sort_keys=True))
-    return _esc(value)
+    return _esc(number(value))
+
+
+def _metric_unit(metric: str) -> str:
+    """The unit of a metric by its name (:data:`_METRIC_UNITS`), ``""`` when unknown."""
+    return next((unit for suffix, unit in _METRIC_UNITS if metric.endswith(suffix)), "")
+
+
+def _rule_units() -> dict[str, str]:
+    """The unit of each guide alert rule's value (``config/alerts.yml``, guide L498-540)."""
+    return {rule.name: _metric_unit(rule.metric) for rule in load_alert_rules()}
 
 
 def _records(rows: list[Any], first: tuple[str, ...]) -> str:
-    """A list of records as a table; keys beyond ``first`` get their own columns too."""
+    """A list of records as a table; keys beyond ``first`` get their own columns too.
+
+    An alert's ``value`` carries the unit of its rule's metric (guide rules only).
+    """
     dicts = [r for r in rows if isinstance(r, dict)]
     columns = _columns(dicts, first)
-    return _table([_header(c) for c in columns],
-                  [[_time_cell(c, r.get(c)) for c in columns] for r in dicts])
+    units = _rule_units() if any("rule" in r for r in dicts) else {}
+
+    def cell(record: dict[str, Any], column: str) -> str:
+        value = record.get(column)
+        unit = units.get(str(record.get("rule")), "")
+        if column == "value" and unit and value is not None:
+            return _esc(_with_unit(value, unit))
+        return _time_cell(column, value)
+
+    return _table([_header(c) for c in columns], [[cell(r, c) for c in columns] for r in dicts])
 
 
 def _deprecation(rollout: dict[str, Any], events: list[dict[str, Any]]) -> str:
@@ -287,6 +457,7 @@ def render_report(run_dir: Path) -> str:
         f"<p>{hours:.2f} simulated hours, profile {_esc(run.get('profile'))}, "
         f"{_esc(run.get('mode'))} mode. Ledger balanced: "
         f"{_esc((summary.get('ledger') or {}).get('balanced'))}.</p>",
+        "<h2>Set-up</h2>", _setup(summary, files.events),
         "<h2>Success criteria</h2>", _criteria(summary),
         "<h2>Incident</h2>", _incident(summary),
         "<h2>Rollout</h2>", _rollout(summary, files.events),

@@ -903,11 +903,15 @@ class Model:
                     for m in (POOL, SYNC, "filter_manager", "subscription_manager")}
         return {
             "run": {"scenario": scenario.name, "seed": self.seed, "profile": scenario.profile,
-                    "mode": scenario.run.mode, "duration_s": scenario.duration},
+                    "mode": scenario.run.mode, "duration_s": scenario.duration,
+                    # What the scenario is about, for the report (its `description`).
+                    "description": " ".join(scenario.description.split())},
             # `version` is the final one (beside the final split); the run started on
-            # `version_start` (schedule steps and deprecation change versions).
+            # `version_start` at `traffic_split_start` (schedule steps, the controller and
+            # deprecation change them).
             "modules": {m: {"version": self.router.version(m),
                             "version_start": self.control.versions[m],
+                            "traffic_split_start": self.control.traffic[m],
                             "traffic_split_final": self.router.split(m)}
                         for m in sorted(self.control.versions)},
             "transaction_pool": pool,

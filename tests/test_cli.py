@@ -423,9 +423,9 @@ def test_guide_canary_block_via_env_file(tmp_path: Path) -> None:
     # The scenario itself is all V1; the env file switched both modules to a 5 % V2 canary.
     modules = summary["modules"]
     assert modules["transaction_pool"] == {"version": "v2", "version_start": "v2",
-                                           "traffic_split_final": 5}
+                                           "traffic_split_start": 5, "traffic_split_final": 5}
     assert modules["sync_service"] == {"version": "v2", "version_start": "v2",
-                                       "traffic_split_final": 5}
+                                       "traffic_split_start": 5, "traffic_split_final": 5}
     assert modules["filter_manager"]["version"] == "v1"
     assert summary["transaction_pool"]["v2"]["requests"] > 0
     assert summary["ledger"]["balanced"] is True

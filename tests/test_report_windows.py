@@ -116,10 +116,11 @@ def test_html_times_are_h_mm_ss(page: tuple[str, dict[str, Any]]) -> None:
     html, summary = page
     assert summary["incident"]["regression_start_s"] == 90.0  # the premises
     assert summary["rollout"]["rollbacks"][0]["time"] == 150.0
-    incident = dict(tuple(r) for r in _rows(html, "<h2>Incident</h2>")[1:])
-    assert incident["regression_start_s (h:mm:ss)"] == "0:01:30"
-    assert incident["rollback_after_s"] == "60.0 s"
-    assert incident["first_alert_after_s"] in ("never", *(f"{t:.1f} s" for t in range(300)))
+    incident = {r[0]: r[1:] for r in _rows(html, "<h2>Incident</h2>")[1:]}
+    assert incident["regression started"] == ["+0.0 s", "0:01:30"]
+    assert incident["rolled back"] == ["+60.0 s", "0:02:30"]
+    assert incident["first alert firing"][0] in (
+        "never", *(f"+{t:.1f} s" for t in range(300)))
     rollbacks = _rows(html, "<h3>Rollbacks</h3>")
     assert rollbacks[0][0] == "time (h:mm:ss)"
     assert rollbacks[1][0] == "0:02:30"

@@ -59,9 +59,9 @@ def test_summary_gives_start_and_final_version_and_splits_record_versions() -> N
     }))
     modules = result.summary["modules"]
     assert modules[SYNC] == {"version": "v2", "version_start": "v1",
-                             "traffic_split_final": 30}
+                             "traffic_split_start": 0, "traffic_split_final": 30}
     assert modules[POOL] == {"version": "v1", "version_start": "v1",
-                             "traffic_split_final": 0}
+                             "traffic_split_start": 0, "traffic_split_final": 0}
     # The version change alone (split still 0) is an entry too.
     assert result.summary["rollout"]["splits"] == [
         {"time": 100.0, "module": SYNC, "version": "v2", "split": 0, "source": "schedule"},
