@@ -565,7 +565,8 @@ def _draw_incident(ax: Any, series: dict[str, FloatArray], events: Sequence[dict
         ax.plot(x, errors[shown], color=_V2, marker=".", markersize=3, linewidth=1.0,
                 label="V2 error rate (per 10-s sample)")
     split = series.get(f"{module}.{_SPLIT}")
-    if split is not None:
+    # No sample in the window (a regression in the run's last seconds): no split to draw.
+    if split is not None and shown.any():
         xs = np.concatenate(([window[0] - 10.0 - t0], x))
         ys = split[shown]
         ax.step(xs, np.concatenate((ys[:1], ys)), where="pre", linewidth=2.0,

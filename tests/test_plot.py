@@ -343,6 +343,19 @@ def test_an_incident_gets_a_zoom_panel_with_labelled_event_lines(tmp_path: Path,
     assert labels == ["V2 error rate (per 10-s sample)", "V2 split"]
 
 
+def test_an_incident_with_no_sample_in_its_window_still_draws(tmp_path: Path,
+                                                               figures) -> None:  # type: ignore[no-untyped-def]
+    # A regression in the run's last seconds (here after the last sample): the zoom has no
+    # row to draw a split from; it must still draw its panel, not crash.
+    folder = _regression(tmp_path / "late")
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    summary["incident"]["regression_start_s"] = 9500.0
+    (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    zoom = figures(folder).axes[-1]
+    assert zoom.get_title().startswith("incident on transaction_pool")
+    assert "V2 split" not in [line.get_label() for line in zoom.lines]
+
+
 def test_no_incident_no_zoom_and_memory_is_drawn(tmp_path: Path, figures) -> None:  # type: ignore[no-untyped-def]
     folder = _regression(tmp_path / "rr")
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
