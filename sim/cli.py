@@ -226,7 +226,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from sim.rollout_link import rollout_warnings  # local: validate needs no model otherwise
     from sim.scenario import config_warnings
 
-    for warning in [*rollout_warnings(scenario, extra_env), *config_warnings(scenario)]:
+    for warning in [*rollout_warnings(scenario, extra_env), *config_warnings(scenario, extra_env)]:
         print(f"{args.scenario}: warning: {warning}", file=sys.stderr)
     return 0
 

@@ -82,15 +82,29 @@ def test_honest_batch_time_follows_the_batch_size() -> None:
 
 
 def test_validate_warns_of_a_peer_timeout_below_the_batch_time() -> None:
-    base = Scenario()
+    base = Scenario().with_changes({"modules.sync_service.version": "v2"})
     assert config_warnings(base) == []
     short = base.with_changes({"sync.v2.peer_timeout_ms": 1_000})
     (warning,) = config_warnings(short)
     assert warning.startswith("sync.v2.peer_timeout_ms (1000) is below the 4.4 s")
+    # Between about half the batch time and the batch time V2 still syncs on the faster
+    # peers (docs/scenario.md, "Sync timeouts"): the warning says so, not "imports nothing".
+    assert "V2 leans on the faster ones" in warning
     assert "V1 sync" in warning
     # The figure is computed from the config: a 16-block batch takes about 0.64 s.
     assert config_warnings(short.with_changes({"sync.v2.block_request_batch_size": 16})) == []
     assert config_warnings(base.with_changes({"sync.v2.peer_timeout_ms": 4_500})) == []
+
+
+def test_no_peer_timeout_warning_when_sync_never_runs_on_v2() -> None:
+    # V2's sync engine starts only when sync is first routed to it (docs/timeseries.md).
+    on_v1 = Scenario().with_changes({"sync.v2.peer_timeout_ms": 1_000})
+    assert on_v1.resolved_modules.sync_service.version == "v1"
+    assert config_warnings(on_v1) == []
+    # ... unless the env file or a schedule step puts it there.
+    assert config_warnings(on_v1, {"SYNC_SERVICE_VERSION": "v2"})
+    step = {"time": 600, "module": "sync_service", "version": "v2", "split": 5}
+    assert config_warnings(on_v1.with_changes({"rollout.schedule": [step]}))
 
 
 def test_validate_warns_of_a_rate_limit_window_other_than_60_s() -> None:
@@ -108,8 +122,8 @@ def test_builtins_give_no_config_warning() -> None:
 
 def test_cli_validate_prints_the_warnings(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
-    path.write_text("rate_limit: {window: 120}\nsync:\n  v2: {peer_timeout_ms: 500}\n",
-                    encoding="utf-8")
+    path.write_text("rate_limit: {window: 120}\nsync:\n  v2: {peer_timeout_ms: 500}\n"
+                    "modules: {sync_service: {version: v2}}\n", encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-c", "import sys; from sim.cli import main; sys.exit(main())",
          "validate", str(path)], capture_output=True, text=True, check=False,
