@@ -14,8 +14,9 @@ over simulated time (ticks ``h:mm``, or days elapsed, ``N d``, beyond three days
    0-5 %, with "0 % throughout" written in when every rate is 0);
 6. memory of the pool and sync processes, V1 and V2 (MiB; a V2 regression's leak shows; V2
    dashed, as it lies on V1 until then);
-7. when sync ran on V2 or a fault other than a V2 regression happened: sync's blocks behind
-   the head, V1 and V2 (log scale);
+7. when a fault other than a V2 regression happened, or a sync engine fell more than 2 blocks
+   behind after reaching the head: sync's blocks behind the head, V1 and V2 (log scale; V2
+   dashed over V1);
 8. when ``summary.json`` has an ``incident``: a zoom from 60 s before the regression to 120 s
    after the rollback (seconds after the regression), the module's V2 error rate and split,
    each line labelled with its delay (``breaker open +1.7 s``).
@@ -380,6 +381,17 @@ def incident_marks(events: Sequence[dict[str, Any]], incident: dict[str, Any],
     return sorted(out, key=lambda m: m[0])
 
 
+_AT_HEAD_BLOCKS = 2.0
+"""Blocks behind that still count as at the head (a block can arrive between samples)."""
+
+
+def _falls_behind(values: FloatArray) -> bool:
+    """Whether an engine, once at the head, falls more than a couple of blocks behind."""
+    finite = np.nan_to_num(values, nan=0.0)
+    at_head = np.flatnonzero(finite <= _AT_HEAD_BLOCKS)
+    return at_head.size > 0 and bool(np.any(finite[at_head[0]:] > _AT_HEAD_BLOCKS))
+
+
 def _panels(series: dict[str, FloatArray], events: Sequence[dict[str, Any]],
             dt: FloatArray) -> list[tuple[str, str, list[tuple[str, FloatArray, str]], bool]]:
     """The data panels under the split: (title, y label, [(label, values, colour)], log y)."""
@@ -397,11 +409,13 @@ def _panels(series: dict[str, FloatArray], events: Sequence[dict[str, Any]],
         panels.insert(1, ("transaction pool: transactions rejected (pool full, invalid...)",
                           "tx/s", [(label, values / dt, c) for label, values, c in rejected],
                           False))
-    v2_sync = series.get("sync_service.v2.blocks_behind")
-    ran_v2 = v2_sync is not None and bool(np.any(np.isfinite(v2_sync)))
     peer_fault = any(e.get("kind") == "fault_start" and e.get("fault") != "v2_regression"
                      for e in events)
-    if ran_v2 or peer_fault:
+    fell_behind = any(_falls_behind(series[f"sync_service.{v}.blocks_behind"])
+                      for v in ("v1", "v2") if f"sync_service.{v}.blocks_behind" in series)
+    if peer_fault or fell_behind:
+        # Only when there is something to see: a synced engine swings between 0 and 1 block
+        # behind every slot, which on a log scale fills the panel with a comb.
         panels.append(("sync: blocks behind the head (log scale)", "blocks", pick([
             ("sync_service.v1.blocks_behind", "V1", _V1),
             ("sync_service.v2.blocks_behind", "V2", _V2)]), True))
@@ -498,9 +512,9 @@ def build_figure(run_dir: Path, files: RunFiles) -> Any:
     for ax, (title, ylabel, lines, log) in zip(main[1:], panels, strict=True):
         peak = 0.0
         for label, values, colour in lines:
-            # Memory is flat and equal for V1 and V2 until a leak: V2 dashed over V1, so both
-            # lines listed in the legend can be seen.
-            dashed = ylabel == "MiB" and label.endswith("V2")
+            # Memory (until a leak) and blocks behind (at the head) are equal for V1 and V2:
+            # V2 dashed over V1, so both lines listed in the legend can be seen.
+            dashed = ylabel in ("MiB", "blocks") and label.endswith("V2")
             ax.plot(times, values, linewidth=1.2 if dashed else 0.9, label=label, color=colour,
                     linestyle="--" if dashed else "-")
             peak = max(peak, float(np.nanmax(values, initial=0.0)))

@@ -398,6 +398,27 @@ def test_sync_panel_shows_blocks_behind_on_a_log_scale(tmp_path: Path, figures) 
     assert not any(ax.get_title().startswith("sync:") for ax in quiet.axes)
 
 
+def test_sync_panel_only_when_an_engine_falls_behind_and_v2_is_dashed(
+        tmp_path: Path, figures) -> None:  # type: ignore[no-untyped-def]
+    # Review 12 W-3: a synced engine swings 0 <-> 1 block behind every slot; on a log scale
+    # that drew a comb over the whole panel and V2's line hid V1's.
+    t = np.arange(10.0, 3601.0, 10.0)
+    swing = np.where(np.arange(t.size) % 2 == 0, 0.0, 1.0)
+    caught_up = np.concatenate(([500.0, 40.0], swing[2:]))  # the first catch-up is no fall
+    healthy = {"time": list(t), "sync_service.v1.blocks_behind": list(caught_up),
+               "sync_service.v2.blocks_behind": list(swing)}
+    fig = figures(_write_run(tmp_path / "healthy", healthy, []))
+    assert not any(ax.get_title().startswith("sync:") for ax in fig.axes)
+    lag = swing.copy()
+    lag[200:230] = 60.0  # V2 falls 60 blocks behind for 5 minutes
+    behind = dict(healthy, **{"sync_service.v2.blocks_behind": list(lag)})
+    sync = _by_title(figures(_write_run(tmp_path / "behind", behind, [])))[
+        "sync: blocks behind the head (log scale)"]
+    styles = {line.get_label(): line.get_linestyle() for line in sync.lines}
+    assert styles["V1"] == "-"
+    assert styles["V2"] == "--"
+
+
 def test_an_all_zero_error_panel_says_so_and_holds_the_line_off_the_axis(
         tmp_path: Path, figures) -> None:  # type: ignore[no-untyped-def]
     # P-3: the panel looked empty (0-0.05 %, the line on the spine).
