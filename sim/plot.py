@@ -2,7 +2,8 @@
 
 Reads what ``mana-sim run --out RUN_DIR`` wrote (``timeseries.csv``, ``events.jsonl`` and,
 for the title and the incident, ``summary.json``) and draws one PNG of the rollout, panels
-over simulated time (ticks ``h:mm``, or days elapsed, ``N d``, beyond three days):
+over simulated time (ticks ``h:mm``; ``m:ss`` for runs of up to six minutes; days
+elapsed, ``N d``, beyond three days):
 
 1. the V2 traffic split of every module whose split ever leaves 0 %, one colour per module
    in every run; a module whose split equals an earlier one's is dashed over it;
@@ -66,8 +67,8 @@ _EVENT_LINES: dict[str, tuple[str, dict[str, Any]]] = {
     "rollback": ("rollback", {"color": "crimson", "linewidth": 1.6, "linestyle": "-"}),
 }
 _FAULT_COLOUR = "gold"  # a fault's shaded span
-_TICK_STEPS = (60.0, 120.0, 300.0, 600.0, 900.0, 1_800.0, 3_600.0, 7_200.0, 10_800.0,
-               21_600.0, 43_200.0, 86_400.0)
+_TICK_STEPS = (10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1_800.0, 3_600.0, 7_200.0,
+               10_800.0, 21_600.0, 43_200.0, 86_400.0)
 # (title, y label, [(column, legend label, colour)]) of the data panels; columns a run lacks
 # are skipped.
 _PANELS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
@@ -286,7 +287,8 @@ def time_step(duration: float) -> float:
         duration: The run's simulated length, seconds.
 
     Returns:
-        The step (a minute, 2, 5, 10, 15 or 30 minutes, 1, 2, 3, 6 or 12 hours, or whole days).
+        The step (10, 15 or 30 seconds, a minute, 2, 5, 10, 15 or 30 minutes, 1, 2, 3, 6 or 12
+        hours, or whole days).
     """
     for step in _TICK_STEPS:
         if duration / step <= 12:
@@ -295,9 +297,10 @@ def time_step(duration: float) -> float:
 
 
 def clock(t: float, step: float) -> str:
-    """A tick label of the time axis: ``h:mm`` (the report's clock), or ``N d`` for day steps.
+    """A tick label of the time axis: ``h:mm`` (the report's clock), ``N d`` for day steps.
 
-    Days are elapsed days (``2 d`` is the start of the guide's day 3), as hours are.
+    Days are elapsed days (``2 d`` is the start of the guide's day 3), as hours are. Steps
+    under a minute (runs of up to six minutes) label ``m:ss``.
 
     Args:
         t: Simulated time, seconds.
@@ -308,6 +311,9 @@ def clock(t: float, step: float) -> str:
     """
     if step >= 86_400.0:
         return f"{t / 86_400.0:g} d"
+    if step < 60.0:
+        seconds = round(abs(t))
+        return f"{'-' if t < 0 and seconds else ''}{seconds // 60}:{seconds % 60:02d}"
     minutes = round(abs(t) / 60.0)
     return f"{'-' if t < 0 and minutes else ''}{minutes // 60}:{minutes % 60:02d}"
 
@@ -549,7 +555,8 @@ def build_figure(run_dir: Path, files: RunFiles) -> Any:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
                       fontsize="small")
-    main[-1].set_xlabel("simulated time (h:mm)" if step < 86_400.0
+    main[-1].set_xlabel("simulated time (m:ss)" if step < 60.0
+                        else "simulated time (h:mm)" if step < 86_400.0
                         else "simulated time (days elapsed)")
 
     kinds: list[Any] = [Line2D([], [], label=label, **style)

@@ -485,6 +485,11 @@ def test_time_ticks_read_as_a_clock() -> None:
     assert clock(60 * 3_600.0, 3_600.0) == "60:00"
     assert clock(3 * 86_400.0, 86_400.0) == "3 d"  # elapsed: the guide's day 4 starts here
     assert clock(-300.0, 300.0) == "-0:05"
+    # Review 12 W-4: a 30-s run had one tick, "0:00"; short runs tick in m:ss.
+    assert time_step(30.0) == 10.0
+    assert time_step(120.0) == 10.0
+    assert time_step(300.0) == 30.0
+    assert [clock(t, 10.0) for t in (0.0, 10.0, 30.0, 70.0)] == ["0:00", "0:10", "0:30", "1:10"]
 
 
 def test_the_figure_uses_clock_ticks_and_names_the_faults(tmp_path: Path,
