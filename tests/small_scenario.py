@@ -1,8 +1,11 @@
 """A small scenario for rollout tests: 8 peers, light load, a V2 pool whose signature check
-does not fail the latency check, and the events of a run by kind."""
+does not fail the latency check; a V1 deprecation built on it; the events of a run by kind;
+the summary and events of an output folder."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from sim.result import Result
@@ -20,6 +23,25 @@ def small_scenario(data: dict[str, Any], duration: float = 600.0) -> Scenario:
     }
     base.update(data)
     return parse_scenario(base, "<test>")
+
+
+def deprecation_scenario() -> Scenario:
+    """Both modules to V2 at 100 % at 100 s and V1 deprecated then; 300 s, a 5,000-block chain."""
+    steps = [{"time": 100, "module": "sync_service", "version": "v2", "split": 100},
+             {"time": 100, "module": "transaction_pool", "version": "v2", "split": 100}]
+    return small_scenario({
+        "duration": 300,
+        "network": {"peers": {"honest": 8}, "inbound_rate": 0.2, "initial_chain": 5_000},
+        "rollout": {"schedule": steps, "deprecation": {"at": 100}},
+    })
+
+
+def summary_and_events(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``summary.json`` and the ``events.jsonl`` records of a ``run --out`` folder."""
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    events = [json.loads(line) for line in
+              (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    return summary, events
 
 
 def events_of(result: Result, *kinds: str) -> list[dict[str, Any]]:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import main
 from sim.config_error import ConfigError
 from sim.rollout.alerts import RULE_METRICS, load_alert_rules
 from sim.rollout.snapshot import POOL_METRICS, SYNC_METRICS
+from tests.test_cli import cli
 
 TYPO = ("alert_rules:\n  transaction_pool_v2:\n    - name: typo\n"
         "      condition: 'error_rate > 0'\n      severity: warning\n      duration: 0\n")
@@ -53,14 +53,6 @@ def test_unknown_comparison_names_the_allowed_operators() -> None:
         load_alert_rules(TYPO.replace("error_rate > 0", "error_rate_percent != 2"))
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 @pytest.mark.parametrize("command", ["validate", "run"])
 def test_validate_and_run_exit_2_on_a_rules_file_with_an_unknown_metric(
@@ -70,7 +62,7 @@ def test_validate_and_run_exit_2_on_a_rules_file_with_an_unknown_metric(
     scenario = tmp_path / "s.yaml"
     scenario.write_text(f"duration: 5m\nrollout:\n  alerts: {{rules: {rules}}}\n",
                         encoding="utf-8")
-    code, out, err = run_cli(capsys, command, str(scenario))
+    code, out, err = cli(capsys, command, str(scenario))
     assert code == 2, (out, err)
     assert err.count("\n") == 1
     assert str(scenario) in err
@@ -88,7 +80,7 @@ def test_validate_loads_the_guide_rules_too(
     scenario = tmp_path / "s.yaml"
     scenario.write_text("duration: 5m\nrollout: {alerts: {interval: 15s}}\n",
                         encoding="utf-8")
-    code, _, err = run_cli(capsys, "validate", str(scenario))
+    code, _, err = cli(capsys, "validate", str(scenario))
     assert code == 2
     assert "<guide alerts.yml>" in err
     assert "rule 'typo'" in err

@@ -10,7 +10,6 @@ and the memory criterion names each such manager as not judged, with why and V2'
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -24,6 +23,7 @@ from sim.report import summary_table
 from sim.rollout.criteria import Criterion, per_module
 from sim.runner import run
 from sim.scenario import load_scenario
+from tests.small_scenario import summary_and_events
 
 POOL, FM, SM = "transaction_pool", "filter_manager", "subscription_manager"
 
@@ -63,16 +63,10 @@ def fm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "out"
 
 
-def _summary_and_events(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    events = [json.loads(line) for line in
-              (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()]
-    return summary, events
-
 
 @pytest.mark.e2e
 def test_v2_memory_of_a_manager_is_in_the_summary(fm_dir: Path) -> None:
-    summary, _ = _summary_and_events(fm_dir)
+    summary, _ = summary_and_events(fm_dir)
     services = summary["services"]
     assert services[FM]["v2"]["memory_usage_mb"] == pytest.approx(LEAK_MB, rel=1e-9)
     assert services[SM]["v2"]["memory_usage_mb"] == 0.0  # no regression there
@@ -86,7 +80,7 @@ def test_v2_memory_of_a_manager_is_in_the_summary(fm_dir: Path) -> None:
 
 @pytest.mark.e2e
 def test_each_manager_whose_v2_ran_gets_a_table_printed_and_in_html(fm_dir: Path) -> None:
-    summary, events = _summary_and_events(fm_dir)
+    summary, events = summary_and_events(fm_dir)
     text = summary_table(summary, events)
     for module in (FM, SM):
         title = f"{module} (requests, whole run)"
@@ -117,7 +111,7 @@ def test_each_manager_whose_v2_ran_gets_a_table_printed_and_in_html(fm_dir: Path
 
 @pytest.mark.e2e
 def test_memory_criterion_names_the_managers_it_does_not_judge(fm_dir: Path) -> None:
-    summary, _ = _summary_and_events(fm_dir)
+    summary, _ = summary_and_events(fm_dir)
     memory = _criterion(summary, "memory_increase")
     assert memory["passed"] is None
     assert memory["modules"] == {}  # neither pool nor sync ran V2

@@ -24,7 +24,7 @@ from sim.html_report import render_report
 from sim.report import summary_table
 from sim.result import Result
 from sim.runner import run
-from tests.small_scenario import events_of, small_scenario
+from tests.small_scenario import events_of, small_scenario, summary_and_events
 
 pytestmark = pytest.mark.e2e
 
@@ -187,17 +187,9 @@ def spam_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "out"
 
 
-def _summary_and_events(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    import json
-
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    events = [json.loads(line) for line in
-              (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()]
-    return summary, events
-
 
 def test_the_pool_table_shows_evictions_and_the_top_rejection_reason(spam_dir: Path) -> None:
-    summary, events = _summary_and_events(spam_dir)
+    summary, events = summary_and_events(spam_dir)
     ledger = summary["ledger"]
     assert ledger["v2"]["evicted"] > 0  # V2 makes room by evicting cheap spam
     assert ledger["v1"]["evicted"] == 0  # V1 never evicts: it refuses when full
@@ -217,7 +209,7 @@ def test_the_pool_table_shows_evictions_and_the_top_rejection_reason(spam_dir: P
 
 
 def test_the_printed_summary_shows_sync_serving_per_version(spam_dir: Path) -> None:
-    summary, events = _summary_and_events(spam_dir)
+    summary, events = summary_and_events(spam_dir)
     serving = summary["services"][SYNC]
     assert serving["v2"]["refused_by_breaker"] > 0
     assert serving["v2"]["errors"] > 0

@@ -24,7 +24,7 @@ from sim.result import Result
 from sim.runner import RETIRED_POOL_GAUGES, RETIRED_SYNC_GAUGES, run
 from sim.scenario import load_scenario
 from sync.peers import PROFILES as PEER_PROFILES
-from tests.small_scenario import small_scenario
+from tests.small_scenario import deprecation_scenario, small_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -121,15 +121,6 @@ def _rollout() -> Any:
     })
 
 
-def _deprecation() -> Any:
-    steps = [{"time": 100, "module": SYNC, "version": "v2", "split": 100},
-             {"time": 100, "module": POOL, "version": "v2", "split": 100}]
-    return small_scenario({
-        "duration": 300,
-        "network": {"peers": {"honest": 8}, "inbound_rate": 0.2, "initial_chain": 5_000},
-        "rollout": {"schedule": steps, "deprecation": {"at": 100}},
-    })
-
 
 def _refused() -> Any:
     # The pool at 50 % when the deprecation is due: refused (it never moves a split). Sync
@@ -157,7 +148,7 @@ def summaries() -> dict[str, dict[str, Any]]:
     """The five runs' summaries as summary.json holds them."""
     canary = load_scenario("canary").model_copy(update={"duration": 300.0})
     out: dict[str, dict[str, Any]] = {}
-    for name, scenario in (("rollout", _rollout()), ("deprecation", _deprecation()),
+    for name, scenario in (("rollout", _rollout()), ("deprecation", deprecation_scenario()),
                            ("refused", _refused()), ("joined", _joined()),
                            ("canary", canary)):
         result: Result = run(scenario)

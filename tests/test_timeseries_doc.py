@@ -22,7 +22,7 @@ import pytest
 from sim.result import Result
 from sim.rollout_link import snapshot_from_rows
 from sim.runner import run
-from tests.small_scenario import small_scenario
+from tests.small_scenario import deprecation_scenario, small_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -90,20 +90,11 @@ def _faults() -> Any:
     })
 
 
-def _deprecation() -> Any:
-    steps = [{"time": 100, "module": SYNC, "version": "v2", "split": 100},
-             {"time": 100, "module": POOL, "version": "v2", "split": 100}]
-    return small_scenario({
-        "duration": 300,
-        "network": {"peers": {"honest": 8}, "inbound_rate": 0.2, "initial_chain": 5_000},
-        "rollout": {"schedule": steps, "deprecation": {"at": 100}},
-    })
-
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, Result]:
     """The two runs, with the premises that make them cover what the page describes."""
-    out = {"faults": run(_faults()), "deprecation": run(_deprecation())}
+    out = {"faults": run(_faults()), "deprecation": run(deprecation_scenario())}
     faults, deprecation = out["faults"].summary, out["deprecation"].summary
     assert faults["transaction_pool"]["v2"]["refused_by_breaker"] > 0
     assert faults["services"]["filter_manager"]["v2"]["refused_by_breaker"] > 0
